@@ -1,0 +1,14 @@
+//! webhook-ingest: verifies, validates and enqueues signed supplier webhooks.
+//! All logic lives in `synchub::app::ingest`; this only wires it to Lambda.
+
+use lambda_http::{run, service_fn, Error, Request};
+use synchub::config::Config;
+use synchub::lambda::{aws_config, http::handle_supplier_webhook, init_tracing, Ingest};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let ingest = Ingest::new(&aws_config().await, &Config::from_env());
+    let ingest = &ingest;
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle_supplier_webhook(ingest, request).await) })).await
+}

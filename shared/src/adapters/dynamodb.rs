@@ -1,0 +1,330 @@
+//! DynamoDB adapters: catalog state with the ordering rule as a conditional
+//! write, the audit trail, and tenant settings.
+
+use super::cache::TtlCache;
+use super::{now_millis, now_rfc3339, AdapterError};
+use crate::domain::audit::{AuditRow, TargetStatus};
+use crate::domain::ordering::{StoredVersion, Version, WriteResult};
+use crate::domain::{CatalogItemChange, EventId, TenantId};
+use crate::ports::{AuditLog, ItemStore, TenantDirectory, TenantSettings};
+use crate::ErrorClass;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+const DB: ErrorClass = ErrorClass::DatabaseError;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// Catalog items: partition = tenant, sort key = `{kind}#{id}`.
+#[derive(Clone)]
+pub struct DynamoItemStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoItemStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+/// The ordering rule as one condition: nothing stored yet, or the stored
+/// (sourceMillis, eventId) is strictly older than the incoming one.
+pub const NEWER_THAN_STORED: &str =
+    "attribute_not_exists(pk) OR #sourceMillis < :sourceMillis OR (#sourceMillis = :sourceMillis AND #eventId < :eventId)";
+
+impl ItemStore for DynamoItemStore {
+    async fn put_if_newer(&self, change: &CatalogItemChange, message_id: &str, correlation_id: &str) -> Result<WriteResult, AdapterError> {
+        let e = &change.event;
+        let mut sets = vec![
+            "#kind = :kind", "#sku = :sku", "#quantity = :quantity", "#supplierId = :supplierId",
+            "#sourceMillis = :sourceMillis", "#updatedAt = :updatedAt", "#eventId = :eventId",
+            "#messageId = :messageId", "#correlationId = :correlationId", "#appliedAt = :appliedAt",
+        ];
+        let mut values = HashMap::from([
+            (":kind".to_owned(), s(change.key.kind.as_str())),
+            (":sku".to_owned(), s(e.sku.as_str())),
+            (":quantity".to_owned(), n(e.quantity)),
+            (":supplierId".to_owned(), s(e.supplier_id.as_str())),
+            (":sourceMillis".to_owned(), n(change.version.source_millis)),
+            (":updatedAt".to_owned(), s(&e.updated_at)),
+            (":eventId".to_owned(), s(change.version.event_id.as_str())),
+            (":messageId".to_owned(), s(message_id)),
+            (":correlationId".to_owned(), s(correlation_id)),
+            (":appliedAt".to_owned(), s(now_rfc3339())),
+            (":one".to_owned(), n(1)),
+        ]);
+        if let Some(price) = e.price {
+            sets.push("#price = :price");
+            values.insert(":price".into(), n(price));
+        }
+        if let Some(name) = &e.name {
+            sets.push("#name = :name");
+            values.insert(":name".into(), s(name));
+        }
+        let names: HashMap<String, String> = sets
+            .iter()
+            .map(|set| set.split(' ').next().unwrap_or_default())
+            .chain(["#revision"])
+            .map(|alias| (alias.to_owned(), alias.trim_start_matches('#').to_owned()))
+            .collect();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(change.key.tenant.as_str()))
+            .key("sk", s(change.key.item_sort_key()))
+            .update_expression(format!("SET {} ADD #revision :one", sets.join(", ")))
+            .condition_expression(NEWER_THAN_STORED)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let revision = out
+                    .attributes()
+                    .and_then(|a| a.get("revision"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                Ok(WriteResult::Applied { revision })
+            }
+            Err(err) => {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(ccf)) = err.as_service_error() {
+                    return stored_version(ccf.item()).map(WriteResult::NotNewer);
+                }
+                Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, err))
+            }
+        }
+    }
+}
+
+/// Reads the stored version from the item returned by a refused write.
+fn stored_version(item: Option<&HashMap<String, AttributeValue>>) -> Result<StoredVersion, AdapterError> {
+    let bad = || AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, "refused write returned no readable stored version");
+    let item = item.ok_or_else(bad)?;
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let source_millis = item.get("sourceMillis").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+    let event_id = text("eventId").and_then(|e| EventId::parse(&e).ok()).ok_or_else(bad)?;
+    Ok(StoredVersion { version: Version { source_millis, event_id }, message_id: text("messageId").unwrap_or_default() })
+}
+
+/// The audit trail: partition = entity, sort key = `{eventId}#{messageId}`.
+#[derive(Clone)]
+pub struct DynamoAuditLog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAuditLog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Every row of one entity, oldest source time first (what `trace` shows).
+    pub async fn entity_history(&self, pk: &str) -> Result<Vec<AuditRow>, AdapterError> {
+        let mut rows = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            for item in page.items() {
+                rows.push(serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?);
+            }
+        }
+        rows.sort_by(|a: &AuditRow, b| (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at)));
+        Ok(rows)
+    }
+}
+
+fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> AdapterError {
+    AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, format!("stored item does not decode: {e}"))
+}
+
+fn encode(row: &AuditRow) -> Result<HashMap<String, AttributeValue>, AdapterError> {
+    serde_dynamo::to_item(row)
+        .map_err(|e| AdapterError::new("DynamoDB", "PutItem", ErrorClass::UnknownError, format!("audit row does not encode: {e}")))
+}
+
+impl AuditLog for DynamoAuditLog {
+    async fn record_new(&self, rows: &[AuditRow]) -> Vec<Result<(), AdapterError>> {
+        let mut results: Vec<Result<(), AdapterError>> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(25) {
+            results.extend(self.write_chunk(chunk).await);
+        }
+        results
+    }
+
+    async fn record_once(&self, row: &AuditRow) -> Result<bool, AdapterError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(row)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(err) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, err)),
+        }
+    }
+
+    async fn find(&self, pk: &str, sk: &str) -> Result<Option<AuditRow>, AdapterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+        out.item.map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))).transpose()
+    }
+
+    async fn set_target(&self, pk: &str, sk: &str, target: &str, status: &TargetStatus) -> Result<(), AdapterError> {
+        let Some(mut row) = self.find(pk, sk).await? else {
+            return Err(AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, format!("audit row {pk}/{sk} is missing")));
+        };
+        row.targets.insert(target.to_owned(), status.clone());
+        let targets: BTreeMap<String, TargetStatus> = row.targets;
+        let value = serde_dynamo::to_attribute_value(targets)
+            .map_err(|e| AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, e.to_string()))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET targets = :t")
+            .expression_attribute_values(":t", value)
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
+        Ok(())
+    }
+}
+
+impl DynamoAuditLog {
+    /// One BatchWriteItem for up to 25 rows; unprocessed rows are retried with backoff.
+    async fn write_chunk(&self, rows: &[AuditRow]) -> Vec<Result<(), AdapterError>> {
+        let mut pending: Vec<(usize, WriteRequest)> = Vec::new();
+        let mut results: Vec<Result<(), AdapterError>> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            match encode(row).and_then(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| AdapterError::new("DynamoDB", "BatchWriteItem", ErrorClass::UnknownError, e.to_string()))
+            }) {
+                Ok(put) => {
+                    pending.push((i, WriteRequest::builder().put_request(put).build()));
+                    results.push(Ok(()));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1..=4 {
+            if pending.is_empty() {
+                break;
+            }
+            let requests: Vec<WriteRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
+            match self.client.batch_write_item().request_items(&self.table, requests).send().await {
+                Ok(out) => {
+                    let unprocessed = out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
+                    pending.retain(|(_, r)| unprocessed.contains(r));
+                }
+                Err(err) => {
+                    let err = AdapterError::from_sdk("DynamoDB", "BatchWriteItem", DB, err);
+                    if attempt == 4 || !err.class.is_retryable() {
+                        for (i, _) in &pending {
+                            results[*i] = Err(AdapterError::new(err.service, err.operation, err.class, err.message.clone()));
+                        }
+                        return results;
+                    }
+                }
+            }
+            if !pending.is_empty() {
+                tokio::time::sleep(delay + Duration::from_millis(rand::random_range(0..delay.as_millis() as u64))).await;
+                delay *= 2;
+            }
+        }
+        for (i, _) in pending {
+            results[i] = Err(AdapterError::new("DynamoDB", "BatchWriteItem", DB, "rows still unprocessed after retries"));
+        }
+        results
+    }
+}
+
+/// Tenant settings, cached briefly in the warm function.
+pub struct DynamoTenantDirectory {
+    client: Client,
+    table: String,
+    cache: TtlCache<TenantId, Option<TenantSettings>>,
+}
+
+impl DynamoTenantDirectory {
+    pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> Self {
+        Self { client, table: table.into(), cache: TtlCache::new(ttl) }
+    }
+
+    /// Creates or replaces a tenant's settings (used by seeding and the CLI).
+    pub async fn put(&self, settings: &TenantSettings) -> Result<(), AdapterError> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(settings)
+            .map_err(|e| AdapterError::new("DynamoDB", "PutItem", ErrorClass::UnknownError, e.to_string()))?;
+        item.insert("pk".into(), s(&settings.tenant_id));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "PutItem", DB, e))?;
+        Ok(())
+    }
+
+    async fn fetch(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant.as_str()))
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+        out.item.map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))).transpose()
+    }
+}
+
+impl TenantDirectory for DynamoTenantDirectory {
+    async fn settings(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {
+        self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
+    }
+}
+
+/// Epoch seconds at which a row written now should expire.
+pub fn expiry_after(ttl: Duration) -> i64 {
+    now_millis() / 1000 + ttl.as_secs() as i64
+}

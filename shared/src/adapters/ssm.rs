@@ -1,0 +1,48 @@
+//! Tenant credentials in SSM Parameter Store (SecureString), read once and
+//! cached briefly in the warm function. Values are never logged.
+
+use super::cache::TtlCache;
+use super::AdapterError;
+use crate::domain::webhook_signature::WebhookSecret;
+use crate::domain::TenantId;
+use crate::ports::SecretStore;
+use crate::ErrorClass;
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+use aws_sdk_ssm::Client;
+use std::time::Duration;
+
+pub struct SsmSecretStore {
+    client: Client,
+    path: String,
+    cache: TtlCache<TenantId, Option<Vec<WebhookSecret>>>,
+}
+
+impl SsmSecretStore {
+    pub fn new(client: Client, path: impl Into<String>, ttl: Duration) -> Self {
+        Self { client, path: path.into(), cache: TtlCache::new(ttl) }
+    }
+
+    /// The parameter that holds a tenant's webhook signing secret(s).
+    pub fn webhook_secret_name(path: &str, tenant: &TenantId) -> String {
+        format!("{path}/{tenant}/webhook-secret")
+    }
+
+    async fn fetch(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
+        let name = Self::webhook_secret_name(&self.path, tenant);
+        let result = self.client.get_parameter().name(&name).with_decryption(true).send().await;
+        let value = match result {
+            Ok(out) => out.parameter.and_then(|p| p.value).unwrap_or_default(),
+            Err(err) if matches!(err.as_service_error(), Some(GetParameterError::ParameterNotFound(_))) => return Ok(None),
+            Err(err) => return Err(AdapterError::from_sdk("SSM", "GetParameter", ErrorClass::NetworkError, err)),
+        };
+        WebhookSecret::parse_list(&value).map(Some).map_err(|why| {
+            AdapterError::new("SSM", "GetParameter", ErrorClass::UnknownError, format!("parameter {name} is not a valid signing secret: {why}"))
+        })
+    }
+}
+
+impl SecretStore for SsmSecretStore {
+    async fn webhook_secrets(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
+        self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
+    }
+}

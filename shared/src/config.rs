@@ -1,0 +1,57 @@
+//! Configuration read once at init from the environment (names match template.yaml).
+
+use std::time::Duration;
+
+/// Everything a function needs to know about its resources.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub items_table: String,
+    pub audit_table: String,
+    pub tenants_table: String,
+    pub sync_queue_url: String,
+    pub sync_dlq_url: String,
+    /// SSM path under which each tenant's credentials live: `{path}/{tenant}/webhook-secret`.
+    pub tenant_secrets_path: String,
+    pub audit_ttl: Duration,
+    /// How long a warm function trusts a cached tenant secret or setting.
+    pub tenant_cache_ttl: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |k: &str, default: &str| get(k).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
+        let number = |k: &str, default: u64| get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(default);
+        Self {
+            items_table: text("ITEMS_TABLE", "synchub-items"),
+            audit_table: text("AUDIT_TABLE", "synchub-audit"),
+            tenants_table: text("TENANTS_TABLE", "synchub-tenants"),
+            sync_queue_url: text("SYNC_QUEUE_URL", ""),
+            sync_dlq_url: text("SYNC_DLQ_URL", ""),
+            tenant_secrets_path: text("TENANT_SECRETS_PATH", "/synchub/tenants").trim_end_matches('/').to_owned(),
+            audit_ttl: Duration::from_secs(number("AUDIT_TTL_DAYS", 90) * 86_400),
+            tenant_cache_ttl: Duration::from_secs(number("TENANT_CACHE_SECONDS", 60)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_unset_or_unparsable() {
+        let c = Config::from_lookup(|k| match k {
+            "AUDIT_TTL_DAYS" => Some("ninety".into()),
+            "TENANT_SECRETS_PATH" => Some("/x/tenants/".into()),
+            _ => None,
+        });
+        assert_eq!(c.audit_ttl, Duration::from_secs(90 * 86_400));
+        assert_eq!(c.items_table, "synchub-items");
+        assert_eq!(c.tenant_secrets_path, "/x/tenants");
+    }
+}

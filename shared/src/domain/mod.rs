@@ -1,0 +1,14 @@
+//! Pure domain: validated identifiers, supplier events, the ordering rule,
+//! audit outcomes, correlation ids and webhook signatures. No I/O here.
+
+pub mod audit;
+pub mod correlation;
+pub mod ids;
+pub mod ordering;
+pub mod supplier;
+pub mod webhook_signature;
+
+pub use audit::{AuditRow, Outcome, TargetStatus};
+pub use ids::{EntityKey, EntityKind, EventId, Sku, TenantId, ValidationError};
+pub use ordering::Version;
+pub use supplier::{CatalogItemChange, SupplierEvent};

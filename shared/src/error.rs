@@ -1,0 +1,62 @@
+//! The error classes every layer maps its errors to (see DESIGN.md "Errors").
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How an error is handled: retried or not, and how it is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorClass {
+    AuthError,
+    ValidationError,
+    NetworkError,
+    DatabaseError,
+    TimeoutError,
+    UnknownError,
+}
+
+impl ErrorClass {
+    /// Retryable errors are retried with backoff, then left to SQS redelivery,
+    /// then the DLQ. Non-retryable ones are recorded and never retried.
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, ErrorClass::AuthError | ErrorClass::ValidationError)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::AuthError => "AUTH_ERROR",
+            ErrorClass::ValidationError => "VALIDATION_ERROR",
+            ErrorClass::NetworkError => "NETWORK_ERROR",
+            ErrorClass::DatabaseError => "DATABASE_ERROR",
+            ErrorClass::TimeoutError => "TIMEOUT_ERROR",
+            ErrorClass::UnknownError => "UNKNOWN_ERROR",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_auth_and_validation_errors_are_not_retried() {
+        use ErrorClass::*;
+        let retried: Vec<_> = [AuthError, ValidationError, NetworkError, DatabaseError, TimeoutError, UnknownError]
+            .into_iter()
+            .filter(|c| c.is_retryable())
+            .collect();
+        assert_eq!(retried, vec![NetworkError, DatabaseError, TimeoutError, UnknownError]);
+    }
+
+    #[test]
+    fn class_serializes_as_its_documented_name() {
+        assert_eq!(serde_json::to_string(&ErrorClass::DatabaseError).unwrap(), "\"DATABASE_ERROR\"");
+        assert_eq!(ErrorClass::TimeoutError.to_string(), "TIMEOUT_ERROR");
+    }
+}

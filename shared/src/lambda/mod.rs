@@ -1,0 +1,91 @@
+//! Lambda glue written once: init (JSON logs, one SDK config), the wiring of
+//! adapters per function, HTTP mapping and SQS partial batch responses.
+
+pub mod http;
+pub mod sqs;
+
+use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDirectory};
+use crate::adapters::sqs::SqsQueue;
+use crate::adapters::ssm::SsmSecretStore;
+use crate::adapters::storefront::HttpStorefront;
+use crate::app::apply::ApplyPorts;
+use crate::app::ingest::IngestPorts;
+use crate::config::Config;
+use aws_config::SdkConfig;
+use std::time::Duration;
+
+/// JSON log lines (one object per line), level from `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .without_time() // CloudWatch stamps every line
+        .try_init();
+}
+
+/// Loads the SDK config once. Endpoints come from the standard
+/// `AWS_ENDPOINT_URL_*` variables, so there is no emulator branch here.
+pub async fn aws_config() -> SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// webhook-ingest's adapters, built once per cold start.
+pub struct Ingest {
+    pub secrets: SsmSecretStore,
+    pub tenants: DynamoTenantDirectory,
+    pub queue: SqsQueue,
+}
+
+impl Ingest {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        Self {
+            secrets: SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl),
+            tenants: DynamoTenantDirectory::new(aws_sdk_dynamodb::Client::new(aws), &config.tenants_table, config.tenant_cache_ttl),
+            queue: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url),
+        }
+    }
+
+    pub fn ports(&self) -> IngestPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue> {
+        IngestPorts { secrets: &self.secrets, tenants: &self.tenants, queue: &self.queue }
+    }
+}
+
+/// sync-worker's adapters, built once per cold start.
+pub struct Worker {
+    pub items: DynamoItemStore,
+    pub audit: DynamoAuditLog,
+    pub tenants: DynamoTenantDirectory,
+    pub dead_letters: SqsQueue,
+    pub storefront: HttpStorefront,
+    pub audit_ttl: Duration,
+}
+
+impl Worker {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        Self {
+            items: DynamoItemStore::new(dynamo.clone(), &config.items_table),
+            audit: DynamoAuditLog::new(dynamo.clone(), &config.audit_table),
+            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            dead_letters: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_dlq_url),
+            storefront: HttpStorefront::default(),
+            audit_ttl: config.audit_ttl,
+        }
+    }
+
+    pub fn ports(&self) -> ApplyPorts<'_, DynamoItemStore, DynamoAuditLog, DynamoTenantDirectory, SqsQueue, HttpStorefront> {
+        ApplyPorts {
+            items: &self.items,
+            audit: &self.audit,
+            tenants: &self.tenants,
+            dead_letters: &self.dead_letters,
+            storefront: &self.storefront,
+            audit_ttl: self.audit_ttl,
+        }
+    }
+}

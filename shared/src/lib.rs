@@ -1,0 +1,21 @@
+//! synchub's common crate.
+//!
+//! - [`domain`]: pure business rules (validated identifiers, supplier events,
+//!   the ordering rule, audit outcomes, webhook signatures). No I/O.
+//! - [`app`]: the use cases (ingest a webhook, apply a batch of queued events),
+//!   as async functions that take their [`ports`] as arguments.
+//! - [`adapters`]: DynamoDB, SQS, SSM and HTTP implementations of the ports,
+//!   built from one SDK config so endpoints come from the standard
+//!   `AWS_ENDPOINT_URL_*` variables and production code has no emulator branch.
+//! - [`lambda`]: the Lambda glue written once (init, HTTP mapping, SQS partial
+//!   batch responses).
+
+pub mod adapters;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod lambda;
+pub mod ports;
+
+pub use error::ErrorClass;
