@@ -1,1 +1,223 @@
+//! Test harness: the local AWS engines (Amazon's DynamoDB Local, moto), one
+//! isolated stack per test (its own tables, queues and tenant), and helpers
+//! to drive the real handlers.
+//!
+//! `scripts/test.sh` starts the engines once and exports the standard
+//! `AWS_ENDPOINT_URL_*` variables; when they are missing (a bare `cargo test`)
+//! the harness starts the engines itself, tied to this process's lifetime.
 
+use aws_config::SdkConfig;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use synchub::config::Config;
+use synchub::domain::webhook_signature::WebhookSecret;
+use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
+use synchub::ports::TenantSettings;
+use synchub_cli::event_source::LocalEventSource;
+use synchub_cli::local::{self, QueueSettings};
+
+pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers};
+
+/// The engines child, kept alive (its stdin open) for the life of the process.
+static ENGINES: OnceLock<Mutex<Option<Child>>> = OnceLock::new();
+
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repo").to_path_buf()
+}
+
+/// Makes sure the engines run and the SDK's standard variables point at them.
+pub fn ensure_engines() {
+    ENGINES.get_or_init(|| {
+        let defaults = [("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")];
+        for (k, v) in defaults {
+            if std::env::var_os(k).is_none() {
+                std::env::set_var(k, v);
+            }
+        }
+        if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some() && std::env::var_os("AWS_ENDPOINT_URL_SQS").is_some() {
+            return Mutex::new(None);
+        }
+        let root = repo_root();
+        let status = Command::new("bash").arg(root.join("scripts/bootstrap.sh")).status().expect("bash runs scripts/bootstrap.sh");
+        assert!(status.success(), "scripts/bootstrap.sh failed");
+        let mut child = Command::new("python3")
+            .arg(root.join("scripts/engines.py"))
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 starts scripts/engines.py");
+        let stdout = child.stdout.take().expect("piped stdout");
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("engines.py output");
+            if let Some(url) = line.strip_prefix("DYNAMODB_ENDPOINT=") {
+                std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", url);
+            } else if let Some(url) = line.strip_prefix("MOTO_ENDPOINT=") {
+                for service in ["SQS", "SES", "SSM"] {
+                    std::env::set_var(format!("AWS_ENDPOINT_URL_{service}"), url);
+                }
+            } else if line == "ENGINES_READY" {
+                break;
+            }
+        }
+        assert!(std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(), "engines.py did not report its endpoints");
+        Mutex::new(Some(child))
+    });
+}
+
+/// SDK config for the engines, built the way the functions build theirs.
+pub async fn aws() -> SdkConfig {
+    ensure_engines();
+    synchub::lambda::aws_config().await
+}
+
+/// A unique name prefix, so tests running in parallel never share a resource.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand::random::<u32>())
+}
+
+/// One test's isolated stack.
+pub struct TestStack {
+    pub aws: SdkConfig,
+    pub config: Config,
+    pub prefix: String,
+}
+
+/// A tenant seeded into a stack.
+pub struct TestTenant {
+    pub id: String,
+    pub secret: WebhookSecret,
+    pub secret_text: String,
+}
+
+impl TestStack {
+    pub async fn new() -> Self {
+        Self::with_queue(QueueSettings { visibility_seconds: 2, max_receive_count: 3 }).await
+    }
+
+    pub async fn with_queue(queue: QueueSettings) -> Self {
+        let aws = aws().await;
+        let prefix = unique("t");
+        let config = local::provision(&aws, &prefix, queue).await.expect("provision the test stack");
+        Self { aws, config, prefix }
+    }
+
+    pub async fn tenant(&self, storefront_url: Option<String>) -> TestTenant {
+        let id = unique("shop");
+        let secret_text = local::new_signing_secret();
+        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![] };
+        local::seed_tenant(&self.aws, &self.config, &settings, &secret_text).await.expect("seed tenant");
+        TestTenant { id, secret: WebhookSecret::parse(&secret_text).unwrap(), secret_text }
+    }
+
+    pub fn ingest(&self) -> Ingest {
+        Ingest::new(&self.aws, &self.config)
+    }
+
+    pub fn worker(&self) -> Worker {
+        Worker::new(&self.aws, &self.config)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.aws)
+    }
+
+    pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.aws)
+    }
+
+    pub fn queue(&self) -> LocalEventSource {
+        let mut source = LocalEventSource::new(self.sqs(), &self.config.sync_queue_url);
+        source.wait = Duration::from_secs(0);
+        source
+    }
+
+    pub fn dlq(&self) -> LocalEventSource {
+        LocalEventSource::new(self.sqs(), &self.config.sync_dlq_url)
+    }
+
+    /// Runs the real worker over the queue until it is empty (or the deadline passes).
+    pub async fn drain(&self, worker: &Worker, deadline: Duration) {
+        let source = self.queue();
+        let start = std::time::Instant::now();
+        while start.elapsed() < deadline {
+            let stats = source.poll_once(|event| async { handle_sync_batch(worker, event).await }).await.expect("poll");
+            if stats.received == 0 {
+                if source.depth().await.expect("depth") == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        panic!("queue not drained within {deadline:?}");
+    }
+
+    /// Every message on the DLQ (received once, then left for the next reader).
+    pub async fn dlq_messages(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        let out = self
+            .sqs()
+            .receive_message()
+            .queue_url(&self.config.sync_dlq_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive from DLQ");
+        out.messages.unwrap_or_default()
+    }
+
+    /// The stored item for a SKU, as a JSON object.
+    pub async fn item(&self, tenant: &str, sku: &str) -> Option<Value> {
+        let out = self
+            .dynamo()
+            .get_item()
+            .table_name(&self.config.items_table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("catalog_item#{sku}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item");
+        out.item.map(|i| serde_dynamo::from_item(i).expect("item decodes"))
+    }
+
+    /// The audit rows of one SKU.
+    pub async fn audit(&self, tenant: &str, sku: &str) -> Vec<synchub::domain::AuditRow> {
+        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+            .entity_history(&format!("{tenant}#catalog_item#{sku}"))
+            .await
+            .expect("audit history")
+    }
+
+    pub async fn rejected_audit(&self, tenant: &str) -> Vec<synchub::domain::AuditRow> {
+        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+            .entity_history(&format!("{tenant}#rejected"))
+            .await
+            .expect("audit history")
+    }
+}
+
+/// A supplier event body.
+pub fn supplier_event(event_id: &str, sku: &str, quantity: i64, updated_at: &str) -> Value {
+    serde_json::json!({"eventId": event_id, "supplierId": "sup-1", "sku": sku, "quantity": quantity, "updatedAt": updated_at})
+}
+
+/// The queue message the ingest would enqueue for a body.
+pub fn queued(tenant: &str, payload: &Value) -> String {
+    serde_json::json!({
+        "schema": 1, "tenantId": tenant, "source": "supplier",
+        "eventId": payload["eventId"], "correlationId": format!("sync-{tenant}-1-test"),
+        "receivedAt": "2026-06-01T10:00:00Z", "payload": payload
+    })
+    .to_string()
+}
+
+/// `minute` minutes after 2026-06-01T00:00:00Z, as RFC 3339.
+pub fn at_minute(minute: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(1_780_272_000 + minute * 60).unwrap();
+    synchub::domain::supplier::canonical_time(t)
+}

@@ -179,24 +179,23 @@ async fn apply_changes<'d, I, A, T, D, P>(
         .collect();
     let plans = plan_batch(&claims);
     let claims = &claims;
-    let settled: Vec<_> = stream::iter(plans.iter())
-        .map(|plan| async move {
-            let winner = &parsed[plan.winner];
-            let write = ports.items.put_if_newer(&winner.change, &winner.delivery.message_id, &winner.correlation_id).await;
-            let write = match write {
-                Ok(w) => w,
-                Err(e) => return (plan, Err(e)),
-            };
-            let publish_status = match (&write, settle(plan, claims, &write).iter().any(|(i, o)| *i == plan.winner && *o == Outcome::Applied)) {
-                (WriteResult::Applied { revision }, _) => Some(publish_applied(ports, winner, *revision).await),
-                (WriteResult::NotNewer(_), true) => Some(publish_applied(ports, winner, 0).await),
-                _ => None,
-            };
-            (plan, Ok((write, publish_status)))
-        })
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
+    // Owned plans: a closure over borrowed ones trips the compiler's
+    // higher-ranked lifetime check once the future must be Send.
+    let writes = plans.into_iter().map(|plan| async move {
+        let winner = &parsed[plan.winner];
+        let write = match ports.items.put_if_newer(&winner.change, &winner.delivery.message_id, &winner.correlation_id).await {
+            Ok(w) => w,
+            Err(e) => return (plan, Err(e)),
+        };
+        let winner_applied = settle(&plan, claims, &write).iter().any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
+        let publish_status = match &write {
+            WriteResult::Applied { revision } => Some(publish_applied(ports, winner, *revision).await),
+            WriteResult::NotNewer(_) if winner_applied => Some(publish_applied(ports, winner, 0).await),
+            WriteResult::NotNewer(_) => None,
+        };
+        (plan, Ok((write, publish_status)))
+    });
+    let settled: Vec<_> = stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).collect().await;
 
     for (plan, result) in settled {
         let (write, publish_status) = match result {
@@ -211,7 +210,7 @@ async fn apply_changes<'d, I, A, T, D, P>(
             WriteResult::Applied { revision } => Some(revision),
             WriteResult::NotNewer(_) => None,
         };
-        for (i, outcome) in settle(plan, claims, &write) {
+        for (i, outcome) in settle(&plan, claims, &write) {
             let p = &parsed[i];
             let mut row = entity_row(p, ports.audit_ttl);
             row.set_outcome(&outcome);

@@ -1,0 +1,116 @@
+//! A stand-in for Lambda's SQS event source mapping, for the local stack:
+//! receive a batch, hand it to the real worker handler as an `SqsEvent`,
+//! delete what it did not report as a batch item failure. Failed records stay
+//! on the queue and come back after the visibility timeout, as in AWS.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use aws_sdk_sqs::Client;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Clone)]
+pub struct LocalEventSource {
+    sqs: Client,
+    queue_url: String,
+    pub wait: Duration,
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollStats {
+    pub received: usize,
+    pub failed: usize,
+}
+
+impl LocalEventSource {
+    pub fn new(sqs: Client, queue_url: impl Into<String>) -> Self {
+        Self { sqs, queue_url: queue_url.into(), wait: Duration::from_secs(1) }
+    }
+
+    /// Receives up to ten messages and runs `handler` on them.
+    pub async fn poll_once<F, Fut>(&self, handler: F) -> Result<PollStats, Error>
+    where
+        F: FnOnce(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(self.wait.as_secs() as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(PollStats::default());
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages.iter().map(|m| to_lambda(m, &self.queue_url)).collect();
+        let response = handler(event).await;
+        let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
+            .filter_map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok())
+            .collect();
+        if !entries.is_empty() {
+            self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await?;
+        }
+        Ok(PollStats { received: messages.len(), failed: failed.len() })
+    }
+
+    /// Messages still on the queue, visible or in flight.
+    pub async fn depth(&self) -> Result<usize, Error> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await?
+            .attributes
+            .unwrap_or_default();
+        Ok(attrs.values().filter_map(|v| v.parse::<usize>().ok()).sum())
+    }
+}
+
+/// The shape Lambda gives the function for one received message.
+fn to_lambda(m: &Message, queue_url: &str) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.message_id = m.message_id.clone();
+    message.receipt_handle = m.receipt_handle.clone();
+    message.body = m.body.clone();
+    message.md5_of_body = m.md5_of_body.clone();
+    message.attributes = m
+        .attributes
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+        .collect::<HashMap<_, _>>();
+    message.message_attributes = m
+        .message_attributes
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            let mut attribute = SqsMessageAttribute::default();
+            attribute.string_value = v.string_value.clone();
+            attribute.data_type = Some(v.data_type.clone());
+            (k.clone(), attribute)
+        })
+        .collect();
+    message.event_source = Some("aws:sqs".into());
+    message.event_source_arn = Some(format!("arn:aws:sqs:us-east-1:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default()));
+    message.aws_region = Some("us-east-1".into());
+    message
+}

@@ -1,0 +1,140 @@
+//! Creates the stack's tables, queues, tenant secrets and settings on whatever
+//! endpoints the SDK config points at (the local engines in dev and tests).
+//! Names and settings mirror template.yaml; a test keeps the two in step.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification};
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_ssm::types::ParameterType;
+use std::time::Duration;
+use synchub::adapters::dynamodb::DynamoTenantDirectory;
+use synchub::adapters::ssm::SsmSecretStore;
+use synchub::config::Config;
+use synchub::domain::TenantId;
+use synchub::ports::TenantSettings;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Settings that template.yaml fixes (checked against it by a test).
+pub const WORKER_TIMEOUT_SECONDS: u32 = 30;
+pub const QUEUE_VISIBILITY_SECONDS: u32 = 6 * WORKER_TIMEOUT_SECONDS;
+pub const QUEUE_RETENTION_SECONDS: u32 = 4 * 86_400;
+pub const DLQ_RETENTION_SECONDS: u32 = 14 * 86_400;
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+pub const AUDIT_TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// Queue behaviour; tests shorten the visibility timeout and receive count.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    pub visibility_seconds: u32,
+    pub max_receive_count: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { visibility_seconds: QUEUE_VISIBILITY_SECONDS, max_receive_count: MAX_RECEIVE_COUNT }
+    }
+}
+
+/// Resource names for a prefix, as template.yaml derives them from `NamePrefix`.
+pub fn table_names(prefix: &str) -> [(String, bool); 3] {
+    [(format!("{prefix}-items"), true), (format!("{prefix}-audit"), true), (format!("{prefix}-tenants"), false)]
+}
+
+/// Creates everything (idempotently) and returns the functions' config.
+pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> Result<Config, Error> {
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    for (name, has_sort_key) in table_names(prefix) {
+        create_table(&dynamo, &name, has_sort_key).await?;
+    }
+    dynamo
+        .update_time_to_live()
+        .table_name(format!("{prefix}-audit"))
+        .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(AUDIT_TTL_ATTRIBUTE).build()?)
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| if format!("{e:?}").contains("already enabled") { Ok(()) } else { Err(e) })?;
+
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-sync-events-dlq"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECONDS.to_string())
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}).to_string();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-sync-events"))
+        .attributes(QueueAttributeName::VisibilityTimeout, queue.visibility_seconds.to_string())
+        .attributes(QueueAttributeName::MessageRetentionPeriod, QUEUE_RETENTION_SECONDS.to_string())
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+
+    Ok(Config {
+        items_table: format!("{prefix}-items"),
+        audit_table: format!("{prefix}-audit"),
+        tenants_table: format!("{prefix}-tenants"),
+        sync_queue_url: queue_url,
+        sync_dlq_url: dlq_url,
+        tenant_secrets_path: format!("/{prefix}/tenants"),
+        audit_ttl: Duration::from_secs(90 * 86_400),
+        tenant_cache_ttl: Duration::from_secs(60),
+    })
+}
+
+async fn create_table(dynamo: &aws_sdk_dynamodb::Client, name: &str, has_sort_key: bool) -> Result<(), Error> {
+    let mut request = dynamo
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?)
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?);
+    if has_sort_key {
+        request = request
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build()?)
+            .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build()?);
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores a tenant's signing secret (SecureString) and settings.
+pub async fn seed_tenant(aws: &SdkConfig, config: &Config, settings: &TenantSettings, secret: &str) -> Result<(), Error> {
+    let tenant = TenantId::parse(&settings.tenant_id)?;
+    aws_sdk_ssm::Client::new(aws)
+        .put_parameter()
+        .name(SsmSecretStore::webhook_secret_name(&config.tenant_secrets_path, &tenant))
+        .value(secret)
+        .r#type(ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await?;
+    DynamoTenantDirectory::new(aws_sdk_dynamodb::Client::new(aws), &config.tenants_table, Duration::ZERO).put(settings).await?;
+    Ok(())
+}
+
+/// A fresh random signing secret in the `whsec_` form.
+pub fn new_signing_secret() -> String {
+    use base64::Engine;
+    let key: [u8; 32] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
