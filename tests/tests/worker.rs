@@ -62,7 +62,7 @@ async fn a_malformed_record_goes_to_the_dlq_at_once_and_does_not_fail_its_batch(
     reasons.sort();
     let mut expected = vec![
         (bad.clone(), "quantity: must be a whole number from 0 to 1000000000".to_owned()),
-        (junk.clone(), "message: is not a queued event: expected value at line 1 column 1".to_owned()),
+        (junk.clone(), "message: is not a queued event: expected ident at line 1 column 2".to_owned()),
     ];
     expected.sort();
     assert_eq!(reasons, expected);

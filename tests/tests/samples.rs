@@ -1,0 +1,95 @@
+//! Every file in events/ is loaded and run through its function's real
+//! handler, so the samples cannot rot.
+
+use aws_lambda_events::sqs::SqsEvent;
+use serde_json::Value;
+use synchub::domain::webhook_signature::{SignedHeaders, WebhookSecret};
+use synchub::lambda::sqs::handle_sync_batch;
+use synchub_tests::*;
+
+const SAMPLE_SECRET: &str = "whsec_c3luY2h1Yi1zYW1wbGUtc2VjcmV0LWtleS0zMmJ5dGU=";
+const SAMPLE_TENANT: &str = "demo-shop";
+
+fn samples() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn every_sample_event_runs_through_its_function_with_the_documented_result() {
+    let stack = TestStack::new().await;
+    let tenant = stack.tenant(None).await;
+    let ingest = stack.ingest();
+    let worker = stack.worker();
+    let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
+    let mut seen = 0;
+    for (name, text) in samples() {
+        seen += 1;
+        if let Some(case) = name.strip_prefix("webhook-ingest.").and_then(|n| n.strip_suffix(".json")) {
+            let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let body = event["body"].as_str().unwrap().to_owned();
+            let headers = event["headers"].clone();
+            let h = |k: &str| headers[k].as_str();
+            let checked = SignedHeaders { id: h("webhook-id"), timestamp: h("webhook-timestamp"), signature: h("webhook-signature") }
+                .check(h("webhook-timestamp").unwrap().parse().unwrap())
+                .unwrap_or_else(|e| panic!("{name}: sample headers malformed: {e}"));
+            let signed_by_sample_secret = checked.verify(&[sample_secret.clone()], body.as_bytes()).is_ok();
+            assert_eq!(signed_by_sample_secret, case != "bad-signature", "{name}: signed with the documented sample secret");
+
+            // Point the sample at this test's tenant and sign it now, as a live sender would.
+            if event["pathParameters"]["tenantId"] == SAMPLE_TENANT {
+                let path = format!("/webhooks/supplier/{}", tenant.id);
+                event["pathParameters"]["tenantId"] = Value::from(tenant.id.as_str());
+                event["rawPath"] = Value::from(path.as_str());
+                event["requestContext"]["http"]["path"] = Value::from(path.as_str());
+            }
+            let signer = if case == "bad-signature" { WebhookSecret::parse(&synchub_cli::local::new_signing_secret()).unwrap() } else { tenant.secret.clone() };
+            for (k, v) in signed_headers(&signer, h("webhook-id").unwrap(), &body) {
+                event["headers"][k] = Value::from(v);
+            }
+            let (status, answer) = invoke_ingest(&ingest, &event).await;
+            let expected = match case {
+                "valid" => 202,
+                "invalid-quantity" | "invalid-json" => 400,
+                "bad-signature" | "unknown-tenant" => 401,
+                other => panic!("events/{name}: no expectation for case {other}; add one here"),
+            };
+            assert_eq!(status, expected, "{name}: {answer}");
+            if case.starts_with("invalid-") {
+                let field = if case == "invalid-json" { "body" } else { "quantity" };
+                assert_eq!(answer["error"]["field"], field, "{name}");
+            }
+        } else if let Some(case) = name.strip_prefix("sync-worker.").and_then(|n| n.strip_suffix(".json")) {
+            let text = text.replace(SAMPLE_TENANT, &tenant.id);
+            let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let response = handle_sync_batch(&worker, event).await;
+            assert!(response.batch_item_failures.is_empty(), "{name}: {:?}", response.batch_item_failures);
+            match case {
+                "batch-with-duplicate-stale-and-malformed" => {
+                    let rows = stack.audit(&tenant.id, "MUG-BLUE").await;
+                    let outcomes: Vec<&str> = rows.iter().map(|r| r.outcome.as_str()).collect();
+                    assert_eq!(outcomes, vec!["stale", "applied", "duplicate"], "{name}");
+                    assert_eq!(stack.item(&tenant.id, "TEAPOT").await.unwrap()["quantity"], 4);
+                    let rejected = stack.rejected_audit(&tenant.id).await;
+                    assert_eq!(rejected.len(), 1, "{name}");
+                    assert!(rejected[0].reason.as_deref().unwrap().starts_with("sku: must contain only"), "{name}");
+                }
+                "redelivery" => {
+                    let rows = stack.audit(&tenant.id, "KETTLE").await;
+                    assert_eq!(rows.len(), 1, "{name}: a redelivery with no row yet is applied once");
+                    assert_eq!(rows[0].outcome, "applied");
+                }
+                other => panic!("events/{name}: no expectation for case {other}; add one here"),
+            }
+        } else {
+            panic!("events/{name}: samples are named <function>.<case>.json");
+        }
+    }
+    assert!(seen >= 7, "expected the sample events to be found");
+}
