@@ -71,11 +71,13 @@ impl SupplierEvent {
     }
 }
 
-/// RFC 3339 in UTC with milliseconds: one spelling per instant.
+/// RFC 3339 in UTC with exactly three fraction digits: one spelling per
+/// instant, so the text sorts as the time does.
 pub fn canonical_time(t: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let t = t.to_offset(time::UtcOffset::UTC);
-    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(FORMAT).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
@@ -151,7 +153,7 @@ mod tests {
     #[test]
     fn a_valid_event_is_normalized() {
         let e = SupplierEvent::parse(&valid(), NOW).unwrap();
-        assert_eq!(e.updated_at, "2026-05-01T08:00:00Z");
+        assert_eq!(e.updated_at, "2026-05-01T08:00:00.000Z");
         assert_eq!(e.updated_millis, 1_777_622_400_000);
         assert_eq!(e.name.as_deref(), Some("Blue mug"));
         assert_eq!((e.quantity, e.price), (12, Some(9.5)));
@@ -180,6 +182,14 @@ mod tests {
         assert_eq!(SupplierEvent::parse(&json!([1]), NOW).unwrap_err().field, "body");
     }
 
+    #[test]
+    fn canonical_text_sorts_as_the_time_does() {
+        let a = OffsetDateTime::from_unix_timestamp_nanos(1_780_000_000_420_000_000).unwrap();
+        let b = OffsetDateTime::from_unix_timestamp_nanos(1_780_000_000_425_000_000).unwrap();
+        assert_eq!(canonical_time(a), "2026-05-28T20:26:40.420Z");
+        assert!(canonical_time(a) < canonical_time(b));
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics_on_any_json(v in arb_json()) {
@@ -202,7 +212,7 @@ mod tests {
             v["updatedAt"] = json!(instant.to_offset(offset).format(&Rfc3339).unwrap());
             let e = SupplierEvent::parse(&v, NOW).unwrap();
             prop_assert_eq!(e.updated_millis, 1_777_622_400_000);
-            prop_assert_eq!(e.updated_at, "2026-05-01T08:00:00Z");
+            prop_assert_eq!(e.updated_at, "2026-05-01T08:00:00.000Z");
         }
     }
 
