@@ -37,17 +37,42 @@ impl LocalEventSource {
         F: FnOnce(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(self.wait.as_secs() as i32)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await?;
-        let messages = out.messages.unwrap_or_default();
+        self.poll_batch(10, Duration::ZERO, handler).await
+    }
+
+    /// Gathers up to `batch_size` messages within `window` (Lambda's BatchSize and
+    /// MaximumBatchingWindowInSeconds) and runs `handler` on them as one event.
+    pub async fn poll_batch<F, Fut>(&self, batch_size: usize, window: Duration, handler: F) -> Result<PollStats, Error>
+    where
+        F: FnOnce(SqsEvent) -> Fut,
+        Fut: Future<Output = SqsBatchResponse>,
+    {
+        let started = std::time::Instant::now();
+        let mut messages: Vec<Message> = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages((batch_size - messages.len()).min(10) as i32)
+                .wait_time_seconds(self.wait.as_secs() as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await?;
+            let received = out.messages.unwrap_or_default();
+            let empty = received.is_empty();
+            messages.extend(received);
+            if messages.len() >= batch_size || started.elapsed() >= window || (empty && !messages.is_empty()) {
+                break;
+            }
+            if empty {
+                if window.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         if messages.is_empty() {
             return Ok(PollStats::default());
         }
@@ -61,8 +86,8 @@ impl LocalEventSource {
             .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
             .filter_map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok())
             .collect();
-        if !entries.is_empty() {
-            self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await?;
+        for chunk in entries.chunks(10) {
+            self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(chunk.to_vec())).send().await?;
         }
         Ok(PollStats { received: messages.len(), failed: failed.len() })
     }

@@ -19,6 +19,8 @@ use synchub::ports::TenantSettings;
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
 
+pub mod lambda_emulator;
+
 pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers};
 
 /// The engines child, kept alive (its stdin open) for the life of the process.

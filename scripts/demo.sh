@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The local stack and a demo: installs and starts the engines, creates the
+# resources as template.yaml names them, seeds a tenant, fires a few hundred
+# signed supplier webhooks at the real ingest handler while the real worker
+# consumes the queue, and prints what happened.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+echo "building the synchub CLI (first run compiles the AWS SDK: a few minutes)"
+cargo build --quiet -p synchub-cli
+exec bash scripts/with-engines.sh target/debug/synchub demo "$@"

@@ -1,0 +1,261 @@
+//! End-to-end benchmark: N signed webhooks through the real, release-built
+//! function binaries (webhook-ingest → SQS → sync-worker → DynamoDB) on the
+//! local engines, each function in its own process behind a local Lambda
+//! Runtime API. Reports events/s, CPU seconds per 1,000 events and peak RSS
+//! per function process, cold start, and AWS requests per delivered event
+//! (counted by a pass-through proxy in front of the engines).
+//!
+//! cargo build --release -p webhook-ingest -p sync-worker -p synchub-tests --bin synchub-bench
+//! target/release/synchub-bench --events 2000
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use axum::body::Bytes;
+use clap::Parser;
+use rand::seq::SliceRandom;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use synchub::config::Config;
+use synchub_cli::event_source::LocalEventSource;
+use synchub_cli::local::{self, QueueSettings};
+use synchub_tests::lambda_emulator::{CountingProxy, RuntimeApi};
+use synchub_tests::*;
+
+#[derive(Parser)]
+struct Args {
+    /// Webhooks to send.
+    #[arg(long, default_value_t = 2000)]
+    events: usize,
+    /// Versions per SKU (events / versions SKUs).
+    #[arg(long, default_value_t = 4)]
+    versions: usize,
+    /// Execution environments (processes) per function.
+    #[arg(long, default_value_t = 2)]
+    envs: usize,
+    /// Records per worker invocation (the event source's BatchSize).
+    #[arg(long, default_value_t = 25)]
+    batch_size: usize,
+    /// Log level inside the functions.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+struct Function {
+    name: &'static str,
+    children: Vec<Child>,
+    cold_starts: Vec<Duration>,
+    cpu_at_ready: Vec<f64>,
+}
+
+fn ticks_per_second() -> f64 {
+    100.0 // USER_HZ on Linux
+}
+
+/// (user + system CPU seconds, peak RSS in KiB) of a process.
+fn usage(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+    (ticks / ticks_per_second(), hwm)
+}
+
+async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, env: &[(String, String)], log: &str) -> Function {
+    let binary = std::env::current_exe().unwrap().parent().unwrap().join(name);
+    assert!(binary.exists(), "{} missing: build it with --release first", binary.display());
+    let mut f = Function { name, children: Vec::new(), cold_starts: Vec::new(), cpu_at_ready: Vec::new() };
+    for _ in 0..envs {
+        let before = api.next_calls();
+        let started = Instant::now();
+        let child = Command::new(&binary)
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("RUST_LOG", log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn function");
+        while api.next_calls() == before {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            assert!(started.elapsed() < Duration::from_secs(10), "{name} never asked for an invocation");
+        }
+        f.cold_starts.push(started.elapsed());
+        f.cpu_at_ready.push(usage(child.id()).0);
+        f.children.push(child);
+    }
+    f
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let aws = aws().await;
+    let prefix = unique("bench");
+    let config: Config = local::provision(&aws, &prefix, QueueSettings { visibility_seconds: 30, max_receive_count: 5 }).await.unwrap();
+
+    // A storefront that answers every cache-bust.
+    let published = Arc::new(AtomicUsize::new(0));
+    let counter = published.clone();
+    let storefront = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::Relaxed);
+            axum::http::StatusCode::NO_CONTENT
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let storefront_url = format!("http://{}/cache-bust", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, storefront).await });
+
+    let tenant_id = "bench-shop".to_owned();
+    let secret_text = local::new_signing_secret();
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![] };
+    local::seed_tenant(&aws, &config, &settings, &secret_text).await.unwrap();
+    let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
+
+    let dynamo_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+    let moto_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_SQS").unwrap()).await;
+    let env: Vec<(String, String)> = vec![
+        ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_proxy.url.clone()),
+        ("AWS_ENDPOINT_URL_SQS".into(), moto_proxy.url.clone()),
+        ("AWS_ENDPOINT_URL_SSM".into(), moto_proxy.url.clone()),
+        ("ITEMS_TABLE".into(), config.items_table.clone()),
+        ("AUDIT_TABLE".into(), config.audit_table.clone()),
+        ("TENANTS_TABLE".into(), config.tenants_table.clone()),
+        ("SYNC_QUEUE_URL".into(), config.sync_queue_url.clone()),
+        ("SYNC_DLQ_URL".into(), config.sync_dlq_url.clone()),
+        ("TENANT_SECRETS_PATH".into(), config.tenant_secrets_path.clone()),
+    ];
+    let ingest_api = Arc::new(RuntimeApi::start().await);
+    let worker_api = Arc::new(RuntimeApi::start().await);
+    let mut ingest = start_function("webhook-ingest", args.envs, &ingest_api, &env, &args.log).await;
+    let mut worker = start_function("sync-worker", args.envs, &worker_api, &env, &args.log).await;
+
+    // The supplier's stream: several versions per SKU, shuffled.
+    let skus = (args.events / args.versions).max(1);
+    let mut planned: Vec<(String, String)> = (0..args.events)
+        .map(|i| {
+            let (sku, version) = (i % skus, i / skus);
+            let body = supplier_event(&format!("evt-{sku}-{version}"), &format!("SKU-{sku:05}"), version as i64, &at_minute(version as i64)).to_string();
+            (format!("msg_{i}"), body)
+        })
+        .collect();
+    planned.shuffle(&mut rand::rng());
+
+    let started = Instant::now();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let sending_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = {
+        let (ingest_api, accepted, sending_done, tenant_id) = (ingest_api.clone(), accepted.clone(), sending_done.clone(), tenant_id.clone());
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut statuses: HashMap<u16, usize> = HashMap::new();
+            let results: Vec<u16> = futures::stream::iter(planned)
+                .map(|(id, body)| {
+                    let event = apigw_event(&tenant_id, &signed_headers(&secret, &id, &body), &body).to_string();
+                    let api = ingest_api.clone();
+                    async move {
+                        let answer = api.invoke(Bytes::from(event)).await.expect("ingest answered");
+                        let v: Value = serde_json::from_slice(&answer).unwrap();
+                        v["statusCode"].as_u64().unwrap_or(0) as u16
+                    }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            for s in results {
+                *statuses.entry(s).or_default() += 1;
+                if s == 202 {
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            sending_done.store(true, Ordering::SeqCst);
+            statuses
+        })
+    };
+
+    // The event source: batches of up to `batch_size` records, one worker invocation each.
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let pollers: Vec<_> = (0..args.envs)
+        .map(|_| {
+            let (worker_api, deleted, accepted, sending_done) = (worker_api.clone(), deleted.clone(), accepted.clone(), sending_done.clone());
+            let mut source = LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.sync_queue_url);
+            source.wait = Duration::from_secs(0);
+            let batch_size = args.batch_size;
+            tokio::spawn(async move {
+                loop {
+                    if sending_done.load(Ordering::SeqCst) && deleted.load(Ordering::SeqCst) >= accepted.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let stats = source
+                        .poll_batch(batch_size, Duration::from_millis(500), |event: SqsEvent| {
+                            let api = worker_api.clone();
+                            async move {
+                                let answer = api.invoke(Bytes::from(serde_json::to_vec(&event).unwrap())).await.expect("worker answered");
+                                serde_json::from_slice::<SqsBatchResponse>(&answer).unwrap()
+                            }
+                        })
+                        .await
+                        .unwrap();
+                    deleted.fetch_add(stats.received - stats.failed, Ordering::SeqCst);
+                    if stats.received == 0 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    let statuses = producer.await.unwrap();
+    for p in pollers {
+        p.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let delivered = accepted.load(Ordering::SeqCst);
+
+    let ops_total = |p: &CountingProxy| -> usize { p.counts().values().sum() };
+    let all: HashMap<String, usize> = dynamo_proxy.counts().into_iter().chain(moto_proxy.counts()).collect();
+    let mut ops: Vec<_> = all.iter().collect();
+    ops.sort();
+    let requests = ops_total(&dynamo_proxy) + ops_total(&moto_proxy);
+
+    println!("## End-to-end: {} webhooks, {} SKUs, {} environments per function, worker batch {}\n", args.events, skus, args.envs, args.batch_size);
+    println!("HTTP statuses: {statuses:?}; delivered {delivered}; storefront cache-busts {}", published.load(Ordering::Relaxed));
+    println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)\n", delivered as f64 / elapsed);
+    println!("| function | CPU-s per 1,000 events (after init) | CPU-s total incl. init | peak RSS (MiB, max of envs) | cold start (median ms) |");
+    println!("|---|---|---|---|---|");
+    for f in [&mut ingest, &mut worker] {
+        let (mut cpu, mut init, mut rss) = (0.0, 0.0, 0u64);
+        for (child, ready) in f.children.iter().zip(&f.cpu_at_ready) {
+            let (c, r) = usage(child.id());
+            cpu += c;
+            init += ready;
+            rss = rss.max(r);
+        }
+        let cold = median(f.cold_starts.iter().map(|d| d.as_secs_f64() * 1000.0).collect());
+        println!("| {} | {:.3} | {:.2} | {:.1} | {:.1} |", f.name, (cpu - init) / delivered as f64 * 1000.0, cpu, rss as f64 / 1024.0, cold);
+        for c in &mut f.children {
+            let _ = c.kill();
+        }
+    }
+    println!("\nAWS requests made by the functions: {requests} = {:.3} per delivered event", requests as f64 / delivered as f64);
+    for (op, n) in ops {
+        println!("  {op:<40} {n:>7}  ({:.3}/event)", *n as f64 / delivered as f64);
+    }
+    let outcomes = synchub_cli::demo::count_outcomes(&aws, &config).await.unwrap();
+    println!("audit rows by outcome: {outcomes:?}");
+    assert_eq!(outcomes.values().sum::<usize>(), delivered, "one audit row per delivered event");
+}
