@@ -6,7 +6,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use synchub::config::Config;
 use synchub::lambda::{aws_config, init_tracing, sqs::handle_sync_batch, Worker};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let worker = Worker::new(&aws_config().await, &Config::from_env());

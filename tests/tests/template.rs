@@ -1,0 +1,89 @@
+//! template.yaml and the local stack describe the same resources: names,
+//! keys, TTL, queue settings, and the variables the functions read.
+
+use serde_yaml::Value;
+use synchub_cli::local::{AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, QUEUE_RETENTION_SECONDS, QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS};
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(synchub_tests::repo_root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+fn int(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("expected a number, got {v:?}"))
+}
+
+fn keys(table: &Value) -> Vec<(String, String)> {
+    table["Properties"]["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| (k["AttributeName"].as_str().unwrap().to_owned(), k["KeyType"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn queue_settings_match_the_local_stack_and_visibility_is_six_times_the_worker_timeout() {
+    let t = template();
+    let r = &t["Resources"];
+    let queue = &r["SyncEventsQueue"]["Properties"];
+    let worker_timeout = int(&r["SyncWorkerFunction"]["Properties"]["Timeout"]);
+    assert_eq!(worker_timeout, WORKER_TIMEOUT_SECONDS as u64);
+    assert_eq!(int(&queue["VisibilityTimeout"]), QUEUE_VISIBILITY_SECONDS as u64);
+    assert!(int(&queue["VisibilityTimeout"]) >= 6 * worker_timeout);
+    assert_eq!(int(&queue["MessageRetentionPeriod"]), QUEUE_RETENTION_SECONDS as u64);
+    assert_eq!(int(&queue["RedrivePolicy"]["maxReceiveCount"]), MAX_RECEIVE_COUNT as u64);
+    assert_eq!(int(&r["SyncEventsDLQ"]["Properties"]["MessageRetentionPeriod"]), DLQ_RETENTION_SECONDS as u64);
+    let source = &r["SyncWorkerFunction"]["Properties"]["Events"]["SyncEvents"]["Properties"];
+    assert_eq!(source["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+}
+
+#[test]
+fn tables_have_the_keys_ttl_and_names_the_code_uses() {
+    let t = template();
+    let r = &t["Resources"];
+    let pk_sk = vec![("pk".to_owned(), "HASH".to_owned()), ("sk".to_owned(), "RANGE".to_owned())];
+    assert_eq!(keys(&r["ItemsTable"]), pk_sk);
+    assert_eq!(keys(&r["AuditTable"]), pk_sk);
+    assert_eq!(keys(&r["TenantsTable"]), vec![("pk".to_owned(), "HASH".to_owned())]);
+    assert_eq!(r["AuditTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
+    let names: Vec<String> = synchub_cli::local::table_names("${NamePrefix}").iter().map(|(n, _)| n.clone()).collect();
+    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable"].iter().zip(&names) {
+        let declared = format!("{:?}", r[*resource]["Properties"]["TableName"]);
+        assert!(declared.contains(name.as_str()), "{resource}: {declared} should name {name}");
+    }
+    for table in ["ItemsTable", "AuditTable", "TenantsTable"] {
+        assert_eq!(r[table]["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{table}");
+        assert_eq!(r[table]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{table}");
+    }
+}
+
+#[test]
+fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    // Every variable the template sets is one Config reads (a typo would silently fall back to a default).
+    let known = ["ITEMS_TABLE", "AUDIT_TABLE", "TENANTS_TABLE", "SYNC_QUEUE_URL", "SYNC_DLQ_URL", "TENANT_SECRETS_PATH", "AUDIT_TTL_DAYS", "TENANT_CACHE_SECONDS", "RUST_LOG"];
+    let config_source = std::fs::read_to_string(synchub_tests::repo_root().join("shared/src/config.rs")).unwrap();
+    for name in known.iter().filter(|n| **n != "RUST_LOG") {
+        assert!(config_source.contains(&format!("\"{name}\"")), "Config must read {name}");
+    }
+    let mut functions = 0;
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        functions += 1;
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{name:?}");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert!(synchub_tests::repo_root().join("functions").join(binary).join("Cargo.toml").exists(), "{name:?}: no crate functions/{binary}");
+        let vars = resource["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+        for var in vars.keys().chain(globals["Environment"]["Variables"].as_mapping().unwrap().keys()) {
+            assert!(known.contains(&var.as_str().unwrap()), "{name:?} sets unknown variable {var:?}");
+        }
+    }
+    assert_eq!(functions, 2);
+}
