@@ -30,8 +30,24 @@ pub fn init_tracing() {
 
 /// Loads the SDK config once. Endpoints come from the standard
 /// `AWS_ENDPOINT_URL_*` variables, so there is no emulator branch here.
+///
+/// Every call is small, so explicit timeouts guard against a hung dependency
+/// (surfacing as TIMEOUT_ERROR) instead of stalled-stream protection, which
+/// measured about a quarter of the CPU of each call (see BENCHMARKS.md).
 pub async fn aws_config() -> SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+    use aws_config::timeout::TimeoutConfig;
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(12))
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// webhook-ingest's adapters, built once per cold start.
