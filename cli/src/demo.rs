@@ -18,10 +18,13 @@ use synchub::adapters::now_millis;
 use synchub::config::Config;
 use synchub::domain::webhook_signature::WebhookSecret;
 use synchub::domain::{Sku, TenantId};
-use synchub::lambda::{http::handle_supplier_webhook, sqs::handle_sync_batch, Ingest, Worker};
+use synchub::lambda::{http::handle_supplier_webhook, notify::handle_failures, sqs::handle_sync_batch, Ingest, Notifier, Worker};
 use synchub::ports::TenantSettings;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Who gets the demo tenant's failure emails.
+pub const DEMO_ALERT_RECIPIENT: &str = "ops@demo-shop.example";
 
 /// An API Gateway HTTP API (payload v2) event for `POST /webhooks/supplier/{tenant}`,
 /// as Lambda would receive it.
@@ -138,6 +141,7 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         active: true,
         storefront_url: Some(format!("{}/cache-bust", storefront.uri())),
         targets_disabled: vec![],
+        alert_recipients: vec![DEMO_ALERT_RECIPIENT.into()],
     };
     local::seed_tenant(aws, &config, &settings, &secret_text).await?;
     println!("tenant      {} (signing secret in SSM {}/{}/webhook-secret, storefront at {})", options.tenant, config.tenant_secrets_path, options.tenant, storefront.uri());
@@ -229,6 +233,7 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
     println!("storefront  {publishes} cache-bust POSTs (one per applied change: {})", outcomes.get("applied").copied().unwrap_or(0));
     let dlq = crate::event_source::LocalEventSource::new(sqs.clone(), &config.sync_dlq_url);
     println!("DLQ         {} message(s) parked", dlq.depth().await?);
+    notify_failures(aws, &config, &dlq).await?;
 
     // The check: every SKU holds the newest event that was accepted for it.
     let items = synchub::adapters::dynamodb::DynamoItemStore::new(aws_sdk_dynamodb::Client::new(aws), &config.items_table);
@@ -260,6 +265,41 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         }
     }
     Ok(ok)
+}
+
+/// The real failure-notifier consumes the DLQ; the alert is read back from
+/// the local SES.
+async fn notify_failures(aws: &SdkConfig, config: &Config, dlq: &LocalEventSource) -> Result<(), Error> {
+    let notifier = Notifier::new(aws, config);
+    let before = local::sent_emails(&moto_endpoint()).await?.len();
+    while dlq.poll_once(|event| handle_failures(&notifier, &config.notify_queue_url, event)).await?.received > 0 {}
+    for email in local::sent_emails(&moto_endpoint()).await?.into_iter().skip(before) {
+        println!("notifier    emailed {} (SES, in the emulator): \"{}\"", email.to.join(", "), email.subject);
+        for line in html_to_lines(&email.body).iter().take(14) {
+            println!("  │ {line}");
+        }
+    }
+    Ok(())
+}
+
+fn moto_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_SES").unwrap_or_default()
+}
+
+/// Readable lines of the HTML part, for the terminal.
+fn html_to_lines(html: &str) -> Vec<String> {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.replace("</tr>", "\n").replace("<br>", "\n").replace("</li>", "\n").replace("</h2>", "\n").replace("</p>", "\n").chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#x2f;", "/");
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 /// Versions compare as the ordering rule does: (updatedAt, eventId).

@@ -5,4 +5,5 @@
 pub mod demo;
 pub mod event_source;
 pub mod local;
+pub mod replay;
 pub mod trace;

@@ -22,6 +22,13 @@ pub const QUEUE_RETENTION_SECONDS: u32 = 4 * 86_400;
 pub const DLQ_RETENTION_SECONDS: u32 = 14 * 86_400;
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 pub const AUDIT_TTL_ATTRIBUTE: &str = "expiresAt";
+pub const NOTIFIER_TIMEOUT_SECONDS: u32 = 30;
+pub const NOTIFY_QUEUE_VISIBILITY_SECONDS: u32 = 6 * NOTIFIER_TIMEOUT_SECONDS;
+/// A notice (or a digest whose email SES keeps refusing) is retried this often.
+pub const NOTIFY_MAX_RECEIVE_COUNT: u32 = 10;
+/// The sender the local stack verifies in SES (a template parameter in AWS).
+pub const LOCAL_ALERT_SENDER: &str = "alerts@synchub.local";
+pub const LOCAL_ALERT_RECIPIENT: &str = "ops@synchub.local";
 
 /// Queue behaviour; tests shorten the visibility timeout and receive count.
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +44,13 @@ impl Default for QueueSettings {
 }
 
 /// Resource names for a prefix, as template.yaml derives them from `NamePrefix`.
-pub fn table_names(prefix: &str) -> [(String, bool); 3] {
-    [(format!("{prefix}-items"), true), (format!("{prefix}-audit"), true), (format!("{prefix}-tenants"), false)]
+pub fn table_names(prefix: &str) -> [(String, bool); 4] {
+    [
+        (format!("{prefix}-items"), true),
+        (format!("{prefix}-audit"), true),
+        (format!("{prefix}-tenants"), false),
+        (format!("{prefix}-notifications"), true),
+    ]
 }
 
 /// Creates everything (idempotently) and returns the functions' config.
@@ -47,20 +59,48 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
     for (name, has_sort_key) in table_names(prefix) {
         create_table(&dynamo, &name, has_sort_key).await?;
     }
-    dynamo
-        .update_time_to_live()
-        .table_name(format!("{prefix}-audit"))
-        .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(AUDIT_TTL_ATTRIBUTE).build()?)
-        .send()
-        .await
-        .map(|_| ())
-        .or_else(|e| if format!("{e:?}").contains("already enabled") { Ok(()) } else { Err(e) })?;
+    for table in [format!("{prefix}-audit"), format!("{prefix}-notifications")] {
+        dynamo
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(AUDIT_TTL_ATTRIBUTE).build()?)
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| if format!("{e:?}").contains("already enabled") { Ok(()) } else { Err(e) })?;
+    }
 
     let sqs = aws_sdk_sqs::Client::new(aws);
+    let (queue_url, dlq_url) = create_queue_with_dlq(&sqs, &format!("{prefix}-sync-events"), queue.visibility_seconds, queue.max_receive_count).await?;
+    let (notify_queue_url, _) = create_queue_with_dlq(&sqs, &format!("{prefix}-notifications"), queue.visibility_seconds.min(NOTIFY_QUEUE_VISIBILITY_SECONDS), NOTIFY_MAX_RECEIVE_COUNT).await?;
+    aws_sdk_ses::Client::new(aws).verify_email_identity().email_address(LOCAL_ALERT_SENDER).send().await?;
+
+    Ok(Config {
+        items_table: format!("{prefix}-items"),
+        audit_table: format!("{prefix}-audit"),
+        tenants_table: format!("{prefix}-tenants"),
+        sync_queue_url: queue_url,
+        sync_dlq_url: dlq_url,
+        tenant_secrets_path: format!("/{prefix}/tenants"),
+        audit_ttl: Duration::from_secs(90 * 86_400),
+        tenant_cache_ttl: Duration::from_secs(60),
+        notifications_table: format!("{prefix}-notifications"),
+        notify_queue_url,
+        alert_sender: LOCAL_ALERT_SENDER.into(),
+        alert_default_recipient: LOCAL_ALERT_RECIPIENT.into(),
+        alert_window: Duration::from_secs(15 * 60),
+    })
+}
+
+/// A queue and its dead-letter queue (`{name}-dlq`), with the redrive policy;
+/// returns both URLs.
+async fn create_queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, visibility_seconds: u32, max_receive_count: u32) -> Result<(String, String), Error> {
     let dlq_url = sqs
         .create_queue()
-        .queue_name(format!("{prefix}-sync-events-dlq"))
+        .queue_name(format!("{name}-dlq"))
         .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECONDS.to_string())
+        // The failure notifier consumes the sync DLQ, so it has a consumer's visibility timeout.
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.min(NOTIFY_QUEUE_VISIBILITY_SECONDS).to_string())
         .send()
         .await?
         .queue_url
@@ -74,28 +114,18 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}).to_string();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}).to_string();
     let queue_url = sqs
         .create_queue()
-        .queue_name(format!("{prefix}-sync-events"))
-        .attributes(QueueAttributeName::VisibilityTimeout, queue.visibility_seconds.to_string())
+        .queue_name(name)
+        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string())
         .attributes(QueueAttributeName::MessageRetentionPeriod, QUEUE_RETENTION_SECONDS.to_string())
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await?
         .queue_url
         .unwrap_or_default();
-
-    Ok(Config {
-        items_table: format!("{prefix}-items"),
-        audit_table: format!("{prefix}-audit"),
-        tenants_table: format!("{prefix}-tenants"),
-        sync_queue_url: queue_url,
-        sync_dlq_url: dlq_url,
-        tenant_secrets_path: format!("/{prefix}/tenants"),
-        audit_ttl: Duration::from_secs(90 * 86_400),
-        tenant_cache_ttl: Duration::from_secs(60),
-    })
+    Ok((queue_url, dlq_url))
 }
 
 async fn create_table(dynamo: &aws_sdk_dynamodb::Client, name: &str, has_sort_key: bool) -> Result<(), Error> {
@@ -137,4 +167,28 @@ pub fn new_signing_secret() -> String {
     use base64::Engine;
     let key: [u8; 32] = rand::random();
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// An email the local SES (moto) accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub source: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// The HTML part when both were sent (moto keeps one body).
+    pub body: String,
+}
+
+/// Every email moto's SES has accepted, oldest first. `moto_endpoint` is the
+/// engine's base URL (`AWS_ENDPOINT_URL_SES`).
+pub async fn sent_emails(moto_endpoint: &str) -> Result<Vec<SentEmail>, Error> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint.trim_end_matches('/'))).await?.json().await?;
+    let mut out = Vec::new();
+    // Shape: {"ses": {"Message": [{"source", "destinations": {"ToAddresses": [..]}, "subject", "body"}, ..]}}
+    for m in data["ses"]["Message"].as_array().into_iter().flatten() {
+        let text = |k: &str| m[k].as_str().unwrap_or_default().to_owned();
+        let to = m["destinations"]["ToAddresses"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+        out.push(SentEmail { source: text("source"), to, subject: text("subject"), body: text("body") });
+    }
+    Ok(out)
 }

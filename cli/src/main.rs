@@ -9,7 +9,7 @@ use synchub::config::Config;
 use synchub::domain::{Sku, TenantId};
 
 #[derive(Parser)]
-#[command(name = "synchub", version, about = "Operate synchub: demo, trace")]
+#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +29,17 @@ enum Command {
         #[arg(long, default_value = ".local/logs/demo-functions.jsonl")]
         log_file: std::path::PathBuf,
     },
+    /// Send a tenant's dead letters of one error class back to the sync queue (once each).
+    Replay {
+        #[arg(long)]
+        tenant: String,
+        /// AUTH_ERROR, VALIDATION_ERROR, NETWORK_ERROR, DATABASE_ERROR, TIMEOUT_ERROR or UNKNOWN_ERROR.
+        #[arg(long, value_parser = parse_error_class)]
+        error_class: synchub::ErrorClass,
+        /// Show what would be replayed; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Every delivery about one catalog item, and why the stored one won.
     Trace {
         #[arg(long)]
@@ -36,6 +47,13 @@ enum Command {
         #[arg(long)]
         sku: String,
     },
+}
+
+fn parse_error_class(text: &str) -> Result<synchub::ErrorClass, String> {
+    synchub::ErrorClass::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = synchub::ErrorClass::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown error class {text:?}; one of {}", names.join(", "))
+    })
 }
 
 /// The functions' JSON log lines, written where the demo tells the user to look.
@@ -68,6 +86,18 @@ async fn main() -> ExitCode {
             let ok = synchub_cli::demo::run(&aws, &options).await?;
             println!("\nfunction logs (JSON, one line per event, with correlation ids): {}", log_file.display());
             Ok(ok)
+        }
+        .await,
+        Command::Replay { tenant, error_class, dry_run } => async {
+            let config = Config::from_env();
+            let store = synchub::adapters::alerts::DynamoAlertStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.notifications_table, config.audit_ttl);
+            let queue = synchub::adapters::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &config.sync_queue_url);
+            let done = synchub_cli::replay::replay(&store, &queue, &TenantId::parse(&tenant)?.to_string(), error_class, dry_run).await?;
+            for (event_id, outcome) in &done {
+                println!("{event_id}  {outcome}");
+            }
+            println!("{} dead letter(s) of {tenant} / {error_class}", done.len());
+            Ok(true)
         }
         .await,
         Command::Trace { tenant, sku } => async {

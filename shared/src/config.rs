@@ -13,6 +13,17 @@ pub struct Config {
     /// SSM path under which each tenant's credentials live: `{path}/{tenant}/webhook-secret`.
     pub tenant_secrets_path: String,
     pub audit_ttl: Duration,
+    /// Failure notifications and the failures they report.
+    pub notifications_table: String,
+    /// The queue other functions send `runFailed` notices to; the notifier
+    /// also sends itself delayed digests there.
+    pub notify_queue_url: String,
+    /// The SES-verified sender of alert emails.
+    pub alert_sender: String,
+    /// Who gets alerts for tenants that list no recipients.
+    pub alert_default_recipient: String,
+    /// At most one email per (tenant, error class) per window.
+    pub alert_window: Duration,
     /// How long a warm function trusts a cached tenant secret or setting.
     pub tenant_cache_ttl: Duration,
 }
@@ -35,6 +46,11 @@ impl Config {
             tenant_secrets_path: text("TENANT_SECRETS_PATH", "/synchub/tenants").trim_end_matches('/').to_owned(),
             audit_ttl: Duration::from_secs(number("AUDIT_TTL_DAYS", 90) * 86_400),
             tenant_cache_ttl: Duration::from_secs(number("TENANT_CACHE_SECONDS", 60)),
+            notifications_table: text("NOTIFICATIONS_TABLE", "synchub-notifications"),
+            notify_queue_url: text("NOTIFY_QUEUE_URL", ""),
+            alert_sender: text("ALERT_SENDER", "synchub-alerts@example.com"),
+            alert_default_recipient: text("ALERT_DEFAULT_RECIPIENT", "ops@example.com"),
+            alert_window: Duration::from_secs(number("ALERT_WINDOW_MINUTES", 15).max(1) * 60),
         }
     }
 }

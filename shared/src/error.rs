@@ -22,6 +22,20 @@ impl ErrorClass {
         !matches!(self, ErrorClass::AuthError | ErrorClass::ValidationError)
     }
 
+    pub const ALL: [ErrorClass; 6] = [
+        ErrorClass::AuthError,
+        ErrorClass::ValidationError,
+        ErrorClass::NetworkError,
+        ErrorClass::DatabaseError,
+        ErrorClass::TimeoutError,
+        ErrorClass::UnknownError,
+    ];
+
+    /// The class named by its documented name (`AUTH_ERROR`, ...).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorClass::AuthError => "AUTH_ERROR",
@@ -58,5 +72,9 @@ mod tests {
     fn class_serializes_as_its_documented_name() {
         assert_eq!(serde_json::to_string(&ErrorClass::DatabaseError).unwrap(), "\"DATABASE_ERROR\"");
         assert_eq!(ErrorClass::TimeoutError.to_string(), "TIMEOUT_ERROR");
+        for c in ErrorClass::ALL {
+            assert_eq!(ErrorClass::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorClass::parse("auth_error"), None);
     }
 }

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import sys
 import time
 from datetime import datetime
@@ -69,7 +70,8 @@ def main(n):
     statuses = [handler(e, None)["statusCode"] for e in events[1:]]
     c1, t1 = time.process_time(), time.time()
     assert statuses.count(202) == n, statuses[:5]
-    print(f"python+powertools ingest: {(c1 - c0) / n * 1000:.3f} CPU-s per 1,000 events ({n} events, {(t1 - t0):.1f} s wall)")
+    print(f"python+powertools ingest: {(c1 - c0) / n * 1000:.3f} CPU-s per 1,000 events ({n} events, {(t1 - t0):.1f} s wall), "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -108,9 +108,14 @@ impl TestStack {
     }
 
     pub async fn tenant(&self, storefront_url: Option<String>) -> TestTenant {
+        self.tenant_with(storefront_url, vec![]).await
+    }
+
+    /// A tenant whose failure emails go to `alert_recipients`.
+    pub async fn tenant_with(&self, storefront_url: Option<String>, alert_recipients: Vec<String>) -> TestTenant {
         let id = unique("shop");
         let secret_text = local::new_signing_secret();
-        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![] };
+        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text).await.expect("seed tenant");
         TestTenant { id, secret: WebhookSecret::parse(&secret_text).unwrap(), secret_text }
     }

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 const DB: ErrorClass = ErrorClass::DatabaseError;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -156,7 +156,7 @@ impl DynamoAuditLog {
     }
 }
 
-fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> AdapterError {
+pub(crate) fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> AdapterError {
     AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, format!("stored item does not decode: {e}"))
 }
 

@@ -1,8 +1,10 @@
 //! AWS and HTTP implementations of the [`crate::ports`], and the one place
 //! where SDK and HTTP errors are classified.
 
+pub mod alerts;
 pub mod cache;
 pub mod dynamodb;
+pub mod ses;
 pub mod sqs;
 pub mod ssm;
 pub mod storefront;

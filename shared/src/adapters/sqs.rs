@@ -45,6 +45,7 @@ impl MessageQueue for SqsQueue {
             .message_body(&message.body)
             .message_group_id(&message.group_id)
             .set_message_attributes(Some(attributes(message)))
+            .set_delay_seconds((message.delay_seconds > 0).then_some(message.delay_seconds))
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("SQS", "SendMessage", NET, e))?;
@@ -64,6 +65,7 @@ impl MessageQueue for SqsQueue {
                     .message_body(&m.body)
                     .message_group_id(&m.group_id)
                     .set_message_attributes(Some(attributes(m)))
+                    .set_delay_seconds((m.delay_seconds > 0).then_some(m.delay_seconds))
                     .build()
             })
             .collect();

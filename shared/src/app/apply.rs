@@ -359,6 +359,7 @@ async fn park_rejected<D: MessageQueue>(dlq: &D, rejected: &[Rejected<'_>], repo
                     ("tenantId", r.tenant.clone().unwrap_or_else(|| "unknown".into())),
                     ("correlationId", r.correlation_id.clone()),
                 ],
+                delay_seconds: 0,
             })
             .collect();
         for (r, result) in chunk.iter().zip(dlq.send_batch(&messages).await) {

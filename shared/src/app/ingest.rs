@@ -171,6 +171,7 @@ where
             ("eventId", event.event_id.to_string()),
             ("correlationId", correlation_id.to_owned()),
         ],
+        delay_seconds: 0,
     };
     let message_id = ports.queue.send(&message).await.map_err(IngestError::Unavailable)?;
     Ok((event.event_id.to_string(), message_id))

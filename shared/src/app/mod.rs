@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod ingest;
+pub mod notify;
 
 use serde::{Deserialize, Serialize};
 

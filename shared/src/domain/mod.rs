@@ -1,6 +1,7 @@
 //! Pure domain: validated identifiers, supplier events, the ordering rule,
 //! audit outcomes, correlation ids and webhook signatures. No I/O here.
 
+pub mod alert;
 pub mod audit;
 pub mod correlation;
 pub mod ids;

@@ -40,10 +40,7 @@ impl SupplierEvent {
     pub fn parse(body: &Value, now_millis: i64) -> Result<Self, ValidationError> {
         let obj = body.as_object().ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
         let updated_at = required_str(obj, "updatedAt")?;
-        let updated = OffsetDateTime::parse(updated_at, &Rfc3339)
-            .map_err(|_| ValidationError::new("updatedAt", "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z"))?;
-        let updated_millis = i64::try_from(updated.unix_timestamp_nanos() / 1_000_000)
-            .map_err(|_| ValidationError::new("updatedAt", "is out of range"))?;
+        let (updated, updated_millis) = parse_rfc3339_millis(updated_at).map_err(|rule| ValidationError::new("updatedAt", rule))?;
         if updated_millis > now_millis.saturating_add(MAX_FUTURE_SKEW_MILLIS) {
             return Err(ValidationError::new("updatedAt", "must not be more than 1 hour in the future"));
         }
@@ -73,6 +70,14 @@ impl SupplierEvent {
 
 /// RFC 3339 in UTC with exactly three fraction digits: one spelling per
 /// instant, so the text sorts as the time does.
+/// Parses an RFC 3339 timestamp into the instant and its Unix millis; the
+/// error is the rule it broke.
+pub fn parse_rfc3339_millis(text: &str) -> Result<(OffsetDateTime, i64), &'static str> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z")?;
+    let millis = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| "is out of range")?;
+    Ok((t, millis))
+}
+
 pub fn canonical_time(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");

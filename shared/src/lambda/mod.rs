@@ -2,14 +2,18 @@
 //! adapters per function, HTTP mapping and SQS partial batch responses.
 
 pub mod http;
+pub mod notify;
 pub mod sqs;
 
+use crate::adapters::alerts::DynamoAlertStore;
+use crate::adapters::ses::SesMailer;
 use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDirectory};
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::ssm::SsmSecretStore;
 use crate::adapters::storefront::HttpStorefront;
 use crate::app::apply::ApplyPorts;
 use crate::app::ingest::IngestPorts;
+use crate::app::notify::{AlertPolicy, NotifyPorts};
 use crate::config::Config;
 use aws_config::SdkConfig;
 use std::time::Duration;
@@ -103,5 +107,34 @@ impl Worker {
             storefront: &self.storefront,
             audit_ttl: self.audit_ttl,
         }
+    }
+}
+
+/// failure-notifier's adapters, built once per cold start.
+pub struct Notifier {
+    pub store: DynamoAlertStore,
+    pub mailer: SesMailer,
+    pub tenants: DynamoTenantDirectory,
+    pub notices: SqsQueue,
+    pub policy: AlertPolicy,
+}
+
+impl Notifier {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        Self {
+            store: DynamoAlertStore::new(dynamo.clone(), &config.notifications_table, config.audit_ttl),
+            mailer: SesMailer::new(aws_sdk_ses::Client::new(aws), &config.alert_sender),
+            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            notices: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.notify_queue_url),
+            policy: AlertPolicy {
+                window_millis: config.alert_window.as_millis() as i64,
+                default_recipient: config.alert_default_recipient.clone(),
+            },
+        }
+    }
+
+    pub fn ports(&self) -> NotifyPorts<'_, DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue> {
+        NotifyPorts { store: &self.store, mailer: &self.mailer, tenants: &self.tenants, notices: &self.notices, policy: &self.policy }
     }
 }

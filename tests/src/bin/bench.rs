@@ -122,7 +122,7 @@ async fn main() {
         };
         let url = sqs.create_queue().queue_name(unique("sdk")).send().await.unwrap().queue_url.unwrap();
         let queue = synchub::adapters::sqs::SqsQueue::new(sqs, url);
-        let message = synchub::ports::OutgoingMessage { group_id: "t".into(), body: "x".repeat(400), attributes: vec![("tenantId", "t".into())] };
+        let message = synchub::ports::OutgoingMessage { group_id: "t".into(), body: "x".repeat(400), attributes: vec![("tenantId", "t".into())], delay_seconds: 0 };
         use synchub::ports::MessageQueue;
         queue.send(&message).await.unwrap();
         let (cpu0, _) = usage(std::process::id());
@@ -153,7 +153,7 @@ async fn main() {
 
     let tenant_id = "bench-shop".to_owned();
     let secret_text = local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![] };
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![], alert_recipients: vec![] };
     local::seed_tenant(&aws, &config, &settings, &secret_text).await.unwrap();
     let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
 

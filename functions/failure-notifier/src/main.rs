@@ -1,0 +1,20 @@
+//! failure-notifier: turns dead letters and failed sync runs into rate-limited
+//! SES emails. All logic lives in `synchub::app::notify`; this only wires it
+//! to Lambda.
+
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use synchub::config::Config;
+use synchub::lambda::{aws_config, init_tracing, notify::handle_failures, Notifier};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let config = Config::from_env();
+    let notifier = Notifier::new(&aws_config().await, &config);
+    let (notifier, notify_queue_url) = (&notifier, config.notify_queue_url.as_str());
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle_failures(notifier, notify_queue_url, event.payload).await)
+    }))
+    .await
+}
