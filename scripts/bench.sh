@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark (see BENCHMARKS.md): release builds of both
-# functions run as separate processes behind a local Lambda Runtime API, on
-# the local engines. Extra arguments go to synchub-bench (e.g. --events 5000).
+# The benchmarks (see BENCHMARKS.md), release builds on the local engines,
+# RUNS times (default 3):
+#   scripts/bench.sh [args]            the spine end to end (synchub-bench), e.g. --events 1000
+#   scripts/bench.sh notifier [args]   the failure notifier (synchub-bench-notifier), e.g. --failures 1000
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-cargo build --release --quiet -p webhook-ingest -p sync-worker
-cargo build --release --quiet -p synchub-tests --bin synchub-bench
+bench=synchub-bench
+if [[ "${1:-}" == notifier ]]; then
+  bench=synchub-bench-notifier
+  shift
+fi
+cargo build --release --quiet -p webhook-ingest -p sync-worker -p failure-notifier
+cargo build --release --quiet -p synchub-tests --bin "$bench"
 runs="${RUNS:-3}"
-exec bash scripts/with-engines.sh bash -c 'for i in $(seq '"$runs"'); do target/release/synchub-bench "$@"; echo; done' bench "$@"
+exec bash scripts/with-engines.sh bash -c 'for i in $(seq '"$runs"'); do target/release/'"$bench"' "$@"; echo; done' bench "$@"

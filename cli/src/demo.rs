@@ -279,6 +279,7 @@ async fn notify_failures(aws: &SdkConfig, config: &Config, dlq: &LocalEventSourc
             println!("  │ {line}");
         }
     }
+    println!("DLQ         {} message(s) left: the notifier keeps each dead letter for `synchub replay`", dlq.depth().await?);
     Ok(())
 }
 
@@ -290,7 +291,7 @@ fn moto_endpoint() -> String {
 fn html_to_lines(html: &str) -> Vec<String> {
     let mut text = String::new();
     let mut in_tag = false;
-    for c in html.replace("</tr>", "\n").replace("<br>", "\n").replace("</li>", "\n").replace("</h2>", "\n").replace("</p>", "\n").chars() {
+    for c in html.replace("</th>", ": ").replace("</tr>", "\n").replace("<br>", "\n").replace("</li>", "\n").replace("</h2>", "\n").replace("</p>", "\n").chars() {
         match c {
             '<' => in_tag = true,
             '>' => in_tag = false,

@@ -169,3 +169,89 @@ async fn forward(State(state): State<ProxyState>, request: axum::extract::Reques
         Err(e) => (StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::from(e.to_string())),
     }
 }
+
+// Process helpers for the benchmarks: start function binaries, read their CPU and memory.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// A function binary running as `envs` execution environments.
+pub struct Function {
+    pub name: &'static str,
+    pub children: Vec<Child>,
+    pub cold_starts: Vec<Duration>,
+    pub cpu_at_ready: Vec<f64>,
+}
+
+fn ticks_per_second() -> f64 {
+    100.0 // USER_HZ on Linux
+}
+
+/// (user + system CPU seconds, peak RSS in KiB) of a process.
+pub fn usage(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+    (ticks / ticks_per_second(), hwm)
+}
+
+/// Starts the release binary `name` (beside the running executable) `envs`
+/// times against `api`, timing each cold start to its first `next` call.
+pub async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, env: &[(String, String)], log: &str) -> Function {
+    let binary = std::env::current_exe().unwrap().parent().unwrap().join(name);
+    assert!(binary.exists(), "{} missing: build it with --release first", binary.display());
+    let mut f = Function { name, children: Vec::new(), cold_starts: Vec::new(), cpu_at_ready: Vec::new() };
+    for _ in 0..envs {
+        let before = api.next_calls();
+        let started = Instant::now();
+        let child = Command::new(&binary)
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("RUST_LOG", log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn function");
+        while api.next_calls() == before {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            assert!(started.elapsed() < Duration::from_secs(10), "{name} never asked for an invocation");
+        }
+        f.cold_starts.push(started.elapsed());
+        f.cpu_at_ready.push(usage(child.id()).0);
+        f.children.push(child);
+    }
+    f
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+
+impl Function {
+    /// (CPU seconds after init, CPU seconds total, peak RSS in KiB, median cold start in ms) over all environments.
+    pub fn report(&self) -> (f64, f64, u64, f64) {
+        let (mut cpu, mut init, mut rss) = (0.0, 0.0, 0u64);
+        for (child, ready) in self.children.iter().zip(&self.cpu_at_ready) {
+            let (c, r) = usage(child.id());
+            cpu += c;
+            init += ready;
+            rss = rss.max(r);
+        }
+        (cpu - init, cpu, rss, median(self.cold_starts.iter().map(|d| d.as_secs_f64() * 1000.0).collect()))
+    }
+
+    pub fn stop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+        }
+    }
+}

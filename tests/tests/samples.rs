@@ -27,6 +27,7 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let tenant = stack.tenant(None).await;
     let ingest = stack.ingest();
     let worker = stack.worker();
+    let notifier = synchub::lambda::Notifier::new(&stack.aws, &stack.config);
     let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
     let mut seen = 0;
     for (name, text) in samples() {
@@ -87,9 +88,24 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
                 }
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             }
+        } else if let Some(case) = name.strip_prefix("failure-notifier.").and_then(|n| n.strip_suffix(".json")) {
+            let text = text.replace(SAMPLE_TENANT, &tenant.id);
+            let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // The samples name the deployed queues; point the notices one at this stack's.
+            let notify_queue = format!("https://sqs.us-east-1.amazonaws.com/123456789012/{}", if case == "run-failed" { "synchub-notifications" } else { "none" });
+            let response = synchub::lambda::notify::handle_failures(&notifier, &notify_queue, event).await;
+            assert!(response.batch_item_failures.is_empty(), "{name}: {:?}", response.batch_item_failures);
+            let class = match case {
+                "dead-letter" => synchub::ErrorClass::ValidationError,
+                "run-failed" => synchub::ErrorClass::AuthError,
+                other => panic!("events/{name}: no expectation for case {other}; add one here"),
+            };
+            let store = synchub::adapters::alerts::DynamoAlertStore::new(stack.dynamo(), &stack.config.notifications_table, std::time::Duration::from_secs(60));
+            let state = store.state(&tenant.id, class).await.unwrap().unwrap_or_else(|| panic!("{name}: no notification item"));
+            assert_eq!((state.total, state.emails), (1, 1), "{name}: counted once and emailed");
         } else {
             panic!("events/{name}: samples are named <function>.<case>.json");
         }
     }
-    assert!(seen >= 7, "expected the sample events to be found");
+    assert!(seen >= 9, "expected the sample events to be found");
 }

@@ -2,7 +2,10 @@
 //! keys, TTL, queue settings, and the variables the functions read.
 
 use serde_yaml::Value;
-use synchub_cli::local::{AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, QUEUE_RETENTION_SECONDS, QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS};
+use synchub_cli::local::{
+    AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT_SECONDS, NOTIFY_MAX_RECEIVE_COUNT, NOTIFY_QUEUE_VISIBILITY_SECONDS,
+    QUEUE_RETENTION_SECONDS, QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS,
+};
 
 fn template() -> Value {
     let text = std::fs::read_to_string(synchub_tests::repo_root().join("template.yaml")).unwrap();
@@ -39,6 +42,29 @@ fn queue_settings_match_the_local_stack_and_visibility_is_six_times_the_worker_t
 }
 
 #[test]
+fn the_notifier_consumes_the_sync_dlq_and_the_notifications_queue_with_six_times_its_timeout() {
+    let t = template();
+    let r = &t["Resources"];
+    let notifier = &r["FailureNotifierFunction"]["Properties"];
+    assert_eq!(int(&notifier["Timeout"]), NOTIFIER_TIMEOUT_SECONDS as u64);
+    for queue in ["SyncEventsDLQ", "NotificationsQueue"] {
+        assert_eq!(int(&r[queue]["Properties"]["VisibilityTimeout"]), NOTIFY_QUEUE_VISIBILITY_SECONDS as u64, "{queue}");
+        assert!(int(&r[queue]["Properties"]["VisibilityTimeout"]) >= 6 * NOTIFIER_TIMEOUT_SECONDS as u64);
+    }
+    assert_eq!(int(&r["NotificationsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]), NOTIFY_MAX_RECEIVE_COUNT as u64);
+    let sources: Vec<String> = notifier["Events"].as_mapping().unwrap().values().map(|e| format!("{:?}", e["Properties"]["Queue"])).collect();
+    assert!(sources.iter().any(|q| q.contains("SyncEventsDLQ")) && sources.iter().any(|q| q.contains("NotificationsQueue")), "{sources:?}");
+    for event in notifier["Events"].as_mapping().unwrap().values() {
+        assert_eq!(event["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    }
+    // The alarms the runbook names.
+    for alarm in ["SyncDLQDepthAlarm", "NotificationsDLQDepthAlarm", "SyncQueueLagAlarm", "WebhookIngestErrorRateAlarm", "SyncWorkerErrorRateAlarm", "FailureNotifierErrorRateAlarm"] {
+        assert_eq!(r[alarm]["Type"], "AWS::CloudWatch::Alarm", "{alarm}");
+    }
+    assert_eq!(int(&r["SyncQueueLagAlarm"]["Properties"]["Threshold"]), 90);
+}
+
+#[test]
 fn tables_have_the_keys_ttl_and_names_the_code_uses() {
     let t = template();
     let r = &t["Resources"];
@@ -46,13 +72,15 @@ fn tables_have_the_keys_ttl_and_names_the_code_uses() {
     assert_eq!(keys(&r["ItemsTable"]), pk_sk);
     assert_eq!(keys(&r["AuditTable"]), pk_sk);
     assert_eq!(keys(&r["TenantsTable"]), vec![("pk".to_owned(), "HASH".to_owned())]);
+    assert_eq!(keys(&r["NotificationsTable"]), pk_sk);
     assert_eq!(r["AuditTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
+    assert_eq!(r["NotificationsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
     let names: Vec<String> = synchub_cli::local::table_names("${NamePrefix}").iter().map(|(n, _)| n.clone()).collect();
-    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable"].iter().zip(&names) {
+    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable"].iter().zip(&names) {
         let declared = format!("{:?}", r[*resource]["Properties"]["TableName"]);
         assert!(declared.contains(name.as_str()), "{resource}: {declared} should name {name}");
     }
-    for table in ["ItemsTable", "AuditTable", "TenantsTable"] {
+    for table in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable"] {
         assert_eq!(r[table]["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{table}");
         assert_eq!(r[table]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{table}");
     }
@@ -66,7 +94,9 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
     assert_eq!(globals["Architectures"][0], "arm64");
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
     // Every variable the template sets is one Config reads (a typo would silently fall back to a default).
-    let known = ["ITEMS_TABLE", "AUDIT_TABLE", "TENANTS_TABLE", "SYNC_QUEUE_URL", "SYNC_DLQ_URL", "TENANT_SECRETS_PATH", "AUDIT_TTL_DAYS", "TENANT_CACHE_SECONDS", "RUST_LOG"];
+    let known = ["ITEMS_TABLE", "AUDIT_TABLE", "TENANTS_TABLE", "SYNC_QUEUE_URL", "SYNC_DLQ_URL", "TENANT_SECRETS_PATH", "AUDIT_TTL_DAYS", "TENANT_CACHE_SECONDS", "RUST_LOG",
+        "NOTIFICATIONS_TABLE", "NOTIFY_QUEUE_URL", "ALERT_SENDER", "ALERT_DEFAULT_RECIPIENT", "ALERT_WINDOW_MINUTES",
+    ];
     let config_source = std::fs::read_to_string(synchub_tests::repo_root().join("shared/src/config.rs")).unwrap();
     for name in known.iter().filter(|n| **n != "RUST_LOG") {
         assert!(config_source.contains(&format!("\"{name}\"")), "Config must read {name}");
@@ -85,5 +115,5 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
             assert!(known.contains(&var.as_str().unwrap()), "{name:?} sets unknown variable {var:?}");
         }
     }
-    assert_eq!(functions, 2);
+    assert_eq!(functions, 3);
 }

@@ -14,14 +14,13 @@ use clap::Parser;
 use rand::seq::SliceRandom;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use synchub::config::Config;
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
-use synchub_tests::lambda_emulator::{CountingProxy, RuntimeApi};
+use synchub_tests::lambda_emulator::{start_function, usage, CountingProxy, RuntimeApi};
 use synchub_tests::*;
 
 #[derive(Parser)]
@@ -48,63 +47,6 @@ struct Args {
     /// Only time N SQS SendMessage calls from this process (SDK cost per call).
     #[arg(long)]
     sdk_only: bool,
-}
-
-struct Function {
-    name: &'static str,
-    children: Vec<Child>,
-    cold_starts: Vec<Duration>,
-    cpu_at_ready: Vec<f64>,
-}
-
-fn ticks_per_second() -> f64 {
-    100.0 // USER_HZ on Linux
-}
-
-/// (user + system CPU seconds, peak RSS in KiB) of a process.
-fn usage(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
-    (ticks / ticks_per_second(), hwm)
-}
-
-async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, env: &[(String, String)], log: &str) -> Function {
-    let binary = std::env::current_exe().unwrap().parent().unwrap().join(name);
-    assert!(binary.exists(), "{} missing: build it with --release first", binary.display());
-    let mut f = Function { name, children: Vec::new(), cold_starts: Vec::new(), cpu_at_ready: Vec::new() };
-    for _ in 0..envs {
-        let before = api.next_calls();
-        let started = Instant::now();
-        let child = Command::new(&binary)
-            .envs(env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("RUST_LOG", log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn function");
-        while api.next_calls() == before {
-            tokio::time::sleep(Duration::from_micros(200)).await;
-            assert!(started.elapsed() < Duration::from_secs(10), "{name} never asked for an invocation");
-        }
-        f.cold_starts.push(started.elapsed());
-        f.cpu_at_ready.push(usage(child.id()).0);
-        f.children.push(child);
-    }
-    f
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
 #[tokio::main]
@@ -273,18 +215,9 @@ async fn main() {
     println!("| function | CPU-s per 1,000 events (after init) | CPU-s total incl. init | peak RSS (MiB, max of envs) | cold start (median ms) |");
     println!("|---|---|---|---|---|");
     for f in [&mut ingest, &mut worker] {
-        let (mut cpu, mut init, mut rss) = (0.0, 0.0, 0u64);
-        for (child, ready) in f.children.iter().zip(&f.cpu_at_ready) {
-            let (c, r) = usage(child.id());
-            cpu += c;
-            init += ready;
-            rss = rss.max(r);
-        }
-        let cold = median(f.cold_starts.iter().map(|d| d.as_secs_f64() * 1000.0).collect());
-        println!("| {} | {:.3} | {:.2} | {:.1} | {:.1} |", f.name, (cpu - init) / delivered as f64 * 1000.0, cpu, rss as f64 / 1024.0, cold);
-        for c in &mut f.children {
-            let _ = c.kill();
-        }
+        let (cpu, total, rss, cold) = f.report();
+        println!("| {} | {:.3} | {:.2} | {:.1} | {:.1} |", f.name, cpu / delivered as f64 * 1000.0, total, rss as f64 / 1024.0, cold);
+        f.stop();
     }
     println!("\nAWS requests made by the functions: {requests} = {:.3} per delivered event", requests as f64 / delivered as f64);
     for (op, n) in ops {
