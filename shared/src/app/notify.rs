@@ -145,7 +145,8 @@ where
         AlertClaim::Nothing => return Ok("nothing pending".into()),
         AlertClaim::NotDue(state) => {
             let due = state.window_end(window).max(state.lease_until_millis.map_or(0, |l| l + 1));
-            let armed = ports.store.arm_flush(tenant, class, due).await?;
+            // Usually a flush is already armed for this window: no write then.
+            let armed = state.flush_at_millis.is_none_or(|at| at < due) && ports.store.arm_flush(tenant, class, due).await?;
             if armed {
                 if let Err(e) = schedule_flush(ports, tenant, class, due, now).await {
                     // Un-arm so the retry schedules it again; if even that
