@@ -6,4 +6,5 @@ pub mod demo;
 pub mod event_source;
 pub mod local;
 pub mod replay;
+pub mod sync;
 pub mod trace;

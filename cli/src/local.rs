@@ -26,6 +26,8 @@ pub const NOTIFIER_TIMEOUT_SECONDS: u32 = 30;
 pub const NOTIFY_QUEUE_VISIBILITY_SECONDS: u32 = 6 * NOTIFIER_TIMEOUT_SECONDS;
 /// A notice (or a digest whose email SES keeps refusing) is retried this often.
 pub const NOTIFY_MAX_RECEIVE_COUNT: u32 = 10;
+pub const DAILY_SYNC_TIMEOUT_SECONDS: u32 = 300;
+pub const RUNS_QUEUE_VISIBILITY_SECONDS: u32 = 6 * DAILY_SYNC_TIMEOUT_SECONDS;
 /// The sender the local stack verifies in SES (a template parameter in AWS).
 pub const LOCAL_ALERT_SENDER: &str = "alerts@synchub.local";
 pub const LOCAL_ALERT_RECIPIENT: &str = "ops@synchub.local";
@@ -44,12 +46,13 @@ impl Default for QueueSettings {
 }
 
 /// Resource names for a prefix, as template.yaml derives them from `NamePrefix`.
-pub fn table_names(prefix: &str) -> [(String, bool); 4] {
+pub fn table_names(prefix: &str) -> [(String, bool); 5] {
     [
         (format!("{prefix}-items"), true),
         (format!("{prefix}-audit"), true),
         (format!("{prefix}-tenants"), false),
         (format!("{prefix}-notifications"), true),
+        (format!("{prefix}-sync-runs"), true),
     ]
 }
 
@@ -59,7 +62,7 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
     for (name, has_sort_key) in table_names(prefix) {
         create_table(&dynamo, &name, has_sort_key).await?;
     }
-    for table in [format!("{prefix}-audit"), format!("{prefix}-notifications")] {
+    for table in [format!("{prefix}-audit"), format!("{prefix}-notifications"), format!("{prefix}-sync-runs")] {
         dynamo
             .update_time_to_live()
             .table_name(table)
@@ -73,6 +76,7 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
     let sqs = aws_sdk_sqs::Client::new(aws);
     let (queue_url, dlq_url) = create_queue_with_dlq(&sqs, &format!("{prefix}-sync-events"), queue.visibility_seconds, queue.max_receive_count).await?;
     let (notify_queue_url, _) = create_queue_with_dlq(&sqs, &format!("{prefix}-notifications"), queue.visibility_seconds.min(NOTIFY_QUEUE_VISIBILITY_SECONDS), NOTIFY_MAX_RECEIVE_COUNT).await?;
+    let (runs_queue_url, _) = create_queue_with_dlq(&sqs, &format!("{prefix}-sync-runs"), queue.visibility_seconds.min(RUNS_QUEUE_VISIBILITY_SECONDS), MAX_RECEIVE_COUNT).await?;
     aws_sdk_ses::Client::new(aws).verify_email_identity().email_address(LOCAL_ALERT_SENDER).send().await?;
 
     Ok(Config {
@@ -89,6 +93,12 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
         alert_sender: LOCAL_ALERT_SENDER.into(),
         alert_default_recipient: LOCAL_ALERT_RECIPIENT.into(),
         alert_window: Duration::from_secs(15 * 60),
+        runs_table: format!("{prefix}-sync-runs"),
+        runs_queue_url,
+        square_base_url: "https://connect.squareup.com".into(),
+        orders_lookback: Duration::from_secs(7 * 86_400),
+        inventory_lookback: Duration::from_secs(86_400),
+        stuck_after: Duration::from_secs(30 * 60),
     })
 }
 

@@ -9,7 +9,7 @@ use synchub::config::Config;
 use synchub::domain::{Sku, TenantId};
 
 #[derive(Parser)]
-#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay")]
+#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay, sync")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,6 +40,20 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Pull from Square now: start runs like the daily schedule, show progress, then a table of runs.
+    Sync {
+        #[arg(long)]
+        tenant: String,
+        /// orders, catalog, categories, locations or inventory; all when omitted.
+        #[arg(long, value_parser = parse_data_type)]
+        data_type: Option<synchub::domain::square::DataType>,
+        /// Pull and compare with what is stored; write and enqueue nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Start even if today's run already succeeded (never two at once).
+        #[arg(long)]
+        force: bool,
+    },
     /// Every delivery about one catalog item, and why the stored one won.
     Trace {
         #[arg(long)]
@@ -47,6 +61,10 @@ enum Command {
         #[arg(long)]
         sku: String,
     },
+}
+
+fn parse_data_type(text: &str) -> Result<synchub::domain::square::DataType, String> {
+    synchub::domain::square::DataType::parse(text).ok_or_else(|| format!("unknown data type {text:?}; one of orders, catalog, categories, locations, inventory"))
 }
 
 fn parse_error_class(text: &str) -> Result<synchub::ErrorClass, String> {
@@ -98,6 +116,20 @@ async fn main() -> ExitCode {
             }
             println!("{} dead letter(s) of {tenant} / {error_class}", done.len());
             Ok(true)
+        }
+        .await,
+        Command::Sync { tenant, data_type, dry_run, force } => async {
+            let config = Config::from_env();
+            let sync = synchub::lambda::DailySync::new(&aws, &config);
+            let tenant = TenantId::parse(&tenant)?;
+            let data_types = data_type.map(|d| vec![d]).unwrap_or_else(|| synchub::domain::square::DataType::ALL.to_vec());
+            if dry_run {
+                print!("{}", synchub_cli::sync::dry(&sync, &tenant, &data_types).await?);
+                return Ok(true);
+            }
+            let lines = synchub_cli::sync::sync(&sync, &tenant, &data_types, force, false).await?;
+            print!("{}", synchub_cli::sync::table(&lines));
+            Ok(lines.iter().all(|l| !matches!(l, synchub_cli::sync::RunLine::Ran(r) if r.status == synchub::domain::sync_run::RunStatus::Failed)))
         }
         .await,
         Command::Trace { tenant, sku } => async {

@@ -24,6 +24,15 @@ pub struct Config {
     pub alert_default_recipient: String,
     /// At most one email per (tenant, error class) per window.
     pub alert_window: Duration,
+    /// Sync runs, their checkpoints and locks.
+    pub runs_table: String,
+    /// Work items of the daily sync (a run to start or continue).
+    pub runs_queue_url: String,
+    /// Square's API base URL.
+    pub square_base_url: String,
+    pub orders_lookback: Duration,
+    pub inventory_lookback: Duration,
+    pub stuck_after: Duration,
     /// How long a warm function trusts a cached tenant secret or setting.
     pub tenant_cache_ttl: Duration,
 }
@@ -51,6 +60,12 @@ impl Config {
             alert_sender: text("ALERT_SENDER", "synchub-alerts@example.com"),
             alert_default_recipient: text("ALERT_DEFAULT_RECIPIENT", "ops@example.com"),
             alert_window: Duration::from_secs(number("ALERT_WINDOW_MINUTES", 15).max(1) * 60),
+            runs_table: text("RUNS_TABLE", "synchub-sync-runs"),
+            runs_queue_url: text("RUNS_QUEUE_URL", ""),
+            square_base_url: text("SQUARE_BASE_URL", "https://connect.squareup.com"),
+            orders_lookback: Duration::from_secs(number("ORDERS_LOOKBACK_DAYS", 7).max(1) * 86_400),
+            inventory_lookback: Duration::from_secs(number("INVENTORY_LOOKBACK_HOURS", 24).max(1) * 3_600),
+            stuck_after: Duration::from_secs(number("STUCK_AFTER_MINUTES", 30).max(1) * 60),
         }
     }
 }

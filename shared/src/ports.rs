@@ -6,7 +6,9 @@ use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
 use crate::domain::webhook_signature::WebhookSecret;
-use crate::domain::{CatalogItemChange, TenantId};
+use crate::domain::square::DataType;
+use crate::domain::sync_run::SyncRun;
+use crate::domain::{EntityChange, EntityKind, TenantId};
 use crate::ErrorClass;
 use std::future::Future;
 
@@ -15,7 +17,7 @@ pub trait ItemStore: Send + Sync {
     /// Writes the change only if it is newer than what is stored.
     fn put_if_newer(
         &self,
-        change: &CatalogItemChange,
+        change: &EntityChange,
         message_id: &str,
         correlation_id: &str,
     ) -> impl Future<Output = Result<WriteResult, AdapterError>> + Send;
@@ -143,4 +145,68 @@ pub trait Mailer: Send + Sync {
     /// Returns the provider's message id. A `VALIDATION_ERROR` or
     /// `AUTH_ERROR` means the email will never be accepted as it is.
     fn send(&self, email: &Email) -> impl Future<Output = Result<String, AdapterError>> + Send;
+}
+
+/// Where tenant API tokens live (SSM SecureString, beside the webhook secrets).
+pub trait TokenStore: Send + Sync {
+    fn square_token(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+}
+
+/// One page of a source's listing; `cursor` is where the next page starts
+/// (opaque to the caller), `None` on the last page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourcePage {
+    pub objects: Vec<serde_json::Value>,
+    pub cursor: Option<String>,
+}
+
+/// The time window of an incremental pull (RFC 3339).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PullWindow {
+    pub updated_after: Option<String>,
+    pub updated_before: Option<String>,
+}
+
+/// A POS's listing APIs (Square).
+pub trait PosSource: Send + Sync {
+    fn page(
+        &self,
+        token: &str,
+        data_type: DataType,
+        window: &PullWindow,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<SourcePage, AdapterError>> + Send;
+}
+
+/// What happened when a run asked for its (tenant, data type) lock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LockResult {
+    Acquired,
+    /// Another run holds it until then.
+    Held { run_id: String, until_millis: i64 },
+    /// Today's run already succeeded (start another with `force`).
+    DoneToday { run_id: String },
+}
+
+/// Sync runs, their checkpoints and the one-run-at-a-time lock.
+pub trait RunStore: Send + Sync {
+    fn lock(&self, run: &SyncRun, now: i64, ttl_millis: i64, force: bool) -> impl Future<Output = Result<LockResult, AdapterError>> + Send;
+    /// Keeps the lock while the run makes progress.
+    fn renew(&self, run: &SyncRun, now: i64, ttl_millis: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    /// Releases the lock; a succeeded run marks its day done.
+    fn unlock(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    /// Saves the run (the checkpoint after each page).
+    fn save(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn load(&self, tenant: &str, data_type: DataType, run_id: &str) -> impl Future<Output = Result<Option<SyncRun>, AdapterError>> + Send;
+    /// The ids a run has seen, saved per page, for reconciliation.
+    fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn seen(&self, run: &SyncRun) -> impl Future<Output = Result<std::collections::HashSet<String>, AdapterError>> + Send;
+    /// Runs of a tenant, newest first.
+    fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, AdapterError>> + Send;
+}
+
+/// What the tenant's store holds, for reconciliation and dry runs.
+pub trait EntityIndex: Send + Sync {
+    /// Ids and event ids of the tenant's live (not deleted) entities of a kind.
+    fn live(&self, tenant: &TenantId, kind: EntityKind) -> impl Future<Output = Result<Vec<(String, String)>, AdapterError>> + Send;
 }

@@ -65,6 +65,19 @@ fn the_notifier_consumes_the_sync_dlq_and_the_notifications_queue_with_six_times
 }
 
 #[test]
+fn daily_sync_runs_on_a_schedule_and_its_queue_outlasts_six_timeouts() {
+    let t = template();
+    let r = &t["Resources"];
+    let f = &r["DailySyncFunction"]["Properties"];
+    assert_eq!(int(&f["Timeout"]), synchub_cli::local::DAILY_SYNC_TIMEOUT_SECONDS as u64);
+    assert_eq!(int(&r["SyncRunsQueue"]["Properties"]["VisibilityTimeout"]), synchub_cli::local::RUNS_QUEUE_VISIBILITY_SECONDS as u64);
+    assert_eq!(f["Events"]["Daily"]["Type"], "ScheduleV2");
+    assert_eq!(t["Parameters"]["DailySyncSchedule"]["Default"], "cron(0 2 * * ? *)");
+    assert_eq!(f["Events"]["Runs"]["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(r["DailySyncNotFinishingAlarm"]["Type"], "AWS::CloudWatch::Alarm");
+}
+
+#[test]
 fn tables_have_the_keys_ttl_and_names_the_code_uses() {
     let t = template();
     let r = &t["Resources"];
@@ -76,11 +89,11 @@ fn tables_have_the_keys_ttl_and_names_the_code_uses() {
     assert_eq!(r["AuditTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
     assert_eq!(r["NotificationsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
     let names: Vec<String> = synchub_cli::local::table_names("${NamePrefix}").iter().map(|(n, _)| n.clone()).collect();
-    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable"].iter().zip(&names) {
+    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable", "SyncRunsTable"].iter().zip(&names) {
         let declared = format!("{:?}", r[*resource]["Properties"]["TableName"]);
         assert!(declared.contains(name.as_str()), "{resource}: {declared} should name {name}");
     }
-    for table in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable"] {
+    for table in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable", "SyncRunsTable"] {
         assert_eq!(r[table]["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{table}");
         assert_eq!(r[table]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{table}");
     }
@@ -96,6 +109,7 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
     // Every variable the template sets is one Config reads (a typo would silently fall back to a default).
     let known = ["ITEMS_TABLE", "AUDIT_TABLE", "TENANTS_TABLE", "SYNC_QUEUE_URL", "SYNC_DLQ_URL", "TENANT_SECRETS_PATH", "AUDIT_TTL_DAYS", "TENANT_CACHE_SECONDS", "RUST_LOG",
         "NOTIFICATIONS_TABLE", "NOTIFY_QUEUE_URL", "ALERT_SENDER", "ALERT_DEFAULT_RECIPIENT", "ALERT_WINDOW_MINUTES",
+        "RUNS_TABLE", "RUNS_QUEUE_URL", "SQUARE_BASE_URL", "ORDERS_LOOKBACK_DAYS",
     ];
     let config_source = std::fs::read_to_string(synchub_tests::repo_root().join("shared/src/config.rs")).unwrap();
     for name in known.iter().filter(|n| **n != "RUST_LOG") {
@@ -115,5 +129,5 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
             assert!(known.contains(&var.as_str().unwrap()), "{name:?} sets unknown variable {var:?}");
         }
     }
-    assert_eq!(functions, 3);
+    assert_eq!(functions, 4);
 }

@@ -5,7 +5,7 @@ use super::cache::TtlCache;
 use super::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
-use crate::domain::{CatalogItemChange, EventId, TenantId};
+use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
 use crate::ports::{AuditLog, ItemStore, TenantDirectory, TenantSettings};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -44,33 +44,44 @@ pub const NEWER_THAN_STORED: &str =
     "attribute_not_exists(pk) OR #sourceMillis < :sourceMillis OR (#sourceMillis = :sourceMillis AND #eventId < :eventId)";
 
 impl ItemStore for DynamoItemStore {
-    async fn put_if_newer(&self, change: &CatalogItemChange, message_id: &str, correlation_id: &str) -> Result<WriteResult, AdapterError> {
-        let e = &change.event;
+    async fn put_if_newer(&self, change: &EntityChange, message_id: &str, correlation_id: &str) -> Result<WriteResult, AdapterError> {
         let mut sets = vec![
-            "#kind = :kind", "#sku = :sku", "#quantity = :quantity", "#supplierId = :supplierId",
-            "#sourceMillis = :sourceMillis", "#updatedAt = :updatedAt", "#eventId = :eventId",
+            "#kind = :kind", "#sourceMillis = :sourceMillis", "#updatedAt = :updatedAt", "#eventId = :eventId",
             "#messageId = :messageId", "#correlationId = :correlationId", "#appliedAt = :appliedAt",
         ];
         let mut values = HashMap::from([
             (":kind".to_owned(), s(change.key.kind.as_str())),
-            (":sku".to_owned(), s(e.sku.as_str())),
-            (":quantity".to_owned(), n(e.quantity)),
-            (":supplierId".to_owned(), s(e.supplier_id.as_str())),
             (":sourceMillis".to_owned(), n(change.version.source_millis)),
-            (":updatedAt".to_owned(), s(&e.updated_at)),
+            (":updatedAt".to_owned(), s(&change.updated_at)),
             (":eventId".to_owned(), s(change.version.event_id.as_str())),
             (":messageId".to_owned(), s(message_id)),
             (":correlationId".to_owned(), s(correlation_id)),
             (":appliedAt".to_owned(), s(now_rfc3339())),
             (":one".to_owned(), n(1)),
         ]);
-        if let Some(price) = e.price {
-            sets.push("#price = :price");
-            values.insert(":price".into(), n(price));
-        }
-        if let Some(name) = &e.name {
-            sets.push("#name = :name");
-            values.insert(":name".into(), s(name));
+        match &change.body {
+            ChangeBody::Supplier(e) => {
+                sets.extend(["#sku = :sku", "#quantity = :quantity", "#supplierId = :supplierId"]);
+                values.insert(":sku".into(), s(e.sku.as_str()));
+                values.insert(":quantity".into(), n(e.quantity));
+                values.insert(":supplierId".into(), s(e.supplier_id.as_str()));
+                if let Some(price) = e.price {
+                    sets.push("#price = :price");
+                    values.insert(":price".into(), n(price));
+                }
+                if let Some(name) = &e.name {
+                    sets.push("#name = :name");
+                    values.insert(":name".into(), s(name));
+                }
+            }
+            ChangeBody::Document { source, attributes, deleted } => {
+                sets.extend(["#source = :source", "#attributes = :attributes", "#deleted = :deleted"]);
+                let map = serde_dynamo::to_attribute_value(attributes)
+                    .map_err(|e| AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::ValidationError, format!("attributes do not encode: {e}")))?;
+                values.insert(":source".into(), s(source));
+                values.insert(":attributes".into(), map);
+                values.insert(":deleted".into(), AttributeValue::Bool(*deleted));
+            }
         }
         let names: HashMap<String, String> = sets
             .iter()
@@ -109,6 +120,33 @@ impl ItemStore for DynamoItemStore {
                 Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, err))
             }
         }
+    }
+}
+
+impl crate::ports::EntityIndex for DynamoItemStore {
+    async fn live(&self, tenant: &TenantId, kind: crate::domain::EntityKind) -> Result<Vec<(String, String)>, AdapterError> {
+        let prefix = format!("{}#", kind.as_str());
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .filter_expression("attribute_not_exists(#deleted) OR #deleted = :no")
+            .projection_expression("sk, eventId")
+            .expression_attribute_names("#deleted", "deleted")
+            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .expression_attribute_values(":prefix", s(&prefix))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items() {
+                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                out.push((text("sk").trim_start_matches(&prefix).to_owned(), text("eventId")));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -303,6 +341,22 @@ impl DynamoTenantDirectory {
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "PutItem", DB, e))?;
         Ok(())
+    }
+
+    /// Every active tenant (a scan: the tenants table is small).
+    pub async fn active(&self) -> Result<Vec<TenantSettings>, AdapterError> {
+        let mut tenants = Vec::new();
+        let mut pages = self.client.scan().table_name(&self.table).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Scan", DB, e))?.items() {
+                let settings: TenantSettings = serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Scan", e))?;
+                if settings.active {
+                    tenants.push(settings);
+                }
+            }
+        }
+        tenants.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        Ok(tenants)
     }
 
     async fn fetch(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {

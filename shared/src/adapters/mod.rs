@@ -4,8 +4,11 @@
 pub mod alerts;
 pub mod cache;
 pub mod dynamodb;
+pub mod http_retry;
+pub mod runs;
 pub mod ses;
 pub mod sqs;
+pub mod square;
 pub mod ssm;
 pub mod storefront;
 

@@ -15,11 +15,26 @@ pub struct SsmSecretStore {
     client: Client,
     path: String,
     cache: TtlCache<TenantId, Option<Vec<WebhookSecret>>>,
+    tokens: TtlCache<TenantId, Option<String>>,
 }
 
 impl SsmSecretStore {
     pub fn new(client: Client, path: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, path: path.into(), cache: TtlCache::new(ttl) }
+        Self { client, path: path.into(), cache: TtlCache::new(ttl), tokens: TtlCache::new(ttl) }
+    }
+
+    /// The parameter that holds a tenant's Square access token.
+    pub fn square_token_name(path: &str, tenant: &TenantId) -> String {
+        format!("{path}/{tenant}/square-token")
+    }
+
+    /// A SecureString's value; `None` when it does not exist.
+    async fn read(&self, name: &str) -> Result<Option<String>, AdapterError> {
+        match self.client.get_parameter().name(name).with_decryption(true).send().await {
+            Ok(out) => Ok(Some(out.parameter.and_then(|p| p.value).unwrap_or_default())),
+            Err(err) if matches!(err.as_service_error(), Some(GetParameterError::ParameterNotFound(_))) => Ok(None),
+            Err(err) => Err(AdapterError::from_sdk("SSM", "GetParameter", ErrorClass::NetworkError, err)),
+        }
     }
 
     /// The parameter that holds a tenant's webhook signing secret(s).
@@ -29,12 +44,7 @@ impl SsmSecretStore {
 
     async fn fetch(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
         let name = Self::webhook_secret_name(&self.path, tenant);
-        let result = self.client.get_parameter().name(&name).with_decryption(true).send().await;
-        let value = match result {
-            Ok(out) => out.parameter.and_then(|p| p.value).unwrap_or_default(),
-            Err(err) if matches!(err.as_service_error(), Some(GetParameterError::ParameterNotFound(_))) => return Ok(None),
-            Err(err) => return Err(AdapterError::from_sdk("SSM", "GetParameter", ErrorClass::NetworkError, err)),
-        };
+        let Some(value) = self.read(&name).await? else { return Ok(None) };
         WebhookSecret::parse_list(&value).map(Some).map_err(|why| {
             AdapterError::new("SSM", "GetParameter", ErrorClass::UnknownError, format!("parameter {name} is not a valid signing secret: {why}"))
         })
@@ -44,5 +54,12 @@ impl SsmSecretStore {
 impl SecretStore for SsmSecretStore {
     async fn webhook_secrets(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
         self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
+    }
+}
+
+impl crate::ports::TokenStore for SsmSecretStore {
+    async fn square_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
+        let name = Self::square_token_name(&self.path, tenant);
+        self.tokens.get_or_fetch(tenant, self.read(&name)).await
     }
 }

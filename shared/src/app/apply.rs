@@ -11,7 +11,8 @@ use crate::adapters::dynamodb::expiry_after;
 use crate::adapters::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
-use crate::domain::{CatalogItemChange, SupplierEvent, TenantId, ValidationError};
+use crate::domain::{EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError};
+use super::SQUARE;
 use crate::ports::{AuditLog, CacheBust, ItemStore, MessageQueue, OutgoingMessage, StorefrontPublisher, TenantDirectory};
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
@@ -51,7 +52,7 @@ pub struct ApplyPorts<'a, I, A, T, D, P> {
 /// A record that parsed into a change.
 struct Parsed<'d> {
     delivery: &'d Delivery,
-    change: CatalogItemChange,
+    change: EntityChange,
     correlation_id: String,
 }
 
@@ -77,11 +78,15 @@ fn parse<'d>(delivery: &'d Delivery, now_millis: i64) -> Result<Parsed<'d>, Reje
     let tenant = TenantId::parse(&queued.tenant_id)
         .map_err(|e| reject(None, Some(queued.event_id.clone()), Some(queued.correlation_id.clone()), e))?;
     let rejected = |reason| reject(Some(tenant.to_string()), Some(queued.event_id.clone()), Some(queued.correlation_id.clone()), reason);
-    if queued.source != "supplier" {
-        return Err(rejected(ValidationError::new("source", format!("unsupported source {:?}", queued.source))));
-    }
-    let event = SupplierEvent::parse(&queued.payload, now_millis).map_err(rejected)?;
-    Ok(Parsed { delivery, change: event.into_change(tenant), correlation_id: queued.correlation_id })
+    let change = match queued.source.as_str() {
+        "supplier" => SupplierEvent::parse(&queued.payload, now_millis).map_err(rejected)?.into_change(tenant.clone()),
+        SQUARE => serde_json::from_value::<PulledObject>(queued.payload.clone())
+            .map_err(|e| rejected(ValidationError::new("payload", format!("is not a pulled object: {e}"))))?
+            .into_change(tenant.clone(), SQUARE, now_millis)
+            .map_err(rejected)?,
+        other => return Err(rejected(ValidationError::new("source", format!("unsupported source {other:?}")))),
+    };
+    Ok(Parsed { delivery, change, correlation_id: queued.correlation_id })
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
@@ -150,7 +155,7 @@ where
             id: p.change.key.id.clone(),
             version: row.revision.unwrap_or(0),
             event_id: p.change.version.event_id.to_string(),
-            updated_at: p.change.event.updated_at.clone(),
+            updated_at: p.change.updated_at.clone(),
             correlation_id: row.correlation_id.clone(),
         };
         let status = publish(ports, &notice).await;
@@ -217,6 +222,10 @@ async fn apply_changes<'d, I, A, T, D, P>(
             let mut retry = false;
             if outcome == Outcome::Applied {
                 row.revision = revision;
+                if let Some(why) = p.change.tombstone_reason() {
+                    row.outcome = "deleted".into();
+                    row.reason = Some(why);
+                }
                 if let Some(status) = &publish_status {
                     retry = status.needs_retry();
                     row.targets.insert(STOREFRONT.into(), status.clone());
@@ -244,7 +253,7 @@ where
         id: winner.change.key.id.clone(),
         version: revision,
         event_id: winner.change.version.event_id.to_string(),
-        updated_at: winner.change.event.updated_at.clone(),
+        updated_at: winner.change.updated_at.clone(),
         correlation_id: winner.correlation_id.clone(),
     };
     publish(ports, &notice).await
@@ -290,7 +299,7 @@ fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
         outcome: String::new(),
         beaten_by: None,
         reason: None,
-        source_updated_at: Some(p.change.event.updated_at.clone()),
+        source_updated_at: Some(p.change.updated_at.clone()),
         revision: None,
         targets: BTreeMap::new(),
         recorded_at: now_rfc3339(),

@@ -2,6 +2,7 @@
 //! apply a batch of queued events.
 
 pub mod apply;
+pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
 
@@ -17,7 +18,7 @@ pub struct QueuedEvent {
     /// Message format version.
     pub schema: u32,
     pub tenant_id: String,
-    /// Where it came from: `supplier`.
+    /// Where it came from: `supplier` (a webhook) or `square` (a pull).
     pub source: String,
     pub event_id: String,
     pub correlation_id: String,
@@ -28,3 +29,6 @@ pub struct QueuedEvent {
 }
 
 pub const QUEUED_EVENT_SCHEMA: u32 = 1;
+
+/// `QueuedEvent::source` of objects pulled from Square.
+pub const SQUARE: &str = "square";

@@ -93,13 +93,26 @@ validated_string!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// A supplier's catalog item, keyed by SKU.
     CatalogItem,
+    /// Pulled from the POS (Square): catalog items, categories, locations,
+    /// orders and inventory counts, keyed by the POS's ids.
+    Item,
+    Category,
+    Location,
+    Order,
+    Inventory,
 }
 
 impl EntityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::CatalogItem => "catalog_item",
+            EntityKind::Item => "item",
+            EntityKind::Category => "category",
+            EntityKind::Location => "location",
+            EntityKind::Order => "order",
+            EntityKind::Inventory => "inventory",
         }
     }
 }

@@ -3,13 +3,17 @@
 
 pub mod alert;
 pub mod audit;
+pub mod change;
 pub mod correlation;
 pub mod ids;
 pub mod ordering;
+pub mod square;
+pub mod sync_run;
 pub mod supplier;
 pub mod webhook_signature;
 
 pub use audit::{AuditRow, Outcome, TargetStatus};
 pub use ids::{EntityKey, EntityKind, EventId, Sku, TenantId, ValidationError};
 pub use ordering::Version;
-pub use supplier::{CatalogItemChange, SupplierEvent};
+pub use change::{ChangeBody, EntityChange, PulledObject};
+pub use supplier::SupplierEvent;

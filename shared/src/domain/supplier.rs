@@ -2,6 +2,7 @@
 //! [`CatalogItemChange`], with an error naming the field and the rule.
 
 use super::ids::{EntityKey, EntityKind, EventId, Sku, SupplierId, TenantId, ValidationError};
+use super::change::{ChangeBody, EntityChange};
 use super::ordering::Version;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -27,13 +28,6 @@ pub struct SupplierEvent {
     pub updated_at: String,
 }
 
-/// A validated change to one catalog item, ready for the conditional write.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogItemChange {
-    pub key: EntityKey,
-    pub version: Version,
-    pub event: SupplierEvent,
-}
 
 impl SupplierEvent {
     /// Parses a webhook body. `now_millis` bounds how far in the future `updatedAt` may be.
@@ -59,11 +53,12 @@ impl SupplierEvent {
         })
     }
 
-    pub fn into_change(self, tenant: TenantId) -> CatalogItemChange {
-        CatalogItemChange {
+    pub fn into_change(self, tenant: TenantId) -> EntityChange {
+        EntityChange {
             key: EntityKey { tenant, kind: EntityKind::CatalogItem, id: self.sku.to_string() },
             version: Version { source_millis: self.updated_millis, event_id: self.event_id.clone() },
-            event: self,
+            updated_at: self.updated_at.clone(),
+            body: ChangeBody::Supplier(self),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Lambda glue written once: init (JSON logs, one SDK config), the wiring of
 //! adapters per function, HTTP mapping and SQS partial batch responses.
 
+pub mod daily_sync;
 pub mod http;
 pub mod notify;
 pub mod sqs;
@@ -136,5 +137,55 @@ impl Notifier {
 
     pub fn ports(&self) -> NotifyPorts<'_, DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue> {
         NotifyPorts { store: &self.store, mailer: &self.mailer, tenants: &self.tenants, notices: &self.notices, policy: &self.policy }
+    }
+}
+
+/// daily-sync's adapters, built once per cold start.
+pub struct DailySync {
+    pub source: crate::adapters::square::SquareClient,
+    pub runs: crate::adapters::runs::DynamoRunStore,
+    pub queue: SqsQueue,
+    pub notices: SqsQueue,
+    pub work: SqsQueue,
+    pub tokens: SsmSecretStore,
+    pub index: DynamoItemStore,
+    pub tenants: DynamoTenantDirectory,
+    pub policy: crate::app::daily_sync::SyncPolicy,
+}
+
+impl DailySync {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        Self {
+            source: crate::adapters::square::SquareClient::new(&config.square_base_url, 5, Duration::from_secs(30)),
+            runs: crate::adapters::runs::DynamoRunStore::new(dynamo.clone(), &config.runs_table, config.audit_ttl),
+            queue: SqsQueue::new(sqs.clone(), &config.sync_queue_url),
+            notices: SqsQueue::new(sqs.clone(), &config.notify_queue_url),
+            work: SqsQueue::new(sqs, &config.runs_queue_url),
+            tokens: SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl),
+            index: DynamoItemStore::new(dynamo.clone(), &config.items_table),
+            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            policy: crate::app::daily_sync::SyncPolicy {
+                orders_lookback: config.orders_lookback,
+                inventory_lookback: config.inventory_lookback,
+                stuck_after: config.stuck_after,
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn ports(
+        &self,
+    ) -> crate::app::daily_sync::SyncPorts<'_, crate::adapters::square::SquareClient, crate::adapters::runs::DynamoRunStore, SqsQueue, SsmSecretStore, DynamoItemStore> {
+        crate::app::daily_sync::SyncPorts {
+            source: &self.source,
+            runs: &self.runs,
+            queue: &self.queue,
+            notices: &self.notices,
+            tokens: &self.tokens,
+            index: &self.index,
+            policy: &self.policy,
+        }
     }
 }

@@ -1,0 +1,16 @@
+//! daily-sync: pulls every data type from the POS once a day (and on
+//! demand), one checkpointed run per (tenant, data type). All logic lives in
+//! `synchub::app::daily_sync`; this only wires it to Lambda.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use synchub::config::Config;
+use synchub::lambda::{aws_config, daily_sync::handle, init_tracing, DailySync};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let sync = DailySync::new(&aws_config().await, &Config::from_env());
+    let sync = &sync;
+    run(service_fn(move |event: LambdaEvent<Value>| async move { Ok::<_, Error>(handle(sync, event.payload, event.context.deadline).await) })).await
+}

@@ -1,0 +1,72 @@
+//! Calls to provider HTTP APIs, written once: status classes, `Retry-After`,
+//! and retries with exponential backoff and jitter inside a budget.
+
+use super::AdapterError;
+use crate::ErrorClass;
+use backon::{ExponentialBuilder, Retryable};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// A failed attempt, with the wait the server asked for.
+#[derive(Debug)]
+pub struct HttpFailure {
+    pub error: AdapterError,
+    pub retry_after: Option<Duration>,
+}
+
+/// The class of an HTTP error status.
+pub fn status_class(status: u16) -> ErrorClass {
+    match status {
+        401 | 403 => ErrorClass::AuthError,
+        408 => ErrorClass::TimeoutError,
+        429 | 500..=599 => ErrorClass::NetworkError,
+        _ => ErrorClass::ValidationError,
+    }
+}
+
+/// `Retry-After` in seconds, if the response has one.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// The class of a request that got no response.
+pub fn send_error_class(e: &reqwest::Error) -> ErrorClass {
+    if e.is_timeout() {
+        ErrorClass::TimeoutError
+    } else {
+        ErrorClass::NetworkError
+    }
+}
+
+pub fn backoff(attempts: usize, max_delay: Duration) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(50))
+        .with_max_delay(max_delay)
+        .with_max_times(attempts.saturating_sub(1))
+        .with_jitter()
+}
+
+/// Runs `attempt` until it succeeds, fails with a non-retryable class, asks
+/// to wait longer than `max_wait`, or the backoff budget is spent. Counts
+/// attempts in `attempts`.
+pub async fn retrying<T, F, Fut>(backoff: ExponentialBuilder, max_wait: Duration, attempts: &AtomicU32, attempt: F) -> Result<T, HttpFailure>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, HttpFailure>>,
+{
+    (|| {
+        attempts.fetch_add(1, Ordering::Relaxed);
+        attempt()
+    })
+    .retry(backoff)
+    .sleep(tokio::time::sleep)
+    .when(|f: &HttpFailure| f.error.class.is_retryable() && f.retry_after.is_none_or(|d| d <= max_wait))
+    // `planned` is None once the budget is spent; a Retry-After never extends it.
+    .adjust(|f: &HttpFailure, planned| planned.map(|p| f.retry_after.unwrap_or(p)))
+    .await
+}

@@ -1,0 +1,227 @@
+//! The sync-runs table (DynamoDB, `pk` + `sk`):
+//!
+//! - `run#{tenant}#{dataType}` / `{runId}`: the run and its checkpoint.
+//! - `lock#{tenant}#{dataType}` / `lock`: who runs now (`runId`, `lockUntil`)
+//!   and the last day that succeeded (`doneDay`, `doneRunId`).
+//! - `seen#{runId}` / `{page}`: the ids a full pull saw on each page, written
+//!   with the page's checkpoint in one request, read back to reconcile.
+
+use super::dynamodb::{decode_error, n, s};
+use super::{now_millis, AdapterError};
+use crate::domain::square::DataType;
+use crate::domain::sync_run::{RunStatus, SyncRun};
+use crate::ports::{LockResult, RunStore};
+use crate::ErrorClass;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+const DB: ErrorClass = ErrorClass::DatabaseError;
+/// Seen-id pages are only needed until the run reconciles.
+const SEEN_TTL_SECONDS: i64 = 7 * 86_400;
+
+pub struct DynamoRunStore {
+    client: Client,
+    table: String,
+    ttl: Duration,
+}
+
+fn run_pk(tenant: &str, data_type: DataType) -> String {
+    format!("run#{tenant}#{data_type}")
+}
+
+fn lock_key(run: &SyncRun) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(format!("lock#{}#{}", run.tenant_id, run.data_type))), ("sk".to_owned(), s("lock"))])
+}
+
+fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
+    AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, e.to_string())
+}
+
+fn day(rfc3339: &str) -> &str {
+    rfc3339.get(..10).unwrap_or(rfc3339)
+}
+
+impl DynamoRunStore {
+    pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> Self {
+        Self { client, table: table.into(), ttl }
+    }
+
+    fn run_item(&self, run: &SyncRun) -> Result<HashMap<String, AttributeValue>, AdapterError> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(run).map_err(|e| internal("PutItem", e))?;
+        item.insert("pk".into(), s(run_pk(&run.tenant_id, run.data_type)));
+        item.insert("sk".into(), s(&run.run_id));
+        item.insert("expiresAt".into(), n(now_millis() / 1000 + self.ttl.as_secs() as i64));
+        Ok(item)
+    }
+
+    async fn query_all(&self, pk: String) -> Result<Vec<HashMap<String, AttributeValue>>, AdapterError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+}
+
+impl RunStore for DynamoRunStore {
+    async fn lock(&self, run: &SyncRun, now: i64, ttl_millis: i64, force: bool) -> Result<LockResult, AdapterError> {
+        let mut condition = "(attribute_not_exists(lockUntil) OR lockUntil < :now OR runId = :run)".to_owned();
+        let mut values = HashMap::from([(":now".to_owned(), n(now)), (":run".to_owned(), s(&run.run_id)), (":until".to_owned(), n(now + ttl_millis))]);
+        if !force {
+            condition.push_str(" AND (attribute_not_exists(doneDay) OR doneDay <> :today)");
+            values.insert(":today".into(), s(day(&run.started_at)));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(run)))
+            .update_expression("SET runId = :run, lockUntil = :until")
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(LockResult::Acquired),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    let old = ccf.item.clone().unwrap_or_default();
+                    let text = |k: &str| old.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    let until = old.get("lockUntil").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+                    Ok(if until >= now { LockResult::Held { run_id: text("runId"), until_millis: until } } else { LockResult::DoneToday { run_id: text("doneRunId") } })
+                }
+                _ => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+            },
+        }
+    }
+
+    async fn renew(&self, run: &SyncRun, now: i64, ttl_millis: i64) -> Result<(), AdapterError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(run)))
+            .update_expression("SET lockUntil = :until")
+            .condition_expression("runId = :run")
+            .expression_attribute_values(":until", n(now + ttl_millis))
+            .expression_attribute_values(":run", s(&run.run_id))
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
+        Ok(())
+    }
+
+    async fn unlock(&self, run: &SyncRun) -> Result<(), AdapterError> {
+        let succeeded = matches!(run.status, RunStatus::Succeeded | RunStatus::Partial);
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(run)))
+            .condition_expression("runId = :run")
+            .expression_attribute_values(":run", s(&run.run_id));
+        request = if succeeded {
+            request
+                .update_expression("SET doneDay = :day, doneRunId = :run REMOVE lockUntil")
+                .expression_attribute_values(":day", s(day(&run.started_at)))
+        } else {
+            request.update_expression("REMOVE lockUntil")
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Someone else holds it now (ours expired): nothing to release.
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+        }
+    }
+
+    async fn save(&self, run: &SyncRun) -> Result<(), AdapterError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.run_item(run)?))
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "PutItem", DB, e))?;
+        Ok(())
+    }
+
+    async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), AdapterError> {
+        let seen = HashMap::from([
+            ("pk".to_owned(), s(format!("seen#{}", run.run_id))),
+            ("sk".to_owned(), s(format!("{page:08}"))),
+            ("ids".to_owned(), AttributeValue::L(ids.iter().map(|i| s(i)).collect())),
+            ("expiresAt".to_owned(), n(now_millis() / 1000 + SEEN_TTL_SECONDS)),
+        ]);
+        let mut writes = Vec::new();
+        for item in [self.run_item(run)?, seen] {
+            writes.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(|e| internal("BatchWriteItem", e))?).build());
+        }
+        // The checkpoint and the page's ids in one request.
+        let mut pending = HashMap::from([(self.table.clone(), writes)]);
+        for attempt in 0..5 {
+            let out = self
+                .client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| AdapterError::from_sdk("DynamoDB", "BatchWriteItem", DB, e))?;
+            pending = out.unprocessed_items.unwrap_or_default();
+            if pending.values().all(Vec::is_empty) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+        }
+        Err(AdapterError::new("DynamoDB", "BatchWriteItem", DB, "checkpoint left unprocessed after retries"))
+    }
+
+    async fn seen(&self, run: &SyncRun) -> Result<HashSet<String>, AdapterError> {
+        let mut ids = HashSet::new();
+        for item in self.query_all(format!("seen#{}", run.run_id)).await? {
+            for id in item.get("ids").and_then(|v| v.as_l().ok()).into_iter().flatten() {
+                if let Ok(id) = id.as_s() {
+                    ids.insert(id.clone());
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn load(&self, tenant: &str, data_type: DataType, run_id: &str) -> Result<Option<SyncRun>, AdapterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(run_pk(tenant, data_type)))
+            .key("sk", s(run_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+        out.item.map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e))).transpose()
+    }
+
+    async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, AdapterError> {
+        let mut runs: Vec<SyncRun> = Vec::new();
+        for data_type in DataType::ALL {
+            for item in self.query_all(run_pk(tenant, data_type)).await? {
+                runs.push(serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?);
+            }
+        }
+        runs.sort_by(|a, b| b.started_millis.cmp(&a.started_millis));
+        Ok(runs)
+    }
+}

@@ -1,0 +1,361 @@
+//! The daily pull: one sync run per (tenant, data type), page by page from
+//! the POS, each object normalized and enqueued for the worker (so pulled
+//! data and webhooks converge on one state under the same ordering rule).
+//!
+//! A run checkpoints its cursor after every page and pauses cleanly before
+//! its invocation's deadline; the caller continues it in a new invocation
+//! (a message on the runs queue), and a crashed invocation's message is
+//! redelivered, so the run resumes from its last checkpoint. Only one run
+//! per (tenant, data type) holds the lock at a time. After a complete full
+//! pull, entities the POS no longer returned get a tombstone.
+
+use super::{QueuedEvent, QUEUED_EVENT_SCHEMA, SQUARE};
+use crate::adapters::{now_rfc3339, AdapterError};
+use crate::domain::alert::Notice;
+use crate::domain::square::{absent, normalize, DataType};
+use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
+use crate::domain::supplier::canonical_time;
+use crate::domain::{PulledObject, TenantId};
+use crate::ports::{EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore, TokenStore};
+use crate::ErrorClass;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How runs behave (template parameters).
+#[derive(Debug, Clone)]
+pub struct SyncPolicy {
+    pub orders_lookback: Duration,
+    pub inventory_lookback: Duration,
+    /// The lock expires this long after the last progress.
+    pub lock_ttl: Duration,
+    /// A running run without progress for this long is failed (TIMEOUT_ERROR).
+    pub stuck_after: Duration,
+    /// Pause when less than this is left before the invocation's deadline.
+    pub margin: Duration,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self {
+            orders_lookback: Duration::from_secs(7 * 86_400),
+            inventory_lookback: Duration::from_secs(86_400),
+            lock_ttl: Duration::from_secs(15 * 60),
+            stuck_after: Duration::from_secs(30 * 60),
+            margin: Duration::from_secs(20),
+        }
+    }
+}
+
+pub struct SyncPorts<'a, P, R, Q, K, I> {
+    pub source: &'a P,
+    pub runs: &'a R,
+    /// The sync queue the worker consumes.
+    pub queue: &'a Q,
+    /// The notifications queue (failed runs).
+    pub notices: &'a Q,
+    pub tokens: &'a K,
+    pub index: &'a I,
+    pub policy: &'a SyncPolicy,
+}
+
+/// What asking for a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Started(SyncRun),
+    AlreadyRunning { run_id: String },
+    DoneToday { run_id: String },
+}
+
+/// Where a run stands after an invocation's worth of work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Finished(SyncRun),
+    /// Out of time: continue it (from its checkpoint) in a new invocation.
+    Paused(SyncRun),
+}
+
+/// What a dry run found: nothing written, nothing enqueued.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DryRun {
+    pub fetched: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub would_delete: u64,
+}
+
+fn millis_text(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).map(canonical_time).unwrap_or_default()
+}
+
+/// A new run record for (tenant, data type) at `now`, with its window.
+pub fn new_run(tenant: &str, data_type: DataType, trigger: Trigger, now: i64, policy: &SyncPolicy) -> SyncRun {
+    let lookback = match data_type {
+        DataType::Orders => Some(policy.orders_lookback),
+        DataType::Inventory => Some(policy.inventory_lookback),
+        _ => None,
+    };
+    SyncRun {
+        run_id: new_run_id(tenant, now),
+        tenant_id: tenant.to_owned(),
+        data_type,
+        trigger,
+        status: RunStatus::Running,
+        started_at: millis_text(now),
+        started_millis: now,
+        finished_at: None,
+        updated_after: lookback.map(|l| millis_text(now - l.as_millis() as i64)),
+        updated_before: lookback.map(|_| millis_text(now)),
+        fetched: 0,
+        enqueued: 0,
+        rejected: 0,
+        pages: 0,
+        cursor: None,
+        complete: false,
+        last_progress_millis: now,
+        invocations: 0,
+        error_class: None,
+        error_message: None,
+        rejections: Vec::new(),
+    }
+}
+
+/// Starts a run unless one holds the lock (never two at once), or today's
+/// already succeeded and `force` is off. A stuck holder is failed first.
+pub async fn start_run<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, tenant: &str, data_type: DataType, trigger: Trigger, force: bool, now: i64) -> Result<Start, AdapterError>
+where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    let run = new_run(tenant, data_type, trigger, now, ports.policy);
+    let ttl = ports.policy.lock_ttl.as_millis() as i64;
+    for _ in 0..2 {
+        match ports.runs.lock(&run, now, ttl, force).await? {
+            LockResult::Acquired => {
+                ports.runs.save(&run).await?;
+                return Ok(Start::Started(run));
+            }
+            LockResult::DoneToday { run_id } => return Ok(Start::DoneToday { run_id }),
+            LockResult::Held { run_id, .. } => {
+                let holder = ports.runs.load(tenant, data_type, &run_id).await?;
+                match holder {
+                    Some(mut stuck) if stuck.is_stuck(now, ports.policy.stuck_after.as_millis() as i64) => {
+                        let minutes = (now - stuck.last_progress_millis) / 60_000;
+                        fail(ports, &mut stuck, ErrorClass::TimeoutError, format!("no progress for {minutes} minutes"), now).await?;
+                    }
+                    _ => return Ok(Start::AlreadyRunning { run_id }),
+                }
+            }
+        }
+    }
+    Ok(Start::AlreadyRunning { run_id: run.run_id })
+}
+
+/// Ends a run as failed, releases its lock and tells the failure notifier.
+async fn fail<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, run: &mut SyncRun, class: ErrorClass, message: String, now: i64) -> Result<(), AdapterError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+{
+    run.status = RunStatus::Failed;
+    run.error_class = Some(class);
+    run.error_message = Some(message.clone());
+    run.finished_at = Some(millis_text(now));
+    ports.runs.save(run).await?;
+    ports.runs.unlock(run).await?;
+    tracing::error!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, error.class = %class, error = %message, "sync run failed");
+    let notice = Notice::RunFailed {
+        tenant_id: run.tenant_id.clone(),
+        data_type: run.data_type.to_string(),
+        run_id: run.run_id.clone(),
+        correlation_id: run.run_id.clone(),
+        error_class: class,
+        message,
+        failed_at: millis_text(now),
+    };
+    let body = serde_json::to_string(&notice).map_err(|e| AdapterError::new("daily-sync", "encode notice", ErrorClass::UnknownError, e.to_string()))?;
+    ports.notices.send(&OutgoingMessage { group_id: run.tenant_id.clone(), body, attributes: vec![("tenantId", run.tenant_id.clone())], delay_seconds: 0 }).await?;
+    Ok(())
+}
+
+fn queued(run: &SyncRun, object: &PulledObject) -> Result<OutgoingMessage, AdapterError> {
+    let event = QueuedEvent {
+        schema: QUEUED_EVENT_SCHEMA,
+        tenant_id: run.tenant_id.clone(),
+        source: SQUARE.to_owned(),
+        event_id: object.event_id.clone(),
+        correlation_id: run.run_id.clone(),
+        received_at: now_rfc3339(),
+        webhook_id: None,
+        payload: serde_json::to_value(object).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?,
+    };
+    Ok(OutgoingMessage {
+        group_id: run.tenant_id.clone(),
+        body: serde_json::to_string(&event).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?,
+        attributes: vec![("tenantId", run.tenant_id.clone())],
+        delay_seconds: 0,
+    })
+}
+
+/// Enqueues objects ten per `SendMessageBatch`; any failed entry fails the
+/// page (the run resumes from the previous checkpoint, and the worker's
+/// ordering rule makes the re-sent objects duplicates).
+async fn enqueue<Q: MessageQueue>(queue: &Q, run: &SyncRun, objects: &[PulledObject]) -> Result<u64, AdapterError> {
+    let messages = objects.iter().map(|o| queued(run, o)).collect::<Result<Vec<_>, _>>()?;
+    for chunk in messages.chunks(10) {
+        if let Some(Err(e)) = queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
+            return Err(e);
+        }
+    }
+    Ok(messages.len() as u64)
+}
+
+/// Works on a run until it finishes or `remaining()` falls under the margin.
+/// `on_page` sees the run after every page (progress bars).
+pub async fn continue_run<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    mut run: SyncRun,
+    remaining: impl Fn() -> Duration,
+    now: impl Fn() -> i64,
+    mut on_page: impl FnMut(&SyncRun),
+) -> Result<Progress, AdapterError>
+where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    if run.status != RunStatus::Running {
+        return Ok(Progress::Finished(run));
+    }
+    run.invocations += 1;
+    let tenant = TenantId::parse(&run.tenant_id).map_err(|e| AdapterError::new("daily-sync", "run", ErrorClass::ValidationError, e.to_string()))?;
+    let Some(token) = ports.tokens.square_token(&tenant).await? else {
+        fail(ports, &mut run, ErrorClass::AuthError, "no Square access token in SSM for this tenant".into(), now()).await?;
+        return Ok(Progress::Finished(run));
+    };
+    let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
+    let ttl = ports.policy.lock_ttl.as_millis() as i64;
+    let mut renewed_at = now();
+    while !run.complete {
+        if remaining() < ports.policy.margin {
+            ports.runs.renew(&run, now(), ttl).await?;
+            ports.runs.save(&run).await?;
+            tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, pages = run.pages, "sync run paused before the deadline");
+            return Ok(Progress::Paused(run));
+        }
+        let page = match ports.source.page(&token, run.data_type, &window, run.cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(e) => {
+                // The client's retries are spent, or retrying cannot help
+                // (AUTH): the run fails with its checkpoint kept.
+                fail(ports, &mut run, e.class(), e.to_string(), now()).await?;
+                return Ok(Progress::Finished(run));
+            }
+        };
+        let pulled_at = run.started_millis;
+        let mut objects = Vec::with_capacity(page.objects.len());
+        for object in &page.objects {
+            match normalize(run.data_type, object, pulled_at) {
+                Ok(o) => objects.push(o),
+                Err(reason) => {
+                    let id = object.get("id").or_else(|| object.get("catalog_object_id")).and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned();
+                    tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
+                    run.reject(id, reason.to_string());
+                }
+            }
+        }
+        run.enqueued += enqueue(ports.queue, &run, &objects).await?;
+        run.fetched += page.objects.len() as u64;
+        run.pages += 1;
+        run.cursor = page.cursor;
+        run.complete = run.cursor.is_none();
+        run.last_progress_millis = now();
+        if run.data_type.is_full() {
+            let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+            ports.runs.save_seen(&run, run.pages, &ids).await?;
+        } else {
+            ports.runs.save(&run).await?;
+        }
+        if run.last_progress_millis - renewed_at > ttl / 3 {
+            ports.runs.renew(&run, run.last_progress_millis, ttl).await?;
+            renewed_at = run.last_progress_millis;
+        }
+        on_page(&run);
+    }
+    if run.data_type.is_full() {
+        reconcile(ports, &mut run, &tenant).await?;
+    }
+    run.status = run.finished_status();
+    run.finished_at = Some(millis_text(now()));
+    ports.runs.save(&run).await?;
+    ports.runs.unlock(&run).await?;
+    tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, status = ?run.status, fetched = run.fetched, enqueued = run.enqueued, rejected = run.rejected, "sync run finished");
+    Ok(Progress::Finished(run))
+}
+
+/// After a complete full pull: entities held but no longer returned get a
+/// tombstone, through the worker like any other change.
+async fn reconcile<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, run: &mut SyncRun, tenant: &TenantId) -> Result<(), AdapterError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+    I: EntityIndex,
+{
+    let seen = ports.runs.seen(run).await?;
+    let gone: Vec<PulledObject> = ports
+        .index
+        .live(tenant, run.data_type.kind())
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !seen.contains(id))
+        .map(|(id, _)| absent(run.data_type.kind(), &id, run.started_millis, &run.started_at))
+        .collect();
+    if !gone.is_empty() {
+        tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, count = gone.len(), "entities absent from the full sync get tombstones");
+        run.enqueued += enqueue(ports.queue, run, &gone).await?;
+    }
+    Ok(())
+}
+
+/// Pulls like a run but writes and enqueues nothing: what would change.
+pub async fn dry_run<P, K, I>(source: &P, tokens: &K, index: &I, tenant: &TenantId, data_type: DataType, policy: &SyncPolicy, now: i64) -> Result<DryRun, AdapterError>
+where
+    P: PosSource,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    let run = new_run(tenant.as_str(), data_type, Trigger::Manual, now, policy);
+    let token = tokens.square_token(tenant).await?.ok_or_else(|| AdapterError::new("SSM", "GetParameter", ErrorClass::AuthError, "no Square access token in SSM for this tenant"))?;
+    let mut held: HashMap<String, String> = index.live(tenant, data_type.kind()).await?.into_iter().collect();
+    let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
+    let mut report = DryRun::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = source.page(&token, data_type, &window, cursor.as_deref()).await?;
+        for object in &page.objects {
+            report.fetched += 1;
+            match normalize(data_type, object, now) {
+                Err(_) => report.rejected += 1,
+                Ok(o) => match held.remove(&o.id) {
+                    None => report.new += 1,
+                    Some(event_id) if event_id == o.event_id => report.unchanged += 1,
+                    Some(_) => report.changed += 1,
+                },
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    if data_type.is_full() {
+        report.would_delete = held.len() as u64;
+    }
+    Ok(report)
+}
