@@ -3,15 +3,16 @@
 # RUNS times (default 3):
 #   scripts/bench.sh [args]            the spine end to end (synchub-bench), e.g. --events 1000
 #   scripts/bench.sh notifier [args]   the failure notifier (synchub-bench-notifier), e.g. --failures 1000
+#   scripts/bench.sh sync [args]       the daily pull (synchub-bench-sync), e.g. --objects 100000
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bench=synchub-bench
-if [[ "${1:-}" == notifier ]]; then
-  bench=synchub-bench-notifier
-  shift
-fi
-cargo build --release --quiet -p webhook-ingest -p sync-worker -p failure-notifier
+case "${1:-}" in
+  notifier) bench=synchub-bench-notifier; shift ;;
+  sync) bench=synchub-bench-sync; shift ;;
+esac
+cargo build --release --quiet -p webhook-ingest -p sync-worker -p failure-notifier -p daily-sync
 cargo build --release --quiet -p synchub-tests --bin "$bench"
 runs="${RUNS:-3}"
 exec bash scripts/with-engines.sh bash -c 'for i in $(seq '"$runs"'); do target/release/'"$bench"' "$@"; echo; done' bench "$@"

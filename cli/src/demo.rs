@@ -142,6 +142,7 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         storefront_url: Some(format!("{}/cache-bust", storefront.uri())),
         targets_disabled: vec![],
         alert_recipients: vec![DEMO_ALERT_RECIPIENT.into()],
+        daily_summary: true,
     };
     local::seed_tenant(aws, &config, &settings, &secret_text).await?;
     println!("tenant      {} (signing secret in SSM {}/{}/webhook-secret, storefront at {})", options.tenant, config.tenant_secrets_path, options.tenant, storefront.uri());

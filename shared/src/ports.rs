@@ -67,6 +67,9 @@ pub struct TenantSettings {
     /// Who gets failure emails; the deployment's default recipient when empty.
     #[serde(default)]
     pub alert_recipients: Vec<String>,
+    /// Whether the tenant gets a daily success report of its sync runs.
+    #[serde(default)]
+    pub daily_summary: bool,
 }
 
 fn yes() -> bool {
@@ -130,6 +133,10 @@ pub trait AlertStore: Send + Sync {
     /// `due` already is.
     fn arm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> impl Future<Output = Result<bool, AdapterError>> + Send;
     fn disarm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    /// Claims the one summary email of (tenant, day); `Ok(false)` if it went out already.
+    fn claim_summary(&self, tenant: &str, day: &str) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    /// Gives the claim back (the email could not be sent; SQS retries it).
+    fn release_summary(&self, tenant: &str, day: &str) -> impl Future<Output = Result<(), AdapterError>> + Send;
 }
 
 /// An email with both parts.

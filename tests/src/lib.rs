@@ -20,6 +20,7 @@ use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
 
 pub mod lambda_emulator;
+pub mod square_server;
 
 pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers};
 
@@ -115,7 +116,7 @@ impl TestStack {
     pub async fn tenant_with(&self, storefront_url: Option<String>, alert_recipients: Vec<String>) -> TestTenant {
         let id = unique("shop");
         let secret_text = local::new_signing_secret();
-        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients };
+        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients, daily_summary: false };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text).await.expect("seed tenant");
         TestTenant { id, secret: WebhookSecret::parse(&secret_text).unwrap(), secret_text }
     }

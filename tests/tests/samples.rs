@@ -28,6 +28,7 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let ingest = stack.ingest();
     let worker = stack.worker();
     let notifier = synchub::lambda::Notifier::new(&stack.aws, &stack.config);
+    let daily_sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
     let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
     let mut seen = 0;
     for (name, text) in samples() {
@@ -103,9 +104,22 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
             let store = synchub::adapters::alerts::DynamoAlertStore::new(stack.dynamo(), &stack.config.notifications_table, std::time::Duration::from_secs(60));
             let state = store.state(&tenant.id, class).await.unwrap().unwrap_or_else(|| panic!("{name}: no notification item"));
             assert_eq!((state.total, state.emails), (1, 1), "{name}: counted once and emailed");
+        } else if let Some(case) = name.strip_prefix("daily-sync.").and_then(|n| n.strip_suffix(".json")) {
+            let event: Value = serde_json::from_str(&text.replace(SAMPLE_TENANT, &tenant.id)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let answer = synchub::lambda::daily_sync::handle(&daily_sync, event, u64::MAX).await;
+            match case {
+                "schedule" | "manual" => {
+                    let runs = answer["runs"].as_array().unwrap_or_else(|| panic!("{name}: {answer}"));
+                    let ours: Vec<&Value> = runs.iter().filter(|r| r["tenantId"] == tenant.id.as_str()).collect();
+                    assert_eq!(ours.len(), if case == "schedule" { 5 } else { 2 }, "{name}: one run per data type: {answer}");
+                    assert!(ours.iter().all(|r| r["outcome"]["started"].is_string() || r["outcome"]["alreadyRunning"].is_string()), "{name}: {answer}");
+                }
+                "run-continuation" => assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{name}: a run that is gone is acknowledged: {answer}"),
+                other => panic!("events/{name}: no expectation for case {other}; add one here"),
+            }
         } else {
             panic!("events/{name}: samples are named <function>.<case>.json");
         }
     }
-    assert!(seen >= 9, "expected the sample events to be found");
+    assert!(seen >= 12, "expected the sample events to be found");
 }

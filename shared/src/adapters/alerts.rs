@@ -279,6 +279,37 @@ impl AlertStore for DynamoAlertStore {
         self.update(tenant, class, "SET flushAtMillis = :due", Some("attribute_not_exists(flushAtMillis) OR flushAtMillis < :due"), values).await
     }
 
+    async fn claim_summary(&self, tenant: &str, day: &str) -> Result<bool, AdapterError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("summary#{tenant}")))
+            .item("sk", s(day))
+            .item("sentAt", s(super::now_rfc3339()))
+            .item("expiresAt", n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, e)),
+        }
+    }
+
+    async fn release_summary(&self, tenant: &str, day: &str) -> Result<(), AdapterError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("summary#{tenant}")))
+            .key("sk", s(day))
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "DeleteItem", DB, e))?;
+        Ok(())
+    }
+
     async fn disarm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> Result<(), AdapterError> {
         let values = HashMap::from([(":due".to_owned(), n(due))]);
         self.update(tenant, class, "REMOVE flushAtMillis", Some("flushAtMillis = :due"), values).await.map(|_| ())

@@ -242,8 +242,10 @@ where
     let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
     let ttl = ports.policy.lock_ttl.as_millis() as i64;
     let mut renewed_at = now();
+    let mut pages_now = 0;
     while !run.complete {
-        if remaining() < ports.policy.margin {
+        // Every invocation pulls at least one page, so a run always progresses.
+        if pages_now > 0 && remaining() < ports.policy.margin {
             ports.runs.renew(&run, now(), ttl).await?;
             ports.runs.save(&run).await?;
             tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, pages = run.pages, "sync run paused before the deadline");
@@ -286,6 +288,7 @@ where
             ports.runs.renew(&run, run.last_progress_millis, ttl).await?;
             renewed_at = run.last_progress_millis;
         }
+        pages_now += 1;
         on_page(&run);
     }
     if run.data_type.is_full() {

@@ -21,7 +21,7 @@
 
 use crate::adapters::AdapterError;
 use crate::app::QueuedEvent;
-use crate::domain::alert::{flush_delay_seconds, AlertState, Failure, Notice, Work, UNKNOWN_TENANT};
+use crate::domain::alert::{flush_delay_seconds, AlertState, Failure, Notice, RunSummary, Work, UNKNOWN_TENANT};
 use crate::domain::TenantId;
 use crate::ports::{AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory};
 use crate::ErrorClass;
@@ -128,6 +128,7 @@ where
             Ok("flush re-armed".into())
         }
         Work::Flush { tenant_id, error_class, .. } => try_email(ports, &tenant_id, error_class, now).await,
+        Work::Summary { tenant_id, day, runs } => send_summary(ports, &tenant_id, &day, &runs).await,
     }
 }
 
@@ -210,6 +211,42 @@ where
         correlation_ids = ?reported.correlation_ids, ses_message_id = %message_id, "alert email sent"
     );
     Ok(format!("{} emailed ({} failures)", if state.is_digest() { "digest" } else { "alert" }, state.pending))
+}
+
+/// The daily success report: one email per (tenant, day), however often the
+/// notice is delivered.
+async fn send_summary<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, tenant: &str, day: &str, runs: &[RunSummary]) -> Result<String, AdapterError>
+where
+    S: AlertStore,
+    M: Mailer,
+    T: TenantDirectory,
+    Q: MessageQueue,
+{
+    let tenant_id = TenantId::parse(tenant).map_err(|e| AdapterError::new("notifier", "summary", ErrorClass::ValidationError, e.to_string()))?;
+    let Some(settings) = ports.tenants.settings(&tenant_id).await? else { return Ok("summary for an unknown tenant dropped".into()) };
+    if !settings.daily_summary {
+        return Ok("tenant has no daily summary".into());
+    }
+    if !ports.store.claim_summary(tenant, day).await? {
+        return Ok("summary already sent".into());
+    }
+    let mut to = settings.alert_recipients.clone();
+    if to.is_empty() {
+        to.push(ports.policy.default_recipient.clone());
+    }
+    let name = if settings.name.is_empty() { tenant } else { settings.name.as_str() };
+    let rendered = email::render_summary(tenant, name, day, runs).map_err(|e| AdapterError::new("notifier", "render summary", ErrorClass::UnknownError, e.to_string()));
+    let sent = match rendered {
+        Ok((subject, text, html)) => ports.mailer.send(&Email { to, subject, text, html }).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(_) => Ok(format!("daily summary of {} runs emailed", runs.len())),
+        Err(e) => {
+            ports.store.release_summary(tenant, day).await?;
+            Err(e)
+        }
+    }
 }
 
 async fn schedule_flush<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, tenant: &str, class: ErrorClass, due: i64, now: i64) -> Result<(), AdapterError>

@@ -56,6 +56,27 @@ pub enum Notice {
         /// Unix millis at which the window ends.
         due_millis: i64,
     },
+    /// The daily success report of a tenant that asked for one.
+    DailySummary {
+        tenant_id: String,
+        /// The UTC day reported, `YYYY-MM-DD`.
+        day: String,
+        runs: Vec<RunSummary>,
+    },
+}
+
+/// One run in the daily summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub run_id: String,
+    pub data_type: String,
+    pub status: String,
+    pub fetched: u64,
+    pub enqueued: u64,
+    pub rejected: u64,
+    pub started_at: String,
+    pub duration_seconds: i64,
 }
 
 /// What a notifications-queue message asks for.
@@ -63,6 +84,7 @@ pub enum Notice {
 pub enum Work {
     Record(Failure),
     Flush { tenant_id: String, error_class: ErrorClass, due_millis: i64 },
+    Summary { tenant_id: String, day: String, runs: Vec<RunSummary> },
 }
 
 impl Notice {
@@ -87,6 +109,7 @@ impl Notice {
                 })
             }
             Notice::Flush { tenant_id, error_class, due_millis } => Work::Flush { tenant_id, error_class, due_millis },
+            Notice::DailySummary { tenant_id, day, runs } => Work::Summary { tenant_id, day, runs },
         })
     }
 }

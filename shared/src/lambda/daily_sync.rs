@@ -11,6 +11,7 @@ use crate::app::apply::BatchReport;
 use crate::app::daily_sync::{continue_run, start_run, Progress, Start};
 use crate::domain::square::DataType;
 use crate::domain::sync_run::Trigger;
+use crate::domain::alert::{Notice, RunSummary};
 use crate::ports::{MessageQueue, OutgoingMessage, RunStore};
 use crate::ErrorClass;
 use aws_lambda_events::sqs::SqsEvent;
@@ -65,7 +66,15 @@ pub async fn plan(sync: &DailySync, request: &PlanRequest) -> Value {
     let tenants: Vec<String> = match &request.tenant_id {
         Some(t) => vec![t.clone()],
         None => match sync.tenants.active().await {
-            Ok(all) => all.into_iter().map(|t| t.tenant_id).collect(),
+            Ok(all) => {
+                // The schedule also sends yesterday's report to tenants that want one.
+                for settings in all.iter().filter(|t| t.daily_summary) {
+                    if let Err(e) = send_summary(sync, &settings.tenant_id, now_millis()).await {
+                        tracing::warn!(tenant_id = %settings.tenant_id, error = %e, "daily summary not queued");
+                    }
+                }
+                all.into_iter().map(|t| t.tenant_id).collect()
+            }
             Err(e) => return json!({"error": e.to_string()}),
         },
     };
@@ -88,6 +97,33 @@ pub async fn plan(sync: &DailySync, request: &PlanRequest) -> Value {
         }
     }
     json!({"runs": results})
+}
+
+/// Queues the report of the UTC day before `now` for the failure notifier.
+pub async fn send_summary(sync: &DailySync, tenant: &str, now: i64) -> Result<(), AdapterError> {
+    let yesterday = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now - 86_400_000) * 1_000_000)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default();
+    let runs: Vec<RunSummary> = sync
+        .runs
+        .runs(tenant)
+        .await?
+        .into_iter()
+        .filter(|r| r.started_at.starts_with(&yesterday))
+        .map(|r| RunSummary {
+            duration_seconds: r.finished_at.as_deref().and_then(|f| crate::domain::supplier::parse_rfc3339_millis(f).ok()).map_or(0, |(_, end)| (end - r.started_millis) / 1000),
+            run_id: r.run_id,
+            data_type: r.data_type.to_string(),
+            status: format!("{:?}", r.status).to_lowercase(),
+            fetched: r.fetched,
+            enqueued: r.enqueued,
+            rejected: r.rejected,
+            started_at: r.started_at,
+        })
+        .collect();
+    let notice = Notice::DailySummary { tenant_id: tenant.to_owned(), day: yesterday, runs };
+    let body = serde_json::to_string(&notice).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?;
+    sync.notices.send(&OutgoingMessage { group_id: tenant.to_owned(), body, attributes: vec![("tenantId", tenant.to_owned())], delay_seconds: 0 }).await.map(|_| ())
 }
 
 pub async fn queue_run<Q: MessageQueue>(queue: &Q, message: &RunMessage, delay_seconds: i32) -> Result<(), AdapterError> {

@@ -15,6 +15,8 @@ fn templates() -> &'static Environment<'static> {
         // snapshot tests, never a Lambda at run time.
         env.add_template("failure.txt", include_str!("../../../templates/failure.txt")).expect("failure.txt parses");
         env.add_template("failure.html", include_str!("../../../templates/failure.html")).expect("failure.html parses");
+        env.add_template("summary.txt", include_str!("../../../templates/summary.txt")).expect("summary.txt parses");
+        env.add_template("summary.html", include_str!("../../../templates/summary.html")).expect("summary.html parses");
         env
     })
 }
@@ -78,6 +80,16 @@ pub fn render(state: &AlertState, tenant_name: &str, samples: &[Failure], window
     Ok((subject, text, html))
 }
 
+/// Subject, text and HTML of a tenant's daily success report.
+pub fn render_summary(tenant_id: &str, tenant_name: &str, day: &str, runs: &[crate::domain::alert::RunSummary]) -> Result<(String, String, String), minijinja::Error> {
+    let succeeded = runs.iter().filter(|r| r.status == "succeeded").count();
+    let subject = format!("[synchub] {tenant_id}: daily sync {day}: {succeeded} of {} runs succeeded", runs.len());
+    let ctx = context! { tenant_id, tenant_name, day, runs, succeeded };
+    let text = templates().get_template("summary.txt")?.render(&ctx)?;
+    let html = templates().get_template("summary.html")?.render(&ctx)?;
+    Ok((subject, text, html))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +148,17 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("A &amp; B &lt;Shop&gt;"));
         assert!(text.contains("<script>"), "the text part is plain text");
+    }
+
+    #[test]
+    fn daily_summary_snapshot() {
+        let runs = [
+            crate::domain::alert::RunSummary { run_id: "sync-acme-1-aa".into(), data_type: "orders".into(), status: "succeeded".into(), fetched: 120, enqueued: 120, rejected: 0, started_at: "2026-06-01T02:00:00.000Z".into(), duration_seconds: 14 },
+            crate::domain::alert::RunSummary { run_id: "sync-acme-2-bb".into(), data_type: "catalog".into(), status: "partial".into(), fetched: 980, enqueued: 979, rejected: 1, started_at: "2026-06-01T02:00:01.000Z".into(), duration_seconds: 41 },
+        ];
+        let (subject, text, _) = render_summary("acme", "Acme Shop", "2026-06-01", &runs).unwrap();
+        assert_eq!(subject, "[synchub] acme: daily sync 2026-06-01: 1 of 2 runs succeeded");
+        insta::assert_snapshot!("daily_summary_text", text);
     }
 
     #[test]
