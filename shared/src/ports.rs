@@ -207,13 +207,20 @@ pub trait RunStore: Send + Sync {
     fn load(&self, tenant: &str, data_type: DataType, run_id: &str) -> impl Future<Output = Result<Option<SyncRun>, AdapterError>> + Send;
     /// The ids a run has seen, saved per page, for reconciliation.
     fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> impl Future<Output = Result<(), AdapterError>> + Send;
-    fn seen(&self, run: &SyncRun) -> impl Future<Output = Result<std::collections::HashSet<String>, AdapterError>> + Send;
+    fn seen(&self, run: &SyncRun) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, AdapterError>> + Send;
     /// Runs of a tenant, newest first.
     fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, AdapterError>> + Send;
 }
 
 /// What the tenant's store holds, for reconciliation and dry runs.
 pub trait EntityIndex: Send + Sync {
-    /// Ids and event ids of the tenant's live (not deleted) entities of a kind.
-    fn live(&self, tenant: &TenantId, kind: EntityKind) -> impl Future<Output = Result<Vec<(String, String)>, AdapterError>> + Send;
+    /// One page of the ids and event ids of the tenant's live (not deleted)
+    /// entities of a kind, after `after` (the previous page's last id); the
+    /// next `after`, or `None` at the end.
+    fn live_page(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        after: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), AdapterError>> + Send;
 }

@@ -24,6 +24,7 @@ struct Invocation {
 
 #[derive(Clone)]
 struct Shared {
+    timeout: Duration,
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
     in_flight: Arc<Mutex<HashMap<String, Reply>>>,
     next_calls: Arc<AtomicUsize>,
@@ -38,9 +39,16 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
+    /// Invocations get a 30 s deadline.
     pub async fn start() -> Self {
+        Self::with_timeout(Duration::from_secs(30)).await
+    }
+
+    /// Invocations get `timeout` until their deadline (the function's Timeout).
+    pub async fn with_timeout(timeout: Duration) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Shared {
+            timeout,
             queue: Arc::new(tokio::sync::Mutex::new(receiver)),
             in_flight: Arc::default(),
             next_calls: Arc::default(),
@@ -76,7 +84,7 @@ async fn next(State(shared): State<Shared>) -> (StatusCode, HeaderMap, Bytes) {
     shared.next_calls.fetch_add(1, Ordering::SeqCst);
     let invocation = shared.queue.lock().await.recv().await;
     let Some(invocation) = invocation else { return (StatusCode::GONE, HeaderMap::new(), Bytes::new()) };
-    let deadline = std::time::SystemTime::now() + Duration::from_secs(30);
+    let deadline = std::time::SystemTime::now() + shared.timeout;
     let deadline_ms = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", invocation.id.parse().unwrap());

@@ -143,7 +143,16 @@ fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         }
         ("POST", "/v2/inventory/counts/batch-retrieve") => {
             let after = request["updated_after"].as_str();
-            let all: Vec<Value> = s.data.counts.iter().filter(|c| after.is_none_or(|a| c["calculated_at"].as_str().unwrap_or_default() >= a)).cloned().collect();
+            // The optional list filters apply only when set, as Square documents.
+            let listed = |field: &str, c: &Value, key: &str| request[field].as_array().is_none_or(|l| l.iter().any(|v| v.as_str() == c[key].as_str()));
+            let all: Vec<Value> = s
+                .data
+                .counts
+                .iter()
+                .filter(|c| after.is_none_or(|a| c["calculated_at"].as_str().unwrap_or_default() >= a))
+                .filter(|c| listed("location_ids", c, "location_id") && listed("catalog_object_ids", c, "catalog_object_id") && listed("states", c, "state"))
+                .cloned()
+                .collect();
             page(all, request["cursor"].as_str(), limit(size), "counts")
         }
         _ => error(StatusCode::NOT_FOUND, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Unknown endpoint."),

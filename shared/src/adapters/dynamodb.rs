@@ -124,10 +124,10 @@ impl ItemStore for DynamoItemStore {
 }
 
 impl crate::ports::EntityIndex for DynamoItemStore {
-    async fn live(&self, tenant: &TenantId, kind: crate::domain::EntityKind) -> Result<Vec<(String, String)>, AdapterError> {
+    async fn live_page(&self, tenant: &TenantId, kind: crate::domain::EntityKind, after: Option<String>) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
         let prefix = format!("{}#", kind.as_str());
-        let mut out = Vec::new();
-        let mut pages = self
+        let start = after.map(|id| HashMap::from([("pk".to_owned(), s(tenant.as_str())), ("sk".to_owned(), s(format!("{prefix}{id}")))]));
+        let out = self
             .client
             .query()
             .table_name(&self.table)
@@ -138,15 +138,14 @@ impl crate::ports::EntityIndex for DynamoItemStore {
             .expression_attribute_values(":pk", s(tenant.as_str()))
             .expression_attribute_values(":prefix", s(&prefix))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items() {
-                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                out.push((text("sk").trim_start_matches(&prefix).to_owned(), text("eventId")));
-            }
-        }
-        Ok(out)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+        let text = |item: &HashMap<String, AttributeValue>, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let rows = out.items().iter().map(|i| (text(i, "sk").trim_start_matches(&prefix).to_owned(), text(i, "eventId"))).collect();
+        let next = out.last_evaluated_key().map(|k| text(k, "sk").trim_start_matches(&prefix).to_owned());
+        Ok((rows, next))
     }
 }
 

@@ -9,13 +9,13 @@
 use super::dynamodb::{decode_error, n, s};
 use super::{now_millis, AdapterError};
 use crate::domain::square::DataType;
-use crate::domain::sync_run::{RunStatus, SyncRun};
+use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
 use crate::ports::{LockResult, RunStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest};
 use aws_sdk_dynamodb::Client;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 const DB: ErrorClass = ErrorClass::DatabaseError;
@@ -188,15 +188,28 @@ impl RunStore for DynamoRunStore {
         Err(AdapterError::new("DynamoDB", "BatchWriteItem", DB, "checkpoint left unprocessed after retries"))
     }
 
-    async fn seen(&self, run: &SyncRun) -> Result<HashSet<String>, AdapterError> {
-        let mut ids = HashSet::new();
-        for item in self.query_all(format!("seen#{}", run.run_id)).await? {
-            for id in item.get("ids").and_then(|v| v.as_l().ok()).into_iter().flatten() {
-                if let Ok(id) = id.as_s() {
-                    ids.insert(id.clone());
+    async fn seen(&self, run: &SyncRun) -> Result<SeenIds, AdapterError> {
+        // Page by page, so only one response is held at a time.
+        let mut ids = SeenIds::default();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("seen#{}", run.run_id)))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items() {
+                for id in item.get("ids").and_then(|v| v.as_l().ok()).into_iter().flatten() {
+                    if let Ok(id) = id.as_s() {
+                        ids.insert(id);
+                    }
                 }
             }
         }
+        ids.seal();
         Ok(ids)
     }
 

@@ -311,17 +311,21 @@ where
     I: EntityIndex,
 {
     let seen = ports.runs.seen(run).await?;
-    let gone: Vec<PulledObject> = ports
-        .index
-        .live(tenant, run.data_type.kind())
-        .await?
-        .into_iter()
-        .filter(|(id, _)| !seen.contains(id))
-        .map(|(id, _)| absent(run.data_type.kind(), &id, run.started_millis, &run.started_at))
-        .collect();
-    if !gone.is_empty() {
-        tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, count = gone.len(), "entities absent from the full sync get tombstones");
+    let kind = run.data_type.kind();
+    let mut after = None;
+    let mut gone_total = 0;
+    loop {
+        let (rows, next) = ports.index.live_page(tenant, kind, after).await?;
+        let gone: Vec<PulledObject> = rows.iter().filter(|(id, _)| !seen.contains(id)).map(|(id, _)| absent(kind, id, run.started_millis, &run.started_at)).collect();
+        gone_total += gone.len();
         run.enqueued += enqueue(ports.queue, run, &gone).await?;
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    if gone_total > 0 {
+        tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, count = gone_total, "entities absent from the full sync got tombstones");
     }
     Ok(())
 }
@@ -335,7 +339,16 @@ where
 {
     let run = new_run(tenant.as_str(), data_type, Trigger::Manual, now, policy);
     let token = tokens.square_token(tenant).await?.ok_or_else(|| AdapterError::new("SSM", "GetParameter", ErrorClass::AuthError, "no Square access token in SSM for this tenant"))?;
-    let mut held: HashMap<String, String> = index.live(tenant, data_type.kind()).await?.into_iter().collect();
+    let mut held: HashMap<String, String> = HashMap::new();
+    let mut after = None;
+    loop {
+        let (rows, next) = index.live_page(tenant, data_type.kind(), after).await?;
+        held.extend(rows);
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
     let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
     let mut report = DryRun::default();
     let mut cursor: Option<String> = None;

@@ -94,3 +94,62 @@ impl SyncRun {
 pub fn new_run_id(tenant: &str, now_millis: i64) -> String {
     format!("sync-{tenant}-{now_millis}-{:08x}", rand::random::<u32>())
 }
+
+/// The ids a full pull saw, as 64-bit hashes in a sorted list: 8 bytes per
+/// object however long the ids, so reconciling a large catalog stays small.
+/// A hash collision can only make an absent entity look seen (it is then
+/// not tombstoned that day), never delete a present one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenIds(Vec<u64>);
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+}
+
+impl SeenIds {
+    pub fn insert(&mut self, id: &str) {
+        self.0.push(id_hash(id));
+    }
+
+    /// Sorts for lookups; call once after the inserts.
+    pub fn seal(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup();
+        self.0.shrink_to_fit();
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.binary_search(&id_hash(id)).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn seen_ids_contain_exactly_what_was_inserted(ids in proptest::collection::hash_set("[A-Z0-9]{1,24}", 0..200), other in "[a-z]{1,24}") {
+            let mut seen = SeenIds::default();
+            for id in &ids {
+                seen.insert(id);
+            }
+            seen.seal();
+            for id in &ids {
+                prop_assert!(seen.contains(id));
+            }
+            prop_assert!(!seen.contains(&other), "lower-case ids were never inserted");
+            prop_assert_eq!(seen.len(), ids.len());
+        }
+    }
+}

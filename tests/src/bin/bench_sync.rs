@@ -1,7 +1,8 @@
 //! daily-sync benchmark: a full catalog pull of N objects from the local
 //! Square-shaped server (pages of 100), through the release `daily-sync`
-//! binary behind the local Lambda Runtime API (30 s invocations, so the run
-//! pauses and continues through the runs queue as in AWS). The sync queue
+//! binary behind the local Lambda Runtime API (invocations get the
+//! template's 300 s timeout; the run pauses before it and continues through
+//! the runs queue as in AWS). The sync queue
 //! is drained concurrently (as the worker would) so moto stays shallow; the
 //! drain's requests are not counted.
 //!
@@ -24,6 +25,9 @@ use synchub_tests::*;
 struct Args {
     #[arg(long, default_value_t = 100_000)]
     objects: usize,
+    /// Seconds per invocation (template.yaml's DailySyncFunction Timeout).
+    #[arg(long, default_value_t = synchub_cli::local::DAILY_SYNC_TIMEOUT_SECONDS as u64)]
+    timeout: u64,
     /// Concurrent drainers of the sync queue.
     #[arg(long, default_value_t = 4)]
     drainers: usize,
@@ -66,7 +70,8 @@ async fn main() {
         ("TENANT_SECRETS_PATH".into(), config.tenant_secrets_path.clone()),
         ("SQUARE_BASE_URL".into(), square.url.clone()),
     ];
-    let api = Arc::new(RuntimeApi::start().await);
+    // Invocations get the template's Timeout; a run pauses 20 s before it and continues.
+    let api = Arc::new(RuntimeApi::with_timeout(Duration::from_secs(args.timeout)).await);
     let mut function = start_function("daily-sync", 1, &api, &env, "warn").await;
     let (cpu_ready, _, _, cold) = function.report();
 
@@ -132,7 +137,7 @@ async fn main() {
     let requests: usize = counts.values().sum();
 
     println!("## daily-sync: full catalog pull of {} objects ({} pages of 100)\n", args.objects, args.objects.div_ceil(100));
-    println!("run {}: {:?}, fetched {}, enqueued {}, {} invocations of at most 30 s (continued through the runs queue)", run.run_id, run.status, run.fetched, run.enqueued, invocations);
+    println!("run {}: {:?}, fetched {}, enqueued {}, {} invocations of at most {} s (continued through the runs queue)", run.run_id, run.status, run.fetched, run.enqueued, invocations, args.timeout);
     println!("wall {elapsed:.1} s ({:.0} objects/s); CPU {:.2} s after init ({:.3} CPU-s per 1,000 objects)", run.fetched as f64 / elapsed, cpu - cpu_ready, (cpu - cpu_ready) / run.fetched as f64 * 1000.0);
     println!("peak RSS {:.1} MiB; cold start {cold:.1} ms; drained by the stand-in worker: {drained}", rss as f64 / 1024.0);
     println!("AWS requests per object: {:.4} ({requests} requests)", requests as f64 / run.fetched as f64);
