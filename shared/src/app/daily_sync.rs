@@ -246,8 +246,8 @@ where
     while !run.complete {
         // Every invocation pulls at least one page, so a run always progresses.
         if pages_now > 0 && remaining() < ports.policy.margin {
+            // The checkpoint after the last page already holds the cursor.
             ports.runs.renew(&run, now(), ttl).await?;
-            ports.runs.save(&run).await?;
             tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, pages = run.pages, "sync run paused before the deadline");
             return Ok(Progress::Paused(run));
         }
