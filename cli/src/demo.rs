@@ -18,7 +18,7 @@ use synchub::adapters::now_millis;
 use synchub::config::Config;
 use synchub::domain::webhook_signature::WebhookSecret;
 use synchub::domain::{Sku, TenantId};
-use synchub::lambda::{http::handle_supplier_webhook, notify::handle_failures, sqs::handle_sync_batch, Ingest, Notifier, Worker};
+use synchub::lambda::{http::handle_webhook, notify::handle_failures, sqs::handle_sync_batch, Ingest, Notifier, Worker};
 use synchub::ports::TenantSettings;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -29,19 +29,25 @@ pub const DEMO_ALERT_RECIPIENT: &str = "ops@demo-shop.example";
 /// An API Gateway HTTP API (payload v2) event for `POST /webhooks/supplier/{tenant}`,
 /// as Lambda would receive it.
 pub fn apigw_event(tenant: &str, headers: &[(&str, String)], body: &str) -> Value {
-    let path = format!("/webhooks/supplier/{tenant}");
+    webhook_event("supplier", tenant, headers, body)
+}
+
+/// An API Gateway (HTTP API) event for `POST /webhooks/{source}/{tenant}`.
+pub fn webhook_event(source: &str, tenant: &str, headers: &[(&str, String)], body: &str) -> Value {
+    let path = format!("/webhooks/{source}/{tenant}");
+    let route = format!("POST /webhooks/{source}/{{tenantId}}");
     let mut h: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
     h.insert("content-type".into(), json!("application/json"));
     json!({
         "version": "2.0",
-        "routeKey": "POST /webhooks/supplier/{tenantId}",
+        "routeKey": route,
         "rawPath": path,
         "rawQueryString": "",
         "headers": h,
         "requestContext": {
             "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
             "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "synchub-demo"},
-            "requestId": format!("req-{}", rand::random::<u32>()), "routeKey": "POST /webhooks/supplier/{tenantId}",
+            "requestId": format!("req-{}", rand::random::<u32>()), "routeKey": route,
             "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": now_millis()
         },
         "pathParameters": {"tenantId": tenant},
@@ -59,7 +65,7 @@ pub fn signed_headers(secret: &WebhookSecret, webhook_id: &str, body: &str) -> V
 /// Runs one request through the real handler, as the Lambda runtime would.
 pub async fn invoke_ingest(ingest: &Ingest, event: &Value) -> (u16, Value) {
     let request = lambda_http::request::from_str(&event.to_string()).expect("a well-formed API Gateway event");
-    let response = handle_supplier_webhook(ingest, request).await;
+    let response = handle_webhook(ingest, request).await;
     let status = response.status().as_u16();
     let body = match response.body() {
         lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
@@ -143,6 +149,7 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         targets_disabled: vec![],
         alert_recipients: vec![DEMO_ALERT_RECIPIENT.into()],
         daily_summary: true,
+        square_notification_url: None,
     };
     local::seed_tenant(aws, &config, &settings, &secret_text).await?;
     println!("tenant      {} (signing secret in SSM {}/{}/webhook-secret, storefront at {})", options.tenant, config.tenant_secrets_path, options.tenant, storefront.uri());

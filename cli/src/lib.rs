@@ -2,6 +2,7 @@
 //! configured as in template.yaml), a stand-in for Lambda's SQS event source,
 //! the demo, and `trace`.
 
+pub mod backfill;
 pub mod demo;
 pub mod event_source;
 pub mod local;

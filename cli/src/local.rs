@@ -99,6 +99,9 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
         orders_lookback: Duration::from_secs(7 * 86_400),
         inventory_lookback: Duration::from_secs(86_400),
         stuck_after: Duration::from_secs(30 * 60),
+        hubspot_base_url: "https://api.hubapi.com".into(),
+        target_attempts: 4,
+        flags: Default::default(),
     })
 }
 

@@ -9,7 +9,7 @@ use synchub::config::Config;
 use synchub::domain::{Sku, TenantId};
 
 #[derive(Parser)]
-#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay, sync")]
+#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay, sync, backfill")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,6 +53,20 @@ enum Command {
         /// Start even if today's run already succeeded (never two at once).
         #[arg(long)]
         force: bool,
+    },
+    /// Send to a target the customers whose status there is skipped or failed (after switching it on, or after an outage).
+    Backfill {
+        #[arg(long)]
+        tenant: String,
+        /// pos or crm.
+        #[arg(long)]
+        target: String,
+        /// Only customers whose last status was recorded at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// List who would be sent; send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Every delivery about one catalog item, and why the stored one won.
     Trace {
@@ -130,6 +144,15 @@ async fn main() -> ExitCode {
             let lines = synchub_cli::sync::sync(&sync, &tenant, &data_types, force, false).await?;
             print!("{}", synchub_cli::sync::table(&lines));
             Ok(lines.iter().all(|l| !matches!(l, synchub_cli::sync::RunLine::Ran(r) if r.status == synchub::domain::sync_run::RunStatus::Failed)))
+        }
+        .await,
+        Command::Backfill { tenant, target, since, dry_run } => async {
+            let config = Config::from_env();
+            let worker = synchub::lambda::Worker::new(&aws, &config);
+            let tenant = TenantId::parse(&tenant)?;
+            let (report, items) = synchub_cli::backfill::run(&worker.targets, &worker.items, &worker.tenants, config.flags, &tenant, &target, since.as_deref(), dry_run).await?;
+            print!("{report}");
+            Ok(items.iter().all(|i| i.result.as_ref().is_none_or(|s| s.status == "success")))
         }
         .await,
         Command::Trace { tenant, sku } => async {

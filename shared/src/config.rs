@@ -35,6 +35,12 @@ pub struct Config {
     pub stuck_after: Duration,
     /// How long a warm function trusts a cached tenant secret or setting.
     pub tenant_cache_ttl: Duration,
+    /// HubSpot's API base URL (the CRM target).
+    pub hubspot_base_url: String,
+    /// Attempts per customer target call before it is recorded as failed.
+    pub target_attempts: usize,
+    /// `ENABLE_POS_SYNC`, `ENABLE_CRM_SYNC`, `ENABLE_UPDATE_SYNC`.
+    pub flags: crate::app::customers::TargetFlags,
 }
 
 impl Config {
@@ -66,6 +72,9 @@ impl Config {
             orders_lookback: Duration::from_secs(number("ORDERS_LOOKBACK_DAYS", 7).max(1) * 86_400),
             inventory_lookback: Duration::from_secs(number("INVENTORY_LOOKBACK_HOURS", 24).max(1) * 3_600),
             stuck_after: Duration::from_secs(number("STUCK_AFTER_MINUTES", 30).max(1) * 60),
+            hubspot_base_url: text("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            target_attempts: number("TARGET_ATTEMPTS", 4).clamp(1, 10) as usize,
+            flags: crate::app::customers::TargetFlags::from_lookup(&get),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::adapters::AdapterError;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
+use crate::domain::provider_webhook::{Provider, ProviderKey};
 use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::SyncRun;
@@ -70,6 +71,10 @@ pub struct TenantSettings {
     /// Whether the tenant gets a daily success report of its sync runs.
     #[serde(default)]
     pub daily_summary: bool,
+    /// The notification URL configured in the tenant's Square webhook
+    /// subscription: Square signs it with the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub square_notification_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -84,6 +89,8 @@ pub trait TenantDirectory: Send + Sync {
 pub trait SecretStore: Send + Sync {
     /// The tenant's webhook signing secrets; `None` for an unknown tenant.
     fn webhook_secrets(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, AdapterError>> + Send;
+    /// The tenant's signing keys for a provider's webhooks; `None` when unset.
+    fn provider_keys(&self, tenant: &TenantId, provider: Provider) -> impl Future<Output = Result<Option<Vec<ProviderKey>>, AdapterError>> + Send;
 }
 
 /// The storefront cache-bust after an applied change.
@@ -157,6 +164,7 @@ pub trait Mailer: Send + Sync {
 /// Where tenant API tokens live (SSM SecureString, beside the webhook secrets).
 pub trait TokenStore: Send + Sync {
     fn square_token(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+    fn hubspot_token(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
 }
 
 /// One page of a source's listing; `cursor` is where the next page starts
@@ -223,4 +231,60 @@ pub trait EntityIndex: Send + Sync {
         kind: EntityKind,
         after: Option<String>,
     ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), AdapterError>> + Send;
+}
+
+/// The customer fields synchub sends to targets, read from the master record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerProfile {
+    /// The master record's id (e.g. `shopify-706405506930370084`).
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A customer master record with its per-target ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerRecord {
+    pub profile: CustomerProfile,
+    /// The event whose state the record holds.
+    pub event_id: String,
+    pub square_customer_id: Option<String>,
+    /// Target name → its last status.
+    pub sync_status: std::collections::BTreeMap<String, crate::domain::TargetStatus>,
+    pub correlation_id: String,
+}
+
+/// The customer targets (POS and CRM), each retried inside a small budget.
+/// Each returns the attempts it took.
+pub trait CustomerTargets: Send + Sync {
+    /// Creates (or, with a POS id, updates) the customer in the POS; returns its POS id.
+    fn pos_upsert(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerProfile,
+        pos_id: Option<&str>,
+        idempotency_key: &str,
+    ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
+    /// Upserts the contact in the CRM by email.
+    fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+}
+
+/// The per-target sync ledger on customer master records.
+pub trait CustomerLedger: Send + Sync {
+    fn customer(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<CustomerRecord>, AdapterError>> + Send;
+    /// Records target results for the event the record holds (a newer event's
+    /// results are never overwritten by an older one's).
+    fn record_sync(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        event_id: &str,
+        statuses: &[(&'static str, crate::domain::TargetStatus)],
+        pos_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    /// Live customers whose `target` status is skipped or failed (at or after `since`).
+    fn needing_sync(&self, tenant: &TenantId, target: &str, since: Option<&str>) -> impl Future<Output = Result<Vec<CustomerRecord>, AdapterError>> + Send;
 }

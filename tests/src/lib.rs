@@ -22,7 +22,7 @@ use synchub_cli::local::{self, QueueSettings};
 pub mod lambda_emulator;
 pub mod square_server;
 
-pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers};
+pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers, webhook_event};
 
 /// The engines child, kept alive (its stdin open) for the life of the process.
 static ENGINES: OnceLock<Mutex<Option<Child>>> = OnceLock::new();
@@ -116,7 +116,7 @@ impl TestStack {
     pub async fn tenant_with(&self, storefront_url: Option<String>, alert_recipients: Vec<String>) -> TestTenant {
         let id = unique("shop");
         let secret_text = local::new_signing_secret();
-        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients, daily_summary: false };
+        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients, daily_summary: false, square_notification_url: None };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text).await.expect("seed tenant");
         TestTenant { id, secret: WebhookSecret::parse(&secret_text).unwrap(), secret_text }
     }
@@ -228,4 +228,110 @@ pub fn queued(tenant: &str, payload: &Value) -> String {
 pub fn at_minute(minute: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(1_780_272_000 + minute * 60).unwrap();
     synchub::domain::supplier::canonical_time(t)
+}
+
+/// A tenant set up for the Shopify and Square routes and the customer targets.
+pub struct ProviderTenant {
+    pub id: String,
+    pub shopify_secret: String,
+    pub square_key: String,
+    /// The URL configured in the tenant's Square subscription.
+    pub square_url: String,
+}
+
+impl TestStack {
+    /// Seeds a tenant with Shopify and Square signing keys and target tokens in
+    /// SSM (SecureString) and its Square notification URL in its settings.
+    pub async fn provider_tenant(&self, targets_disabled: Vec<String>) -> ProviderTenant {
+        let id = unique("shop");
+        let square_url = format!("https://hooks.example.com/webhooks/square/{id}");
+        let settings = TenantSettings {
+            tenant_id: id.clone(),
+            name: "Provider shop".into(),
+            active: true,
+            storefront_url: None,
+            targets_disabled,
+            alert_recipients: vec![],
+            daily_summary: false,
+            square_notification_url: Some(square_url.clone()),
+        };
+        local::seed_tenant(&self.aws, &self.config, &settings, &local::new_signing_secret()).await.expect("seed tenant");
+        let tenant = ProviderTenant { id, shopify_secret: format!("shpss_{:032x}", rand::random::<u128>()), square_key: format!("sq-key-{:016x}", rand::random::<u64>()), square_url };
+        for (name, value) in [("shopify-secret", tenant.shopify_secret.as_str()), ("square-signature-key", tenant.square_key.as_str()), ("square-token", "EAAA-square-token"), ("hubspot-token", "pat-na1-hubspot-token")] {
+            self.put_parameter(&tenant.id, name, value).await;
+        }
+        tenant
+    }
+
+    pub async fn put_parameter(&self, tenant: &str, name: &str, value: &str) {
+        aws_sdk_ssm::Client::new(&self.aws)
+            .put_parameter()
+            .name(format!("{}/{tenant}/{name}", self.config.tenant_secrets_path))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("put parameter");
+    }
+
+    /// A worker whose customer targets are local servers, with these flags.
+    pub fn worker_with_targets(&self, flags: synchub::app::customers::TargetFlags, square: &str, hubspot: &str) -> Worker {
+        let mut config = self.config.clone();
+        config.flags = flags;
+        config.square_base_url = square.to_owned();
+        config.hubspot_base_url = hubspot.to_owned();
+        config.target_attempts = 3;
+        Worker::new(&self.aws, &config)
+    }
+
+    /// A stored entity of any kind, as a JSON object.
+    pub async fn entity(&self, tenant: &str, kind: &str, id: &str) -> Option<Value> {
+        let out = self
+            .dynamo()
+            .get_item()
+            .table_name(&self.config.items_table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("{kind}#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item");
+        out.item.map(|i| serde_dynamo::from_item(i).expect("item decodes"))
+    }
+
+    /// Every audit row under a partition key.
+    pub async fn audit_rows(&self, pk: &str) -> Vec<synchub::domain::AuditRow> {
+        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table).entity_history(pk).await.expect("audit history")
+    }
+}
+
+/// Shopify's webhook headers for a body, signed with the app's client secret.
+pub fn shopify_headers(secret: &str, topic: &str, event_id: &str, body: &str) -> Vec<(&'static str, String)> {
+    use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+    vec![
+        ("x-shopify-hmac-sha256", ProviderKey::new(secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes()))),
+        ("x-shopify-topic", topic.to_owned()),
+        ("x-shopify-event-id", event_id.to_owned()),
+        ("x-shopify-webhook-id", format!("wh-{event_id}")),
+        ("x-shopify-triggered-at", "2026-06-01T10:00:00.000Z".to_owned()),
+        ("x-shopify-shop-domain", "test-shop.myshopify.com".to_owned()),
+        ("x-shopify-api-version", "2025-10".to_owned()),
+    ]
+}
+
+/// Square's webhook header for a body sent to `url`.
+pub fn square_headers(key: &str, url: &str, body: &str) -> Vec<(&'static str, String)> {
+    use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+    vec![("x-square-hmacsha256-signature", ProviderKey::new(key).sign(&signed_parts(Provider::Square, url, body.as_bytes())))]
+}
+
+/// A Shopify customer payload shaped like the documented `customers/create` example.
+pub fn shopify_customer(id: u64, email: &str, first: &str, updated_at: &str) -> Value {
+    serde_json::json!({
+        "id": id, "email": email, "created_at": "2026-06-01T09:00:00-00:00", "updated_at": updated_at,
+        "first_name": first, "last_name": "Biller", "state": "enabled", "note": null, "verified_email": true,
+        "multipass_identifier": null, "tax_exempt": false, "phone": "+16135550142", "currency": "USD",
+        "addresses": [], "tax_exemptions": [], "admin_graphql_api_id": format!("gid://shopify/Customer/{id}"), "default_address": null
+    })
 }

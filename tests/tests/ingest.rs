@@ -114,7 +114,7 @@ async fn a_rotated_key_list_accepts_either_secret_and_several_signatures_need_on
     let stack = TestStack::new().await;
     let tenant = stack.tenant(None).await;
     let next = synchub_cli::local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "t".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false };
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "t".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
     synchub_cli::local::seed_tenant(&stack.aws, &stack.config, &settings, &format!("{} {next}", tenant.secret_text)).await.unwrap();
     let ingest = stack.ingest();
     let next = WebhookSecret::parse(&next).unwrap();
@@ -210,7 +210,7 @@ async fn when_the_queue_is_unreachable_the_sender_gets_503_to_retry_never_202() 
 async fn a_malformed_secret_in_ssm_is_a_500_for_operators_not_a_401() {
     let stack = TestStack::new().await;
     let tenant = stack.tenant(None).await;
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "t".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false };
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "t".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
     synchub_cli::local::seed_tenant(&stack.aws, &stack.config, &settings, "not-a-secret").await.unwrap();
     let body = body_text(&supplier_event("evt-1", "SKU-1", 12, "2026-06-01T10:00:00Z"));
     let (status, answer) = invoke_ingest(&stack.ingest(), &apigw_event(&tenant.id, &signed_headers(&tenant.secret, "m", &body), &body)).await;

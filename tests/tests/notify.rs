@@ -262,7 +262,7 @@ async fn the_daily_summary_is_sent_once_per_day_and_only_to_tenants_that_asked()
     let quiet = stack.tenant_with(None, vec![recipient.clone()]).await;
     let directory = synchub::adapters::dynamodb::DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
     directory
-        .put(&synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "Daily Shop".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![recipient.clone()], daily_summary: true })
+        .put(&synchub::ports::TenantSettings { tenant_id: tenant.id.clone(), name: "Daily Shop".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![recipient.clone()], daily_summary: true, square_notification_url: None })
         .await
         .unwrap();
     let notifier = Notifier::new(&stack.aws, &stack.config);

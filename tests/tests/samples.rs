@@ -9,6 +9,34 @@ use synchub_tests::*;
 
 const SAMPLE_SECRET: &str = "whsec_c3luY2h1Yi1zYW1wbGUtc2VjcmV0LWtleS0zMmJ5dGU=";
 const SAMPLE_TENANT: &str = "demo-shop";
+const SAMPLE_SHOPIFY_SECRET: &str = "shpss_synchub_sample_client_secret";
+const SAMPLE_SQUARE_KEY: &str = "synchub-sample-square-signature-key";
+const SAMPLE_SQUARE_URL: &str = "https://hooks.example.com/webhooks/square/demo-shop";
+
+/// A Shopify or Square sample: signed with the documented sample key, then
+/// re-signed for this test's tenant; the provider accepts it.
+async fn provider_sample(stack: &TestStack, ingest: &synchub::lambda::Ingest, tenant: &ProviderTenant, name: &str, source: &str, mut event: Value) {
+    use synchub::domain::provider_webhook::{check_signature_header, signed_parts, verify, Provider, ProviderKey};
+    let body = event["body"].as_str().unwrap().to_owned();
+    let (provider, key, url) = if source == "shopify" { (Provider::Shopify, SAMPLE_SHOPIFY_SECRET, "") } else { (Provider::Square, SAMPLE_SQUARE_KEY, SAMPLE_SQUARE_URL) };
+    let tag = check_signature_header(provider, event["headers"][provider.signature_header()].as_str()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(verify(&[ProviderKey::new(key)], &signed_parts(provider, url, body.as_bytes()), &tag).is_ok(), "{name}: signed with the documented sample key");
+    let headers = if source == "shopify" {
+        let h = &event["headers"];
+        shopify_headers(&tenant.shopify_secret, h["x-shopify-topic"].as_str().unwrap(), h["x-shopify-event-id"].as_str().unwrap(), &body)
+    } else {
+        square_headers(&tenant.square_key, &tenant.square_url, &body)
+    };
+    let live = webhook_event(source, &tenant.id, &headers, &body);
+    event["headers"] = live["headers"].clone();
+    event["pathParameters"] = live["pathParameters"].clone();
+    event["rawPath"] = live["rawPath"].clone();
+    event["requestContext"]["http"]["path"] = live["rawPath"].clone();
+    let (status, answer) = invoke_ingest(ingest, &event).await;
+    assert_eq!(status, 202, "{name}: {answer}");
+    assert_eq!(answer["outcome"], "queued 1 change(s)", "{name}");
+    let _ = stack;
+}
 
 fn samples() -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = std::fs::read_dir(repo_root().join("events"))
@@ -30,10 +58,15 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let notifier = synchub::lambda::Notifier::new(&stack.aws, &stack.config);
     let daily_sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
     let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
+    let provider_tenant = stack.provider_tenant(vec![]).await;
     let mut seen = 0;
     for (name, text) in samples() {
         seen += 1;
         if let Some(case) = name.strip_prefix("webhook-ingest.").and_then(|n| n.strip_suffix(".json")) {
+            if let Some(source) = ["shopify", "square"].into_iter().find(|p| case.starts_with(&format!("{p}-"))) {
+                provider_sample(&stack, &ingest, &provider_tenant, &name, source, serde_json::from_str(&text).unwrap()).await;
+                continue;
+            }
             let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let body = event["body"].as_str().unwrap().to_owned();
             let headers = event["headers"].clone();
@@ -82,6 +115,11 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
                     assert_eq!(rejected.len(), 1, "{name}");
                     assert!(rejected[0].reason.as_deref().unwrap().starts_with("sku: must contain only"), "{name}");
                 }
+                "shopify-registration" => {
+                    let record = stack.entity(&tenant.id, "customer", "shopify-706405506930370084").await.unwrap_or_else(|| panic!("{name}: no master record"));
+                    assert_eq!(record["attributes"]["email"], "bob@biller.example", "{name}");
+                    assert_eq!(record["posSync"]["status"], "skipped (disabled)", "{name}: the flags default to off");
+                }
                 "redelivery" => {
                     let rows = stack.audit(&tenant.id, "KETTLE").await;
                     assert_eq!(rows.len(), 1, "{name}: a redelivery with no row yet is applied once");
@@ -121,5 +159,5 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
             panic!("events/{name}: samples are named <function>.<case>.json");
         }
     }
-    assert!(seen >= 12, "expected the sample events to be found");
+    assert!(seen >= 15, "expected the sample events to be found");
 }

@@ -1,16 +1,16 @@
-//! webhook-ingest: verifies, validates and enqueues signed supplier webhooks.
+//! webhook-ingest: verifies, validates and enqueues signed supplier, Shopify and Square webhooks.
 //! All logic lives in `synchub::app::ingest`; this only wires it to Lambda.
 //! One thread: a Lambda environment handles one invocation at a time, and a
 //! multi-threaded runtime would spend its CPU waking idle workers.
 
 use lambda_http::{run, service_fn, Error, Request};
 use synchub::config::Config;
-use synchub::lambda::{aws_config, http::handle_supplier_webhook, init_tracing, Ingest};
+use synchub::lambda::{aws_config, http::handle_webhook, init_tracing, Ingest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let ingest = Ingest::new(&aws_config().await, &Config::from_env());
     let ingest = &ingest;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle_supplier_webhook(ingest, request).await) })).await
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle_webhook(ingest, request).await) })).await
 }

@@ -6,7 +6,7 @@ use super::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
-use crate::ports::{AuditLog, ItemStore, TenantDirectory, TenantSettings};
+use crate::ports::{AuditLog, CustomerLedger, CustomerRecord, ItemStore, TenantDirectory, TenantSettings};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -380,4 +380,142 @@ impl TenantDirectory for DynamoTenantDirectory {
 /// Epoch seconds at which a row written now should expire.
 pub fn expiry_after(ttl: Duration) -> i64 {
     now_millis() / 1000 + ttl.as_secs() as i64
+}
+
+/// A customer master record as stored (the fields the ledger reads).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredCustomer {
+    sk: String,
+    event_id: String,
+    #[serde(default)]
+    correlation_id: String,
+    #[serde(default)]
+    attributes: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    square_customer_id: Option<String>,
+    #[serde(default)]
+    pos_sync: Option<TargetStatus>,
+    #[serde(default)]
+    crm_sync: Option<TargetStatus>,
+}
+
+impl StoredCustomer {
+    fn into_record(self) -> CustomerRecord {
+        let id = self.sk.strip_prefix("customer#").unwrap_or(&self.sk).to_owned();
+        let sync_status = [("pos", self.pos_sync), ("crm", self.crm_sync)].into_iter().filter_map(|(t, s)| Some((t.to_owned(), s?))).collect();
+        CustomerRecord {
+            profile: crate::app::customers::profile(&id, &self.attributes),
+            event_id: self.event_id,
+            square_customer_id: self.square_customer_id,
+            sync_status,
+            correlation_id: self.correlation_id,
+        }
+    }
+}
+
+fn customer_key(tenant: &TenantId, id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(tenant.as_str())), ("sk".to_owned(), s(format!("customer#{id}")))])
+}
+
+/// The ledger attribute of a target: `posSync`, `crmSync`.
+fn ledger_attribute(target: &str) -> String {
+    format!("{target}Sync")
+}
+
+impl CustomerLedger for DynamoItemStore {
+    async fn customer(&self, tenant: &TenantId, id: &str) -> Result<Option<CustomerRecord>, AdapterError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(customer_key(tenant, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+        let Some(item) = out.item else { return Ok(None) };
+        let stored: StoredCustomer = serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))?;
+        Ok(Some(stored.into_record()))
+    }
+
+    async fn record_sync(&self, tenant: &TenantId, id: &str, event_id: &str, statuses: &[(&'static str, TargetStatus)], pos_id: Option<&str>) -> Result<(), AdapterError> {
+        let mut sets = Vec::new();
+        let mut names = HashMap::from([("#eventId".to_owned(), "eventId".to_owned())]);
+        let mut values = HashMap::from([(":eventId".to_owned(), s(event_id))]);
+        for (i, (target, status)) in statuses.iter().enumerate() {
+            sets.push(format!("#t{i} = :t{i}"));
+            names.insert(format!("#t{i}"), ledger_attribute(target));
+            let value = serde_dynamo::to_attribute_value(status).map_err(|e| decode_error("UpdateItem", e))?;
+            values.insert(format!(":t{i}"), value);
+        }
+        if let Some(pos_id) = pos_id {
+            sets.push("#posId = :posId".into());
+            names.insert("#posId".into(), "squareCustomerId".into());
+            values.insert(":posId".into(), s(pos_id));
+        }
+        if sets.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(customer_key(tenant, id)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            // Only for the event the record holds: an older event's results never
+            // overwrite a newer one's.
+            .condition_expression("#eventId = :eventId")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                tracing::info!(tenant = %tenant, customer = id, event_id, "a newer event holds the record; its own results stand");
+                Ok(())
+            }
+            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+        }
+    }
+
+    async fn needing_sync(&self, tenant: &TenantId, target: &str, since: Option<&str>) -> Result<Vec<CustomerRecord>, AdapterError> {
+        let mut filter = "(attribute_not_exists(#deleted) OR #deleted = :no) AND (begins_with(#ledger.#status, :skipped) OR begins_with(#ledger.#status, :failed))".to_owned();
+        if since.is_some() {
+            filter.push_str(" AND #ledger.#at >= :since");
+        }
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .filter_expression(&filter)
+                .expression_attribute_names("#deleted", "deleted")
+                .expression_attribute_names("#ledger", ledger_attribute(target))
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(tenant.as_str()))
+                .expression_attribute_values(":prefix", s("customer#"))
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":skipped", s("skipped"))
+                .expression_attribute_values(":failed", s("failed"))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true);
+            if let Some(since) = since {
+                query = query.expression_attribute_names("#at", "at").expression_attribute_values(":since", s(since));
+            }
+            let out = query.send().await.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            for item in out.items.unwrap_or_default() {
+                let stored: StoredCustomer = serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
+                found.push(stored.into_record());
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod sqs;
 pub mod square;
 pub mod ssm;
 pub mod storefront;
+pub mod targets;
 
 use crate::ErrorClass;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

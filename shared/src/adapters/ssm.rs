@@ -3,6 +3,7 @@
 
 use super::cache::TtlCache;
 use super::AdapterError;
+use crate::domain::provider_webhook::{Provider, ProviderKey};
 use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::TenantId;
 use crate::ports::SecretStore;
@@ -16,11 +17,13 @@ pub struct SsmSecretStore {
     path: String,
     cache: TtlCache<TenantId, Option<Vec<WebhookSecret>>>,
     tokens: TtlCache<TenantId, Option<String>>,
+    provider_keys: TtlCache<(TenantId, Provider), Option<Vec<ProviderKey>>>,
+    named_tokens: TtlCache<(TenantId, &'static str), Option<String>>,
 }
 
 impl SsmSecretStore {
     pub fn new(client: Client, path: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, path: path.into(), cache: TtlCache::new(ttl), tokens: TtlCache::new(ttl) }
+        Self { client, path: path.into(), cache: TtlCache::new(ttl), tokens: TtlCache::new(ttl), provider_keys: TtlCache::new(ttl), named_tokens: TtlCache::new(ttl) }
     }
 
     /// The parameter that holds a tenant's Square access token.
@@ -55,11 +58,34 @@ impl SecretStore for SsmSecretStore {
     async fn webhook_secrets(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
         self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
     }
+
+    async fn provider_keys(&self, tenant: &TenantId, provider: Provider) -> Result<Option<Vec<ProviderKey>>, AdapterError> {
+        let name = format!("{}/{tenant}/{}", self.path, provider.key_parameter());
+        let fetch = async {
+            let Some(value) = self.read(&name).await? else { return Ok(None) };
+            ProviderKey::parse_list(&value).map(Some).map_err(|why| {
+                AdapterError::new("SSM", "GetParameter", ErrorClass::UnknownError, format!("parameter {name} is not a valid signing key: {why}"))
+            })
+        };
+        self.provider_keys.get_or_fetch(&(tenant.clone(), provider), fetch).await
+    }
+}
+
+impl SsmSecretStore {
+    /// A tenant's API token for a target, e.g. `hubspot-token`.
+    pub async fn token(&self, tenant: &TenantId, parameter: &'static str) -> Result<Option<String>, AdapterError> {
+        let name = format!("{}/{tenant}/{parameter}", self.path);
+        self.named_tokens.get_or_fetch(&(tenant.clone(), parameter), self.read(&name)).await
+    }
 }
 
 impl crate::ports::TokenStore for SsmSecretStore {
     async fn square_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
         let name = Self::square_token_name(&self.path, tenant);
         self.tokens.get_or_fetch(tenant, self.read(&name)).await
+    }
+
+    async fn hubspot_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
+        self.token(tenant, "hubspot-token").await
     }
 }

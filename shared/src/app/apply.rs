@@ -11,9 +11,11 @@ use crate::adapters::dynamodb::expiry_after;
 use crate::adapters::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
-use crate::domain::{EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError};
-use super::SQUARE;
-use crate::ports::{AuditLog, CacheBust, ItemStore, MessageQueue, OutgoingMessage, StorefrontPublisher, TenantDirectory};
+use crate::domain::{ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError};
+use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
+use super::{SHOPIFY, SQUARE};
+use crate::domain::EntityKind;
+use crate::ports::{AuditLog, CacheBust, CustomerLedger, CustomerTargets, ItemStore, MessageQueue, OutgoingMessage, StorefrontPublisher, TenantDirectory};
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -40,12 +42,15 @@ pub struct BatchReport {
     pub outcomes: Vec<(String, String)>,
 }
 
-pub struct ApplyPorts<'a, I, A, T, D, P> {
+pub struct ApplyPorts<'a, I, A, T, D, P, X> {
     pub items: &'a I,
     pub audit: &'a A,
     pub tenants: &'a T,
     pub dead_letters: &'a D,
     pub storefront: &'a P,
+    /// The customer targets (POS, CRM) and their deploy-time switches.
+    pub targets: &'a X,
+    pub flags: TargetFlags,
     pub audit_ttl: Duration,
 }
 
@@ -54,6 +59,8 @@ struct Parsed<'d> {
     delivery: &'d Delivery,
     change: EntityChange,
     correlation_id: String,
+    /// The provider's topic, for webhooks from Shopify and Square.
+    topic: Option<String>,
 }
 
 /// A record that did not, with what could be read of it.
@@ -80,23 +87,24 @@ fn parse<'d>(delivery: &'d Delivery, now_millis: i64) -> Result<Parsed<'d>, Reje
     let rejected = |reason| reject(Some(tenant.to_string()), Some(queued.event_id.clone()), Some(queued.correlation_id.clone()), reason);
     let change = match queued.source.as_str() {
         "supplier" => SupplierEvent::parse(&queued.payload, now_millis).map_err(rejected)?.into_change(tenant.clone()),
-        SQUARE => serde_json::from_value::<PulledObject>(queued.payload.clone())
-            .map_err(|e| rejected(ValidationError::new("payload", format!("is not a pulled object: {e}"))))?
-            .into_change(tenant.clone(), SQUARE, now_millis)
+        SQUARE | SHOPIFY => serde_json::from_value::<PulledObject>(queued.payload.clone())
+            .map_err(|e| rejected(ValidationError::new("payload", format!("is not a normalized object: {e}"))))?
+            .into_change(tenant.clone(), &queued.source, now_millis)
             .map_err(rejected)?,
         other => return Err(rejected(ValidationError::new("source", format!("unsupported source {other:?}")))),
     };
-    Ok(Parsed { delivery, change, correlation_id: queued.correlation_id })
+    Ok(Parsed { delivery, change, correlation_id: queued.correlation_id, topic: queued.topic })
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
-pub async fn apply_batch<I, A, T, D, P>(ports: &ApplyPorts<'_, I, A, T, D, P>, deliveries: &[Delivery]) -> BatchReport
+pub async fn apply_batch<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, deliveries: &[Delivery]) -> BatchReport
 where
-    I: ItemStore,
+    I: ItemStore + CustomerLedger,
     A: AuditLog,
     T: TenantDirectory,
     D: MessageQueue,
     P: StorefrontPublisher,
+    X: CustomerTargets,
 {
     let now = now_millis();
     let mut report = BatchReport::default();
@@ -139,7 +147,7 @@ where
 
 /// Redelivery: if this record's row exists, only retry what failed (a publish).
 /// `Ok(None)` means the record was never recorded and must be applied.
-async fn resume<I, A, T, D, P>(ports: &ApplyPorts<'_, I, A, T, D, P>, p: &Parsed<'_>) -> Result<Option<String>, AdapterError>
+async fn resume<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, p: &Parsed<'_>) -> Result<Option<String>, AdapterError>
 where
     A: AuditLog,
     T: TenantDirectory,
@@ -168,15 +176,16 @@ where
     Ok(Some(row.outcome))
 }
 
-async fn apply_changes<'d, I, A, T, D, P>(
-    ports: &ApplyPorts<'_, I, A, T, D, P>,
+async fn apply_changes<'d, I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
     parsed: &[Parsed<'d>],
     rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
     report: &mut BatchReport,
 ) where
-    I: ItemStore,
+    I: ItemStore + CustomerLedger,
     T: TenantDirectory,
     P: StorefrontPublisher,
+    X: CustomerTargets,
 {
     let claims: Vec<Claim> = parsed
         .iter()
@@ -193,17 +202,27 @@ async fn apply_changes<'d, I, A, T, D, P>(
             Err(e) => return (plan, Err(e)),
         };
         let winner_applied = settle(&plan, claims, &write).iter().any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
-        let publish_status = match &write {
-            WriteResult::Applied { revision } => Some(publish_applied(ports, winner, *revision).await),
-            WriteResult::NotNewer(_) if winner_applied => Some(publish_applied(ports, winner, 0).await),
-            WriteResult::NotNewer(_) => None,
+        let targets = if !winner_applied {
+            vec![]
+        } else if let Some(customer) = customer_to_sync(winner) {
+            // Customers go to the POS and the CRM, never to the storefront cache.
+            let customer_ports = CustomerPorts { targets: ports.targets, ledger: ports.items, tenants: ports.tenants, flags: ports.flags };
+            sync_customer(&customer_ports, &customer).await
+        } else if winner.change.key.kind == EntityKind::Customer {
+            vec![]
+        } else {
+            let revision = match &write {
+                WriteResult::Applied { revision } => *revision,
+                WriteResult::NotNewer(_) => 0,
+            };
+            vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]
         };
-        (plan, Ok((write, publish_status)))
+        (plan, Ok((write, targets)))
     });
     let settled: Vec<_> = stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).collect().await;
 
     for (plan, result) in settled {
-        let (write, publish_status) = match result {
+        let (write, targets) = match result {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(entity = %plan.key, error.class = %e.class(), error = %e, "write failed; records will be retried");
@@ -226,9 +245,11 @@ async fn apply_changes<'d, I, A, T, D, P>(
                     row.outcome = "deleted".into();
                     row.reason = Some(why);
                 }
-                if let Some(status) = &publish_status {
-                    retry = status.needs_retry();
-                    row.targets.insert(STOREFRONT.into(), status.clone());
+                for (target, status) in &targets {
+                    // Only the storefront is retried through SQS; the customer
+                    // targets retry inline and leave the rest to backfill.
+                    retry |= *target == STOREFRONT && status.needs_retry();
+                    row.targets.insert((*target).into(), status.clone());
                 }
             }
             tracing::info!(
@@ -242,7 +263,19 @@ async fn apply_changes<'d, I, A, T, D, P>(
     }
 }
 
-async fn publish_applied<I, A, T, D, P>(ports: &ApplyPorts<'_, I, A, T, D, P>, winner: &Parsed<'_>, revision: i64) -> TargetStatus
+/// A Shopify registration or update, applied and not erased, goes to the targets.
+fn customer_to_sync<'p>(p: &'p Parsed<'_>) -> Option<CustomerChange<'p>> {
+    let ChangeBody::Document { source, attributes, deleted: false } = &p.change.body else { return None };
+    (p.change.key.kind == EntityKind::Customer && source == SHOPIFY).then(|| CustomerChange {
+        tenant: &p.change.key.tenant,
+        customer: super::customers::profile(&p.change.key.id, attributes),
+        event_id: p.change.version.event_id.as_str(),
+        topic: p.topic.as_deref(),
+        correlation_id: &p.correlation_id,
+    })
+}
+
+async fn publish_applied<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, winner: &Parsed<'_>, revision: i64) -> TargetStatus
 where
     T: TenantDirectory,
     P: StorefrontPublisher,
@@ -261,7 +294,7 @@ where
 
 /// Publishes if the tenant has a storefront and has not switched it off.
 /// A failure is a status for the audit, never a rollback of the applied state.
-async fn publish<I, A, T, D, P>(ports: &ApplyPorts<'_, I, A, T, D, P>, notice: &CacheBust) -> TargetStatus
+async fn publish<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, notice: &CacheBust) -> TargetStatus
 where
     T: TenantDirectory,
     P: StorefrontPublisher,

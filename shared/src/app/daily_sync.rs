@@ -191,6 +191,7 @@ fn queued(run: &SyncRun, object: &PulledObject) -> Result<OutgoingMessage, Adapt
         correlation_id: run.run_id.clone(),
         received_at: now_rfc3339(),
         webhook_id: None,
+        topic: None,
         payload: serde_json::to_value(object).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?,
     };
     Ok(OutgoingMessage {

@@ -5,9 +5,11 @@ use super::{QueuedEvent, QUEUED_EVENT_SCHEMA};
 use crate::adapters::AdapterError;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::supplier::{canonical_time, SupplierEvent};
+use crate::adapters::dynamodb::expiry_after;
+use crate::domain::provider_webhook::{check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound, InboundEvent, Provider, ShopifyMeta};
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
-use crate::domain::{TenantId, ValidationError};
-use crate::ports::{MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
+use crate::domain::{AuditRow, EventId, TenantId, ValidationError};
+use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
 use crate::ErrorClass;
 use serde_json::{json, Value};
 
@@ -160,6 +162,7 @@ where
         correlation_id: correlation_id.to_owned(),
         received_at,
         webhook_id: Some(headers.id.clone()),
+        topic: None,
         payload,
     };
     let message = OutgoingMessage {
@@ -175,4 +178,184 @@ where
     };
     let message_id = ports.queue.send(&message).await.map_err(IngestError::Unavailable)?;
     Ok((event.event_id.to_string(), message_id))
+}
+
+/// One Shopify or Square webhook delivery as the HTTP layer received it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRequest<'a> {
+    pub provider: Provider,
+    /// The `{tenantId}` path segment, unvalidated.
+    pub tenant: &'a str,
+    /// The provider's signature header.
+    pub signature: Option<&'a str>,
+    /// Shopify's topic and id headers (unused for Square).
+    pub shopify: ShopifyMeta<'a>,
+    pub body: &'a [u8],
+    pub now_millis: i64,
+}
+
+/// The ports the provider routes need beyond the supplier route's.
+pub struct ProviderPorts<'a, S, T, Q, A> {
+    pub secrets: &'a S,
+    pub tenants: &'a T,
+    pub queue: &'a Q,
+    /// The daily sync's work queue: `catalog.version.updated` asks for a pull.
+    pub pulls: &'a Q,
+    /// Events with nothing to apply (unsupported topics, data requests) are
+    /// recorded here at once.
+    pub audit: &'a A,
+    pub audit_ttl: std::time::Duration,
+}
+
+/// Authenticates a Shopify or Square webhook with the provider's scheme,
+/// normalizes it and enqueues its changes; answers 202 only once they are
+/// on the queue. Providers retry anything but 2xx, so an unsupported topic
+/// is accepted and recorded as ignored, never refused.
+pub async fn ingest_provider_webhook<S, T, Q, A>(ports: &ProviderPorts<'_, S, T, Q, A>, request: ProviderRequest<'_>) -> WebhookResponse
+where
+    S: SecretStore,
+    T: TenantDirectory,
+    Q: MessageQueue,
+    A: AuditLog,
+{
+    let tenant_label = TenantId::parse(request.tenant).map(|t| t.to_string()).unwrap_or_else(|_| "unknown".into());
+    let correlation_id = new_correlation_id(&TenantId::parse(&tenant_label).expect("a known-valid id"), request.now_millis);
+    let provider = request.provider.as_str();
+    let result = accept_provider(ports, &request, &correlation_id).await;
+    let (status, mut body) = match &result {
+        Ok((event, what)) => {
+            tracing::info!(tenant = %tenant_label, provider, topic = %event.topic, event_id = %event.event_id, correlation_id, outcome = %what, "webhook accepted");
+            (202, json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}))
+        }
+        Err(err) => {
+            let class = err.class();
+            if err.status() >= 500 {
+                tracing::error!(tenant = %tenant_label, provider, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(err).map(|s| s.to_string()), "webhook not accepted");
+            } else {
+                tracing::warn!(tenant = %tenant_label, provider, correlation_id, error.class = %class, error = %err, "webhook refused");
+            }
+            (err.status(), err.body())
+        }
+    };
+    body["correlationId"] = json!(correlation_id);
+    WebhookResponse { status, body }
+}
+
+async fn accept_provider<S, T, Q, A>(
+    ports: &ProviderPorts<'_, S, T, Q, A>,
+    request: &ProviderRequest<'_>,
+    correlation_id: &str,
+) -> Result<(InboundEvent, String), IngestError>
+where
+    S: SecretStore,
+    T: TenantDirectory,
+    Q: MessageQueue,
+    A: AuditLog,
+{
+    if request.body.len() > MAX_BODY_BYTES {
+        return Err(IngestError::TooLarge);
+    }
+    let tag = check_signature_header(request.provider, request.signature)?;
+    let tenant = TenantId::parse(request.tenant).map_err(|_| SignatureError::NoValidSignature)?;
+    let keys = match ports.secrets.provider_keys(&tenant, request.provider).await {
+        Ok(Some(keys)) => keys,
+        Ok(None) => return Err(SignatureError::NoValidSignature.into()),
+        Err(e) if e.class() == ErrorClass::UnknownError => return Err(IngestError::Misconfigured(e)),
+        Err(e) => return Err(IngestError::Unavailable(e)),
+    };
+    let settings = match ports.tenants.settings(&tenant).await {
+        Ok(Some(settings)) if settings.active => settings,
+        Ok(_) => return Err(SignatureError::NoValidSignature.into()),
+        Err(e) => return Err(IngestError::Unavailable(e)),
+    };
+    // Square signs the URL it was configured with, which API Gateway may not show us.
+    let url = settings.square_notification_url.as_deref().unwrap_or_default();
+    if request.provider == Provider::Square && url.is_empty() {
+        tracing::error!(tenant = %tenant, "tenant has no squareNotificationUrl: Square webhooks cannot be verified");
+    }
+    verify(&keys, &signed_parts(request.provider, url, request.body), &tag)?;
+
+    let payload: Value = serde_json::from_slice(request.body).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let event = match request.provider {
+        Provider::Shopify => shopify_event(request.shopify, &payload, request.now_millis)?,
+        Provider::Square => square_event(&payload, request.now_millis)?,
+    };
+    let field = if request.provider == Provider::Shopify { "X-Shopify-Event-Id" } else { "event_id" };
+    EventId::parse(&event.event_id).map_err(|e| ValidationError::new(field, e.rule))?;
+    let received_at = time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
+        .map(canonical_time)
+        .unwrap_or_default();
+    let what = match &event.inbound {
+        Inbound::Objects(objects) => {
+            let messages = objects
+                .iter()
+                .map(|object| {
+                    let queued = QueuedEvent {
+                        schema: QUEUED_EVENT_SCHEMA,
+                        tenant_id: tenant.to_string(),
+                        source: request.provider.as_str().into(),
+                        event_id: object.event_id.clone(),
+                        correlation_id: correlation_id.to_owned(),
+                        received_at: received_at.clone(),
+                        webhook_id: Some(event.event_id.clone()),
+                        topic: Some(event.topic.clone()),
+                        payload: serde_json::to_value(object).unwrap_or_default(),
+                    };
+                    Ok(OutgoingMessage {
+                        group_id: tenant.to_string(),
+                        body: serde_json::to_string(&queued).map_err(|e| IngestError::InvalidJson(e.to_string()))?,
+                        attributes: vec![
+                            ("tenantId", tenant.to_string()),
+                            ("eventId", object.event_id.clone()),
+                            ("correlationId", correlation_id.to_owned()),
+                        ],
+                        delay_seconds: 0,
+                    })
+                })
+                .collect::<Result<Vec<_>, IngestError>>()?;
+            for chunk in messages.chunks(10) {
+                if let Some(Err(e)) = ports.queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
+                    // The provider retries; what did go out is applied once by the ordering rule.
+                    return Err(IngestError::Unavailable(e));
+                }
+            }
+            format!("queued {} change(s)", messages.len())
+        }
+        Inbound::CatalogPull => {
+            let plan = json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}, "correlationId": correlation_id});
+            let message = OutgoingMessage {
+                group_id: tenant.to_string(),
+                body: plan.to_string(),
+                attributes: vec![("tenantId", tenant.to_string()), ("correlationId", correlation_id.to_owned())],
+                delay_seconds: 0,
+            };
+            ports.pulls.send(&message).await.map_err(IngestError::Unavailable)?;
+            "catalog pull requested".to_owned()
+        }
+        Inbound::Record { outcome, reason, entity } => {
+            let row = AuditRow {
+                pk: match entity {
+                    Some(id) => format!("{tenant}#customer#{id}"),
+                    None => format!("{tenant}#{}", request.provider.as_str()),
+                },
+                sk: AuditRow::sort_key(Some(&event.event_id), "webhook"),
+                tenant_id: tenant.to_string(),
+                entity: entity.as_ref().map(|id| format!("{tenant}/customer/{id}")),
+                event_id: Some(event.event_id.clone()),
+                message_id: "webhook".into(),
+                correlation_id: correlation_id.to_owned(),
+                outcome: (*outcome).to_owned(),
+                beaten_by: None,
+                reason: Some(reason.clone()),
+                source_updated_at: None,
+                revision: None,
+                targets: Default::default(),
+                recorded_at: received_at.clone(),
+                expires_at: expiry_after(ports.audit_ttl),
+            };
+            ports.audit.record_once(&row).await.map_err(IngestError::Unavailable)?;
+            format!("{outcome} ({reason})")
+        }
+    };
+    Ok((event, what))
 }

@@ -2,6 +2,7 @@
 //! apply a batch of queued events.
 
 pub mod apply;
+pub mod customers;
 pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
@@ -25,6 +26,9 @@ pub struct QueuedEvent {
     pub received_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_id: Option<String>,
+    /// The provider's topic (`customers/create`, `customer.updated`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     pub payload: serde_json::Value,
 }
 
@@ -32,3 +36,5 @@ pub const QUEUED_EVENT_SCHEMA: u32 = 1;
 
 /// `QueuedEvent::source` of objects pulled from Square.
 pub const SQUARE: &str = "square";
+/// `QueuedEvent::source` of Shopify webhooks.
+pub const SHOPIFY: &str = "shopify";

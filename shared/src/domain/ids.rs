@@ -102,6 +102,8 @@ pub enum EntityKind {
     Location,
     Order,
     Inventory,
+    /// A customer master record (from a storefront registration or the POS).
+    Customer,
 }
 
 impl EntityKind {
@@ -113,6 +115,7 @@ impl EntityKind {
             EntityKind::Location => "location",
             EntityKind::Order => "order",
             EntityKind::Inventory => "inventory",
+            EntityKind::Customer => "customer",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod change;
 pub mod correlation;
 pub mod ids;
 pub mod ordering;
+pub mod provider_webhook;
 pub mod square;
 pub mod sync_run;
 pub mod supplier;

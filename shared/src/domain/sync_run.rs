@@ -10,6 +10,8 @@ pub enum Trigger {
     Schedule,
     Manual,
     Backfill,
+    /// A source said it changed (Square's `catalog.version.updated`).
+    Webhook,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

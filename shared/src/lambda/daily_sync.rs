@@ -43,6 +43,12 @@ pub struct PlanRequest {
     pub force: bool,
 }
 
+/// A runs-queue message asking for a plan (sent by webhook-ingest).
+#[derive(Debug, Clone, Deserialize)]
+struct PlanMessage {
+    plan: PlanRequest,
+}
+
 /// Dispatches an invocation: SQS records, or a plan request.
 pub async fn handle(sync: &DailySync, event: Value, deadline_millis: u64) -> Value {
     if event.get("Records").is_some() {
@@ -141,6 +147,11 @@ pub async fn work(sync: &DailySync, event: SqsEvent, deadline_millis: u64) -> aw
     for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
         let result: Result<String, AdapterError> = async {
+            // A webhook's request for a pull arrives here as a plan.
+            if let Ok(PlanMessage { plan: request }) = serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
+                // Boxed: planning inside the runs consumer would otherwise nest its future too deep.
+                return Ok(Box::pin(plan(sync, &request)).await.to_string());
+            }
             let message: RunMessage = serde_json::from_str(record.body.as_deref().unwrap_or_default())
                 .map_err(|e| AdapterError::new("daily-sync", "read run message", ErrorClass::ValidationError, e.to_string()))?;
             let Some(run) = sync.runs.load(&message.tenant_id, message.data_type, &message.run_id).await? else {

@@ -12,8 +12,10 @@ use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDir
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::ssm::SsmSecretStore;
 use crate::adapters::storefront::HttpStorefront;
+use crate::adapters::targets::{HttpCustomerTargets, TargetEndpoints};
+use crate::app::customers::TargetFlags;
 use crate::app::apply::ApplyPorts;
-use crate::app::ingest::IngestPorts;
+use crate::app::ingest::{IngestPorts, ProviderPorts};
 use crate::app::notify::{AlertPolicy, NotifyPorts};
 use crate::config::Config;
 use aws_config::SdkConfig;
@@ -60,6 +62,9 @@ pub struct Ingest {
     pub secrets: SsmSecretStore,
     pub tenants: DynamoTenantDirectory,
     pub queue: SqsQueue,
+    pub pulls: SqsQueue,
+    pub audit: DynamoAuditLog,
+    pub audit_ttl: Duration,
 }
 
 impl Ingest {
@@ -68,11 +73,18 @@ impl Ingest {
             secrets: SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl),
             tenants: DynamoTenantDirectory::new(aws_sdk_dynamodb::Client::new(aws), &config.tenants_table, config.tenant_cache_ttl),
             queue: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url),
+            pulls: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.runs_queue_url),
+            audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table),
+            audit_ttl: config.audit_ttl,
         }
     }
 
     pub fn ports(&self) -> IngestPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue> {
         IngestPorts { secrets: &self.secrets, tenants: &self.tenants, queue: &self.queue }
+    }
+
+    pub fn provider_ports(&self) -> ProviderPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue, DynamoAuditLog> {
+        ProviderPorts { secrets: &self.secrets, tenants: &self.tenants, queue: &self.queue, pulls: &self.pulls, audit: &self.audit, audit_ttl: self.audit_ttl }
     }
 }
 
@@ -83,7 +95,21 @@ pub struct Worker {
     pub tenants: DynamoTenantDirectory,
     pub dead_letters: SqsQueue,
     pub storefront: HttpStorefront,
+    pub targets: HttpCustomerTargets<SsmSecretStore>,
+    pub flags: TargetFlags,
     pub audit_ttl: Duration,
+}
+
+/// The customer targets with the tenant's tokens from SSM.
+pub fn customer_targets(aws: &SdkConfig, config: &Config) -> HttpCustomerTargets<SsmSecretStore> {
+    let tokens = SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl);
+    let endpoints = TargetEndpoints {
+        square_base_url: config.square_base_url.clone(),
+        hubspot_base_url: config.hubspot_base_url.clone(),
+        attempts: config.target_attempts,
+        max_wait: Duration::from_secs(5),
+    };
+    HttpCustomerTargets::new(endpoints, tokens)
 }
 
 impl Worker {
@@ -95,17 +121,21 @@ impl Worker {
             tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
             dead_letters: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_dlq_url),
             storefront: HttpStorefront::default(),
+            targets: customer_targets(aws, config),
+            flags: config.flags,
             audit_ttl: config.audit_ttl,
         }
     }
 
-    pub fn ports(&self) -> ApplyPorts<'_, DynamoItemStore, DynamoAuditLog, DynamoTenantDirectory, SqsQueue, HttpStorefront> {
+    pub fn ports(&self) -> ApplyPorts<'_, DynamoItemStore, DynamoAuditLog, DynamoTenantDirectory, SqsQueue, HttpStorefront, HttpCustomerTargets<SsmSecretStore>> {
         ApplyPorts {
             items: &self.items,
             audit: &self.audit,
             tenants: &self.tenants,
             dead_letters: &self.dead_letters,
             storefront: &self.storefront,
+            targets: &self.targets,
+            flags: self.flags,
             audit_ttl: self.audit_ttl,
         }
     }

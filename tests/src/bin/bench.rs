@@ -95,7 +95,7 @@ async fn main() {
 
     let tenant_id = "bench-shop".to_owned();
     let secret_text = local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![], alert_recipients: vec![], daily_summary: false };
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
     local::seed_tenant(&aws, &config, &settings, &secret_text).await.unwrap();
     let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
 

@@ -39,7 +39,7 @@ async fn main() {
     let aws = aws().await;
     let config = local::provision(&aws, &unique("sbench"), QueueSettings { visibility_seconds: 60, max_receive_count: 5 }).await.unwrap();
     let tenant = "bench-shop";
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant.into(), name: "Bench".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false };
+    let settings = synchub::ports::TenantSettings { tenant_id: tenant.into(), name: "Bench".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
     local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret()).await.unwrap();
     let tenant_id = synchub::domain::TenantId::parse(tenant).unwrap();
     aws_sdk_ssm::Client::new(&aws)

@@ -1,0 +1,136 @@
+//! The customer targets over HTTP: Square's Customers API (the POS) and
+//! HubSpot's contacts batch upsert (the CRM). Each call is retried with
+//! exponential backoff and jitter inside a small budget (429 honours
+//! `Retry-After`); AUTH and VALIDATION failures are never retried. Tokens come
+//! from the tenant's SSM parameters and are never logged.
+
+use super::http_retry::{backoff, retry_after, retrying, send_error_class, status_class, HttpFailure};
+use super::square::SQUARE_VERSION;
+use super::AdapterError;
+use crate::domain::TenantId;
+use crate::ports::{CustomerProfile, CustomerTargets, TokenStore};
+use crate::ErrorClass;
+use backon::ExponentialBuilder;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Where the targets live and how hard to try.
+#[derive(Debug, Clone)]
+pub struct TargetEndpoints {
+    /// `https://connect.squareup.com` in production.
+    pub square_base_url: String,
+    /// `https://api.hubapi.com` in production.
+    pub hubspot_base_url: String,
+    pub attempts: usize,
+    /// Longest `Retry-After` waited for inline; longer is recorded as failed.
+    pub max_wait: Duration,
+}
+
+pub struct HttpCustomerTargets<K> {
+    http: reqwest::Client,
+    endpoints: TargetEndpoints,
+    backoff: ExponentialBuilder,
+    tokens: K,
+}
+
+impl<K> HttpCustomerTargets<K> {
+    pub fn new(endpoints: TargetEndpoints, tokens: K) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(2))
+            .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        let backoff = backoff(endpoints.attempts, Duration::from_secs(2));
+        Self { http, endpoints: TargetEndpoints { square_base_url: endpoints.square_base_url.trim_end_matches('/').to_owned(), hubspot_base_url: endpoints.hubspot_base_url.trim_end_matches('/').to_owned(), ..endpoints }, backoff, tokens }
+    }
+
+    async fn call(&self, service: &'static str, operation: &'static str, request: impl Fn() -> reqwest::RequestBuilder) -> Result<(u16, Value, u32), (AdapterError, u32)> {
+        let attempts = AtomicU32::new(0);
+        let attempt = || async {
+            let fail = |class, message: String, retry_after| HttpFailure { error: AdapterError::new(service, operation, class, message), retry_after };
+            let response = request().send().await.map_err(|e| fail(send_error_class(&e), format!("request failed: {}", e.without_url()), None))?;
+            let status = response.status().as_u16();
+            let wait = retry_after(response.headers());
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if (200..300).contains(&status) {
+                return Ok((status, body));
+            }
+            let detail = body
+                .pointer("/errors/0")
+                .map(|e| format!("{} {}", e["code"].as_str().or(e["category"].as_str()).unwrap_or(""), e["detail"].as_str().or(e["message"].as_str()).unwrap_or("")))
+                .or_else(|| body["message"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            Err(fail(status_class(status), format!("HTTP {status} {detail}").trim().to_owned(), wait))
+        };
+        let result = retrying(self.backoff, self.endpoints.max_wait, &attempts, attempt).await;
+        let n = attempts.load(Ordering::Relaxed);
+        result.map(|(s, b)| (s, b, n)).map_err(|f| (f.error, n))
+    }
+}
+
+fn no_token(service: &'static str, parameter: &str) -> (AdapterError, u32) {
+    (AdapterError::new(service, "token", ErrorClass::AuthError, format!("no {parameter} configured for the tenant")), 0)
+}
+
+impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
+    async fn pos_upsert(&self, tenant: &TenantId, customer: &CustomerProfile, pos_id: Option<&str>, idempotency_key: &str) -> Result<(String, u32), (AdapterError, u32)> {
+        let token = match self.tokens.square_token(tenant).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(no_token("Square", "square-token")),
+            Err(e) => return Err((e, 0)),
+        };
+        let mut body = json!({
+            "given_name": customer.first_name, "family_name": customer.last_name,
+            "email_address": customer.email, "phone_number": customer.phone,
+            "reference_id": customer.id,
+        });
+        let (operation, url) = match pos_id {
+            Some(id) => ("UpdateCustomer", format!("{}/v2/customers/{}", self.endpoints.square_base_url, id)),
+            None => {
+                body["idempotency_key"] = json!(idempotency_key);
+                ("CreateCustomer", format!("{}/v2/customers", self.endpoints.square_base_url))
+            }
+        };
+        let request = || {
+            let builder = if pos_id.is_some() { self.http.put(&url) } else { self.http.post(&url) };
+            builder.bearer_auth(&token).header("Square-Version", SQUARE_VERSION).json(&body)
+        };
+        let (_, answer, attempts) = self.call("Square", operation, request).await?;
+        let id = answer.pointer("/customer/id").and_then(Value::as_str).map(str::to_owned).or_else(|| pos_id.map(str::to_owned));
+        id.map(|id| (id, attempts))
+            .ok_or_else(|| (AdapterError::new("Square", operation, ErrorClass::UnknownError, "answer carries no customer.id"), attempts))
+    }
+
+    async fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> Result<u32, (AdapterError, u32)> {
+        let Some(email) = customer.email.as_deref() else {
+            return Err((AdapterError::new("HubSpot", "UpsertContacts", ErrorClass::ValidationError, "the customer has no email to upsert by"), 0));
+        };
+        let token = match self.tokens.hubspot_token(tenant).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(no_token("HubSpot", "hubspot-token")),
+            Err(e) => return Err((e, 0)),
+        };
+        let body = json!({"inputs": [{
+            "idProperty": "email", "id": email,
+            "properties": {"email": email, "firstname": customer.first_name, "lastname": customer.last_name, "phone": customer.phone},
+        }]});
+        let url = format!("{}/crm/v3/objects/contacts/batch/upsert", self.endpoints.hubspot_base_url);
+        let (status, answer, attempts) = self.call("HubSpot", "UpsertContacts", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+        // 207 Multi-Status: the batch went through, but records may have failed.
+        if status == 207 || answer["numErrors"].as_u64().unwrap_or(0) > 0 {
+            if let Some(error) = answer["errors"].as_array().and_then(|e| e.first()) {
+                let class = match error["category"].as_str().unwrap_or("") {
+                    "VALIDATION_ERROR" | "INVALID_EMAIL" | "OBJECT_NOT_FOUND" => ErrorClass::ValidationError,
+                    "RATE_LIMITS" => ErrorClass::NetworkError,
+                    "INVALID_AUTHENTICATION" | "MISSING_SCOPES" => ErrorClass::AuthError,
+                    _ => ErrorClass::UnknownError,
+                };
+                let message = format!("multi-status: {} {}", error["category"].as_str().unwrap_or(""), error["message"].as_str().unwrap_or(""));
+                return Err((AdapterError::new("HubSpot", "UpsertContacts", class, message.trim().to_owned()), attempts));
+            }
+        }
+        Ok(attempts)
+    }
+}

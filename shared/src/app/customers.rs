@@ -1,0 +1,275 @@
+//! Customer registration fan-out: once a storefront registration (or update)
+//! is applied to the customer master record, it goes to the POS and the CRM,
+//! each behind its flag, each isolated from the other, and the result of each
+//! is kept in a per-target ledger on the record (`success`, `skipped
+//! (disabled)`, `failed (CLASS)`), so `synchub backfill` can send exactly what
+//! is missing once a target is switched on or back up.
+
+use crate::adapters::now_rfc3339;
+use crate::domain::provider_webhook::is_registration;
+use crate::domain::{TargetStatus, TenantId};
+use crate::ports::{CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TenantDirectory};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub const POS: &str = "pos";
+pub const CRM: &str = "crm";
+
+/// The deploy-time master switches, read once at init. Unset or unparsable
+/// means off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetFlags {
+    pub pos: bool,
+    pub crm: bool,
+    /// Also sync updates, not only new registrations.
+    pub updates: bool,
+}
+
+impl TargetFlags {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let on = |k: &str| get(k).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
+        Self { pos: on("ENABLE_POS_SYNC"), crm: on("ENABLE_CRM_SYNC"), updates: on("ENABLE_UPDATE_SYNC") }
+    }
+
+    pub fn target(&self, target: &str) -> bool {
+        match target {
+            POS => self.pos,
+            CRM => self.crm,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a target runs for a change, or why it is skipped.
+pub fn decide(flags: TargetFlags, tenant_disabled: &[String], target: &str, registration: bool) -> Result<(), &'static str> {
+    if !flags.target(target) || tenant_disabled.iter().any(|t| t == target) {
+        return Err("disabled");
+    }
+    if !registration && !flags.updates {
+        return Err("disabled");
+    }
+    Ok(())
+}
+
+/// The customer fields of a master record's attributes.
+pub fn profile(id: &str, attributes: &Map<String, Value>) -> CustomerProfile {
+    let text = |k: &str| attributes.get(k).and_then(Value::as_str).map(str::to_owned);
+    CustomerProfile { id: id.to_owned(), email: text("email"), first_name: text("firstName"), last_name: text("lastName"), phone: text("phone") }
+}
+
+/// A POS idempotency key derived from the tenant, customer and event: a retry
+/// of the same change can never create a second customer. (Square allows 45
+/// characters.)
+pub fn idempotency_key(tenant: &TenantId, customer: &str, event_id: &str) -> String {
+    let digest = Sha256::digest(format!("{tenant}\n{customer}\n{event_id}"));
+    digest.iter().take(20).map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct CustomerPorts<'a, X, L, T> {
+    pub targets: &'a X,
+    pub ledger: &'a L,
+    pub tenants: &'a T,
+    pub flags: TargetFlags,
+}
+
+/// One applied customer change to send.
+#[derive(Debug, Clone)]
+pub struct CustomerChange<'a> {
+    pub tenant: &'a TenantId,
+    pub customer: CustomerProfile,
+    pub event_id: &'a str,
+    pub topic: Option<&'a str>,
+    pub correlation_id: &'a str,
+}
+
+/// Sends an applied customer change to the POS and the CRM (concurrently, so
+/// a slow or failing POS never holds up the CRM), records the results on the
+/// master record and returns them for the delivery's audit row.
+pub async fn sync_customer<X, L, T>(ports: &CustomerPorts<'_, X, L, T>, change: &CustomerChange<'_>) -> Vec<(&'static str, TargetStatus)>
+where
+    X: CustomerTargets,
+    L: CustomerLedger,
+    T: TenantDirectory,
+{
+    let registration = change.topic.is_some_and(is_registration);
+    let disabled = match ports.tenants.settings(change.tenant).await {
+        Ok(settings) => settings.map(|s| s.targets_disabled).unwrap_or_default(),
+        Err(e) => {
+            let status = TargetStatus::failed(e.class(), 0, e.to_string(), now_rfc3339());
+            return vec![(POS, status.clone()), (CRM, status)];
+        }
+    };
+    let run_pos = decide(ports.flags, &disabled, POS, registration);
+    let run_crm = decide(ports.flags, &disabled, CRM, registration);
+    // An update needs the POS's id of the customer, kept on the record.
+    let pos_id = match (&run_pos, registration) {
+        (Ok(()), false) => match ports.ledger.customer(change.tenant, &change.customer.id).await {
+            Ok(record) => record.and_then(|r| r.square_customer_id),
+            Err(e) => {
+                tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, error = %e, "POS id not read; the POS upsert will create");
+                None
+            }
+        },
+        _ => None,
+    };
+    let key = idempotency_key(change.tenant, &change.customer.id, change.event_id);
+    let pos = async {
+        match run_pos {
+            Err(why) => (TargetStatus::skipped(why, now_rfc3339()), None),
+            Ok(()) => match ports.targets.pos_upsert(change.tenant, &change.customer, pos_id.as_deref(), &key).await {
+                Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id)),
+                Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()), None),
+            },
+        }
+    };
+    let crm = async {
+        match run_crm {
+            Err(why) => TargetStatus::skipped(why, now_rfc3339()),
+            Ok(()) => match ports.targets.crm_upsert(change.tenant, &change.customer).await {
+                Ok(attempts) => TargetStatus::success(attempts, now_rfc3339()),
+                Err((e, attempts)) => TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()),
+            },
+        }
+    };
+    let ((pos_status, new_pos_id), crm_status) = futures::join!(pos, crm);
+    let statuses = vec![(POS, pos_status), (CRM, crm_status)];
+    for (target, s) in &statuses {
+        tracing::info!(tenant = %change.tenant, customer = %change.customer.id, event_id = change.event_id, correlation_id = change.correlation_id,
+            target, sync_status = %s.status, attempts = s.attempts, last_error = s.last_error.as_deref(), registration, "customer target");
+    }
+    if let Err(e) = ports.ledger.record_sync(change.tenant, &change.customer.id, change.event_id, &statuses, new_pos_id.as_deref()).await {
+        tracing::error!(tenant = %change.tenant, customer = %change.customer.id, correlation_id = change.correlation_id, error.class = %e.class(), error = %e,
+            "target results not recorded on the master record (they are in the audit row)");
+    }
+    statuses
+}
+
+/// What a backfill did (or, dry, would do) for one customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackfillItem {
+    pub customer_id: String,
+    pub previous: String,
+    /// `None` on a dry run.
+    pub result: Option<TargetStatus>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    #[error("target {0:?} is not one of: pos, crm")]
+    UnknownTarget(String),
+    #[error("ENABLE_{0}_SYNC is off: switch the target on before backfilling it")]
+    FlagOff(String),
+    #[error(transparent)]
+    Store(#[from] crate::adapters::AdapterError),
+}
+
+/// Re-sends exactly the customers whose `target` status is skipped or failed,
+/// each once, with the record's current state; safe to run twice (a success
+/// is recorded, and the POS idempotency key is derived from the event).
+pub async fn backfill<X, L, T>(
+    ports: &CustomerPorts<'_, X, L, T>,
+    tenant: &TenantId,
+    target: &str,
+    since: Option<&str>,
+    dry_run: bool,
+) -> Result<Vec<BackfillItem>, BackfillError>
+where
+    X: CustomerTargets,
+    L: CustomerLedger,
+    T: TenantDirectory,
+{
+    let target: &'static str = match target {
+        POS => POS,
+        CRM => CRM,
+        other => return Err(BackfillError::UnknownTarget(other.to_owned())),
+    };
+    if !ports.flags.target(target) {
+        return Err(BackfillError::FlagOff(target.to_ascii_uppercase()));
+    }
+    let mut done = Vec::new();
+    for record in ports.ledger.needing_sync(tenant, target, since).await? {
+        let previous = record.sync_status.get(target).map(|s| s.status.clone()).unwrap_or_default();
+        if dry_run {
+            done.push(BackfillItem { customer_id: record.profile.id.clone(), previous, result: None });
+            continue;
+        }
+        let (status, pos_id) = send_one(ports, tenant, target, &record).await;
+        if let Err(e) = ports.ledger.record_sync(tenant, &record.profile.id, &record.event_id, &[(target, status.clone())], pos_id.as_deref()).await {
+            tracing::error!(tenant = %tenant, customer = %record.profile.id, error = %e, "backfill result not recorded");
+        }
+        tracing::info!(tenant = %tenant, customer = %record.profile.id, target, correlation_id = %record.correlation_id, sync_status = %status.status, previous, "backfilled");
+        done.push(BackfillItem { customer_id: record.profile.id.clone(), previous, result: Some(status) });
+    }
+    Ok(done)
+}
+
+async fn send_one<X, L, T>(ports: &CustomerPorts<'_, X, L, T>, tenant: &TenantId, target: &'static str, record: &CustomerRecord) -> (TargetStatus, Option<String>)
+where
+    X: CustomerTargets,
+{
+    let now = now_rfc3339;
+    if target == POS {
+        let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
+        match ports.targets.pos_upsert(tenant, &record.profile, record.square_customer_id.as_deref(), &key).await {
+            Ok((id, attempts)) => (TargetStatus::success(attempts, now()), Some(id)),
+            Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now()), None),
+        }
+    } else {
+        match ports.targets.crm_upsert(tenant, &record.profile).await {
+            Ok(attempts) => (TargetStatus::success(attempts, now()), None),
+            Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now()), None),
+        }
+    }
+}
+
+/// Whether a ledger status means the target still lacks this change.
+pub fn needs_backfill(status: &str) -> bool {
+    status.starts_with("skipped") || status.starts_with("failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn flags_default_to_off_when_unset_or_unparsable() {
+        let flags = TargetFlags::from_lookup(|k| match k {
+            "ENABLE_POS_SYNC" => Some(" TRUE ".into()),
+            "ENABLE_CRM_SYNC" => Some("maybe".into()),
+            _ => None,
+        });
+        assert_eq!(flags, TargetFlags { pos: true, crm: false, updates: false });
+    }
+
+    #[test]
+    fn a_target_runs_only_when_the_flag_and_the_tenant_allow_it() {
+        let on = TargetFlags { pos: true, crm: true, updates: false };
+        assert_eq!(decide(on, &[], POS, true), Ok(()));
+        assert_eq!(decide(on, &["pos".into()], POS, true), Err("disabled"));
+        assert_eq!(decide(on, &["pos".into()], CRM, true), Ok(()));
+        assert_eq!(decide(on, &[], CRM, false), Err("disabled"), "updates are off");
+        assert_eq!(decide(TargetFlags { updates: true, ..on }, &[], CRM, false), Ok(()));
+        assert_eq!(decide(TargetFlags::default(), &[], POS, true), Err("disabled"));
+    }
+
+    proptest! {
+        #[test]
+        fn idempotency_keys_are_stable_short_and_distinct(a in "[a-z0-9-]{1,40}", b in "[a-z0-9-]{1,40}") {
+            let t = TenantId::parse("t1").unwrap();
+            let k = idempotency_key(&t, &a, "e1");
+            prop_assert_eq!(&k, &idempotency_key(&t, &a, "e1"));
+            prop_assert!(k.len() <= 45);
+            if a != b {
+                prop_assert_ne!(k, idempotency_key(&t, &b, "e1"));
+            }
+        }
+
+        #[test]
+        fn flag_parsing_never_turns_on_by_accident(v in "\\PC{0,8}") {
+            let flags = TargetFlags::from_lookup(|_| Some(v.clone()));
+            let expected = matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on");
+            prop_assert_eq!(flags.pos, expected);
+        }
+    }
+}
