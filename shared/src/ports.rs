@@ -252,6 +252,8 @@ pub struct CustomerRecord {
     /// The event whose state the record holds.
     pub event_id: String,
     pub square_customer_id: Option<String>,
+    /// The CRM's id of the contact (HubSpot's object id), for erasure.
+    pub crm_contact_id: Option<String>,
     /// Target name → its last status.
     pub sync_status: std::collections::BTreeMap<String, crate::domain::TargetStatus>,
     pub correlation_id: String,
@@ -268,8 +270,19 @@ pub trait CustomerTargets: Send + Sync {
         pos_id: Option<&str>,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
-    /// Upserts the contact in the CRM by email.
-    fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    /// Upserts the contact in the CRM by email; returns its CRM id.
+    fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
+    /// Deletes the customer from the POS (a privacy erasure).
+    fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    /// Permanently deletes the contact from the CRM (a privacy erasure).
+    fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+}
+
+/// The targets' own ids of a customer, kept on the master record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetIds<'a> {
+    pub pos: Option<&'a str>,
+    pub crm: Option<&'a str>,
 }
 
 /// The per-target sync ledger on customer master records.
@@ -283,7 +296,7 @@ pub trait CustomerLedger: Send + Sync {
         id: &str,
         event_id: &str,
         statuses: &[(&'static str, crate::domain::TargetStatus)],
-        pos_id: Option<&str>,
+        ids: TargetIds<'_>,
     ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Live customers whose `target` status is skipped or failed (at or after `since`).
     fn needing_sync(&self, tenant: &TenantId, target: &str, since: Option<&str>) -> impl Future<Output = Result<Vec<CustomerRecord>, AdapterError>> + Send;

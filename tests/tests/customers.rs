@@ -285,3 +285,69 @@ async fn customers_redact_erases_the_personal_data_and_keeps_a_tombstone() {
     assert!(rows.iter().any(|r| r.outcome == "deleted" && r.reason.as_deref() == Some("redacted (customers/redact)")));
     assert!(!serde_json::to_string(&rows).unwrap().contains("gone@shop.test"), "audit rows hold no personal data");
 }
+
+#[tokio::test]
+async fn redaction_erases_the_targets_copies_where_their_apis_allow() {
+    let stack = TestStack::new().await;
+    let tenant = stack.provider_tenant(vec![]).await;
+    let targets = Targets::start().await;
+    targets.square_creates("SQ-ERASE", 1).await;
+    targets.hubspot_upserts(1).await;
+    Mock::given(method("DELETE")).and(path("/v2/customers/SQ-ERASE")).respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1).mount(&targets.square).await;
+    Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/gdpr-delete")).and(body_partial_json(json!({"objectId": "512"})))
+        .respond_with(ResponseTemplate::new(204)).expect(1).mount(&targets.hubspot).await;
+    let worker = targets.worker(&stack, ALL_ON);
+
+    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(6001, "erase@shop.test", "Era", "2026-06-01T10:00:00Z")).await;
+    stack.drain(&worker, Duration::from_secs(20)).await;
+    assert_eq!(customer(&stack, &tenant, 6001).await["crmContactId"], "512", "the CRM's id is kept for erasure");
+    let redact = json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com", "customer": {"id": 6001, "email": "erase@shop.test"}, "orders_to_redact": []});
+    register(&stack, &tenant, "customers/redact", "evt-redact", &redact).await;
+    stack.drain(&worker, Duration::from_secs(20)).await;
+
+    let record = customer(&stack, &tenant, 6001).await;
+    assert_eq!((status(&record, "pos"), status(&record, "crm")), ("erased".into(), "erased".into()));
+    assert!(!record.to_string().contains("erase@shop.test"));
+    targets.square.verify().await;
+    targets.hubspot.verify().await;
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_crash_before_the_audit_row_calls_no_target_twice() {
+    let stack = TestStack::new().await;
+    let tenant = stack.provider_tenant(vec![]).await;
+    let targets = Targets::start().await;
+    targets.square_creates("SQ-ONCE", 1).await;
+    targets.hubspot_upserts(1).await;
+    let worker = targets.worker(&stack, ALL_ON);
+    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(7001, "once@shop.test", "One", "2026-06-01T10:00:00Z")).await;
+    let out = stack.sqs().receive_message().queue_url(&stack.config.sync_queue_url).visibility_timeout(0).send().await.unwrap();
+    let message = out.messages.unwrap().remove(0);
+    let event = |receive_count: u32| {
+        let mut m = aws_lambda_events::sqs::SqsMessage::default();
+        m.message_id = message.message_id.clone();
+        m.body = message.body.clone();
+        m.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
+        let mut e = aws_lambda_events::sqs::SqsEvent::default();
+        e.records = vec![m];
+        e
+    };
+    handle_sync_batch(&worker, event(1)).await;
+    // The first invocation died after the targets but before its audit row.
+    let pk = format!("{}#customer#shopify-7001", tenant.id);
+    for row in stack.audit_rows(&pk).await {
+        stack.dynamo().delete_item().table_name(&stack.config.audit_table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(row.pk.clone()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(row.sk.clone()))
+            .send().await.unwrap();
+    }
+    let again = handle_sync_batch(&worker, event(2)).await;
+    assert!(again.batch_item_failures.is_empty());
+
+    let rows = stack.audit_rows(&pk).await;
+    assert_eq!(rows.len(), 1, "the redelivery records the row");
+    assert_eq!(rows[0].targets["pos"].status, "success", "what was done is reported, not redone");
+    targets.square.verify().await;
+    targets.hubspot.verify().await;
+}

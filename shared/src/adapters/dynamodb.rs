@@ -6,7 +6,7 @@ use super::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
-use crate::ports::{AuditLog, CustomerLedger, CustomerRecord, ItemStore, TenantDirectory, TenantSettings};
+use crate::ports::{AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantSettings};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -395,6 +395,8 @@ struct StoredCustomer {
     #[serde(default)]
     square_customer_id: Option<String>,
     #[serde(default)]
+    crm_contact_id: Option<String>,
+    #[serde(default)]
     pos_sync: Option<TargetStatus>,
     #[serde(default)]
     crm_sync: Option<TargetStatus>,
@@ -408,6 +410,7 @@ impl StoredCustomer {
             profile: crate::app::customers::profile(&id, &self.attributes),
             event_id: self.event_id,
             square_customer_id: self.square_customer_id,
+            crm_contact_id: self.crm_contact_id,
             sync_status,
             correlation_id: self.correlation_id,
         }
@@ -439,7 +442,7 @@ impl CustomerLedger for DynamoItemStore {
         Ok(Some(stored.into_record()))
     }
 
-    async fn record_sync(&self, tenant: &TenantId, id: &str, event_id: &str, statuses: &[(&'static str, TargetStatus)], pos_id: Option<&str>) -> Result<(), AdapterError> {
+    async fn record_sync(&self, tenant: &TenantId, id: &str, event_id: &str, statuses: &[(&'static str, TargetStatus)], ids: TargetIds<'_>) -> Result<(), AdapterError> {
         let mut sets = Vec::new();
         let mut names = HashMap::from([("#eventId".to_owned(), "eventId".to_owned())]);
         let mut values = HashMap::from([(":eventId".to_owned(), s(event_id))]);
@@ -449,10 +452,12 @@ impl CustomerLedger for DynamoItemStore {
             let value = serde_dynamo::to_attribute_value(status).map_err(|e| decode_error("UpdateItem", e))?;
             values.insert(format!(":t{i}"), value);
         }
-        if let Some(pos_id) = pos_id {
-            sets.push("#posId = :posId".into());
-            names.insert("#posId".into(), "squareCustomerId".into());
-            values.insert(":posId".into(), s(pos_id));
+        for (alias, attribute, id) in [("posId", "squareCustomerId", ids.pos), ("crmId", "crmContactId", ids.crm)] {
+            if let Some(id) = id {
+                sets.push(format!("#{alias} = :{alias}"));
+                names.insert(format!("#{alias}"), attribute.into());
+                values.insert(format!(":{alias}"), s(id));
+            }
         }
         if sets.is_empty() {
             return Ok(());

@@ -103,7 +103,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             .ok_or_else(|| (AdapterError::new("Square", operation, ErrorClass::UnknownError, "answer carries no customer.id"), attempts))
     }
 
-    async fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> Result<u32, (AdapterError, u32)> {
+    async fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> Result<(String, u32), (AdapterError, u32)> {
         let Some(email) = customer.email.as_deref() else {
             return Err((AdapterError::new("HubSpot", "UpsertContacts", ErrorClass::ValidationError, "the customer has no email to upsert by"), 0));
         };
@@ -131,6 +131,37 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
                 return Err((AdapterError::new("HubSpot", "UpsertContacts", class, message.trim().to_owned()), attempts));
             }
         }
-        Ok(attempts)
+        let id = answer.pointer("/results/0/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        Ok((id, attempts))
+    }
+
+    async fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> Result<u32, (AdapterError, u32)> {
+        let token = match self.tokens.square_token(tenant).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(no_token("Square", "square-token")),
+            Err(e) => return Err((e, 0)),
+        };
+        let url = format!("{}/v2/customers/{}", self.endpoints.square_base_url, pos_id);
+        match self.call("Square", "DeleteCustomer", || self.http.delete(&url).bearer_auth(&token).header("Square-Version", SQUARE_VERSION)).await {
+            Ok((_, _, attempts)) => Ok(attempts),
+            // Already gone is what erasure wants.
+            Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    async fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> Result<u32, (AdapterError, u32)> {
+        let token = match self.tokens.hubspot_token(tenant).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(no_token("HubSpot", "hubspot-token")),
+            Err(e) => return Err((e, 0)),
+        };
+        let url = format!("{}/crm/v3/objects/contacts/gdpr-delete", self.endpoints.hubspot_base_url);
+        let body = json!({"objectId": crm_id});
+        match self.call("HubSpot", "GdprDeleteContact", || self.http.post(&url).bearer_auth(&token).json(&body)).await {
+            Ok((_, _, attempts)) => Ok(attempts),
+            Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
+            Err(failure) => Err(failure),
+        }
     }
 }

@@ -204,7 +204,7 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
         let winner_applied = settle(&plan, claims, &write).iter().any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
         let targets = if !winner_applied {
             vec![]
-        } else if let Some(customer) = customer_to_sync(winner) {
+        } else if let Some(customer) = customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_))) {
             // Customers go to the POS and the CRM, never to the storefront cache.
             let customer_ports = CustomerPorts { targets: ports.targets, ledger: ports.items, tenants: ports.tenants, flags: ports.flags };
             sync_customer(&customer_ports, &customer).await
@@ -263,15 +263,18 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
     }
 }
 
-/// A Shopify registration or update, applied and not erased, goes to the targets.
-fn customer_to_sync<'p>(p: &'p Parsed<'_>) -> Option<CustomerChange<'p>> {
-    let ChangeBody::Document { source, attributes, deleted: false } = &p.change.body else { return None };
+/// A Shopify registration, update or erasure goes to the targets; `resumed`
+/// when an earlier delivery of the message already applied it.
+fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChange<'p>> {
+    let ChangeBody::Document { source, attributes, deleted } = &p.change.body else { return None };
     (p.change.key.kind == EntityKind::Customer && source == SHOPIFY).then(|| CustomerChange {
         tenant: &p.change.key.tenant,
         customer: super::customers::profile(&p.change.key.id, attributes),
         event_id: p.change.version.event_id.as_str(),
         topic: p.topic.as_deref(),
         correlation_id: &p.correlation_id,
+        erase: *deleted,
+        resumed,
     })
 }
 

@@ -8,7 +8,7 @@
 use crate::adapters::now_rfc3339;
 use crate::domain::provider_webhook::is_registration;
 use crate::domain::{TargetStatus, TenantId};
-use crate::ports::{CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TenantDirectory};
+use crate::ports::{CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -80,6 +80,11 @@ pub struct CustomerChange<'a> {
     pub event_id: &'a str,
     pub topic: Option<&'a str>,
     pub correlation_id: &'a str,
+    /// A privacy erasure (Shopify `customers/redact`): delete the targets' copies.
+    pub erase: bool,
+    /// The write was already applied by an earlier delivery of this message:
+    /// targets already done for this event are not called again.
+    pub resumed: bool,
 }
 
 /// Sends an applied customer change to the POS and the CRM (concurrently, so
@@ -99,45 +104,65 @@ where
             return vec![(POS, status.clone()), (CRM, status)];
         }
     };
-    let run_pos = decide(ports.flags, &disabled, POS, registration);
-    let run_crm = decide(ports.flags, &disabled, CRM, registration);
-    // An update needs the POS's id of the customer, kept on the record.
-    let pos_id = match (&run_pos, registration) {
-        (Ok(()), false) => match ports.ledger.customer(change.tenant, &change.customer.id).await {
-            Ok(record) => record.and_then(|r| r.square_customer_id),
+    // Updates, erasures and redeliveries need what the record already knows
+    // (the targets' ids, what was done); a first registration does not.
+    let known = if change.erase || change.resumed || !registration {
+        match ports.ledger.customer(change.tenant, &change.customer.id).await {
+            Ok(record) => record.unwrap_or_default(),
             Err(e) => {
-                tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, error = %e, "POS id not read; the POS upsert will create");
-                None
+                tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, error = %e, "ledger not read; targets run as for a new customer");
+                CustomerRecord::default()
             }
-        },
-        _ => None,
+        }
+    } else {
+        CustomerRecord::default()
+    };
+    let done = |target: &str| change.resumed && known.sync_status.get(target).is_some_and(|s| s.status == "success");
+    let decision = |target: &'static str| -> Result<(), TargetStatus> {
+        if done(target) {
+            return Err(known.sync_status[target].clone());
+        }
+        if change.erase {
+            return Ok(()); // erasure is owed wherever a copy exists, whatever the flags
+        }
+        decide(ports.flags, &disabled, target, registration).map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
     };
     let key = idempotency_key(change.tenant, &change.customer.id, change.event_id);
+    let outcome = |result: Result<u32, (crate::adapters::AdapterError, u32)>, success: &str| match result {
+        Ok(attempts) => TargetStatus { status: success.to_owned(), attempts, last_error: None, at: now_rfc3339() },
+        Err((e, attempts)) => TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()),
+    };
+    let never_synced = || TargetStatus::skipped("never synced: nothing to erase", now_rfc3339());
     let pos = async {
-        match run_pos {
-            Err(why) => (TargetStatus::skipped(why, now_rfc3339()), None),
-            Ok(()) => match ports.targets.pos_upsert(change.tenant, &change.customer, pos_id.as_deref(), &key).await {
+        match (decision(POS), change.erase, known.square_customer_id.as_deref()) {
+            (Err(status), _, _) => (status, None),
+            (Ok(()), true, None) => (never_synced(), None),
+            (Ok(()), true, Some(id)) => (outcome(ports.targets.pos_erase(change.tenant, id).await, "erased"), None),
+            (Ok(()), false, pos_id) => match ports.targets.pos_upsert(change.tenant, &change.customer, pos_id, &key).await {
                 Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id)),
-                Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()), None),
+                Err(failure) => (outcome(Err(failure), ""), None),
             },
         }
     };
     let crm = async {
-        match run_crm {
-            Err(why) => TargetStatus::skipped(why, now_rfc3339()),
-            Ok(()) => match ports.targets.crm_upsert(change.tenant, &change.customer).await {
-                Ok(attempts) => TargetStatus::success(attempts, now_rfc3339()),
-                Err((e, attempts)) => TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()),
+        match (decision(CRM), change.erase, known.crm_contact_id.as_deref()) {
+            (Err(status), _, _) => (status, None),
+            (Ok(()), true, None) => (never_synced(), None),
+            (Ok(()), true, Some(id)) => (outcome(ports.targets.crm_erase(change.tenant, id).await, "erased"), None),
+            (Ok(()), false, _) => match ports.targets.crm_upsert(change.tenant, &change.customer).await {
+                Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id).filter(|i| !i.is_empty())),
+                Err(failure) => (outcome(Err(failure), ""), None),
             },
         }
     };
-    let ((pos_status, new_pos_id), crm_status) = futures::join!(pos, crm);
+    let ((pos_status, pos_id), (crm_status, crm_id)) = futures::join!(pos, crm);
     let statuses = vec![(POS, pos_status), (CRM, crm_status)];
     for (target, s) in &statuses {
         tracing::info!(tenant = %change.tenant, customer = %change.customer.id, event_id = change.event_id, correlation_id = change.correlation_id,
-            target, sync_status = %s.status, attempts = s.attempts, last_error = s.last_error.as_deref(), registration, "customer target");
+            target, sync_status = %s.status, attempts = s.attempts, last_error = s.last_error.as_deref(), registration, erase = change.erase, "customer target");
     }
-    if let Err(e) = ports.ledger.record_sync(change.tenant, &change.customer.id, change.event_id, &statuses, new_pos_id.as_deref()).await {
+    let ids = TargetIds { pos: pos_id.as_deref(), crm: crm_id.as_deref() };
+    if let Err(e) = ports.ledger.record_sync(change.tenant, &change.customer.id, change.event_id, &statuses, ids).await {
         tracing::error!(tenant = %change.tenant, customer = %change.customer.id, correlation_id = change.correlation_id, error.class = %e.class(), error = %e,
             "target results not recorded on the master record (they are in the audit row)");
     }
@@ -193,8 +218,9 @@ where
             done.push(BackfillItem { customer_id: record.profile.id.clone(), previous, result: None });
             continue;
         }
-        let (status, pos_id) = send_one(ports, tenant, target, &record).await;
-        if let Err(e) = ports.ledger.record_sync(tenant, &record.profile.id, &record.event_id, &[(target, status.clone())], pos_id.as_deref()).await {
+        let (status, id) = send_one(ports, tenant, target, &record).await;
+        let ids = if target == POS { TargetIds { pos: id.as_deref(), crm: None } } else { TargetIds { pos: None, crm: id.as_deref() } };
+        if let Err(e) = ports.ledger.record_sync(tenant, &record.profile.id, &record.event_id, &[(target, status.clone())], ids).await {
             tracing::error!(tenant = %tenant, customer = %record.profile.id, error = %e, "backfill result not recorded");
         }
         tracing::info!(tenant = %tenant, customer = %record.profile.id, target, correlation_id = %record.correlation_id, sync_status = %status.status, previous, "backfilled");
@@ -216,7 +242,7 @@ where
         }
     } else {
         match ports.targets.crm_upsert(tenant, &record.profile).await {
-            Ok(attempts) => (TargetStatus::success(attempts, now()), None),
+            Ok((id, attempts)) => (TargetStatus::success(attempts, now()), Some(id).filter(|i| !i.is_empty())),
             Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now()), None),
         }
     }

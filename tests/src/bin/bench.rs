@@ -47,6 +47,10 @@ struct Args {
     /// Only time N SQS SendMessage calls from this process (SDK cost per call).
     #[arg(long)]
     sdk_only: bool,
+    /// Send Shopify `customers/create` webhooks instead (one per customer),
+    /// with both customer targets on and answered by a local server.
+    #[arg(long)]
+    registrations: bool,
 }
 
 #[tokio::main]
@@ -98,6 +102,43 @@ async fn main() {
     let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
     local::seed_tenant(&aws, &config, &settings, &secret_text).await.unwrap();
     let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
+    let shopify_secret = "shpss_bench_client_secret";
+    for (name, value) in [("shopify-secret", shopify_secret), ("square-token", "EAAA-bench"), ("hubspot-token", "pat-bench")] {
+        aws_sdk_ssm::Client::new(&aws)
+            .put_parameter()
+            .name(format!("{}/{tenant_id}/{name}", config.tenant_secrets_path))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The customer targets: Square's CreateCustomer and HubSpot's batch upsert, counted.
+    let target_calls = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
+    let targets = {
+        let calls = target_calls.clone();
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let calls = calls.clone();
+            async move {
+                let n = {
+                    let mut calls = calls.lock().unwrap();
+                    let n = calls.entry(uri.path().to_owned()).or_default();
+                    *n += 1;
+                    *n
+                };
+                let body = if uri.path() == "/v2/customers" {
+                    serde_json::json!({"customer": {"id": format!("SQ-{n}"), "version": 0}})
+                } else {
+                    serde_json::json!({"status": "COMPLETE", "results": [{"id": n.to_string(), "new": true}]})
+                };
+                ([(axum::http::header::CONTENT_TYPE, "application/json")], body.to_string())
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let targets_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, targets).await });
 
     let dynamo_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
     let moto_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_SQS").unwrap()).await;
@@ -111,6 +152,10 @@ async fn main() {
         ("SYNC_QUEUE_URL".into(), config.sync_queue_url.clone()),
         ("SYNC_DLQ_URL".into(), config.sync_dlq_url.clone()),
         ("TENANT_SECRETS_PATH".into(), config.tenant_secrets_path.clone()),
+        ("SQUARE_BASE_URL".into(), targets_url.clone()),
+        ("HUBSPOT_BASE_URL".into(), targets_url.clone()),
+        ("ENABLE_POS_SYNC".into(), args.registrations.to_string()),
+        ("ENABLE_CRM_SYNC".into(), args.registrations.to_string()),
     ];
     let ingest_api = Arc::new(RuntimeApi::start().await);
     let worker_api = Arc::new(RuntimeApi::start().await);
@@ -118,9 +163,13 @@ async fn main() {
     let mut worker = start_function("sync-worker", args.envs, &worker_api, &env, &args.log).await;
 
     // The supplier's stream: several versions per SKU, shuffled.
-    let skus = (args.events / args.versions).max(1);
+    let skus = if args.registrations { args.events } else { (args.events / args.versions).max(1) };
     let mut planned: Vec<(String, String)> = (0..args.events)
         .map(|i| {
+            if args.registrations {
+                let body = shopify_customer(1_000_000 + i as u64, &format!("customer{i}@bench.test"), "Bench", &at_minute(1)).to_string();
+                return (format!("evt-reg-{i}"), body);
+            }
             let (sku, version) = (i % skus, i / skus);
             let body = supplier_event(&format!("evt-{sku}-{version}"), &format!("SKU-{sku:05}"), version as i64, &at_minute(version as i64)).to_string();
             (format!("msg_{i}"), body)
@@ -134,16 +183,21 @@ async fn main() {
     let producer = {
         let (ingest_api, accepted, sending_done, tenant_id) = (ingest_api.clone(), accepted.clone(), sending_done.clone(), tenant_id.clone());
         let floor = args.floor;
+        let registrations = args.registrations;
         tokio::spawn(async move {
             use futures::StreamExt;
             let mut statuses: HashMap<u16, usize> = HashMap::new();
             let results: Vec<u16> = futures::stream::iter(planned)
                 .map(|(id, body)| {
-                    let mut headers = signed_headers(&secret, &id, &body);
-                    if floor {
-                        headers[1].1 = "1".into();
-                    }
-                    let event = apigw_event(&tenant_id, &headers, &body).to_string();
+                    let event = if registrations {
+                        webhook_event("shopify", &tenant_id, &shopify_headers(shopify_secret, "customers/create", &id, &body), &body).to_string()
+                    } else {
+                        let mut headers = signed_headers(&secret, &id, &body);
+                        if floor {
+                            headers[1].1 = "1".into();
+                        }
+                        apigw_event(&tenant_id, &headers, &body).to_string()
+                    };
                     let api = ingest_api.clone();
                     async move {
                         let answer = api.invoke(Bytes::from(event)).await.expect("ingest answered");
@@ -209,7 +263,14 @@ async fn main() {
     ops.sort();
     let requests = ops_total(&dynamo_proxy) + ops_total(&moto_proxy);
 
-    println!("## End-to-end: {} webhooks, {} SKUs, {} environments per function, worker batch {}\n", args.events, skus, args.envs, args.batch_size);
+    let what = if args.registrations { "Shopify registrations (POS and CRM on)" } else { "webhooks" };
+    println!("## End-to-end: {} {what}, {} entities, {} environments per function, worker batch {}\n", args.events, skus, args.envs, args.batch_size);
+    if args.registrations {
+        let calls = target_calls.lock().unwrap().clone();
+        for (path, n) in &calls {
+            println!("target calls {path}: {n} = {:.3} per registration", *n as f64 / delivered as f64);
+        }
+    }
     println!("HTTP statuses: {statuses:?}; delivered {delivered}; storefront cache-busts {}", published.load(Ordering::Relaxed));
     println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)\n", delivered as f64 / elapsed);
     println!("| function | CPU-s per 1,000 events (after init) | CPU-s total incl. init | peak RSS (MiB, max of envs) | cold start (median ms) |");
