@@ -272,6 +272,63 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
             break;
         }
     }
+    let registered = registrations(aws, &config, &ingest, &options.tenant).await?;
+    Ok(ok && registered)
+}
+
+/// Shopify registrations through the real ingest and worker: the master
+/// record first, then the POS (a local Square stand-in, flag on) while the
+/// CRM's flag is off; then the CRM is switched on and backfilled.
+async fn registrations(aws: &SdkConfig, config: &Config, ingest: &Ingest, tenant: &str) -> Result<bool, Error> {
+    use synchub::app::customers::TargetFlags;
+    use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+    use wiremock::matchers::{method, path};
+    let shopify_secret = format!("shpss_{:032x}", rand::random::<u128>());
+    for (name, value) in [("shopify-secret", shopify_secret.as_str()), ("square-token", "EAAA-demo"), ("hubspot-token", "pat-demo")] {
+        local::put_tenant_parameter(aws, config, tenant, name, value).await?;
+    }
+    let targets = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST")).and(path("/v2/customers")).respond_with(|r: &wiremock::Request| {
+        let sent: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({"customer": {"id": format!("SQ-{}", sent["reference_id"].as_str().unwrap_or("?")), "version": 0}}))
+    }).mount(&targets).await;
+    wiremock::Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/batch/upsert"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"status": "COMPLETE", "results": [{"id": "901", "new": true}]}))).mount(&targets).await;
+    let mut with_targets = config.clone();
+    (with_targets.square_base_url, with_targets.hubspot_base_url) = (targets.uri(), targets.uri());
+    with_targets.flags = TargetFlags { pos: true, crm: false, updates: false };
+    let worker = Worker::new(aws, &with_targets);
+
+    println!("\nregistrations  3 Shopify customers/create webhooks (X-Shopify-Hmac-Sha256); ENABLE_POS_SYNC=true, ENABLE_CRM_SYNC=false");
+    let ids: Vec<u64> = (1..=3).map(|n| 7_000_000_000 + n).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let first_name = ["Ada", "Grace", "Alan"][n];
+        let body = json!({"id": id, "email": format!("customer{n}@demo-shop.example"), "first_name": first_name, "last_name": "Demo",
+            "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z", "state": "enabled"}).to_string();
+        let headers = vec![
+            ("x-shopify-hmac-sha256", ProviderKey::new(&shopify_secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes()))),
+            ("x-shopify-topic", "customers/create".to_owned()),
+            ("x-shopify-event-id", format!("demo-reg-{id}")),
+        ];
+        let (status, answer) = invoke_ingest(ingest, &webhook_event("shopify", tenant, &headers, &body)).await;
+        println!("  HTTP {status} {}", answer["outcome"].as_str().unwrap_or_default());
+    }
+    let source = LocalEventSource::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url);
+    while source.poll_once(|event| async { handle_sync_batch(&worker, event).await }).await?.received > 0 {}
+    let tenant_id = TenantId::parse(tenant)?;
+    use synchub::ports::CustomerLedger;
+    let mut ok = true;
+    for id in &ids {
+        let record = worker.items.customer(&tenant_id, &format!("shopify-{id}")).await?.ok_or("master record missing")?;
+        let status = |t: &str| record.sync_status.get(t).map(|s| s.status.clone()).unwrap_or_default();
+        println!("  master record {:<24} pos: {:<10} (Square id {})  crm: {}", record.profile.id, status("pos"), record.square_customer_id.as_deref().unwrap_or("-"), status("crm"));
+        ok &= status("pos") == "success" && status("crm") == "skipped (disabled)";
+    }
+    println!("\n$ ENABLE_CRM_SYNC=true synchub backfill --tenant {tenant} --target crm");
+    let flags = TargetFlags { crm: true, ..with_targets.flags };
+    let (report, items) = crate::backfill::run(&worker.targets, &worker.items, &worker.tenants, flags, &tenant_id, "crm", None, false).await?;
+    print!("{report}");
+    ok &= items.len() == ids.len() && targets.received_requests().await.unwrap_or_default().len() == 2 * ids.len();
     Ok(ok)
 }
 

@@ -175,6 +175,20 @@ pub async fn seed_tenant(aws: &SdkConfig, config: &Config, settings: &TenantSett
     Ok(())
 }
 
+/// Stores one of a tenant's credentials (SecureString) beside its webhook
+/// secret: `shopify-secret`, `square-signature-key`, `square-token`, `hubspot-token`.
+pub async fn put_tenant_parameter(aws: &SdkConfig, config: &Config, tenant: &str, name: &str, value: &str) -> Result<(), Error> {
+    aws_sdk_ssm::Client::new(aws)
+        .put_parameter()
+        .name(format!("{}/{tenant}/{name}", config.tenant_secrets_path))
+        .value(value)
+        .r#type(ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// A fresh random signing secret in the `whsec_` form.
 pub fn new_signing_secret() -> String {
     use base64::Engine;

@@ -223,12 +223,14 @@ pub trait RunStore: Send + Sync {
 /// What the tenant's store holds, for reconciliation and dry runs.
 pub trait EntityIndex: Send + Sync {
     /// One page of the ids and event ids of the tenant's live (not deleted)
-    /// entities of a kind, after `after` (the previous page's last id); the
-    /// next `after`, or `None` at the end.
+    /// entities of a kind that came from `source`, after `after` (the previous
+    /// page's last id); the next `after`, or `None` at the end. (A full pull
+    /// from one source says nothing of another source's entities.)
     fn live_page(
         &self,
         tenant: &TenantId,
         kind: EntityKind,
+        source: &str,
         after: Option<String>,
     ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), AdapterError>> + Send;
 }

@@ -264,15 +264,7 @@ impl TestStack {
     }
 
     pub async fn put_parameter(&self, tenant: &str, name: &str, value: &str) {
-        aws_sdk_ssm::Client::new(&self.aws)
-            .put_parameter()
-            .name(format!("{}/{tenant}/{name}", self.config.tenant_secrets_path))
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .expect("put parameter");
+        local::put_tenant_parameter(&self.aws, &self.config, tenant, name, value).await.expect("put parameter");
     }
 
     /// A worker whose customer targets are local servers, with these flags.

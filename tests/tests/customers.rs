@@ -64,6 +64,23 @@ async fn customer(stack: &TestStack, tenant: &ProviderTenant, shopify_id: u64) -
     stack.entity(&tenant.id, "customer", &format!("shopify-{shopify_id}")).await.expect("master record")
 }
 
+/// Takes the one queued message, as the SQS event source would.
+async fn take_one(stack: &TestStack) -> aws_sdk_sqs::types::Message {
+    let out = stack.sqs().receive_message().queue_url(&stack.config.sync_queue_url).visibility_timeout(0).send().await.unwrap();
+    out.messages.unwrap().remove(0)
+}
+
+/// The message as a one-record SQS event on its `receive_count`th delivery.
+fn as_delivered(message: &aws_sdk_sqs::types::Message, receive_count: u32) -> aws_lambda_events::sqs::SqsEvent {
+    let mut m = aws_lambda_events::sqs::SqsMessage::default();
+    m.message_id = message.message_id.clone();
+    m.body = message.body.clone();
+    m.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    let mut e = aws_lambda_events::sqs::SqsEvent::default();
+    e.records = vec![m];
+    e
+}
+
 fn status(record: &Value, target: &str) -> String {
     record[format!("{target}Sync")]["status"].as_str().unwrap_or("none").to_owned()
 }
@@ -102,17 +119,8 @@ async fn flags_on_call_each_target_exactly_once_even_when_sqs_redelivers() {
 
     register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(1002, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z")).await;
     // Take the message as SQS would hand it over, then hand it over again.
-    let out = stack.sqs().receive_message().queue_url(&stack.config.sync_queue_url).visibility_timeout(0).send().await.unwrap();
-    let message = out.messages.unwrap().remove(0);
-    let event = |receive_count: u32| {
-        let mut m = aws_lambda_events::sqs::SqsMessage::default();
-        m.message_id = message.message_id.clone();
-        m.body = message.body.clone();
-        m.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
-        let mut e = aws_lambda_events::sqs::SqsEvent::default();
-        e.records = vec![m];
-        e
-    };
+    let message = take_one(&stack).await;
+    let event = |receive_count: u32| as_delivered(&message, receive_count);
     let first = handle_sync_batch(&worker, event(1)).await;
     let again = handle_sync_batch(&worker, event(2)).await;
     assert!(first.batch_item_failures.is_empty() && again.batch_item_failures.is_empty());
@@ -322,17 +330,8 @@ async fn a_redelivery_after_a_crash_before_the_audit_row_calls_no_target_twice()
     targets.hubspot_upserts(1).await;
     let worker = targets.worker(&stack, ALL_ON);
     register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(7001, "once@shop.test", "One", "2026-06-01T10:00:00Z")).await;
-    let out = stack.sqs().receive_message().queue_url(&stack.config.sync_queue_url).visibility_timeout(0).send().await.unwrap();
-    let message = out.messages.unwrap().remove(0);
-    let event = |receive_count: u32| {
-        let mut m = aws_lambda_events::sqs::SqsMessage::default();
-        m.message_id = message.message_id.clone();
-        m.body = message.body.clone();
-        m.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
-        let mut e = aws_lambda_events::sqs::SqsEvent::default();
-        e.records = vec![m];
-        e
-    };
+    let message = take_one(&stack).await;
+    let event = |receive_count: u32| as_delivered(&message, receive_count);
     handle_sync_batch(&worker, event(1)).await;
     // The first invocation died after the targets but before its audit row.
     let pk = format!("{}#customer#shopify-7001", tenant.id);

@@ -3,7 +3,7 @@
 //! sync queue and worker on the local engines.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -209,6 +209,14 @@ async fn a_complete_full_pull_tombstones_what_square_no_longer_returns_and_a_par
     assert_eq!(ran(&lines)[0].status, RunStatus::Succeeded);
     s.stack.drain(&s.stack.worker(), Duration::from_secs(30)).await;
 
+    // A product from the storefront (Shopify) lives beside Square's items: a
+    // full pull from Square says nothing about it.
+    let shopify_product = json!({"schema": 1, "tenantId": s.tenant.id, "source": "shopify", "eventId": "shp-evt-1", "correlationId": "sync-t-1-shp",
+        "receivedAt": "2026-06-01T10:00:00Z", "topic": "products/update",
+        "payload": {"kind": "item", "id": "shopify-42", "updatedAt": "2026-06-01T10:00:00Z", "eventId": "shp-evt-1", "attributes": {"name": "Storefront mug"}}});
+    s.stack.sqs().send_message().queue_url(&s.stack.config.sync_queue_url).message_body(shopify_product.to_string()).send().await.unwrap();
+    s.stack.drain(&s.stack.worker(), Duration::from_secs(30)).await;
+
     // ITEM000003 is deleted at Square (gone from the listing); a run that fails midway must not conclude that.
     let mut d = data(10);
     d.items.retain(|i| i["id"] != "ITEM000003");
@@ -224,7 +232,8 @@ async fn a_complete_full_pull_tombstones_what_square_no_longer_returns_and_a_par
     assert_eq!(ran(&lines)[0].status, RunStatus::Succeeded);
     s.stack.drain(&s.stack.worker(), Duration::from_secs(30)).await;
     let deleted: Vec<String> = s.stored("item").await.into_iter().filter(|(_, d)| *d).map(|(id, _)| id).collect();
-    assert_eq!(deleted, vec!["ITEM000003".to_owned()]);
+    assert_eq!(deleted, vec!["ITEM000003".to_owned()], "the Shopify product is not Square's to delete");
+    assert!(s.stored("item").await.contains(&("shopify-42".to_owned(), false)));
     let rows = synchub::adapters::dynamodb::DynamoAuditLog::new(s.stack.dynamo(), &s.stack.config.audit_table)
         .entity_history(&format!("{}#item#ITEM000003", s.tenant.id))
         .await

@@ -124,7 +124,7 @@ impl ItemStore for DynamoItemStore {
 }
 
 impl crate::ports::EntityIndex for DynamoItemStore {
-    async fn live_page(&self, tenant: &TenantId, kind: crate::domain::EntityKind, after: Option<String>) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
+    async fn live_page(&self, tenant: &TenantId, kind: crate::domain::EntityKind, source: &str, after: Option<String>) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
         let prefix = format!("{}#", kind.as_str());
         let start = after.map(|id| HashMap::from([("pk".to_owned(), s(tenant.as_str())), ("sk".to_owned(), s(format!("{prefix}{id}")))]));
         let out = self
@@ -132,12 +132,14 @@ impl crate::ports::EntityIndex for DynamoItemStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression("attribute_not_exists(#deleted) OR #deleted = :no")
+            .filter_expression("(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source")
             .projection_expression("sk, eventId")
             .expression_attribute_names("#deleted", "deleted")
+            .expression_attribute_names("#source", "source")
             .expression_attribute_values(":pk", s(tenant.as_str()))
             .expression_attribute_values(":prefix", s(&prefix))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":source", s(source))
             .set_exclusive_start_key(start)
             .send()
             .await

@@ -316,7 +316,7 @@ where
     let mut after = None;
     let mut gone_total = 0;
     loop {
-        let (rows, next) = ports.index.live_page(tenant, kind, after).await?;
+        let (rows, next) = ports.index.live_page(tenant, kind, SQUARE, after).await?;
         let gone: Vec<PulledObject> = rows.iter().filter(|(id, _)| !seen.contains(id)).map(|(id, _)| absent(kind, id, run.started_millis, &run.started_at)).collect();
         gone_total += gone.len();
         run.enqueued += enqueue(ports.queue, run, &gone).await?;
@@ -343,7 +343,7 @@ where
     let mut held: HashMap<String, String> = HashMap::new();
     let mut after = None;
     loop {
-        let (rows, next) = index.live_page(tenant, data_type.kind(), after).await?;
+        let (rows, next) = index.live_page(tenant, data_type.kind(), SQUARE, after).await?;
         held.extend(rows);
         match next {
             Some(n) => after = Some(n),

@@ -103,18 +103,26 @@ where
 {
     let tenant_label = TenantId::parse(request.tenant).map(|t| t.to_string()).unwrap_or_else(|_| "unknown".into());
     let correlation_id = new_correlation_id(&TenantId::parse(&tenant_label).expect("a known-valid id"), request.now_millis);
-    let result = accept(ports, &request, &correlation_id).await;
-    let (status, mut body) = match &result {
-        Ok((event_id, message_id)) => {
-            tracing::info!(tenant = %tenant_label, event_id, correlation_id, "webhook accepted");
-            (202, json!({"status": "accepted", "eventId": event_id, "messageId": message_id}))
+    let result = accept(ports, &request, &correlation_id)
+        .await
+        .map(|(event_id, message_id)| json!({"status": "accepted", "eventId": event_id, "messageId": message_id}));
+    respond(&tenant_label, "supplier", &correlation_id, result)
+}
+
+/// The answer to a webhook, logged once with its correlation id: 202 with
+/// `accepted`, or the error's status and JSON body.
+fn respond(tenant: &str, source: &str, correlation_id: &str, result: Result<Value, IngestError>) -> WebhookResponse {
+    let (status, mut body) = match result {
+        Ok(accepted) => {
+            tracing::info!(tenant, source, event_id = accepted["eventId"].as_str(), topic = accepted["topic"].as_str(), outcome = accepted["outcome"].as_str(), correlation_id, "webhook accepted");
+            (202, accepted)
         }
         Err(err) => {
             let class = err.class();
             if err.status() >= 500 {
-                tracing::error!(tenant = %tenant_label, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(err).map(|s| s.to_string()), "webhook not accepted");
+                tracing::error!(tenant, source, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(&err).map(|s| s.to_string()), "webhook not accepted");
             } else {
-                tracing::warn!(tenant = %tenant_label, correlation_id, error.class = %class, error = %err, "webhook refused");
+                tracing::warn!(tenant, source, correlation_id, error.class = %class, error = %err, "webhook refused");
             }
             (err.status(), err.body())
         }
@@ -220,25 +228,10 @@ where
 {
     let tenant_label = TenantId::parse(request.tenant).map(|t| t.to_string()).unwrap_or_else(|_| "unknown".into());
     let correlation_id = new_correlation_id(&TenantId::parse(&tenant_label).expect("a known-valid id"), request.now_millis);
-    let provider = request.provider.as_str();
-    let result = accept_provider(ports, &request, &correlation_id).await;
-    let (status, mut body) = match &result {
-        Ok((event, what)) => {
-            tracing::info!(tenant = %tenant_label, provider, topic = %event.topic, event_id = %event.event_id, correlation_id, outcome = %what, "webhook accepted");
-            (202, json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}))
-        }
-        Err(err) => {
-            let class = err.class();
-            if err.status() >= 500 {
-                tracing::error!(tenant = %tenant_label, provider, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(err).map(|s| s.to_string()), "webhook not accepted");
-            } else {
-                tracing::warn!(tenant = %tenant_label, provider, correlation_id, error.class = %class, error = %err, "webhook refused");
-            }
-            (err.status(), err.body())
-        }
-    };
-    body["correlationId"] = json!(correlation_id);
-    WebhookResponse { status, body }
+    let result = accept_provider(ports, &request, &correlation_id)
+        .await
+        .map(|(event, what)| json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}));
+    respond(&tenant_label, request.provider.as_str(), &correlation_id, result)
 }
 
 async fn accept_provider<S, T, Q, A>(

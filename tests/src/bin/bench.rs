@@ -104,15 +104,7 @@ async fn main() {
     let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
     let shopify_secret = "shpss_bench_client_secret";
     for (name, value) in [("shopify-secret", shopify_secret), ("square-token", "EAAA-bench"), ("hubspot-token", "pat-bench")] {
-        aws_sdk_ssm::Client::new(&aws)
-            .put_parameter()
-            .name(format!("{}/{tenant_id}/{name}", config.tenant_secrets_path))
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
+        local::put_tenant_parameter(&aws, &config, &tenant_id, name, value).await.unwrap();
     }
     // The customer targets: Square's CreateCustomer and HubSpot's batch upsert, counted.
     let target_calls = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
