@@ -350,3 +350,41 @@ async fn a_redelivery_after_a_crash_before_the_audit_row_calls_no_target_twice()
     targets.square.verify().await;
     targets.hubspot.verify().await;
 }
+
+#[tokio::test]
+async fn shop_redact_erases_every_shopify_customer_of_the_tenant_through_the_daily_sync_queue() {
+    let stack = TestStack::new().await;
+    let tenant = stack.provider_tenant(vec![]).await;
+    let targets = Targets::start().await;
+    Mock::given(method("POST")).and(path("/v2/customers")).respond_with(|r: &Request| {
+        let sent: Value = serde_json::from_slice(&r.body).unwrap();
+        ResponseTemplate::new(200).set_body_json(square_customer(&format!("SQ-{}", sent["reference_id"].as_str().unwrap())))
+    }).expect(2).mount(&targets.square).await;
+    targets.hubspot_upserts(2).await;
+    Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).expect(2).mount(&targets.square).await;
+    Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/gdpr-delete")).respond_with(ResponseTemplate::new(204)).expect(2).mount(&targets.hubspot).await;
+    let worker = targets.worker(&stack, ALL_ON);
+    for n in [8001u64, 8002] {
+        register(&stack, &tenant, "customers/create", &format!("evt-{n}"), &shopify_customer(n, &format!("c{n}@shop.test"), "Cy", "2026-06-01T10:00:00Z")).await;
+    }
+    stack.drain(&worker, Duration::from_secs(20)).await;
+
+    register(&stack, &tenant, "shop/redact", "evt-shop-redact", &json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com"})).await;
+    // daily-sync consumes its queue: the erasure request becomes one tombstone per customer.
+    let out = stack.sqs().receive_message().queue_url(&stack.config.runs_queue_url).send().await.unwrap();
+    let message = out.messages.unwrap().remove(0);
+    let sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
+    let answer = synchub::lambda::daily_sync::handle(&sync, serde_json::to_value(as_delivered(&message, 1)).unwrap(), u64::MAX).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    stack.drain(&worker, Duration::from_secs(20)).await;
+
+    for n in [8001, 8002] {
+        let record = customer(&stack, &tenant, n).await;
+        assert_eq!(record["deleted"], true);
+        assert_eq!(record["attributes"]["deletedReason"], "redacted (shop/redact)");
+        assert!(!record.to_string().contains("@shop.test"));
+        assert_eq!((status(&record, "pos"), status(&record, "crm")), ("erased".into(), "erased".into()));
+    }
+    targets.square.verify().await;
+    targets.hubspot.verify().await;
+}

@@ -9,8 +9,10 @@
 //! per (tenant, data type) holds the lock at a time. After a complete full
 //! pull, entities the POS no longer returned get a tombstone.
 
-use super::{QueuedEvent, QUEUED_EVENT_SCHEMA, SQUARE};
-use crate::adapters::{now_rfc3339, AdapterError};
+use super::{object_message, send_all, SHOPIFY, SQUARE};
+use crate::domain::provider_webhook::redaction;
+use crate::domain::EntityKind;
+use crate::adapters::AdapterError;
 use crate::domain::alert::Notice;
 use crate::domain::square::{absent, normalize, DataType};
 use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
@@ -182,37 +184,38 @@ where
     Ok(())
 }
 
-fn queued(run: &SyncRun, object: &PulledObject) -> Result<OutgoingMessage, AdapterError> {
-    let event = QueuedEvent {
-        schema: QUEUED_EVENT_SCHEMA,
-        tenant_id: run.tenant_id.clone(),
-        source: SQUARE.to_owned(),
-        event_id: object.event_id.clone(),
-        correlation_id: run.run_id.clone(),
-        received_at: now_rfc3339(),
-        webhook_id: None,
-        topic: None,
-        payload: serde_json::to_value(object).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?,
-    };
-    Ok(OutgoingMessage {
-        group_id: run.tenant_id.clone(),
-        body: serde_json::to_string(&event).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?,
-        attributes: vec![("tenantId", run.tenant_id.clone())],
-        delay_seconds: 0,
-    })
-}
-
 /// Enqueues objects ten per `SendMessageBatch`; any failed entry fails the
 /// page (the run resumes from the previous checkpoint, and the worker's
 /// ordering rule makes the re-sent objects duplicates).
 async fn enqueue<Q: MessageQueue>(queue: &Q, run: &SyncRun, objects: &[PulledObject]) -> Result<u64, AdapterError> {
-    let messages = objects.iter().map(|o| queued(run, o)).collect::<Result<Vec<_>, _>>()?;
-    for chunk in messages.chunks(10) {
-        if let Some(Err(e)) = queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
-            return Err(e);
+    let messages = objects.iter().map(|o| object_message(&run.tenant_id, SQUARE, &run.run_id, None, None, o)).collect::<Result<Vec<_>, _>>()?;
+    send_all(queue, &messages).await?;
+    Ok(messages.len() as u64)
+}
+
+/// Shopify's `shop/redact`: every Shopify customer of the tenant gets an
+/// erasure tombstone through the worker, which also erases the targets'
+/// copies, as for `customers/redact`. Returns how many were queued.
+pub async fn erase_shop<Q: MessageQueue, I: EntityIndex>(queue: &Q, index: &I, tenant: &TenantId, event_id: &str, correlation_id: &str, now: i64) -> Result<usize, AdapterError> {
+    let (mut after, mut total) = (None, 0);
+    loop {
+        let (rows, next) = index.live_page(tenant, EntityKind::Customer, SHOPIFY, after).await?;
+        let messages = rows
+            .iter()
+            .map(|(id, _)| {
+                let tombstone = redaction(id, "redacted (shop/redact)", &format!("{event_id}-{id}"), now);
+                object_message(tenant.as_str(), SHOPIFY, correlation_id, Some(event_id.to_owned()), Some("shop/redact".into()), &tombstone)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        send_all(queue, &messages).await?;
+        total += messages.len();
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
         }
     }
-    Ok(messages.len() as u64)
+    tracing::info!(tenant_id = %tenant, event_id, correlation_id, customers = total, "shop erasure queued");
+    Ok(total)
 }
 
 /// Works on a run until it finishes or `remaining()` falls under the margin.

@@ -1,7 +1,7 @@
 //! Ingest a signed supplier webhook: authenticate, validate, enqueue, and only
 //! then answer 202. Bad input gets a 4xx naming what was wrong, never a 5xx.
 
-use super::{QueuedEvent, QUEUED_EVENT_SCHEMA};
+use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
 use crate::adapters::AdapterError;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::supplier::{canonical_time, SupplierEvent};
@@ -282,48 +282,27 @@ where
         Inbound::Objects(objects) => {
             let messages = objects
                 .iter()
-                .map(|object| {
-                    let queued = QueuedEvent {
-                        schema: QUEUED_EVENT_SCHEMA,
-                        tenant_id: tenant.to_string(),
-                        source: request.provider.as_str().into(),
-                        event_id: object.event_id.clone(),
-                        correlation_id: correlation_id.to_owned(),
-                        received_at: received_at.clone(),
-                        webhook_id: Some(event.event_id.clone()),
-                        topic: Some(event.topic.clone()),
-                        payload: serde_json::to_value(object).unwrap_or_default(),
-                    };
-                    Ok(OutgoingMessage {
-                        group_id: tenant.to_string(),
-                        body: serde_json::to_string(&queued).map_err(|e| IngestError::InvalidJson(e.to_string()))?,
-                        attributes: vec![
-                            ("tenantId", tenant.to_string()),
-                            ("eventId", object.event_id.clone()),
-                            ("correlationId", correlation_id.to_owned()),
-                        ],
-                        delay_seconds: 0,
-                    })
-                })
-                .collect::<Result<Vec<_>, IngestError>>()?;
-            for chunk in messages.chunks(10) {
-                if let Some(Err(e)) = ports.queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
-                    // The provider retries; what did go out is applied once by the ordering rule.
-                    return Err(IngestError::Unavailable(e));
-                }
-            }
+                .map(|object| object_message(tenant.as_str(), request.provider.as_str(), correlation_id, Some(event.event_id.clone()), Some(event.topic.clone()), object))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(IngestError::Unavailable)?;
+            // The provider retries a failure; what did go out is applied once by the ordering rule.
+            send_all(ports.queue, &messages).await.map_err(IngestError::Unavailable)?;
             format!("queued {} change(s)", messages.len())
         }
-        Inbound::CatalogPull => {
-            let plan = json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}, "correlationId": correlation_id});
+        // Work for daily-sync (it reads the store and pulls the source): on its queue.
+        Inbound::CatalogPull | Inbound::EraseShop => {
+            let (work, what) = match event.inbound {
+                Inbound::CatalogPull => (json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}}), "catalog pull requested"),
+                _ => (json!({"eraseShop": {"tenantId": tenant.to_string(), "eventId": event.event_id, "correlationId": correlation_id}}), "shop erasure requested"),
+            };
             let message = OutgoingMessage {
                 group_id: tenant.to_string(),
-                body: plan.to_string(),
+                body: work.to_string(),
                 attributes: vec![("tenantId", tenant.to_string()), ("correlationId", correlation_id.to_owned())],
                 delay_seconds: 0,
             };
             ports.pulls.send(&message).await.map_err(IngestError::Unavailable)?;
-            "catalog pull requested".to_owned()
+            what.to_owned()
         }
         Inbound::Record { outcome, reason, entity } => {
             let row = AuditRow {

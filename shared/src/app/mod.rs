@@ -38,3 +38,44 @@ pub const QUEUED_EVENT_SCHEMA: u32 = 1;
 pub const SQUARE: &str = "square";
 /// `QueuedEvent::source` of Shopify webhooks.
 pub const SHOPIFY: &str = "shopify";
+
+/// The sync queue message for one normalized object, with its tenant as
+/// message group and its ids as attributes.
+pub fn object_message(
+    tenant: &str,
+    source: &str,
+    correlation_id: &str,
+    webhook_id: Option<String>,
+    topic: Option<String>,
+    object: &crate::domain::PulledObject,
+) -> Result<crate::ports::OutgoingMessage, crate::adapters::AdapterError> {
+    let encode = |e: serde_json::Error| crate::adapters::AdapterError::new("sync queue", "encode", crate::ErrorClass::UnknownError, e.to_string());
+    let event = QueuedEvent {
+        schema: QUEUED_EVENT_SCHEMA,
+        tenant_id: tenant.to_owned(),
+        source: source.to_owned(),
+        event_id: object.event_id.clone(),
+        correlation_id: correlation_id.to_owned(),
+        received_at: crate::adapters::now_rfc3339(),
+        webhook_id,
+        topic,
+        payload: serde_json::to_value(object).map_err(encode)?,
+    };
+    Ok(crate::ports::OutgoingMessage {
+        group_id: tenant.to_owned(),
+        body: serde_json::to_string(&event).map_err(encode)?,
+        attributes: vec![("tenantId", tenant.to_owned()), ("eventId", object.event_id.clone()), ("correlationId", correlation_id.to_owned())],
+        delay_seconds: 0,
+    })
+}
+
+/// Sends messages ten per `SendMessageBatch`; the first failed entry fails
+/// the whole (a re-send is safe: the ordering rule makes repeats duplicates).
+pub async fn send_all<Q: crate::ports::MessageQueue>(queue: &Q, messages: &[crate::ports::OutgoingMessage]) -> Result<(), crate::adapters::AdapterError> {
+    for chunk in messages.chunks(10) {
+        if let Some(Err(e)) = queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}

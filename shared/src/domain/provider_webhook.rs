@@ -124,6 +124,8 @@ pub enum Inbound {
     Objects(Vec<PulledObject>),
     /// The source changed in ways the event does not carry: pull it.
     CatalogPull,
+    /// Erase every customer the tenant's shop gave us (Shopify `shop/redact`).
+    EraseShop,
     /// Nothing to apply; recorded in the audit with this outcome and reason.
     Record { outcome: &'static str, reason: String, entity: Option<String> },
 }
@@ -249,11 +251,7 @@ pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) ->
         }
         "customers/redact" => {
             let id = required_id(&payload["customer"], "id").map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
-            // Erasure wins over anything the store holds: it takes effect now.
-            attributes.insert("deletedReason".into(), Value::from("redacted (customers/redact)"));
-            attributes.insert("redactedAt".into(), Value::from(now_text(now_millis)));
-            let updated_at = now_text(now_millis);
-            Inbound::Objects(vec![PulledObject { kind: EntityKind::Customer, id, updated_at, event_id: event_id.clone(), deleted: true, attributes }])
+            Inbound::Objects(vec![redaction(&id, "redacted (customers/redact)", &event_id, now_millis)])
         }
         "customers/data_request" => {
             let id = required_id(&payload["customer"], "id").map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
@@ -266,14 +264,19 @@ pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) ->
                 entity: Some(id),
             }
         }
-        "shop/redact" => Inbound::Record {
-            outcome: "ignored",
-            reason: "shop/redact: the tenant's Shopify-derived customers must be erased by an operator (not automated)".into(),
-            entity: None,
-        },
+        "shop/redact" => Inbound::EraseShop,
         other => Inbound::Record { outcome: "ignored", reason: format!("unsupported topic {other}"), entity: None },
     };
     Ok(InboundEvent { event_id, topic: topic.to_owned(), inbound })
+}
+
+/// The tombstone that erases a customer's personal data. It takes effect now:
+/// erasure wins over anything the store holds.
+pub fn redaction(id: &str, reason: &str, event_id: &str, now_millis: i64) -> PulledObject {
+    let mut attributes = Map::new();
+    attributes.insert("deletedReason".into(), Value::from(reason));
+    attributes.insert("redactedAt".into(), Value::from(now_text(now_millis)));
+    PulledObject { kind: EntityKind::Customer, id: id.to_owned(), updated_at: now_text(now_millis), event_id: event_id.to_owned(), deleted: true, attributes }
 }
 
 /// The customer fields synchub keeps, under one set of names whatever the source.

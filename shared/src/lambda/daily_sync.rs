@@ -43,10 +43,15 @@ pub struct PlanRequest {
     pub force: bool,
 }
 
-/// A runs-queue message asking for a plan (sent by webhook-ingest).
+/// Work webhook-ingest puts on the runs queue.
 #[derive(Debug, Clone, Deserialize)]
-struct PlanMessage {
-    plan: PlanRequest,
+#[serde(rename_all = "camelCase")]
+enum WebhookWork {
+    /// Pull now (Square's `catalog.version.updated`).
+    Plan(PlanRequest),
+    /// Erase the tenant's Shopify customers (Shopify's `shop/redact`).
+    #[serde(rename_all = "camelCase")]
+    EraseShop { tenant_id: String, event_id: String, correlation_id: String },
 }
 
 /// Dispatches an invocation: SQS records, or a plan request.
@@ -147,10 +152,16 @@ pub async fn work(sync: &DailySync, event: SqsEvent, deadline_millis: u64) -> aw
     for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
         let result: Result<String, AdapterError> = async {
-            // A webhook's request for a pull arrives here as a plan.
-            if let Ok(PlanMessage { plan: request }) = serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
+            // Webhooks' requests arrive here too: a pull (as a plan) or a shop erasure.
+            match serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
                 // Boxed: planning inside the runs consumer would otherwise nest its future too deep.
-                return Ok(Box::pin(plan(sync, &request)).await.to_string());
+                Ok(WebhookWork::Plan(request)) => return Ok(Box::pin(plan(sync, &request)).await.to_string()),
+                Ok(WebhookWork::EraseShop { tenant_id, event_id, correlation_id }) => {
+                    let tenant = crate::domain::TenantId::parse(&tenant_id).map_err(|e| AdapterError::new("daily-sync", "erase shop", ErrorClass::ValidationError, e.to_string()))?;
+                    let n = crate::app::daily_sync::erase_shop(&sync.queue, &sync.index, &tenant, &event_id, &correlation_id, now_millis()).await?;
+                    return Ok(format!("shop erasure: {n} customer(s) queued"));
+                }
+                Err(_) => {}
             }
             let message: RunMessage = serde_json::from_str(record.body.as_deref().unwrap_or_default())
                 .map_err(|e| AdapterError::new("daily-sync", "read run message", ErrorClass::ValidationError, e.to_string()))?;
