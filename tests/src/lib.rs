@@ -180,17 +180,7 @@ impl TestStack {
 
     /// The stored item for a SKU, as a JSON object.
     pub async fn item(&self, tenant: &str, sku: &str) -> Option<Value> {
-        let out = self
-            .dynamo()
-            .get_item()
-            .table_name(&self.config.items_table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("catalog_item#{sku}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get item");
-        out.item.map(|i| serde_dynamo::from_item(i).expect("item decodes"))
+        self.entity(tenant, "catalog_item", sku).await
     }
 
     /// The audit rows of one SKU.

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 pub struct TtlCache<K, V> {
     ttl: Duration,
     entries: Mutex<HashMap<K, (Instant, V)>>,
+    /// Misses wait here, so a batch's concurrent first lookups make one read.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, entries: Mutex::new(HashMap::new()), fetching: tokio::sync::Mutex::new(()) }
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -38,6 +40,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         if let Some(v) = self.get(key) {
             return Ok(v);
         }
+        let _one_at_a_time = self.fetching.lock().await;
+        // Another task may have fetched it while this one waited.
+        if let Some(v) = self.get(key) {
+            return Ok(v);
+        }
         let v = fetch.await?;
         self.insert(key.clone(), v.clone());
         Ok(v)
@@ -56,5 +63,19 @@ mod tests {
         assert_eq!(cache.get_or_fetch(&"k", async { Ok::<_, ()>(2) }).await, Ok(1));
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(cache.get_or_fetch(&"k", async { Ok::<_, ()>(3) }).await, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_fetch_once() {
+        let cache = TtlCache::new(Duration::from_secs(60));
+        let fetches = std::sync::atomic::AtomicU32::new(0);
+        let lookup = || cache.get_or_fetch(&"k", async {
+            fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, ()>(7)
+        });
+        let all = futures::future::join_all((0..25).map(|_| lookup())).await;
+        assert!(all.iter().all(|v| *v == Ok(7)));
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

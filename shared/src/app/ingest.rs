@@ -101,12 +101,19 @@ where
     T: TenantDirectory,
     Q: MessageQueue,
 {
-    let tenant_label = TenantId::parse(request.tenant).map(|t| t.to_string()).unwrap_or_else(|_| "unknown".into());
-    let correlation_id = new_correlation_id(&TenantId::parse(&tenant_label).expect("a known-valid id"), request.now_millis);
+    let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
     let result = accept(ports, &request, &correlation_id)
         .await
         .map(|(event_id, message_id)| json!({"status": "accepted", "eventId": event_id, "messageId": message_id}));
     respond(&tenant_label, "supplier", &correlation_id, result)
+}
+
+/// The tenant as logged (`unknown` when the path segment is not a tenant id)
+/// and the delivery's correlation id.
+fn label_and_correlation(tenant: &str, now_millis: i64) -> (String, String) {
+    let label = TenantId::parse(tenant).unwrap_or_else(|_| TenantId::parse("unknown").expect("a valid id"));
+    let correlation_id = new_correlation_id(&label, now_millis);
+    (label.to_string(), correlation_id)
 }
 
 /// The answer to a webhook, logged once with its correlation id: 202 with
@@ -226,8 +233,7 @@ where
     Q: MessageQueue,
     A: AuditLog,
 {
-    let tenant_label = TenantId::parse(request.tenant).map(|t| t.to_string()).unwrap_or_else(|_| "unknown".into());
-    let correlation_id = new_correlation_id(&TenantId::parse(&tenant_label).expect("a known-valid id"), request.now_millis);
+    let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
     let result = accept_provider(ports, &request, &correlation_id)
         .await
         .map(|(event, what)| json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}));
