@@ -9,26 +9,58 @@ use synchub::ports::{CustomerLedger, CustomerTargets, TenantDirectory};
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs the backfill and renders one line per customer and a total.
-pub async fn run<X, L, T>(targets: &X, ledger: &L, tenants: &T, flags: TargetFlags, tenant: &TenantId, target: &str, since: Option<&str>, dry_run: bool) -> Result<(String, Vec<BackfillItem>), Error>
+pub async fn run<X, L, T>(
+    targets: &X,
+    ledger: &L,
+    tenants: &T,
+    flags: TargetFlags,
+    tenant: &TenantId,
+    target: &str,
+    since: Option<&str>,
+    dry_run: bool,
+) -> Result<(String, Vec<BackfillItem>), Error>
 where
     X: CustomerTargets,
     L: CustomerLedger,
     T: TenantDirectory,
 {
     if let Some(since) = since {
-        synchub::domain::supplier::parse_rfc3339_millis(since).map_err(|rule| format!("--since {since:?}: {rule}"))?;
+        synchub::domain::supplier::parse_rfc3339_millis(since)
+            .map_err(|rule| format!("--since {since:?}: {rule}"))?;
     }
-    let ports = CustomerPorts { targets, ledger, tenants, flags };
+    let ports = CustomerPorts {
+        targets,
+        ledger,
+        tenants,
+        flags,
+    };
     let items = backfill(&ports, tenant, target, since, dry_run).await?;
     let mut out = String::new();
     for item in &items {
-        let now = item.result.as_ref().map_or_else(|| "would send (dry run)".to_owned(), |s| match &s.last_error {
-            Some(e) => format!("{} after {} attempt(s): {e}", s.status, s.attempts),
-            None => s.status.clone(),
-        });
-        out.push_str(&format!("{:<40} {:<28} -> {now}\n", item.customer_id, item.previous));
+        let now = item.result.as_ref().map_or_else(
+            || "would send (dry run)".to_owned(),
+            |s| match &s.last_error {
+                Some(e) => format!("{} after {} attempt(s): {e}", s.status, s.attempts),
+                None => s.status.clone(),
+            },
+        );
+        out.push_str(&format!(
+            "{:<40} {:<28} -> {now}\n",
+            item.customer_id, item.previous
+        ));
     }
-    let sent = items.iter().filter(|i| i.result.as_ref().is_some_and(|s| s.status == "success")).count();
-    out.push_str(&format!("{} customer(s) needed {target}; {sent} sent{}\n", items.len(), if dry_run { " (dry run: nothing sent)" } else { "" }));
+    let sent = items
+        .iter()
+        .filter(|i| i.result.as_ref().is_some_and(|s| s.status == "success"))
+        .count();
+    out.push_str(&format!(
+        "{} customer(s) needed {target}; {sent} sent{}\n",
+        items.len(),
+        if dry_run {
+            " (dry run: nothing sent)"
+        } else {
+            ""
+        }
+    ));
     Ok((out, items))
 }

@@ -18,7 +18,9 @@ use synchub::adapters::now_millis;
 use synchub::config::Config;
 use synchub::domain::webhook_signature::WebhookSecret;
 use synchub::domain::{Sku, TenantId};
-use synchub::lambda::{http::handle_webhook, notify::handle_failures, sqs::handle_sync_batch, Ingest, Notifier, Worker};
+use synchub::lambda::{
+    http::handle_webhook, notify::handle_failures, sqs::handle_sync_batch, Ingest, Notifier, Worker,
+};
 use synchub::ports::TenantSettings;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -36,7 +38,10 @@ pub fn apigw_event(tenant: &str, headers: &[(&str, String)], body: &str) -> Valu
 pub fn webhook_event(source: &str, tenant: &str, headers: &[(&str, String)], body: &str) -> Value {
     let path = format!("/webhooks/{source}/{tenant}");
     let route = format!("POST /webhooks/{source}/{{tenantId}}");
-    let mut h: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let mut h: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
     h.insert("content-type".into(), json!("application/json"));
     json!({
         "version": "2.0",
@@ -57,14 +62,26 @@ pub fn webhook_event(source: &str, tenant: &str, headers: &[(&str, String)], bod
 }
 
 /// Standard Webhooks headers for a body, signed now.
-pub fn signed_headers(secret: &WebhookSecret, webhook_id: &str, body: &str) -> Vec<(&'static str, String)> {
+pub fn signed_headers(
+    secret: &WebhookSecret,
+    webhook_id: &str,
+    body: &str,
+) -> Vec<(&'static str, String)> {
     let ts = now_millis() / 1000;
-    vec![("webhook-id", webhook_id.to_owned()), ("webhook-timestamp", ts.to_string()), ("webhook-signature", secret.sign(webhook_id, ts, body.as_bytes()))]
+    vec![
+        ("webhook-id", webhook_id.to_owned()),
+        ("webhook-timestamp", ts.to_string()),
+        (
+            "webhook-signature",
+            secret.sign(webhook_id, ts, body.as_bytes()),
+        ),
+    ]
 }
 
 /// Runs one request through the real handler, as the Lambda runtime would.
 pub async fn invoke_ingest(ingest: &Ingest, event: &Value) -> (u16, Value) {
-    let request = lambda_http::request::from_str(&event.to_string()).expect("a well-formed API Gateway event");
+    let request = lambda_http::request::from_str(&event.to_string())
+        .expect("a well-formed API Gateway event");
     let response = handle_webhook(ingest, request).await;
     let status = response.status().as_u16();
     let body = match response.body() {
@@ -89,15 +106,28 @@ fn plan_webhooks(skus: usize, rng: &mut impl Rng) -> Vec<Planned> {
         let sku = format!("SKU-{s:03}");
         for v in 0..rng.random_range(4..9) {
             let event_id = format!("evt-{s:03}-{v}");
-            let at = time::OffsetDateTime::from_unix_timestamp_nanos((base + v * 60_000 + rng.random_range(0..1000)) as i128 * 1_000_000).unwrap();
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(
+                (base + v * 60_000 + rng.random_range(0..1000)) as i128 * 1_000_000,
+            )
+            .unwrap();
             let body = json!({"eventId": event_id, "supplierId": "acme-supply", "sku": sku, "quantity": rng.random_range(0..500),
                               "price": (rng.random_range(100..10_000) as f64) / 100.0, "name": format!("Item {s}"),
                               "updatedAt": synchub::domain::supplier::canonical_time(at)})
             .to_string();
             let resend = rng.random_bool(0.12);
-            planned.push(Planned { sku: sku.clone(), event_id: event_id.clone(), body: body.clone(), tamper: false });
+            planned.push(Planned {
+                sku: sku.clone(),
+                event_id: event_id.clone(),
+                body: body.clone(),
+                tamper: false,
+            });
             if resend {
-                planned.push(Planned { sku: sku.clone(), event_id, body, tamper: false });
+                planned.push(Planned {
+                    sku: sku.clone(),
+                    event_id,
+                    body,
+                    tamper: false,
+                });
             }
         }
     }
@@ -108,11 +138,21 @@ fn plan_webhooks(skus: usize, rng: &mut impl Rng) -> Vec<Planned> {
         "{\"eventId\": \"evt-bad-4\", \"sku\": ".to_owned(),
     ];
     for (i, body) in broken.iter().cycle().take(12).enumerate() {
-        planned.push(Planned { sku: String::new(), event_id: format!("bad-{i}"), body: body.clone(), tamper: false });
+        planned.push(Planned {
+            sku: String::new(),
+            event_id: format!("bad-{i}"),
+            body: body.clone(),
+            tamper: false,
+        });
     }
     for i in 0..6 {
         let victim = &planned[i * 7];
-        planned.push(Planned { sku: victim.sku.clone(), event_id: victim.event_id.clone(), body: victim.body.clone(), tamper: true });
+        planned.push(Planned {
+            sku: victim.sku.clone(),
+            event_id: victim.event_id.clone(),
+            body: victim.body.clone(),
+            tamper: true,
+        });
     }
     planned.shuffle(rng);
     planned
@@ -127,18 +167,40 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        Self { prefix: "synchub".into(), tenant: "demo-shop".into(), skus: 40, pollers: 4 }
+        Self {
+            prefix: "synchub".into(),
+            tenant: "demo-shop".into(),
+            skus: 40,
+            pollers: 4,
+        }
     }
 }
 
 /// Runs the demo and returns whether the final check passed.
 pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> {
     let started = Instant::now();
-    let config = local::provision(aws, &options.prefix, QueueSettings { visibility_seconds: 5, ..QueueSettings::default() }).await?;
-    println!("resources   {}, {}, {}, queue {} (+ DLQ)", config.items_table, config.audit_table, config.tenants_table, config.sync_queue_url.rsplit('/').next().unwrap_or(""));
+    let config = local::provision(
+        aws,
+        &options.prefix,
+        QueueSettings {
+            visibility_seconds: 5,
+            ..QueueSettings::default()
+        },
+    )
+    .await?;
+    println!(
+        "resources   {}, {}, {}, queue {} (+ DLQ)",
+        config.items_table,
+        config.audit_table,
+        config.tenants_table,
+        config.sync_queue_url.rsplit('/').next().unwrap_or("")
+    );
 
     let storefront = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::method("POST")).respond_with(wiremock::ResponseTemplate::new(204)).mount(&storefront).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&storefront)
+        .await;
     let secret_text = local::new_signing_secret();
     let secret = WebhookSecret::parse(&secret_text)?;
     let settings = TenantSettings {
@@ -152,7 +214,13 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         square_notification_url: None,
     };
     local::seed_tenant(aws, &config, &settings, &secret_text).await?;
-    println!("tenant      {} (signing secret in SSM {}/{}/webhook-secret, storefront at {})", options.tenant, config.tenant_secrets_path, options.tenant, storefront.uri());
+    println!(
+        "tenant      {} (signing secret in SSM {}/{}/webhook-secret, storefront at {})",
+        options.tenant,
+        config.tenant_secrets_path,
+        options.tenant,
+        storefront.uri()
+    );
 
     let ingest = Arc::new(Ingest::new(aws, &config));
     let worker = Arc::new(Worker::new(aws, &config));
@@ -164,7 +232,9 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
             tokio::spawn(async move {
                 let mut idle = 0;
                 loop {
-                    let stats = source.poll_once(|event| async { handle_sync_batch(&worker, event).await }).await?;
+                    let stats = source
+                        .poll_once(|event| async { handle_sync_batch(&worker, event).await })
+                        .await?;
                     if stats.received == 0 && !producing.load(Ordering::Relaxed) {
                         idle += 1;
                         if idle >= 2 && source.depth().await? == 0 {
@@ -185,8 +255,16 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
     let results: Vec<(usize, u16, Value)> = futures::stream::iter(planned.iter().enumerate())
         .map(|(i, p)| {
             let ingest = ingest.clone();
-            let signing = if p.tamper { WebhookSecret::parse(&local::new_signing_secret()).unwrap() } else { secret.clone() };
-            let event = apigw_event(&options.tenant, &signed_headers(&signing, &format!("msg_{i}"), &p.body), &p.body);
+            let signing = if p.tamper {
+                WebhookSecret::parse(&local::new_signing_secret()).unwrap()
+            } else {
+                secret.clone()
+            };
+            let event = apigw_event(
+                &options.tenant,
+                &signed_headers(&signing, &format!("msg_{i}"), &p.body),
+                &p.body,
+            );
             async move {
                 let (status, body) = invoke_ingest(&ingest, &event).await;
                 (i, status, body)
@@ -226,25 +304,55 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
             }
         }
     }
-    println!("            {} requests answered in {:.2} s", results.len(), send_seconds);
+    println!(
+        "            {} requests answered in {:.2} s",
+        results.len(),
+        send_seconds
+    );
     for (status, (count, example)) in &by_status {
-        let label = match status { 202 => "accepted", 400 => "invalid", 401 => "not authenticated", 413 => "too large", _ => "other" };
-        println!("  HTTP {status} {label:<18} {count:>4}{}", example.as_ref().map(|e| format!("   e.g. \"{e}\"")).unwrap_or_default());
+        let label = match status {
+            202 => "accepted",
+            400 => "invalid",
+            401 => "not authenticated",
+            413 => "too large",
+            _ => "other",
+        };
+        println!(
+            "  HTTP {status} {label:<18} {count:>4}{}",
+            example
+                .as_ref()
+                .map(|e| format!("   e.g. \"{e}\""))
+                .unwrap_or_default()
+        );
     }
 
     let outcomes = count_outcomes(aws, &config).await?;
-    println!("worker      {} pollers drained the queue in {:.2} s since start; audit rows by outcome:", options.pollers, drained.as_secs_f64());
+    println!(
+        "worker      {} pollers drained the queue in {:.2} s since start; audit rows by outcome:",
+        options.pollers,
+        drained.as_secs_f64()
+    );
     for (outcome, count) in &outcomes {
         println!("  {outcome:<10} {count:>4}");
     }
-    let publishes = storefront.received_requests().await.unwrap_or_default().len();
-    println!("storefront  {publishes} cache-bust POSTs (one per applied change: {})", outcomes.get("applied").copied().unwrap_or(0));
+    let publishes = storefront
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .len();
+    println!(
+        "storefront  {publishes} cache-bust POSTs (one per applied change: {})",
+        outcomes.get("applied").copied().unwrap_or(0)
+    );
     let dlq = crate::event_source::LocalEventSource::new(sqs.clone(), &config.sync_dlq_url);
     println!("DLQ         {} message(s) parked", dlq.depth().await?);
     notify_failures(aws, &config, &dlq).await?;
 
     // The check: every SKU holds the newest event that was accepted for it.
-    let items = synchub::adapters::dynamodb::DynamoItemStore::new(aws_sdk_dynamodb::Client::new(aws), &config.items_table);
+    let items = synchub::adapters::dynamodb::DynamoItemStore::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        &config.items_table,
+    );
     let tenant = TenantId::parse(&options.tenant)?;
     let mut wrong = Vec::new();
     for (sku, expected) in &newest {
@@ -254,21 +362,36 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
         }
     }
     let _ = items;
-    let ok = wrong.is_empty() && outcomes.values().sum::<usize>() == by_status.get(&202).map(|c| c.0).unwrap_or(0) + 1;
+    let ok = wrong.is_empty()
+        && outcomes.values().sum::<usize>() == by_status.get(&202).map(|c| c.0).unwrap_or(0) + 1;
     if wrong.is_empty() {
-        println!("check       ✔ every SKU holds its newest event ({}/{})", newest.len(), newest.len());
+        println!(
+            "check       ✔ every SKU holds its newest event ({}/{})",
+            newest.len(),
+            newest.len()
+        );
     } else {
-        println!("check       ✘ {} SKUs do not hold their newest event:\n  {}", wrong.len(), wrong.join("\n  "));
+        println!(
+            "check       ✘ {} SKUs do not hold their newest event:\n  {}",
+            wrong.len(),
+            wrong.join("\n  ")
+        );
     }
 
     // Explain one SKU that saw a stale event.
-    let audit = synchub::adapters::dynamodb::DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table);
+    let audit = synchub::adapters::dynamodb::DynamoAuditLog::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        &config.audit_table,
+    );
     let mut skus: Vec<&&str> = newest.keys().collect();
     skus.sort();
     for sku in skus {
         let text = trace::trace_item(&audit, &tenant, &Sku::parse(sku)?).await?;
         if text.contains("stale") {
-            println!("\n$ synchub trace --tenant {} --sku {sku}\n{text}", options.tenant);
+            println!(
+                "\n$ synchub trace --tenant {} --sku {sku}\n{text}",
+                options.tenant
+            );
             break;
         }
     }
@@ -279,12 +402,21 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
 /// Shopify registrations through the real ingest and worker: the master
 /// record first, then the POS (a local Square stand-in, flag on) while the
 /// CRM's flag is off; then the CRM is switched on and backfilled.
-async fn registrations(aws: &SdkConfig, config: &Config, ingest: &Ingest, tenant: &str) -> Result<bool, Error> {
+async fn registrations(
+    aws: &SdkConfig,
+    config: &Config,
+    ingest: &Ingest,
+    tenant: &str,
+) -> Result<bool, Error> {
     use synchub::app::customers::TargetFlags;
     use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
     use wiremock::matchers::{method, path};
     let shopify_secret = format!("shpss_{:032x}", rand::random::<u128>());
-    for (name, value) in [("shopify-secret", shopify_secret.as_str()), ("square-token", "EAAA-demo"), ("hubspot-token", "pat-demo")] {
+    for (name, value) in [
+        ("shopify-secret", shopify_secret.as_str()),
+        ("square-token", "EAAA-demo"),
+        ("hubspot-token", "pat-demo"),
+    ] {
         local::put_tenant_parameter(aws, config, tenant, name, value).await?;
     }
     let targets = wiremock::MockServer::start().await;
@@ -292,11 +424,22 @@ async fn registrations(aws: &SdkConfig, config: &Config, ingest: &Ingest, tenant
         let sent: Value = serde_json::from_slice(&r.body).unwrap_or_default();
         wiremock::ResponseTemplate::new(200).set_body_json(json!({"customer": {"id": format!("SQ-{}", sent["reference_id"].as_str().unwrap_or("?")), "version": 0}}))
     }).mount(&targets).await;
-    wiremock::Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/batch/upsert"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"status": "COMPLETE", "results": [{"id": "901", "new": true}]}))).mount(&targets).await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/contacts/batch/upsert"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(
+                json!({"status": "COMPLETE", "results": [{"id": "901", "new": true}]}),
+            ),
+        )
+        .mount(&targets)
+        .await;
     let mut with_targets = config.clone();
     (with_targets.square_base_url, with_targets.hubspot_base_url) = (targets.uri(), targets.uri());
-    with_targets.flags = TargetFlags { pos: true, crm: false, updates: false };
+    with_targets.flags = TargetFlags {
+        pos: true,
+        crm: false,
+        updates: false,
+    };
     let worker = Worker::new(aws, &with_targets);
 
     println!("\nregistrations  3 Shopify customers/create webhooks (X-Shopify-Hmac-Sha256); ENABLE_POS_SYNC=true, ENABLE_CRM_SYNC=false");
@@ -306,45 +449,111 @@ async fn registrations(aws: &SdkConfig, config: &Config, ingest: &Ingest, tenant
         let body = json!({"id": id, "email": format!("customer{n}@demo-shop.example"), "first_name": first_name, "last_name": "Demo",
             "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z", "state": "enabled"}).to_string();
         let headers = vec![
-            ("x-shopify-hmac-sha256", ProviderKey::new(&shopify_secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes()))),
+            (
+                "x-shopify-hmac-sha256",
+                ProviderKey::new(&shopify_secret).sign(&signed_parts(
+                    Provider::Shopify,
+                    "",
+                    body.as_bytes(),
+                )),
+            ),
             ("x-shopify-topic", "customers/create".to_owned()),
             ("x-shopify-event-id", format!("demo-reg-{id}")),
         ];
-        let (status, answer) = invoke_ingest(ingest, &webhook_event("shopify", tenant, &headers, &body)).await;
-        println!("  HTTP {status} {}", answer["outcome"].as_str().unwrap_or_default());
+        let (status, answer) =
+            invoke_ingest(ingest, &webhook_event("shopify", tenant, &headers, &body)).await;
+        println!(
+            "  HTTP {status} {}",
+            answer["outcome"].as_str().unwrap_or_default()
+        );
     }
     let source = LocalEventSource::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url);
-    while source.poll_once(|event| async { handle_sync_batch(&worker, event).await }).await?.received > 0 {}
+    while source
+        .poll_once(|event| async { handle_sync_batch(&worker, event).await })
+        .await?
+        .received
+        > 0
+    {}
     let tenant_id = TenantId::parse(tenant)?;
     use synchub::ports::CustomerLedger;
     let mut ok = true;
     for id in &ids {
-        let record = worker.items.customer(&tenant_id, &format!("shopify-{id}")).await?.ok_or("master record missing")?;
-        let status = |t: &str| record.sync_status.get(t).map(|s| s.status.clone()).unwrap_or_default();
-        println!("  master record {:<24} pos: {:<10} (Square id {})  crm: {}", record.profile.id, status("pos"), record.square_customer_id.as_deref().unwrap_or("-"), status("crm"));
+        let record = worker
+            .items
+            .customer(&tenant_id, &format!("shopify-{id}"))
+            .await?
+            .ok_or("master record missing")?;
+        let status = |t: &str| {
+            record
+                .sync_status
+                .get(t)
+                .map(|s| s.status.clone())
+                .unwrap_or_default()
+        };
+        println!(
+            "  master record {:<24} pos: {:<10} (Square id {})  crm: {}",
+            record.profile.id,
+            status("pos"),
+            record.square_customer_id.as_deref().unwrap_or("-"),
+            status("crm")
+        );
         ok &= status("pos") == "success" && status("crm") == "skipped (disabled)";
     }
     println!("\n$ ENABLE_CRM_SYNC=true synchub backfill --tenant {tenant} --target crm");
-    let flags = TargetFlags { crm: true, ..with_targets.flags };
-    let (report, items) = crate::backfill::run(&worker.targets, &worker.items, &worker.tenants, flags, &tenant_id, "crm", None, false).await?;
+    let flags = TargetFlags {
+        crm: true,
+        ..with_targets.flags
+    };
+    let (report, items) = crate::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        flags,
+        &tenant_id,
+        "crm",
+        None,
+        false,
+    )
+    .await?;
     print!("{report}");
-    ok &= items.len() == ids.len() && targets.received_requests().await.unwrap_or_default().len() == 2 * ids.len();
+    ok &= items.len() == ids.len()
+        && targets.received_requests().await.unwrap_or_default().len() == 2 * ids.len();
     Ok(ok)
 }
 
 /// The real failure-notifier consumes the DLQ; the alert is read back from
 /// the local SES.
-async fn notify_failures(aws: &SdkConfig, config: &Config, dlq: &LocalEventSource) -> Result<(), Error> {
+async fn notify_failures(
+    aws: &SdkConfig,
+    config: &Config,
+    dlq: &LocalEventSource,
+) -> Result<(), Error> {
     let notifier = Notifier::new(aws, config);
     let before = local::sent_emails(&moto_endpoint()).await?.len();
-    while dlq.poll_once(|event| handle_failures(&notifier, &config.notify_queue_url, event)).await?.received > 0 {}
-    for email in local::sent_emails(&moto_endpoint()).await?.into_iter().skip(before) {
-        println!("notifier    emailed {} (SES, in the emulator): \"{}\"", email.to.join(", "), email.subject);
+    while dlq
+        .poll_once(|event| handle_failures(&notifier, &config.notify_queue_url, event))
+        .await?
+        .received
+        > 0
+    {}
+    for email in local::sent_emails(&moto_endpoint())
+        .await?
+        .into_iter()
+        .skip(before)
+    {
+        println!(
+            "notifier    emailed {} (SES, in the emulator): \"{}\"",
+            email.to.join(", "),
+            email.subject
+        );
         for line in html_to_lines(&email.body).iter().take(14) {
             println!("  │ {line}");
         }
     }
-    println!("DLQ         {} message(s) left: the notifier keeps each dead letter for `synchub replay`", dlq.depth().await?);
+    println!(
+        "DLQ         {} message(s) left: the notifier keeps each dead letter for `synchub replay`",
+        dlq.depth().await?
+    );
     Ok(())
 }
 
@@ -356,7 +565,15 @@ fn moto_endpoint() -> String {
 fn html_to_lines(html: &str) -> Vec<String> {
     let mut text = String::new();
     let mut in_tag = false;
-    for c in html.replace("</th>", ": ").replace("</tr>", "\n").replace("<br>", "\n").replace("</li>", "\n").replace("</h2>", "\n").replace("</p>", "\n").chars() {
+    for c in html
+        .replace("</th>", ": ")
+        .replace("</tr>", "\n")
+        .replace("<br>", "\n")
+        .replace("</li>", "\n")
+        .replace("</h2>", "\n")
+        .replace("</p>", "\n")
+        .chars()
+    {
         match c {
             '<' => in_tag = true,
             '>' => in_tag = false,
@@ -364,33 +581,67 @@ fn html_to_lines(html: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#x2f;", "/");
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Versions compare as the ordering rule does: (updatedAt, eventId).
 fn version_of<'a>(planned: &'a [Planned], event_id: &'a str) -> (String, &'a str) {
-    let body = planned.iter().find(|p| p.event_id == event_id).map(|p| p.body.as_str()).unwrap_or("{}");
+    let body = planned
+        .iter()
+        .find(|p| p.event_id == event_id)
+        .map(|p| p.body.as_str())
+        .unwrap_or("{}");
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     (v["updatedAt"].as_str().unwrap_or("").to_owned(), event_id)
 }
 
-async fn stored_event_id(aws: &SdkConfig, config: &Config, tenant: &TenantId, sku: &str) -> Result<Option<String>, Error> {
+async fn stored_event_id(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &TenantId,
+    sku: &str,
+) -> Result<Option<String>, Error> {
     let out = aws_sdk_dynamodb::Client::new(aws)
         .get_item()
         .table_name(&config.items_table)
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(tenant.to_string()))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("catalog_item#{sku}")))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(tenant.to_string()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("catalog_item#{sku}")),
+        )
         .consistent_read(true)
         .send()
         .await?;
-    Ok(out.item.and_then(|i| i.get("eventId").and_then(|v| v.as_s().ok()).cloned()))
+    Ok(out
+        .item
+        .and_then(|i| i.get("eventId").and_then(|v| v.as_s().ok()).cloned()))
 }
 
 /// Audit rows by outcome (a scan: fine for a demo table).
-pub async fn count_outcomes(aws: &SdkConfig, config: &Config) -> Result<BTreeMap<String, usize>, Error> {
+pub async fn count_outcomes(
+    aws: &SdkConfig,
+    config: &Config,
+) -> Result<BTreeMap<String, usize>, Error> {
     let mut counts = BTreeMap::new();
-    let mut pages = aws_sdk_dynamodb::Client::new(aws).scan().table_name(&config.audit_table).into_paginator().send();
+    let mut pages = aws_sdk_dynamodb::Client::new(aws)
+        .scan()
+        .table_name(&config.audit_table)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         for item in page?.items() {
             if let Some(outcome) = item.get("outcome").and_then(|v| v.as_s().ok()) {

@@ -28,7 +28,11 @@ pub struct PollStats {
 
 impl LocalEventSource {
     pub fn new(sqs: Client, queue_url: impl Into<String>) -> Self {
-        Self { sqs, queue_url: queue_url.into(), wait: Duration::from_secs(1) }
+        Self {
+            sqs,
+            queue_url: queue_url.into(),
+            wait: Duration::from_secs(1),
+        }
     }
 
     /// Receives up to ten messages and runs `handler` on them.
@@ -42,7 +46,12 @@ impl LocalEventSource {
 
     /// Gathers up to `batch_size` messages within `window` (Lambda's BatchSize and
     /// MaximumBatchingWindowInSeconds) and runs `handler` on them as one event.
-    pub async fn poll_batch<F, Fut>(&self, batch_size: usize, window: Duration, handler: F) -> Result<PollStats, Error>
+    pub async fn poll_batch<F, Fut>(
+        &self,
+        batch_size: usize,
+        window: Duration,
+        handler: F,
+    ) -> Result<PollStats, Error>
     where
         F: FnOnce(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
@@ -63,7 +72,10 @@ impl LocalEventSource {
             let received = out.messages.unwrap_or_default();
             let empty = received.is_empty();
             messages.extend(received);
-            if messages.len() >= batch_size || started.elapsed() >= window || (empty && !messages.is_empty()) {
+            if messages.len() >= batch_size
+                || started.elapsed() >= window
+                || (empty && !messages.is_empty())
+            {
                 break;
             }
             if empty {
@@ -77,19 +89,40 @@ impl LocalEventSource {
             return Ok(PollStats::default());
         }
         let mut event = SqsEvent::default();
-        event.records = messages.iter().map(|m| to_lambda(m, &self.queue_url)).collect();
+        event.records = messages
+            .iter()
+            .map(|m| to_lambda(m, &self.queue_url))
+            .collect();
         let response = handler(event).await;
-        let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
             .enumerate()
             .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
-            .filter_map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok())
+            .filter_map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .set_receipt_handle(m.receipt_handle.clone())
+                    .build()
+                    .ok()
+            })
             .collect();
         for chunk in entries.chunks(10) {
-            self.sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(chunk.to_vec())).send().await?;
+            self.sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(chunk.to_vec()))
+                .send()
+                .await?;
         }
-        Ok(PollStats { received: messages.len(), failed: failed.len() })
+        Ok(PollStats {
+            received: messages.len(),
+            failed: failed.len(),
+        })
     }
 
     /// Messages still on the queue, visible or in flight.
@@ -135,7 +168,10 @@ fn to_lambda(m: &Message, queue_url: &str) -> SqsMessage {
         })
         .collect();
     message.event_source = Some("aws:sqs".into());
-    message.event_source_arn = Some(format!("arn:aws:sqs:us-east-1:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default()));
+    message.event_source_arn = Some(format!(
+        "arn:aws:sqs:us-east-1:000000000000:{}",
+        queue_url.rsplit('/').next().unwrap_or_default()
+    ));
     message.aws_region = Some("us-east-1".into());
     message
 }

@@ -3,7 +3,10 @@
 //! Names and settings mirror template.yaml; a test keeps the two in step.
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
@@ -41,7 +44,10 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { visibility_seconds: QUEUE_VISIBILITY_SECONDS, max_receive_count: MAX_RECEIVE_COUNT }
+        Self {
+            visibility_seconds: QUEUE_VISIBILITY_SECONDS,
+            max_receive_count: MAX_RECEIVE_COUNT,
+        }
     }
 }
 
@@ -57,27 +63,70 @@ pub fn table_names(prefix: &str) -> [(String, bool); 5] {
 }
 
 /// Creates everything (idempotently) and returns the functions' config.
-pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> Result<Config, Error> {
+pub async fn provision(
+    aws: &SdkConfig,
+    prefix: &str,
+    queue: QueueSettings,
+) -> Result<Config, Error> {
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
     for (name, has_sort_key) in table_names(prefix) {
         create_table(&dynamo, &name, has_sort_key).await?;
     }
-    for table in [format!("{prefix}-audit"), format!("{prefix}-notifications"), format!("{prefix}-sync-runs")] {
+    for table in [
+        format!("{prefix}-audit"),
+        format!("{prefix}-notifications"),
+        format!("{prefix}-sync-runs"),
+    ] {
         dynamo
             .update_time_to_live()
             .table_name(table)
-            .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(AUDIT_TTL_ATTRIBUTE).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(AUDIT_TTL_ATTRIBUTE)
+                    .build()?,
+            )
             .send()
             .await
             .map(|_| ())
-            .or_else(|e| if format!("{e:?}").contains("already enabled") { Ok(()) } else { Err(e) })?;
+            .or_else(|e| {
+                if format!("{e:?}").contains("already enabled") {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
     }
 
     let sqs = aws_sdk_sqs::Client::new(aws);
-    let (queue_url, dlq_url) = create_queue_with_dlq(&sqs, &format!("{prefix}-sync-events"), queue.visibility_seconds, queue.max_receive_count).await?;
-    let (notify_queue_url, _) = create_queue_with_dlq(&sqs, &format!("{prefix}-notifications"), queue.visibility_seconds.min(NOTIFY_QUEUE_VISIBILITY_SECONDS), NOTIFY_MAX_RECEIVE_COUNT).await?;
-    let (runs_queue_url, _) = create_queue_with_dlq(&sqs, &format!("{prefix}-sync-runs"), queue.visibility_seconds.min(RUNS_QUEUE_VISIBILITY_SECONDS), MAX_RECEIVE_COUNT).await?;
-    aws_sdk_ses::Client::new(aws).verify_email_identity().email_address(LOCAL_ALERT_SENDER).send().await?;
+    let (queue_url, dlq_url) = create_queue_with_dlq(
+        &sqs,
+        &format!("{prefix}-sync-events"),
+        queue.visibility_seconds,
+        queue.max_receive_count,
+    )
+    .await?;
+    let (notify_queue_url, _) = create_queue_with_dlq(
+        &sqs,
+        &format!("{prefix}-notifications"),
+        queue
+            .visibility_seconds
+            .min(NOTIFY_QUEUE_VISIBILITY_SECONDS),
+        NOTIFY_MAX_RECEIVE_COUNT,
+    )
+    .await?;
+    let (runs_queue_url, _) = create_queue_with_dlq(
+        &sqs,
+        &format!("{prefix}-sync-runs"),
+        queue.visibility_seconds.min(RUNS_QUEUE_VISIBILITY_SECONDS),
+        MAX_RECEIVE_COUNT,
+    )
+    .await?;
+    aws_sdk_ses::Client::new(aws)
+        .verify_email_identity()
+        .email_address(LOCAL_ALERT_SENDER)
+        .send()
+        .await?;
 
     Ok(Config {
         items_table: format!("{prefix}-items"),
@@ -107,13 +156,26 @@ pub async fn provision(aws: &SdkConfig, prefix: &str, queue: QueueSettings) -> R
 
 /// A queue and its dead-letter queue (`{name}-dlq`), with the redrive policy;
 /// returns both URLs.
-async fn create_queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, visibility_seconds: u32, max_receive_count: u32) -> Result<(String, String), Error> {
+async fn create_queue_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_seconds: u32,
+    max_receive_count: u32,
+) -> Result<(String, String), Error> {
     let dlq_url = sqs
         .create_queue()
         .queue_name(format!("{name}-dlq"))
-        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECONDS.to_string())
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            DLQ_RETENTION_SECONDS.to_string(),
+        )
         // The failure notifier consumes the sync DLQ, so it has a consumer's visibility timeout.
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.min(NOTIFY_QUEUE_VISIBILITY_SECONDS).to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_seconds
+                .min(NOTIFY_QUEUE_VISIBILITY_SECONDS)
+                .to_string(),
+        )
         .send()
         .await?
         .queue_url
@@ -127,12 +189,20 @@ async fn create_queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, visibility
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}).to_string();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+            .to_string();
     let queue_url = sqs
         .create_queue()
         .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string())
-        .attributes(QueueAttributeName::MessageRetentionPeriod, QUEUE_RETENTION_SECONDS.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_seconds.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            QUEUE_RETENTION_SECONDS.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await?
@@ -141,43 +211,92 @@ async fn create_queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, visibility
     Ok((queue_url, dlq_url))
 }
 
-async fn create_table(dynamo: &aws_sdk_dynamodb::Client, name: &str, has_sort_key: bool) -> Result<(), Error> {
+async fn create_table(
+    dynamo: &aws_sdk_dynamodb::Client,
+    name: &str,
+    has_sort_key: bool,
+) -> Result<(), Error> {
     let mut request = dynamo
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build()?)
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build()?);
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()?,
+        );
     if has_sort_key {
         request = request
-            .attribute_definitions(AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build()?)
-            .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build()?);
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("sk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()?,
+            );
     }
     match request.send().await {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Stores a tenant's signing secret (SecureString) and settings.
-pub async fn seed_tenant(aws: &SdkConfig, config: &Config, settings: &TenantSettings, secret: &str) -> Result<(), Error> {
+pub async fn seed_tenant(
+    aws: &SdkConfig,
+    config: &Config,
+    settings: &TenantSettings,
+    secret: &str,
+) -> Result<(), Error> {
     let tenant = TenantId::parse(&settings.tenant_id)?;
     aws_sdk_ssm::Client::new(aws)
         .put_parameter()
-        .name(SsmSecretStore::webhook_secret_name(&config.tenant_secrets_path, &tenant))
+        .name(SsmSecretStore::webhook_secret_name(
+            &config.tenant_secrets_path,
+            &tenant,
+        ))
         .value(secret)
         .r#type(ParameterType::SecureString)
         .overwrite(true)
         .send()
         .await?;
-    DynamoTenantDirectory::new(aws_sdk_dynamodb::Client::new(aws), &config.tenants_table, Duration::ZERO).put(settings).await?;
+    DynamoTenantDirectory::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        &config.tenants_table,
+        Duration::ZERO,
+    )
+    .put(settings)
+    .await?;
     Ok(())
 }
 
 /// Stores one of a tenant's credentials (SecureString) beside its webhook
 /// secret: `shopify-secret`, `square-signature-key`, `square-token`, `hubspot-token`.
-pub async fn put_tenant_parameter(aws: &SdkConfig, config: &Config, tenant: &str, name: &str, value: &str) -> Result<(), Error> {
+pub async fn put_tenant_parameter(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), Error> {
     aws_sdk_ssm::Client::new(aws)
         .put_parameter()
         .name(format!("{}/{tenant}/{name}", config.tenant_secrets_path))
@@ -193,7 +312,10 @@ pub async fn put_tenant_parameter(aws: &SdkConfig, config: &Config, tenant: &str
 pub fn new_signing_secret() -> String {
     use base64::Engine;
     let key: [u8; 32] = rand::random();
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 /// An email the local SES (moto) accepted.
@@ -209,13 +331,29 @@ pub struct SentEmail {
 /// Every email moto's SES has accepted, oldest first. `moto_endpoint` is the
 /// engine's base URL (`AWS_ENDPOINT_URL_SES`).
 pub async fn sent_emails(moto_endpoint: &str) -> Result<Vec<SentEmail>, Error> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint.trim_end_matches('/'))).await?.json().await?;
+    let data: serde_json::Value = reqwest::get(format!(
+        "{}/moto-api/data.json",
+        moto_endpoint.trim_end_matches('/')
+    ))
+    .await?
+    .json()
+    .await?;
     let mut out = Vec::new();
     // Shape: {"ses": {"Message": [{"source", "destinations": {"ToAddresses": [..]}, "subject", "body"}, ..]}}
     for m in data["ses"]["Message"].as_array().into_iter().flatten() {
         let text = |k: &str| m[k].as_str().unwrap_or_default().to_owned();
-        let to = m["destinations"]["ToAddresses"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
-        out.push(SentEmail { source: text("source"), to, subject: text("subject"), body: text("body") });
+        let to = m["destinations"]["ToAddresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect();
+        out.push(SentEmail {
+            source: text("source"),
+            to,
+            subject: text("subject"),
+            body: text("body"),
+        });
     }
     Ok(out)
 }

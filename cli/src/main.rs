@@ -9,7 +9,11 @@ use synchub::config::Config;
 use synchub::domain::{Sku, TenantId};
 
 #[derive(Parser)]
-#[command(name = "synchub", version, about = "Operate synchub: demo, trace, replay, sync, backfill")]
+#[command(
+    name = "synchub",
+    version,
+    about = "Operate synchub: demo, trace, replay, sync, backfill"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,12 +82,19 @@ enum Command {
 }
 
 fn parse_data_type(text: &str) -> Result<synchub::domain::square::DataType, String> {
-    synchub::domain::square::DataType::parse(text).ok_or_else(|| format!("unknown data type {text:?}; one of orders, catalog, categories, locations, inventory"))
+    synchub::domain::square::DataType::parse(text).ok_or_else(|| {
+        format!(
+            "unknown data type {text:?}; one of orders, catalog, categories, locations, inventory"
+        )
+    })
 }
 
 fn parse_error_class(text: &str) -> Result<synchub::ErrorClass, String> {
     synchub::ErrorClass::parse(text).ok_or_else(|| {
-        let names: Vec<&str> = synchub::ErrorClass::ALL.iter().map(|c| c.as_str()).collect();
+        let names: Vec<&str> = synchub::ErrorClass::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
         format!("unknown error class {text:?}; one of {}", names.join(", "))
     })
 }
@@ -94,7 +105,8 @@ fn log_to_file(path: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let file = std::fs::File::create(path)?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

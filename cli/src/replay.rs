@@ -9,10 +9,18 @@ use synchub::ports::{MessageQueue, OutgoingMessage};
 use synchub::ErrorClass;
 
 /// What a replay did: (event id, outcome) per kept dead letter.
-pub async fn replay<Q: MessageQueue>(store: &DynamoAlertStore, queue: &Q, tenant: &str, class: ErrorClass, dry_run: bool) -> Result<Vec<(String, &'static str)>, AdapterError> {
+pub async fn replay<Q: MessageQueue>(
+    store: &DynamoAlertStore,
+    queue: &Q,
+    tenant: &str,
+    class: ErrorClass,
+    dry_run: bool,
+) -> Result<Vec<(String, &'static str)>, AdapterError> {
     let mut done = Vec::new();
     for failure in store.failures(tenant, class).await? {
-        let Some(body) = failure.dead_letter_body.as_ref() else { continue };
+        let Some(body) = failure.dead_letter_body.as_ref() else {
+            continue;
+        };
         if store.is_replayed(&failure).await? {
             done.push((failure.subject_id.clone(), "already replayed"));
             continue;
@@ -24,7 +32,10 @@ pub async fn replay<Q: MessageQueue>(store: &DynamoAlertStore, queue: &Q, tenant
         let message = OutgoingMessage {
             group_id: tenant.to_owned(),
             body: body.clone(),
-            attributes: vec![("tenantId", tenant.to_owned()), ("replayOf", failure.key.clone())],
+            attributes: vec![
+                ("tenantId", tenant.to_owned()),
+                ("replayOf", failure.key.clone()),
+            ],
             delay_seconds: 0,
         };
         queue.send(&message).await?;

@@ -23,39 +23,85 @@ pub enum RunLine {
 
 fn bar(progress: &MultiProgress, data_type: DataType) -> ProgressBar {
     let bar = progress.add(ProgressBar::new_spinner());
-    bar.set_style(ProgressStyle::with_template("{spinner} {prefix:<11} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix:<11} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.set_prefix(data_type.to_string());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 
 /// Runs the data types for a tenant; `hidden` turns the progress lines off (tests).
-pub async fn sync(sync: &DailySync, tenant: &TenantId, data_types: &[DataType], force: bool, hidden: bool) -> Result<Vec<RunLine>, Error> {
-    let progress = if hidden { MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden()) } else { MultiProgress::new() };
+pub async fn sync(
+    sync: &DailySync,
+    tenant: &TenantId,
+    data_types: &[DataType],
+    force: bool,
+    hidden: bool,
+) -> Result<Vec<RunLine>, Error> {
+    let progress = if hidden {
+        MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+    } else {
+        MultiProgress::new()
+    };
     let mut lines = Vec::new();
     for &data_type in data_types {
-        match start_run(&sync.ports(), tenant.as_str(), data_type, Trigger::Manual, force, now_millis()).await? {
+        match start_run(
+            &sync.ports(),
+            tenant.as_str(),
+            data_type,
+            Trigger::Manual,
+            force,
+            now_millis(),
+        )
+        .await?
+        {
             Start::Started(run) => {
                 let bar = bar(&progress, data_type);
-                let done = match continue_run(&sync.ports(), run, || Duration::from_secs(3600), now_millis, |r| {
-                    bar.set_message(format!("{} fetched, {} enqueued, {} rejected, {} pages", r.fetched, r.enqueued, r.rejected, r.pages))
-                })
+                let done = match continue_run(
+                    &sync.ports(),
+                    run,
+                    || Duration::from_secs(3600),
+                    now_millis,
+                    |r| {
+                        bar.set_message(format!(
+                            "{} fetched, {} enqueued, {} rejected, {} pages",
+                            r.fetched, r.enqueued, r.rejected, r.pages
+                        ))
+                    },
+                )
                 .await?
                 {
                     Progress::Finished(run) | Progress::Paused(run) => run,
                 };
-                bar.finish_with_message(format!("{:?}: {} fetched, {} enqueued, {} rejected", done.status, done.fetched, done.enqueued, done.rejected).to_lowercase());
+                bar.finish_with_message(
+                    format!(
+                        "{:?}: {} fetched, {} enqueued, {} rejected",
+                        done.status, done.fetched, done.enqueued, done.rejected
+                    )
+                    .to_lowercase(),
+                );
                 lines.push(RunLine::Ran(done));
             }
-            Start::AlreadyRunning { run_id } => lines.push(RunLine::Skipped { data_type, why: format!("a run is in progress ({run_id}); not started") }),
-            Start::DoneToday { run_id } => lines.push(RunLine::Skipped { data_type, why: format!("today's run already succeeded ({run_id}); --force starts another") }),
+            Start::AlreadyRunning { run_id } => lines.push(RunLine::Skipped {
+                data_type,
+                why: format!("a run is in progress ({run_id}); not started"),
+            }),
+            Start::DoneToday { run_id } => lines.push(RunLine::Skipped {
+                data_type,
+                why: format!("today's run already succeeded ({run_id}); --force starts another"),
+            }),
         }
     }
     Ok(lines)
 }
 
 pub fn table(lines: &[RunLine]) -> String {
-    let mut out = format!("{:<11} {:<10} {:>8} {:>8} {:>8} {:>6}  {}\n", "data type", "status", "fetched", "enqueued", "rejected", "pages", "run (correlation id)");
+    let mut out = format!(
+        "{:<11} {:<10} {:>8} {:>8} {:>8} {:>6}  {}\n",
+        "data type", "status", "fetched", "enqueued", "rejected", "pages", "run (correlation id)"
+    );
     for line in lines {
         match line {
             RunLine::Ran(r) => {
@@ -68,24 +114,57 @@ pub fn table(lines: &[RunLine]) -> String {
                     r.rejected,
                     r.pages,
                     r.run_id,
-                    r.error_message.as_ref().map(|m| format!("  {}: {m}", r.error_class.map(|c| c.as_str()).unwrap_or(""))).unwrap_or_default()
+                    r.error_message
+                        .as_ref()
+                        .map(|m| format!(
+                            "  {}: {m}",
+                            r.error_class.map(|c| c.as_str()).unwrap_or("")
+                        ))
+                        .unwrap_or_default()
                 );
                 for (id, why) in &r.rejections {
                     out += &format!("{:<11}   rejected {id}: {why}\n", "");
                 }
             }
-            RunLine::Skipped { data_type, why } => out += &format!("{:<11} {:<10} {why}\n", data_type.to_string(), "skipped"),
+            RunLine::Skipped { data_type, why } => {
+                out += &format!("{:<11} {:<10} {why}\n", data_type.to_string(), "skipped")
+            }
         }
     }
     out
 }
 
 /// `--dry-run`: what each data type's pull would change; writes nothing.
-pub async fn dry(sync: &DailySync, tenant: &TenantId, data_types: &[DataType]) -> Result<String, Error> {
-    let mut out = format!("{:<11} {:>8} {:>6} {:>8} {:>10} {:>8} {:>13}\n", "data type", "fetched", "new", "changed", "unchanged", "rejected", "would delete");
+pub async fn dry(
+    sync: &DailySync,
+    tenant: &TenantId,
+    data_types: &[DataType],
+) -> Result<String, Error> {
+    let mut out = format!(
+        "{:<11} {:>8} {:>6} {:>8} {:>10} {:>8} {:>13}\n",
+        "data type", "fetched", "new", "changed", "unchanged", "rejected", "would delete"
+    );
     for &data_type in data_types {
-        let r = dry_run(&sync.source, &sync.tokens, &sync.index, tenant, data_type, &sync.policy, now_millis()).await?;
-        out += &format!("{:<11} {:>8} {:>6} {:>8} {:>10} {:>8} {:>13}\n", data_type.to_string(), r.fetched, r.new, r.changed, r.unchanged, r.rejected, r.would_delete);
+        let r = dry_run(
+            &sync.source,
+            &sync.tokens,
+            &sync.index,
+            tenant,
+            data_type,
+            &sync.policy,
+            now_millis(),
+        )
+        .await?;
+        out += &format!(
+            "{:<11} {:>8} {:>6} {:>8} {:>10} {:>8} {:>13}\n",
+            data_type.to_string(),
+            r.fetched,
+            r.new,
+            r.changed,
+            r.unchanged,
+            r.rejected,
+            r.would_delete
+        );
     }
     out += "dry run: nothing was written or enqueued\n";
     Ok(out)

@@ -50,15 +50,25 @@ impl Config {
 
     /// Reads from any lookup, so tests need not touch the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let text = |k: &str, default: &str| get(k).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
-        let number = |k: &str, default: u64| get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(default);
+        let text = |k: &str, default: &str| {
+            get(k)
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let number = |k: &str, default: u64| {
+            get(k)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        };
         Self {
             items_table: text("ITEMS_TABLE", "synchub-items"),
             audit_table: text("AUDIT_TABLE", "synchub-audit"),
             tenants_table: text("TENANTS_TABLE", "synchub-tenants"),
             sync_queue_url: text("SYNC_QUEUE_URL", ""),
             sync_dlq_url: text("SYNC_DLQ_URL", ""),
-            tenant_secrets_path: text("TENANT_SECRETS_PATH", "/synchub/tenants").trim_end_matches('/').to_owned(),
+            tenant_secrets_path: text("TENANT_SECRETS_PATH", "/synchub/tenants")
+                .trim_end_matches('/')
+                .to_owned(),
             audit_ttl: Duration::from_secs(number("AUDIT_TTL_DAYS", 90) * 86_400),
             tenant_cache_ttl: Duration::from_secs(number("TENANT_CACHE_SECONDS", 60)),
             notifications_table: text("NOTIFICATIONS_TABLE", "synchub-notifications"),
@@ -70,7 +80,9 @@ impl Config {
             runs_queue_url: text("RUNS_QUEUE_URL", ""),
             square_base_url: text("SQUARE_BASE_URL", "https://connect.squareup.com"),
             orders_lookback: Duration::from_secs(number("ORDERS_LOOKBACK_DAYS", 7).max(1) * 86_400),
-            inventory_lookback: Duration::from_secs(number("INVENTORY_LOOKBACK_HOURS", 24).max(1) * 3_600),
+            inventory_lookback: Duration::from_secs(
+                number("INVENTORY_LOOKBACK_HOURS", 24).max(1) * 3_600,
+            ),
             stuck_after: Duration::from_secs(number("STUCK_AFTER_MINUTES", 30).max(1) * 60),
             hubspot_base_url: text("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
             target_attempts: number("TARGET_ATTEMPTS", 4).clamp(1, 10) as usize,

@@ -61,16 +61,29 @@ mod tests {
     #[test]
     fn only_auth_and_validation_errors_are_not_retried() {
         use ErrorClass::*;
-        let retried: Vec<_> = [AuthError, ValidationError, NetworkError, DatabaseError, TimeoutError, UnknownError]
-            .into_iter()
-            .filter(|c| c.is_retryable())
-            .collect();
-        assert_eq!(retried, vec![NetworkError, DatabaseError, TimeoutError, UnknownError]);
+        let retried: Vec<_> = [
+            AuthError,
+            ValidationError,
+            NetworkError,
+            DatabaseError,
+            TimeoutError,
+            UnknownError,
+        ]
+        .into_iter()
+        .filter(|c| c.is_retryable())
+        .collect();
+        assert_eq!(
+            retried,
+            vec![NetworkError, DatabaseError, TimeoutError, UnknownError]
+        );
     }
 
     #[test]
     fn class_serializes_as_its_documented_name() {
-        assert_eq!(serde_json::to_string(&ErrorClass::DatabaseError).unwrap(), "\"DATABASE_ERROR\"");
+        assert_eq!(
+            serde_json::to_string(&ErrorClass::DatabaseError).unwrap(),
+            "\"DATABASE_ERROR\""
+        );
         assert_eq!(ErrorClass::TimeoutError.to_string(), "TIMEOUT_ERROR");
         for c in ErrorClass::ALL {
             assert_eq!(ErrorClass::parse(c.as_str()), Some(c));

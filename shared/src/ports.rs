@@ -6,9 +6,9 @@ use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
 use crate::domain::provider_webhook::{Provider, ProviderKey};
-use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::SyncRun;
+use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::{EntityChange, EntityKind, TenantId};
 use crate::ErrorClass;
 use std::future::Future;
@@ -27,11 +27,27 @@ pub trait ItemStore: Send + Sync {
 /// The per-delivery audit trail.
 pub trait AuditLog: Send + Sync {
     /// Records rows that cannot exist yet (first deliveries), batched.
-    fn record_new(&self, rows: &[AuditRow]) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
+    fn record_new(
+        &self,
+        rows: &[AuditRow],
+    ) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
     /// Records a row unless one is already there; `Ok(false)` when it was.
-    fn record_once(&self, row: &AuditRow) -> impl Future<Output = Result<bool, AdapterError>> + Send;
-    fn find(&self, pk: &str, sk: &str) -> impl Future<Output = Result<Option<AuditRow>, AdapterError>> + Send;
-    fn set_target(&self, pk: &str, sk: &str, target: &str, status: &TargetStatus) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn record_once(
+        &self,
+        row: &AuditRow,
+    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    fn find(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> impl Future<Output = Result<Option<AuditRow>, AdapterError>> + Send;
+    fn set_target(
+        &self,
+        pk: &str,
+        sk: &str,
+        target: &str,
+        status: &TargetStatus,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
 }
 
 /// A message for the sync queue.
@@ -46,9 +62,15 @@ pub struct OutgoingMessage {
 
 /// The sync queue (and its dead-letter queue).
 pub trait MessageQueue: Send + Sync {
-    fn send(&self, message: &OutgoingMessage) -> impl Future<Output = Result<String, AdapterError>> + Send;
+    fn send(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl Future<Output = Result<String, AdapterError>> + Send;
     /// Sends up to ten messages in one request; one result per message, in order.
-    fn send_batch(&self, messages: &[OutgoingMessage]) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
+    fn send_batch(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
 }
 
 /// What synchub knows about a tenant (stored in DynamoDB).
@@ -82,15 +104,25 @@ fn yes() -> bool {
 }
 
 pub trait TenantDirectory: Send + Sync {
-    fn settings(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<TenantSettings>, AdapterError>> + Send;
+    fn settings(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<TenantSettings>, AdapterError>> + Send;
 }
 
 /// Where tenant credentials live (SSM SecureString parameters).
 pub trait SecretStore: Send + Sync {
     /// The tenant's webhook signing secrets; `None` for an unknown tenant.
-    fn webhook_secrets(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, AdapterError>> + Send;
+    fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, AdapterError>> + Send;
     /// The tenant's signing keys for a provider's webhooks; `None` when unset.
-    fn provider_keys(&self, tenant: &TenantId, provider: Provider) -> impl Future<Output = Result<Option<Vec<ProviderKey>>, AdapterError>> + Send;
+    fn provider_keys(
+        &self,
+        tenant: &TenantId,
+        provider: Provider,
+    ) -> impl Future<Output = Result<Option<Vec<ProviderKey>>, AdapterError>> + Send;
 }
 
 /// The storefront cache-bust after an applied change.
@@ -108,7 +140,11 @@ pub struct CacheBust {
 
 pub trait StorefrontPublisher: Send + Sync {
     /// Returns the number of attempts it took.
-    fn publish(&self, url: &str, notice: &CacheBust) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    fn publish(
+        &self,
+        url: &str,
+        notice: &CacheBust,
+    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
 }
 
 /// The answer to "may I send the alert email for (tenant, class) now?".
@@ -128,22 +164,64 @@ pub trait AlertStore: Send + Sync {
     /// Records a failure and counts it, once per `failure.key`; `Ok(false)`
     /// when it was already recorded (a redelivery).
     fn record(&self, failure: &Failure) -> impl Future<Output = Result<bool, AdapterError>> + Send;
-    fn claim(&self, tenant: &str, class: ErrorClass, now: i64, window: i64, lease: i64) -> impl Future<Output = Result<AlertClaim, AdapterError>> + Send;
+    fn claim(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        now: i64,
+        window: i64,
+        lease: i64,
+    ) -> impl Future<Output = Result<AlertClaim, AdapterError>> + Send;
     /// The newest failures of this kind at or after `since`, at most `limit`.
-    fn recent(&self, tenant: &str, class: ErrorClass, since: i64, limit: i32) -> impl Future<Output = Result<Vec<Failure>, AdapterError>> + Send;
+    fn recent(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        since: i64,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Failure>, AdapterError>> + Send;
     /// The email went out: `reported` failures are no longer pending.
-    fn sent(&self, state: &AlertState, reported: u64, now: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn sent(
+        &self,
+        state: &AlertState,
+        reported: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// The email did not go out; with `rejected`, it never will to these
     /// recipients: the reason is kept and the window restarts.
-    fn release(&self, tenant: &str, class: ErrorClass, rejected: Option<&str>, now: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn release(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        rejected: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Marks a flush as scheduled for `due`; `Ok(false)` if one at or after
     /// `due` already is.
-    fn arm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> impl Future<Output = Result<bool, AdapterError>> + Send;
-    fn disarm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn arm_flush(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        due: i64,
+    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    fn disarm_flush(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        due: i64,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Claims the one summary email of (tenant, day); `Ok(false)` if it went out already.
-    fn claim_summary(&self, tenant: &str, day: &str) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    fn claim_summary(
+        &self,
+        tenant: &str,
+        day: &str,
+    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
     /// Gives the claim back (the email could not be sent; SQS retries it).
-    fn release_summary(&self, tenant: &str, day: &str) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn release_summary(
+        &self,
+        tenant: &str,
+        day: &str,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
 }
 
 /// An email with both parts.
@@ -163,8 +241,14 @@ pub trait Mailer: Send + Sync {
 
 /// Where tenant API tokens live (SSM SecureString, beside the webhook secrets).
 pub trait TokenStore: Send + Sync {
-    fn square_token(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
-    fn hubspot_token(&self, tenant: &TenantId) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+    fn square_token(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+    fn hubspot_token(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
 }
 
 /// One page of a source's listing; `cursor` is where the next page starts
@@ -198,26 +282,56 @@ pub trait PosSource: Send + Sync {
 pub enum LockResult {
     Acquired,
     /// Another run holds it until then.
-    Held { run_id: String, until_millis: i64 },
+    Held {
+        run_id: String,
+        until_millis: i64,
+    },
     /// Today's run already succeeded (start another with `force`).
-    DoneToday { run_id: String },
+    DoneToday {
+        run_id: String,
+    },
 }
 
 /// Sync runs, their checkpoints and the one-run-at-a-time lock.
 pub trait RunStore: Send + Sync {
-    fn lock(&self, run: &SyncRun, now: i64, ttl_millis: i64, force: bool) -> impl Future<Output = Result<LockResult, AdapterError>> + Send;
+    fn lock(
+        &self,
+        run: &SyncRun,
+        now: i64,
+        ttl_millis: i64,
+        force: bool,
+    ) -> impl Future<Output = Result<LockResult, AdapterError>> + Send;
     /// Keeps the lock while the run makes progress.
-    fn renew(&self, run: &SyncRun, now: i64, ttl_millis: i64) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn renew(
+        &self,
+        run: &SyncRun,
+        now: i64,
+        ttl_millis: i64,
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Releases the lock; a succeeded run marks its day done.
     fn unlock(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Saves the run (the checkpoint after each page).
     fn save(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
-    fn load(&self, tenant: &str, data_type: DataType, run_id: &str) -> impl Future<Output = Result<Option<SyncRun>, AdapterError>> + Send;
+    fn load(
+        &self,
+        tenant: &str,
+        data_type: DataType,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Option<SyncRun>, AdapterError>> + Send;
     /// The ids a run has seen, saved per page, for reconciliation.
-    fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> impl Future<Output = Result<(), AdapterError>> + Send;
-    fn seen(&self, run: &SyncRun) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, AdapterError>> + Send;
+    fn save_seen(
+        &self,
+        run: &SyncRun,
+        page: u64,
+        ids: &[String],
+    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn seen(
+        &self,
+        run: &SyncRun,
+    ) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, AdapterError>> + Send;
     /// Runs of a tenant, newest first.
-    fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, AdapterError>> + Send;
+    fn runs(&self, tenant: &str)
+        -> impl Future<Output = Result<Vec<SyncRun>, AdapterError>> + Send;
 }
 
 /// What the tenant's store holds, for reconciliation and dry runs.
@@ -273,11 +387,23 @@ pub trait CustomerTargets: Send + Sync {
         idempotency_key: &str,
     ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
     /// Upserts the contact in the CRM by email; returns its CRM id.
-    fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
+    fn crm_upsert(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerProfile,
+    ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
     /// Deletes the customer from the POS (a privacy erasure).
-    fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    fn pos_erase(
+        &self,
+        tenant: &TenantId,
+        pos_id: &str,
+    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
     /// Permanently deletes the contact from the CRM (a privacy erasure).
-    fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    fn crm_erase(
+        &self,
+        tenant: &TenantId,
+        crm_id: &str,
+    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
 }
 
 /// The targets' own ids of a customer, kept on the master record.
@@ -289,7 +415,11 @@ pub struct TargetIds<'a> {
 
 /// The per-target sync ledger on customer master records.
 pub trait CustomerLedger: Send + Sync {
-    fn customer(&self, tenant: &TenantId, id: &str) -> impl Future<Output = Result<Option<CustomerRecord>, AdapterError>> + Send;
+    fn customer(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CustomerRecord>, AdapterError>> + Send;
     /// Records target results for the event the record holds (a newer event's
     /// results are never overwritten by an older one's).
     fn record_sync(
@@ -301,5 +431,10 @@ pub trait CustomerLedger: Send + Sync {
         ids: TargetIds<'_>,
     ) -> impl Future<Output = Result<(), AdapterError>> + Send;
     /// Live customers whose `target` status is skipped or failed (at or after `since`).
-    fn needing_sync(&self, tenant: &TenantId, target: &str, since: Option<&str>) -> impl Future<Output = Result<Vec<CustomerRecord>, AdapterError>> + Send;
+    fn needing_sync(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        since: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<CustomerRecord>, AdapterError>> + Send;
 }

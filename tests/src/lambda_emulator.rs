@@ -56,14 +56,24 @@ impl RuntimeApi {
         let next_calls = shared.next_calls.clone();
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind runtime API");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind runtime API");
         let address = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { address, sender, next_calls, counter: AtomicUsize::new(0) }
+        Self {
+            address,
+            sender,
+            next_calls,
+            counter: AtomicUsize::new(0),
+        }
     }
 
     /// How many times any process has asked for its next invocation.
@@ -75,24 +85,53 @@ impl RuntimeApi {
     pub async fn invoke(&self, event: Bytes) -> Result<Bytes, Bytes> {
         let (reply, answer) = oneshot::channel();
         let id = format!("req-{}", self.counter.fetch_add(1, Ordering::Relaxed));
-        self.sender.send(Invocation { id, event, reply }).map_err(|_| Bytes::from_static(b"runtime API stopped"))?;
-        answer.await.unwrap_or_else(|_| Err(Bytes::from_static(b"invocation dropped")))
+        self.sender
+            .send(Invocation { id, event, reply })
+            .map_err(|_| Bytes::from_static(b"runtime API stopped"))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Bytes::from_static(b"invocation dropped")))
     }
 }
 
 async fn next(State(shared): State<Shared>) -> (StatusCode, HeaderMap, Bytes) {
     shared.next_calls.fetch_add(1, Ordering::SeqCst);
     let invocation = shared.queue.lock().await.recv().await;
-    let Some(invocation) = invocation else { return (StatusCode::GONE, HeaderMap::new(), Bytes::new()) };
+    let Some(invocation) = invocation else {
+        return (StatusCode::GONE, HeaderMap::new(), Bytes::new());
+    };
     let deadline = std::time::SystemTime::now() + shared.timeout;
-    let deadline_ms = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let deadline_ms = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let mut headers = HeaderMap::new();
-    headers.insert("lambda-runtime-aws-request-id", invocation.id.parse().unwrap());
-    headers.insert("lambda-runtime-deadline-ms", deadline_ms.to_string().parse().unwrap());
-    headers.insert("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench".parse().unwrap());
-    headers.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".parse().unwrap());
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        invocation.id.parse().unwrap(),
+    );
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        deadline_ms.to_string().parse().unwrap(),
+    );
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:bench"
+            .parse()
+            .unwrap(),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0"
+            .parse()
+            .unwrap(),
+    );
     headers.insert("content-type", "application/json".parse().unwrap());
-    shared.in_flight.lock().unwrap().insert(invocation.id.clone(), invocation.reply);
+    shared
+        .in_flight
+        .lock()
+        .unwrap()
+        .insert(invocation.id.clone(), invocation.reply);
     (StatusCode::OK, headers, invocation.event)
 }
 
@@ -132,9 +171,15 @@ struct ProxyState {
 impl CountingProxy {
     pub async fn start(upstream: &str) -> Self {
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let state = ProxyState { upstream: upstream.trim_end_matches('/').to_owned(), client: reqwest::Client::new(), counts: counts.clone() };
+        let state = ProxyState {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            counts: counts.clone(),
+        };
         let app = Router::new().fallback(forward).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, counts }
@@ -146,7 +191,10 @@ impl CountingProxy {
     }
 }
 
-async fn forward(State(state): State<ProxyState>, request: axum::extract::Request) -> (StatusCode, HeaderMap, Bytes) {
+async fn forward(
+    State(state): State<ProxyState>,
+    request: axum::extract::Request,
+) -> (StatusCode, HeaderMap, Bytes) {
     let (parts, body) = request.into_parts();
     let operation = parts
         .headers
@@ -155,8 +203,18 @@ async fn forward(State(state): State<ProxyState>, request: axum::extract::Reques
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
     *state.counts.lock().unwrap().entry(operation).or_default() += 1;
-    let body = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
-    let url = format!("{}{}", state.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let body = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let url = format!(
+        "{}{}",
+        state.upstream,
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
     let mut upstream = state.client.request(parts.method.clone(), url).body(body);
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
@@ -174,7 +232,11 @@ async fn forward(State(state): State<ProxyState>, request: axum::extract::Reques
             }
             (status, headers, r.bytes().await.unwrap_or_default())
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::from(e.to_string())),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            HeaderMap::new(),
+            Bytes::from(e.to_string()),
+        ),
     }
 }
 
@@ -200,18 +262,48 @@ pub fn usage(pid: u32) -> (f64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0);
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
     (ticks / ticks_per_second(), hwm)
 }
 
 /// Starts the release binary `name` (beside the running executable) `envs`
 /// times against `api`, timing each cold start to its first `next` call.
-pub async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, env: &[(String, String)], log: &str) -> Function {
-    let binary = std::env::current_exe().unwrap().parent().unwrap().join(name);
-    assert!(binary.exists(), "{} missing: build it with --release first", binary.display());
-    let mut f = Function { name, children: Vec::new(), cold_starts: Vec::new(), cpu_at_ready: Vec::new() };
+pub async fn start_function(
+    name: &'static str,
+    envs: usize,
+    api: &RuntimeApi,
+    env: &[(String, String)],
+    log: &str,
+) -> Function {
+    let binary = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(name);
+    assert!(
+        binary.exists(),
+        "{} missing: build it with --release first",
+        binary.display()
+    );
+    let mut f = Function {
+        name,
+        children: Vec::new(),
+        cold_starts: Vec::new(),
+        cpu_at_ready: Vec::new(),
+    };
     for _ in 0..envs {
         let before = api.next_calls();
         let started = Instant::now();
@@ -229,7 +321,10 @@ pub async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, e
             .expect("spawn function");
         while api.next_calls() == before {
             tokio::time::sleep(Duration::from_micros(200)).await;
-            assert!(started.elapsed() < Duration::from_secs(10), "{name} never asked for an invocation");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{name} never asked for an invocation"
+            );
         }
         f.cold_starts.push(started.elapsed());
         f.cpu_at_ready.push(usage(child.id()).0);
@@ -240,9 +335,12 @@ pub async fn start_function(name: &'static str, envs: usize, api: &RuntimeApi, e
 
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
 }
-
 
 impl Function {
     /// (CPU seconds after init, CPU seconds total, peak RSS in KiB, median cold start in ms) over all environments.
@@ -254,7 +352,17 @@ impl Function {
             init += ready;
             rss = rss.max(r);
         }
-        (cpu - init, cpu, rss, median(self.cold_starts.iter().map(|d| d.as_secs_f64() * 1000.0).collect()))
+        (
+            cpu - init,
+            cpu,
+            rss,
+            median(
+                self.cold_starts
+                    .iter()
+                    .map(|d| d.as_secs_f64() * 1000.0)
+                    .collect(),
+            ),
+        )
     }
 
     pub fn stop(&mut self) {

@@ -28,23 +28,35 @@ pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers, webhook_
 static ENGINES: OnceLock<Mutex<Option<Child>>> = OnceLock::new();
 
 pub fn repo_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repo").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo")
+        .to_path_buf()
 }
 
 /// Makes sure the engines run and the SDK's standard variables point at them.
 pub fn ensure_engines() {
     ENGINES.get_or_init(|| {
-        let defaults = [("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")];
+        let defaults = [
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ];
         for (k, v) in defaults {
             if std::env::var_os(k).is_none() {
                 std::env::set_var(k, v);
             }
         }
-        if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some() && std::env::var_os("AWS_ENDPOINT_URL_SQS").is_some() {
+        if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some()
+            && std::env::var_os("AWS_ENDPOINT_URL_SQS").is_some()
+        {
             return Mutex::new(None);
         }
         let root = repo_root();
-        let status = Command::new("bash").arg(root.join("scripts/bootstrap.sh")).status().expect("bash runs scripts/bootstrap.sh");
+        let status = Command::new("bash")
+            .arg(root.join("scripts/bootstrap.sh"))
+            .status()
+            .expect("bash runs scripts/bootstrap.sh");
         assert!(status.success(), "scripts/bootstrap.sh failed");
         let mut child = Command::new("python3")
             .arg(root.join("scripts/engines.py"))
@@ -66,7 +78,10 @@ pub fn ensure_engines() {
                 break;
             }
         }
-        assert!(std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(), "engines.py did not report its endpoints");
+        assert!(
+            std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+            "engines.py did not report its endpoints"
+        );
         Mutex::new(Some(child))
     });
 }
@@ -98,14 +113,24 @@ pub struct TestTenant {
 
 impl TestStack {
     pub async fn new() -> Self {
-        Self::with_queue(QueueSettings { visibility_seconds: 2, max_receive_count: 3 }).await
+        Self::with_queue(QueueSettings {
+            visibility_seconds: 2,
+            max_receive_count: 3,
+        })
+        .await
     }
 
     pub async fn with_queue(queue: QueueSettings) -> Self {
         let aws = aws().await;
         let prefix = unique("t");
-        let config = local::provision(&aws, &prefix, queue).await.expect("provision the test stack");
-        Self { aws, config, prefix }
+        let config = local::provision(&aws, &prefix, queue)
+            .await
+            .expect("provision the test stack");
+        Self {
+            aws,
+            config,
+            prefix,
+        }
     }
 
     pub async fn tenant(&self, storefront_url: Option<String>) -> TestTenant {
@@ -113,12 +138,31 @@ impl TestStack {
     }
 
     /// A tenant whose failure emails go to `alert_recipients`.
-    pub async fn tenant_with(&self, storefront_url: Option<String>, alert_recipients: Vec<String>) -> TestTenant {
+    pub async fn tenant_with(
+        &self,
+        storefront_url: Option<String>,
+        alert_recipients: Vec<String>,
+    ) -> TestTenant {
         let id = unique("shop");
         let secret_text = local::new_signing_secret();
-        let settings = TenantSettings { tenant_id: id.clone(), name: "Test shop".into(), active: true, storefront_url, targets_disabled: vec![], alert_recipients, daily_summary: false, square_notification_url: None };
-        local::seed_tenant(&self.aws, &self.config, &settings, &secret_text).await.expect("seed tenant");
-        TestTenant { id, secret: WebhookSecret::parse(&secret_text).unwrap(), secret_text }
+        let settings = TenantSettings {
+            tenant_id: id.clone(),
+            name: "Test shop".into(),
+            active: true,
+            storefront_url,
+            targets_disabled: vec![],
+            alert_recipients,
+            daily_summary: false,
+            square_notification_url: None,
+        };
+        local::seed_tenant(&self.aws, &self.config, &settings, &secret_text)
+            .await
+            .expect("seed tenant");
+        TestTenant {
+            id,
+            secret: WebhookSecret::parse(&secret_text).unwrap(),
+            secret_text,
+        }
     }
 
     pub fn ingest(&self) -> Ingest {
@@ -152,7 +196,10 @@ impl TestStack {
         let source = self.queue();
         let start = std::time::Instant::now();
         while start.elapsed() < deadline {
-            let stats = source.poll_once(|event| async { handle_sync_batch(worker, event).await }).await.expect("poll");
+            let stats = source
+                .poll_once(|event| async { handle_sync_batch(worker, event).await })
+                .await
+                .expect("poll");
             if stats.received == 0 {
                 if source.depth().await.expect("depth") == 0 {
                     return;
@@ -245,20 +292,44 @@ impl TestStack {
             daily_summary: false,
             square_notification_url: Some(square_url.clone()),
         };
-        local::seed_tenant(&self.aws, &self.config, &settings, &local::new_signing_secret()).await.expect("seed tenant");
-        let tenant = ProviderTenant { id, shopify_secret: format!("shpss_{:032x}", rand::random::<u128>()), square_key: format!("sq-key-{:016x}", rand::random::<u64>()), square_url };
-        for (name, value) in [("shopify-secret", tenant.shopify_secret.as_str()), ("square-signature-key", tenant.square_key.as_str()), ("square-token", "EAAA-square-token"), ("hubspot-token", "pat-na1-hubspot-token")] {
+        local::seed_tenant(
+            &self.aws,
+            &self.config,
+            &settings,
+            &local::new_signing_secret(),
+        )
+        .await
+        .expect("seed tenant");
+        let tenant = ProviderTenant {
+            id,
+            shopify_secret: format!("shpss_{:032x}", rand::random::<u128>()),
+            square_key: format!("sq-key-{:016x}", rand::random::<u64>()),
+            square_url,
+        };
+        for (name, value) in [
+            ("shopify-secret", tenant.shopify_secret.as_str()),
+            ("square-signature-key", tenant.square_key.as_str()),
+            ("square-token", "EAAA-square-token"),
+            ("hubspot-token", "pat-na1-hubspot-token"),
+        ] {
             self.put_parameter(&tenant.id, name, value).await;
         }
         tenant
     }
 
     pub async fn put_parameter(&self, tenant: &str, name: &str, value: &str) {
-        local::put_tenant_parameter(&self.aws, &self.config, tenant, name, value).await.expect("put parameter");
+        local::put_tenant_parameter(&self.aws, &self.config, tenant, name, value)
+            .await
+            .expect("put parameter");
     }
 
     /// A worker whose customer targets are local servers, with these flags.
-    pub fn worker_with_targets(&self, flags: synchub::app::customers::TargetFlags, square: &str, hubspot: &str) -> Worker {
+    pub fn worker_with_targets(
+        &self,
+        flags: synchub::app::customers::TargetFlags,
+        square: &str,
+        hubspot: &str,
+    ) -> Worker {
         let mut config = self.config.clone();
         config.flags = flags;
         config.square_base_url = square.to_owned();
@@ -273,31 +344,55 @@ impl TestStack {
             .dynamo()
             .get_item()
             .table_name(&self.config.items_table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("{kind}#{id}")))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{kind}#{id}")),
+            )
             .consistent_read(true)
             .send()
             .await
             .expect("get item");
-        out.item.map(|i| serde_dynamo::from_item(i).expect("item decodes"))
+        out.item
+            .map(|i| serde_dynamo::from_item(i).expect("item decodes"))
     }
 
     /// Every audit row under a partition key.
     pub async fn audit_rows(&self, pk: &str) -> Vec<synchub::domain::AuditRow> {
-        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table).entity_history(pk).await.expect("audit history")
+        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+            .entity_history(pk)
+            .await
+            .expect("audit history")
     }
 }
 
 /// Shopify's webhook headers for a body, signed with the app's client secret.
-pub fn shopify_headers(secret: &str, topic: &str, event_id: &str, body: &str) -> Vec<(&'static str, String)> {
+pub fn shopify_headers(
+    secret: &str,
+    topic: &str,
+    event_id: &str,
+    body: &str,
+) -> Vec<(&'static str, String)> {
     use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
     vec![
-        ("x-shopify-hmac-sha256", ProviderKey::new(secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes()))),
+        (
+            "x-shopify-hmac-sha256",
+            ProviderKey::new(secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes())),
+        ),
         ("x-shopify-topic", topic.to_owned()),
         ("x-shopify-event-id", event_id.to_owned()),
         ("x-shopify-webhook-id", format!("wh-{event_id}")),
-        ("x-shopify-triggered-at", "2026-06-01T10:00:00.000Z".to_owned()),
-        ("x-shopify-shop-domain", "test-shop.myshopify.com".to_owned()),
+        (
+            "x-shopify-triggered-at",
+            "2026-06-01T10:00:00.000Z".to_owned(),
+        ),
+        (
+            "x-shopify-shop-domain",
+            "test-shop.myshopify.com".to_owned(),
+        ),
         ("x-shopify-api-version", "2025-10".to_owned()),
     ]
 }
@@ -305,7 +400,10 @@ pub fn shopify_headers(secret: &str, topic: &str, event_id: &str, body: &str) ->
 /// Square's webhook header for a body sent to `url`.
 pub fn square_headers(key: &str, url: &str, body: &str) -> Vec<(&'static str, String)> {
     use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-    vec![("x-square-hmacsha256-signature", ProviderKey::new(key).sign(&signed_parts(Provider::Square, url, body.as_bytes())))]
+    vec![(
+        "x-square-hmacsha256-signature",
+        ProviderKey::new(key).sign(&signed_parts(Provider::Square, url, body.as_bytes())),
+    )]
 }
 
 /// A Shopify customer payload shaped like the documented `customers/create` example.

@@ -54,23 +54,54 @@ pub struct SquareServer {
 }
 
 fn error(status: StatusCode, category: &str, code: &str, detail: &str) -> Response {
-    (status, [("content-type", "application/json")], json!({"errors": [{"category": category, "code": code, "detail": detail}]}).to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"errors": [{"category": category, "code": code, "detail": detail}]}).to_string(),
+    )
+        .into_response()
 }
 
 fn ok(body: Value) -> Response {
-    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn fault_response(fault: Fault) -> Response {
     match fault {
         Fault::RateLimited { retry_after_secs } => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMIT_ERROR", "RATE_LIMITED", "Rate limit exceeded.");
-            r.headers_mut().insert("retry-after", retry_after_secs.to_string().parse().unwrap());
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMIT_ERROR",
+                "RATE_LIMITED",
+                "Rate limit exceeded.",
+            );
+            r.headers_mut()
+                .insert("retry-after", retry_after_secs.to_string().parse().unwrap());
             r
         }
-        Fault::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "API_ERROR", "INTERNAL_SERVER_ERROR", "An internal error occurred."),
-        Fault::Unauthorized => error(StatusCode::UNAUTHORIZED, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "This request could not be authorized."),
-        Fault::Forbidden => error(StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR", "FORBIDDEN", "You do not have permission."),
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "API_ERROR",
+            "INTERNAL_SERVER_ERROR",
+            "An internal error occurred.",
+        ),
+        Fault::Unauthorized => error(
+            StatusCode::UNAUTHORIZED,
+            "AUTHENTICATION_ERROR",
+            "UNAUTHORIZED",
+            "This request could not be authorized.",
+        ),
+        Fault::Forbidden => error(
+            StatusCode::FORBIDDEN,
+            "AUTHORIZATION_ERROR",
+            "FORBIDDEN",
+            "You do not have permission.",
+        ),
     }
 }
 
@@ -80,7 +111,14 @@ fn page(all: Vec<Value>, cursor: Option<&str>, size: usize, field: &str) -> Resp
         None => 0,
         Some(c) => match c.strip_prefix('c').and_then(|n| n.parse::<usize>().ok()) {
             Some(n) if n <= all.len() => n,
-            _ => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST_ERROR", "INVALID_CURSOR", "The cursor is not valid."),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST_ERROR",
+                    "INVALID_CURSOR",
+                    "The cursor is not valid.",
+                )
+            }
         },
     };
     let end = (start + size).min(all.len());
@@ -92,38 +130,89 @@ fn page(all: Vec<Value>, cursor: Option<&str>, size: usize, field: &str) -> Resp
 }
 
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    uri.query()?.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.replace("%2C", ",")))
+    uri.query()?.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.replace("%2C", ","))
+    })
 }
 
-fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+fn handle(
+    state: &Mutex<State>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut s = state.lock().unwrap();
     let path = uri.path().to_owned();
-    s.log.push((method.to_string(), uri.path_and_query().map(|p| p.to_string()).unwrap_or_default()));
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    s.log.push((
+        method.to_string(),
+        uri.path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+    ));
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     s.authorizations.push(auth.clone());
-    if let Some(i) = s.faults.iter().position(|(prefix, _)| path.starts_with(prefix.as_str())) {
+    if let Some(i) = s
+        .faults
+        .iter()
+        .position(|(prefix, _)| path.starts_with(prefix.as_str()))
+    {
         let (_, fault) = s.faults.remove(i).unwrap();
         return fault_response(fault);
     }
     if !auth.starts_with("Bearer ") || auth.len() <= "Bearer ".len() {
         return fault_response(Fault::Unauthorized);
     }
-    let request: Value = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-    let limit = |default: usize| request["limit"].as_u64().map(|l| (l as usize).min(default)).unwrap_or(default);
+    let request: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let limit = |default: usize| {
+        request["limit"]
+            .as_u64()
+            .map(|l| (l as usize).min(default))
+            .unwrap_or(default)
+    };
     let size = s.page_size;
     match (method.as_str(), path.as_str()) {
         ("GET", "/v2/catalog/list") => {
             let types = query_param(&uri, "types").unwrap_or_default();
             let wanted: Vec<&str> = types.split(',').collect();
-            let all: Vec<Value> = s.data.items.iter().chain(&s.data.categories).filter(|o| wanted.contains(&o["type"].as_str().unwrap_or_default())).cloned().collect();
-            let size = query_param(&uri, "limit").and_then(|l| l.parse().ok()).map_or(size, |l: usize| l.min(size));
+            let all: Vec<Value> = s
+                .data
+                .items
+                .iter()
+                .chain(&s.data.categories)
+                .filter(|o| wanted.contains(&o["type"].as_str().unwrap_or_default()))
+                .cloned()
+                .collect();
+            let size = query_param(&uri, "limit")
+                .and_then(|l| l.parse().ok())
+                .map_or(size, |l: usize| l.min(size));
             page(all, query_param(&uri, "cursor").as_deref(), size, "objects")
         }
         ("GET", "/v2/locations") => ok(json!({"locations": s.data.locations})),
         ("POST", "/v2/orders/search") => {
-            let ids: Vec<&str> = request["location_ids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let ids: Vec<&str> = request["location_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             if ids.is_empty() || ids.len() > 10 {
-                return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST_ERROR", "INVALID_VALUE", "location_ids must hold 1 to 10 location ids.");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REQUEST_ERROR",
+                    "INVALID_VALUE",
+                    "location_ids must hold 1 to 10 location ids.",
+                );
             }
             let range = &request["query"]["filter"]["date_time_filter"]["updated_at"];
             let (start, end) = (range["start_at"].as_str(), range["end_at"].as_str());
@@ -144,30 +233,55 @@ fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         ("POST", "/v2/inventory/counts/batch-retrieve") => {
             let after = request["updated_after"].as_str();
             // The optional list filters apply only when set, as Square documents.
-            let listed = |field: &str, c: &Value, key: &str| request[field].as_array().is_none_or(|l| l.iter().any(|v| v.as_str() == c[key].as_str()));
+            let listed = |field: &str, c: &Value, key: &str| {
+                request[field]
+                    .as_array()
+                    .is_none_or(|l| l.iter().any(|v| v.as_str() == c[key].as_str()))
+            };
             let all: Vec<Value> = s
                 .data
                 .counts
                 .iter()
-                .filter(|c| after.is_none_or(|a| c["calculated_at"].as_str().unwrap_or_default() >= a))
-                .filter(|c| listed("location_ids", c, "location_id") && listed("catalog_object_ids", c, "catalog_object_id") && listed("states", c, "state"))
+                .filter(|c| {
+                    after.is_none_or(|a| c["calculated_at"].as_str().unwrap_or_default() >= a)
+                })
+                .filter(|c| {
+                    listed("location_ids", c, "location_id")
+                        && listed("catalog_object_ids", c, "catalog_object_id")
+                        && listed("states", c, "state")
+                })
                 .cloned()
                 .collect();
             page(all, request["cursor"].as_str(), limit(size), "counts")
         }
-        _ => error(StatusCode::NOT_FOUND, "INVALID_REQUEST_ERROR", "NOT_FOUND", "Unknown endpoint."),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "INVALID_REQUEST_ERROR",
+            "NOT_FOUND",
+            "Unknown endpoint.",
+        ),
     }
 }
 
 impl SquareServer {
     pub async fn start(data: SquareData, page_size: usize) -> Self {
-        let state = Arc::new(Mutex::new(State { data, page_size: page_size.max(1), faults: VecDeque::new(), log: Vec::new(), authorizations: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            data,
+            page_size: page_size.max(1),
+            faults: VecDeque::new(),
+            log: Vec::new(),
+            authorizations: Vec::new(),
+        }));
         let shared = state.clone();
-        let app = Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let shared = shared.clone();
-            async move { handle(&shared, method, uri, headers, body) }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Square stand-in");
+        let app = Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let shared = shared.clone();
+                async move { handle(&shared, method, uri, headers, body) }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Square stand-in");
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, state }
@@ -186,7 +300,13 @@ impl SquareServer {
     }
 
     pub fn requests_to(&self, path_prefix: &str) -> usize {
-        self.state.lock().unwrap().log.iter().filter(|(_, p)| p.starts_with(path_prefix)).count()
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|(_, p)| p.starts_with(path_prefix))
+            .count()
     }
 
     pub fn authorizations(&self) -> Vec<String> {

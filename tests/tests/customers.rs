@@ -13,7 +13,11 @@ use synchub_tests::*;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const ALL_ON: TargetFlags = TargetFlags { pos: true, crm: true, updates: true };
+const ALL_ON: TargetFlags = TargetFlags {
+    pos: true,
+    crm: true,
+    updates: true,
+};
 
 fn square_customer(id: &str) -> Value {
     // Square's CreateCustomer response shape.
@@ -36,17 +40,30 @@ struct Targets {
 
 impl Targets {
     async fn start() -> Self {
-        Self { square: MockServer::start().await, hubspot: MockServer::start().await }
+        Self {
+            square: MockServer::start().await,
+            hubspot: MockServer::start().await,
+        }
     }
 
     async fn square_creates(&self, id: &str, expected: u64) {
-        Mock::given(method("POST")).and(path("/v2/customers")).and(header("authorization", "Bearer EAAA-square-token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(square_customer(id))).expect(expected).mount(&self.square).await;
+        Mock::given(method("POST"))
+            .and(path("/v2/customers"))
+            .and(header("authorization", "Bearer EAAA-square-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(square_customer(id)))
+            .expect(expected)
+            .mount(&self.square)
+            .await;
     }
 
     async fn hubspot_upserts(&self, expected: u64) {
-        Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/batch/upsert")).and(header("authorization", "Bearer pat-na1-hubspot-token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(hubspot_ok())).expect(expected).mount(&self.hubspot).await;
+        Mock::given(method("POST"))
+            .and(path("/crm/v3/objects/contacts/batch/upsert"))
+            .and(header("authorization", "Bearer pat-na1-hubspot-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(hubspot_ok()))
+            .expect(expected)
+            .mount(&self.hubspot)
+            .await;
     }
 
     fn worker(&self, stack: &TestStack, flags: TargetFlags) -> Worker {
@@ -54,35 +71,67 @@ impl Targets {
     }
 }
 
-async fn register(stack: &TestStack, tenant: &ProviderTenant, topic: &str, event_id: &str, payload: &Value) {
+async fn register(
+    stack: &TestStack,
+    tenant: &ProviderTenant,
+    topic: &str,
+    event_id: &str,
+    payload: &Value,
+) {
     let body = payload.to_string();
-    let (status, answer) = invoke_ingest(&stack.ingest(), &webhook_event("shopify", &tenant.id, &shopify_headers(&tenant.shopify_secret, topic, event_id, &body), &body)).await;
+    let (status, answer) = invoke_ingest(
+        &stack.ingest(),
+        &webhook_event(
+            "shopify",
+            &tenant.id,
+            &shopify_headers(&tenant.shopify_secret, topic, event_id, &body),
+            &body,
+        ),
+    )
+    .await;
     assert_eq!(status, 202, "{answer}");
 }
 
 async fn customer(stack: &TestStack, tenant: &ProviderTenant, shopify_id: u64) -> Value {
-    stack.entity(&tenant.id, "customer", &format!("shopify-{shopify_id}")).await.expect("master record")
+    stack
+        .entity(&tenant.id, "customer", &format!("shopify-{shopify_id}"))
+        .await
+        .expect("master record")
 }
 
 /// Takes the one queued message, as the SQS event source would.
 async fn take_one(stack: &TestStack) -> aws_sdk_sqs::types::Message {
-    let out = stack.sqs().receive_message().queue_url(&stack.config.sync_queue_url).visibility_timeout(0).send().await.unwrap();
+    let out = stack
+        .sqs()
+        .receive_message()
+        .queue_url(&stack.config.sync_queue_url)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
     out.messages.unwrap().remove(0)
 }
 
 /// The message as a one-record SQS event on its `receive_count`th delivery.
-fn as_delivered(message: &aws_sdk_sqs::types::Message, receive_count: u32) -> aws_lambda_events::sqs::SqsEvent {
+fn as_delivered(
+    message: &aws_sdk_sqs::types::Message,
+    receive_count: u32,
+) -> aws_lambda_events::sqs::SqsEvent {
     let mut m = aws_lambda_events::sqs::SqsMessage::default();
     m.message_id = message.message_id.clone();
     m.body = message.body.clone();
-    m.attributes.insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
     let mut e = aws_lambda_events::sqs::SqsEvent::default();
     e.records = vec![m];
     e
 }
 
 fn status(record: &Value, target: &str) -> String {
-    record[format!("{target}Sync")]["status"].as_str().unwrap_or("none").to_owned()
+    record[format!("{target}Sync")]["status"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -94,13 +143,28 @@ async fn flags_off_means_no_target_call_and_a_skipped_ledger() {
     targets.hubspot_upserts(0).await;
     let worker = targets.worker(&stack, TargetFlags::default());
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(1001, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(1001, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
 
     let record = customer(&stack, &tenant, 1001).await;
-    assert_eq!(record["attributes"]["email"], "bob@biller.com", "the master record is written first, whatever the targets");
-    assert_eq!((status(&record, "pos"), status(&record, "crm")), ("skipped (disabled)".into(), "skipped (disabled)".into()));
-    let rows = stack.audit_rows(&format!("{}#customer#shopify-1001", tenant.id)).await;
+    assert_eq!(
+        record["attributes"]["email"], "bob@biller.com",
+        "the master record is written first, whatever the targets"
+    );
+    assert_eq!(
+        (status(&record, "pos"), status(&record, "crm")),
+        ("skipped (disabled)".into(), "skipped (disabled)".into())
+    );
+    let rows = stack
+        .audit_rows(&format!("{}#customer#shopify-1001", tenant.id))
+        .await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].targets["pos"].status, "skipped (disabled)");
     assert_eq!(rows[0].targets["crm"].status, "skipped (disabled)");
@@ -117,7 +181,14 @@ async fn flags_on_call_each_target_exactly_once_even_when_sqs_redelivers() {
     targets.hubspot_upserts(1).await;
     let worker = targets.worker(&stack, ALL_ON);
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(1002, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(1002, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     // Take the message as SQS would hand it over, then hand it over again.
     let message = take_one(&stack).await;
     let event = |receive_count: u32| as_delivered(&message, receive_count);
@@ -126,14 +197,22 @@ async fn flags_on_call_each_target_exactly_once_even_when_sqs_redelivers() {
     assert!(first.batch_item_failures.is_empty() && again.batch_item_failures.is_empty());
 
     let record = customer(&stack, &tenant, 1002).await;
-    assert_eq!((status(&record, "pos"), status(&record, "crm")), ("success".into(), "success".into()));
-    assert_eq!(record["squareCustomerId"], "SQ-CUST-1", "the POS id is kept on the master record");
+    assert_eq!(
+        (status(&record, "pos"), status(&record, "crm")),
+        ("success".into(), "success".into())
+    );
+    assert_eq!(
+        record["squareCustomerId"], "SQ-CUST-1",
+        "the POS id is kept on the master record"
+    );
     let requests = targets.square.received_requests().await.unwrap();
     let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(sent["email_address"], "bob@biller.com");
     assert_eq!(sent["reference_id"], "shopify-1002");
     assert_eq!(sent["idempotency_key"].as_str().map(str::len), Some(40));
-    let upsert: Value = serde_json::from_slice(&targets.hubspot.received_requests().await.unwrap()[0].body).unwrap();
+    let upsert: Value =
+        serde_json::from_slice(&targets.hubspot.received_requests().await.unwrap()[0].body)
+            .unwrap();
     assert_eq!(upsert["inputs"][0]["idProperty"], "email");
     assert_eq!(upsert["inputs"][0]["id"], "bob@biller.com");
     targets.square.verify().await;
@@ -147,11 +226,32 @@ async fn updates_change_the_master_record_but_call_no_target_unless_update_sync_
     let targets = Targets::start().await;
     targets.square_creates("SQ-UPD", 1).await;
     targets.hubspot_upserts(1).await;
-    let worker = targets.worker(&stack, TargetFlags { pos: true, crm: true, updates: false });
+    let worker = targets.worker(
+        &stack,
+        TargetFlags {
+            pos: true,
+            crm: true,
+            updates: false,
+        },
+    );
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(1003, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(1003, "bob@biller.com", "Bob", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
-    register(&stack, &tenant, "customers/update", "evt-2", &shopify_customer(1003, "bob@biller.com", "Robert", "2026-06-01T11:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/update",
+        "evt-2",
+        &shopify_customer(1003, "bob@biller.com", "Robert", "2026-06-01T11:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
 
     let record = customer(&stack, &tenant, 1003).await;
@@ -163,16 +263,32 @@ async fn updates_change_the_master_record_but_call_no_target_unless_update_sync_
     // With update sync on, the update goes to the POS by its kept id, and to the CRM.
     targets.hubspot.reset().await;
     targets.hubspot_upserts(1).await;
-    Mock::given(method("PUT")).and(path("/v2/customers/SQ-UPD")).and(body_partial_json(json!({"given_name": "Roberto"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(square_customer("SQ-UPD"))).expect(1).mount(&targets.square).await;
+    Mock::given(method("PUT"))
+        .and(path("/v2/customers/SQ-UPD"))
+        .and(body_partial_json(json!({"given_name": "Roberto"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(square_customer("SQ-UPD")))
+        .expect(1)
+        .mount(&targets.square)
+        .await;
     let worker = targets.worker(&stack, ALL_ON);
-    register(&stack, &tenant, "customers/update", "evt-3", &shopify_customer(1003, "bob@biller.com", "Roberto", "2026-06-01T12:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/update",
+        "evt-3",
+        &shopify_customer(1003, "bob@biller.com", "Roberto", "2026-06-01T12:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
-    assert_eq!(status(&customer(&stack, &tenant, 1003).await, "pos"), "success");
+    assert_eq!(
+        status(&customer(&stack, &tenant, 1003).await, "pos"),
+        "success"
+    );
 }
 
 #[tokio::test]
-async fn a_pos_outage_never_blocks_registration_or_crm_and_backfill_sends_each_missing_customer_once() {
+async fn a_pos_outage_never_blocks_registration_or_crm_and_backfill_sends_each_missing_customer_once(
+) {
     let stack = TestStack::new().await;
     let tenant = stack.provider_tenant(vec![]).await;
     let targets = Targets::start().await;
@@ -182,42 +298,119 @@ async fn a_pos_outage_never_blocks_registration_or_crm_and_backfill_sends_each_m
     targets.hubspot_upserts(3).await;
     let worker = targets.worker(&stack, ALL_ON);
 
-    for (n, email) in [(2001u64, "a@shop.test"), (2002, "b@shop.test"), (2003, "c@shop.test")] {
-        register(&stack, &tenant, "customers/create", &format!("evt-{n}"), &shopify_customer(n, email, "Ann", "2026-06-01T10:00:00Z")).await;
+    for (n, email) in [
+        (2001u64, "a@shop.test"),
+        (2002, "b@shop.test"),
+        (2003, "c@shop.test"),
+    ] {
+        register(
+            &stack,
+            &tenant,
+            "customers/create",
+            &format!("evt-{n}"),
+            &shopify_customer(n, email, "Ann", "2026-06-01T10:00:00Z"),
+        )
+        .await;
     }
     stack.drain(&worker, Duration::from_secs(60)).await;
     for n in [2001, 2002, 2003] {
         let record = customer(&stack, &tenant, n).await;
         assert_eq!(status(&record, "crm"), "success");
         assert_eq!(status(&record, "pos"), "failed (NETWORK_ERROR)");
-        assert_eq!(record["posSync"]["attempts"], 3, "retried inside the budget");
+        assert_eq!(
+            record["posSync"]["attempts"], 3,
+            "retried inside the budget"
+        );
     }
     assert_eq!(targets.square.received_requests().await.unwrap().len(), 9);
 
     // The POS recovers: backfill sends each missing customer exactly once.
     targets.square.reset().await;
-    Mock::given(method("POST")).and(path("/v2/customers")).respond_with(|r: &Request| {
-        let sent: Value = serde_json::from_slice(&r.body).unwrap();
-        ResponseTemplate::new(200).set_body_json(square_customer(&format!("SQ-{}", sent["reference_id"].as_str().unwrap())))
-    }).expect(3).mount(&targets.square).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/customers"))
+        .respond_with(|r: &Request| {
+            let sent: Value = serde_json::from_slice(&r.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(square_customer(&format!(
+                "SQ-{}",
+                sent["reference_id"].as_str().unwrap()
+            )))
+        })
+        .expect(3)
+        .mount(&targets.square)
+        .await;
     let tenant_id = synchub::domain::TenantId::parse(&tenant.id).unwrap();
-    let dry = synchub_cli::backfill::run(&worker.targets, &worker.items, &worker.tenants, ALL_ON, &tenant_id, "pos", None, true).await.unwrap();
+    let dry = synchub_cli::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        ALL_ON,
+        &tenant_id,
+        "pos",
+        None,
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(dry.1.len(), 3);
-    assert!(dry.1.iter().all(|i| i.result.is_none()), "a dry run sends nothing");
-    let (report, items) = synchub_cli::backfill::run(&worker.targets, &worker.items, &worker.tenants, ALL_ON, &tenant_id, "pos", None, false).await.unwrap();
+    assert!(
+        dry.1.iter().all(|i| i.result.is_none()),
+        "a dry run sends nothing"
+    );
+    let (report, items) = synchub_cli::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        ALL_ON,
+        &tenant_id,
+        "pos",
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     let mut ids: Vec<&str> = items.iter().map(|i| i.customer_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["shopify-2001", "shopify-2002", "shopify-2003"]);
-    assert!(report.contains("3 customer(s) needed pos; 3 sent"), "{report}");
-    assert_eq!(customer(&stack, &tenant, 2002).await["squareCustomerId"], "SQ-shopify-2002");
+    assert!(
+        report.contains("3 customer(s) needed pos; 3 sent"),
+        "{report}"
+    );
+    assert_eq!(
+        customer(&stack, &tenant, 2002).await["squareCustomerId"],
+        "SQ-shopify-2002"
+    );
     // Safe to run twice: nothing is missing any more.
-    let (_, again) = synchub_cli::backfill::run(&worker.targets, &worker.items, &worker.tenants, ALL_ON, &tenant_id, "pos", None, false).await.unwrap();
+    let (_, again) = synchub_cli::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        ALL_ON,
+        &tenant_id,
+        "pos",
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     assert!(again.is_empty());
     targets.square.verify().await;
 
     // A target that is off cannot be backfilled.
-    let off = synchub_cli::backfill::run(&worker.targets, &worker.items, &worker.tenants, TargetFlags::default(), &tenant_id, "pos", None, false).await;
-    assert_eq!(off.unwrap_err().to_string(), "ENABLE_POS_SYNC is off: switch the target on before backfilling it");
+    let off = synchub_cli::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        TargetFlags::default(),
+        &tenant_id,
+        "pos",
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(
+        off.unwrap_err().to_string(),
+        "ENABLE_POS_SYNC is off: switch the target on before backfilling it"
+    );
 }
 
 #[tokio::test]
@@ -225,32 +418,55 @@ async fn retry_after_is_honoured_and_auth_errors_are_not_retried() {
     let stack = TestStack::new().await;
     let tenant = stack.provider_tenant(vec![]).await;
     let targets = Targets::start().await;
-    Mock::given(method("POST")).and(path("/v2/customers"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1").set_body_json(json!({"errors": [{"category": "RATE_LIMIT_ERROR", "code": "RATE_LIMITED"}]})))
-        .up_to_n_times(1).mount(&targets.square).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/customers"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(
+                    json!({"errors": [{"category": "RATE_LIMIT_ERROR", "code": "RATE_LIMITED"}]}),
+                ),
+        )
+        .up_to_n_times(1)
+        .mount(&targets.square)
+        .await;
     targets.square_creates("SQ-LATE", 1).await;
     Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/batch/upsert"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"})))
         .expect(1).mount(&targets.hubspot).await;
     let worker = targets.worker(&stack, ALL_ON);
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(3001, "r@shop.test", "Rae", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(3001, "r@shop.test", "Rae", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     let started = Instant::now();
     stack.drain(&worker, Duration::from_secs(30)).await;
 
     let record = customer(&stack, &tenant, 3001).await;
     assert_eq!(status(&record, "pos"), "success");
     assert_eq!(record["posSync"]["attempts"], 2);
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited the Retry-After second");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited the Retry-After second"
+    );
     assert_eq!(status(&record, "crm"), "failed (AUTH_ERROR)");
     assert_eq!(record["crmSync"]["attempts"], 1);
-    assert!(record["crmSync"]["last_error"].as_str().unwrap().contains("401"));
+    assert!(record["crmSync"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("401"));
     targets.square.verify().await;
     targets.hubspot.verify().await;
 }
 
 #[tokio::test]
-async fn a_hubspot_multi_status_failure_is_recorded_per_record_and_a_tenant_switch_turns_a_target_off() {
+async fn a_hubspot_multi_status_failure_is_recorded_per_record_and_a_tenant_switch_turns_a_target_off(
+) {
     let stack = TestStack::new().await;
     let tenant = stack.provider_tenant(vec!["pos".into()]).await;
     let targets = Targets::start().await;
@@ -262,13 +478,27 @@ async fn a_hubspot_multi_status_failure_is_recorded_per_record_and_a_tenant_swit
         .expect(1).mount(&targets.hubspot).await;
     let worker = targets.worker(&stack, ALL_ON);
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(4001, "v@shop.test", "Val", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(4001, "v@shop.test", "Val", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
 
     let record = customer(&stack, &tenant, 4001).await;
-    assert_eq!(status(&record, "pos"), "skipped (disabled)", "the tenant switched the POS off");
+    assert_eq!(
+        status(&record, "pos"),
+        "skipped (disabled)",
+        "the tenant switched the POS off"
+    );
     assert_eq!(status(&record, "crm"), "failed (VALIDATION_ERROR)");
-    assert!(record["crmSync"]["last_error"].as_str().unwrap().contains("Property values were not valid"));
+    assert!(record["crmSync"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("Property values were not valid"));
     targets.square.verify().await;
     targets.hubspot.verify().await;
 }
@@ -278,7 +508,14 @@ async fn customers_redact_erases_the_personal_data_and_keeps_a_tombstone() {
     let stack = TestStack::new().await;
     let tenant = stack.provider_tenant(vec![]).await;
     let worker = stack.worker();
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(5001, "gone@shop.test", "Gone", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(5001, "gone@shop.test", "Gone", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
     let redact = json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com", "customer": {"id": 5001, "email": "gone@shop.test", "phone": "+16135550142"}, "orders_to_redact": [299938]});
     register(&stack, &tenant, "customers/redact", "evt-redact", &redact).await;
@@ -286,12 +523,30 @@ async fn customers_redact_erases_the_personal_data_and_keeps_a_tombstone() {
 
     let record = customer(&stack, &tenant, 5001).await;
     assert_eq!(record["deleted"], true);
-    assert_eq!(record["attributes"]["deletedReason"], "redacted (customers/redact)");
+    assert_eq!(
+        record["attributes"]["deletedReason"],
+        "redacted (customers/redact)"
+    );
     let text = record.to_string();
-    assert!(!text.contains("gone@shop.test") && !text.contains("Gone") && !text.contains("+16135550142"), "{text}");
-    let rows = stack.audit_rows(&format!("{}#customer#shopify-5001", tenant.id)).await;
-    assert!(rows.iter().any(|r| r.outcome == "deleted" && r.reason.as_deref() == Some("redacted (customers/redact)")));
-    assert!(!serde_json::to_string(&rows).unwrap().contains("gone@shop.test"), "audit rows hold no personal data");
+    assert!(
+        !text.contains("gone@shop.test")
+            && !text.contains("Gone")
+            && !text.contains("+16135550142"),
+        "{text}"
+    );
+    let rows = stack
+        .audit_rows(&format!("{}#customer#shopify-5001", tenant.id))
+        .await;
+    assert!(rows
+        .iter()
+        .any(|r| r.outcome == "deleted"
+            && r.reason.as_deref() == Some("redacted (customers/redact)")));
+    assert!(
+        !serde_json::to_string(&rows)
+            .unwrap()
+            .contains("gone@shop.test"),
+        "audit rows hold no personal data"
+    );
 }
 
 #[tokio::test]
@@ -301,21 +556,44 @@ async fn redaction_erases_the_targets_copies_where_their_apis_allow() {
     let targets = Targets::start().await;
     targets.square_creates("SQ-ERASE", 1).await;
     targets.hubspot_upserts(1).await;
-    Mock::given(method("DELETE")).and(path("/v2/customers/SQ-ERASE")).respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .expect(1).mount(&targets.square).await;
-    Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/gdpr-delete")).and(body_partial_json(json!({"objectId": "512"})))
-        .respond_with(ResponseTemplate::new(204)).expect(1).mount(&targets.hubspot).await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/customers/SQ-ERASE"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&targets.square)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/contacts/gdpr-delete"))
+        .and(body_partial_json(json!({"objectId": "512"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&targets.hubspot)
+        .await;
     let worker = targets.worker(&stack, ALL_ON);
 
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(6001, "erase@shop.test", "Era", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(6001, "erase@shop.test", "Era", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     stack.drain(&worker, Duration::from_secs(20)).await;
-    assert_eq!(customer(&stack, &tenant, 6001).await["crmContactId"], "512", "the CRM's id is kept for erasure");
+    assert_eq!(
+        customer(&stack, &tenant, 6001).await["crmContactId"],
+        "512",
+        "the CRM's id is kept for erasure"
+    );
     let redact = json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com", "customer": {"id": 6001, "email": "erase@shop.test"}, "orders_to_redact": []});
     register(&stack, &tenant, "customers/redact", "evt-redact", &redact).await;
     stack.drain(&worker, Duration::from_secs(20)).await;
 
     let record = customer(&stack, &tenant, 6001).await;
-    assert_eq!((status(&record, "pos"), status(&record, "crm")), ("erased".into(), "erased".into()));
+    assert_eq!(
+        (status(&record, "pos"), status(&record, "crm")),
+        ("erased".into(), "erased".into())
+    );
     assert!(!record.to_string().contains("erase@shop.test"));
     targets.square.verify().await;
     targets.hubspot.verify().await;
@@ -329,24 +607,45 @@ async fn a_redelivery_after_a_crash_before_the_audit_row_calls_no_target_twice()
     targets.square_creates("SQ-ONCE", 1).await;
     targets.hubspot_upserts(1).await;
     let worker = targets.worker(&stack, ALL_ON);
-    register(&stack, &tenant, "customers/create", "evt-1", &shopify_customer(7001, "once@shop.test", "One", "2026-06-01T10:00:00Z")).await;
+    register(
+        &stack,
+        &tenant,
+        "customers/create",
+        "evt-1",
+        &shopify_customer(7001, "once@shop.test", "One", "2026-06-01T10:00:00Z"),
+    )
+    .await;
     let message = take_one(&stack).await;
     let event = |receive_count: u32| as_delivered(&message, receive_count);
     handle_sync_batch(&worker, event(1)).await;
     // The first invocation died after the targets but before its audit row.
     let pk = format!("{}#customer#shopify-7001", tenant.id);
     for row in stack.audit_rows(&pk).await {
-        stack.dynamo().delete_item().table_name(&stack.config.audit_table)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(row.pk.clone()))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(row.sk.clone()))
-            .send().await.unwrap();
+        stack
+            .dynamo()
+            .delete_item()
+            .table_name(&stack.config.audit_table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(row.pk.clone()),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(row.sk.clone()),
+            )
+            .send()
+            .await
+            .unwrap();
     }
     let again = handle_sync_batch(&worker, event(2)).await;
     assert!(again.batch_item_failures.is_empty());
 
     let rows = stack.audit_rows(&pk).await;
     assert_eq!(rows.len(), 1, "the redelivery records the row");
-    assert_eq!(rows[0].targets["pos"].status, "success", "what was done is reported, not redone");
+    assert_eq!(
+        rows[0].targets["pos"].status, "success",
+        "what was done is reported, not redone"
+    );
     targets.square.verify().await;
     targets.hubspot.verify().await;
 }
@@ -356,34 +655,82 @@ async fn shop_redact_erases_every_shopify_customer_of_the_tenant_through_the_dai
     let stack = TestStack::new().await;
     let tenant = stack.provider_tenant(vec![]).await;
     let targets = Targets::start().await;
-    Mock::given(method("POST")).and(path("/v2/customers")).respond_with(|r: &Request| {
-        let sent: Value = serde_json::from_slice(&r.body).unwrap();
-        ResponseTemplate::new(200).set_body_json(square_customer(&format!("SQ-{}", sent["reference_id"].as_str().unwrap())))
-    }).expect(2).mount(&targets.square).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/customers"))
+        .respond_with(|r: &Request| {
+            let sent: Value = serde_json::from_slice(&r.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(square_customer(&format!(
+                "SQ-{}",
+                sent["reference_id"].as_str().unwrap()
+            )))
+        })
+        .expect(2)
+        .mount(&targets.square)
+        .await;
     targets.hubspot_upserts(2).await;
-    Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).expect(2).mount(&targets.square).await;
-    Mock::given(method("POST")).and(path("/crm/v3/objects/contacts/gdpr-delete")).respond_with(ResponseTemplate::new(204)).expect(2).mount(&targets.hubspot).await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(2)
+        .mount(&targets.square)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/contacts/gdpr-delete"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(2)
+        .mount(&targets.hubspot)
+        .await;
     let worker = targets.worker(&stack, ALL_ON);
     for n in [8001u64, 8002] {
-        register(&stack, &tenant, "customers/create", &format!("evt-{n}"), &shopify_customer(n, &format!("c{n}@shop.test"), "Cy", "2026-06-01T10:00:00Z")).await;
+        register(
+            &stack,
+            &tenant,
+            "customers/create",
+            &format!("evt-{n}"),
+            &shopify_customer(n, &format!("c{n}@shop.test"), "Cy", "2026-06-01T10:00:00Z"),
+        )
+        .await;
     }
     stack.drain(&worker, Duration::from_secs(20)).await;
 
-    register(&stack, &tenant, "shop/redact", "evt-shop-redact", &json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com"})).await;
+    register(
+        &stack,
+        &tenant,
+        "shop/redact",
+        "evt-shop-redact",
+        &json!({"shop_id": 954889, "shop_domain": "test-shop.myshopify.com"}),
+    )
+    .await;
     // daily-sync consumes its queue: the erasure request becomes one tombstone per customer.
-    let out = stack.sqs().receive_message().queue_url(&stack.config.runs_queue_url).send().await.unwrap();
+    let out = stack
+        .sqs()
+        .receive_message()
+        .queue_url(&stack.config.runs_queue_url)
+        .send()
+        .await
+        .unwrap();
     let message = out.messages.unwrap().remove(0);
     let sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
-    let answer = synchub::lambda::daily_sync::handle(&sync, serde_json::to_value(as_delivered(&message, 1)).unwrap(), u64::MAX).await;
+    let answer = synchub::lambda::daily_sync::handle(
+        &sync,
+        serde_json::to_value(as_delivered(&message, 1)).unwrap(),
+        u64::MAX,
+    )
+    .await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     stack.drain(&worker, Duration::from_secs(20)).await;
 
     for n in [8001, 8002] {
         let record = customer(&stack, &tenant, n).await;
         assert_eq!(record["deleted"], true);
-        assert_eq!(record["attributes"]["deletedReason"], "redacted (shop/redact)");
+        assert_eq!(
+            record["attributes"]["deletedReason"],
+            "redacted (shop/redact)"
+        );
         assert!(!record.to_string().contains("@shop.test"));
-        assert_eq!((status(&record, "pos"), status(&record, "crm")), ("erased".into(), "erased".into()));
+        assert_eq!(
+            (status(&record, "pos"), status(&record, "crm")),
+            ("erased".into(), "erased".into())
+        );
     }
     targets.square.verify().await;
     targets.hubspot.verify().await;

@@ -11,14 +11,31 @@ use synchub_tests::*;
 fn delivery(tenant: &str, message: usize, sku: usize, minute: i64, event: &str) -> Delivery {
     Delivery {
         message_id: format!("m{message}"),
-        body: queued(tenant, &supplier_event(event, &format!("SKU-{sku}"), minute, &at_minute(minute))),
+        body: queued(
+            tenant,
+            &supplier_event(event, &format!("SKU-{sku}"), minute, &at_minute(minute)),
+        ),
         receive_count: 1,
     }
 }
 
 /// Applies the deliveries in `batches`, `workers` batches at a time, and checks the rule.
-async fn check_convergence(stack: &TestStack, worker: &synchub::lambda::Worker, deliveries: Vec<Delivery>, batch: usize, workers: usize) {
-    let tenant = deliveries[0].body.split("\"tenantId\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+async fn check_convergence(
+    stack: &TestStack,
+    worker: &synchub::lambda::Worker,
+    deliveries: Vec<Delivery>,
+    batch: usize,
+    workers: usize,
+) {
+    let tenant = deliveries[0]
+        .body
+        .split("\"tenantId\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let batches: Vec<Vec<Delivery>> = deliveries.chunks(batch).map(<[Delivery]>::to_vec).collect();
     for wave in batches.chunks(workers) {
         let ports = worker.ports();
@@ -31,7 +48,10 @@ async fn check_convergence(stack: &TestStack, worker: &synchub::lambda::Worker, 
     let mut newest: HashMap<String, (String, String)> = HashMap::new();
     for d in &deliveries {
         let v: serde_json::Value = serde_json::from_str(&d.body).unwrap();
-        let key = (v["payload"]["updatedAt"].as_str().unwrap().to_owned(), v["eventId"].as_str().unwrap().to_owned());
+        let key = (
+            v["payload"]["updatedAt"].as_str().unwrap().to_owned(),
+            v["eventId"].as_str().unwrap().to_owned(),
+        );
         let sku = v["payload"]["sku"].as_str().unwrap().to_owned();
         let slot = newest.entry(sku).or_insert(key.clone());
         if key > *slot {
@@ -41,9 +61,20 @@ async fn check_convergence(stack: &TestStack, worker: &synchub::lambda::Worker, 
     let mut rows = 0;
     for (sku, (_, event)) in &newest {
         let item = stack.item(&tenant, sku).await.expect("item stored");
-        assert_eq!(item["eventId"].as_str(), Some(event.as_str()), "{sku} must hold its newest event");
+        assert_eq!(
+            item["eventId"].as_str(),
+            Some(event.as_str()),
+            "{sku} must hold its newest event"
+        );
         let audit = stack.audit(&tenant, sku).await;
-        assert_eq!(audit.iter().filter(|r| r.outcome == "applied" && r.event_id.as_deref() == Some(event)).count(), 1, "{sku}: the winner is applied once");
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|r| r.outcome == "applied" && r.event_id.as_deref() == Some(event))
+                .count(),
+            1,
+            "{sku}: the winner is applied once"
+        );
         rows += audit.len();
     }
     assert_eq!(rows, deliveries.len(), "exactly one audit row per delivery");
@@ -91,8 +122,15 @@ async fn racing_appliers_on_one_sku_leave_exactly_the_newest() {
     let tenant = unique("race");
     let worker = std::sync::Arc::new(stack.worker());
     // 24 versions of one SKU, two with the same timestamp (event id breaks the tie), each sent twice.
-    let mut deliveries: Vec<Delivery> = (0..24).map(|i| delivery(&tenant, i, 0, (i as i64 * 7) % 23, &format!("e{i:02}"))).collect();
-    let again: Vec<Delivery> = (0..24).map(|i| Delivery { message_id: format!("again{i}"), ..deliveries[i].clone() }).collect();
+    let mut deliveries: Vec<Delivery> = (0..24)
+        .map(|i| delivery(&tenant, i, 0, (i as i64 * 7) % 23, &format!("e{i:02}")))
+        .collect();
+    let again: Vec<Delivery> = (0..24)
+        .map(|i| Delivery {
+            message_id: format!("again{i}"),
+            ..deliveries[i].clone()
+        })
+        .collect();
     deliveries.extend(again);
     let handles: Vec<_> = deliveries
         .chunks(1)
@@ -104,15 +142,37 @@ async fn racing_appliers_on_one_sku_leave_exactly_the_newest() {
     for h in handles {
         assert!(h.await.unwrap().retry.is_empty());
     }
-    let expected = (0..24).map(|i| (((i as i64 * 7) % 23), format!("e{i:02}"))).max().unwrap().1;
+    let expected = (0..24)
+        .map(|i| (((i as i64 * 7) % 23), format!("e{i:02}")))
+        .max()
+        .unwrap()
+        .1;
     let item = stack.item(&tenant, "SKU-0").await.unwrap();
     assert_eq!(item["eventId"].as_str(), Some(expected.as_str()));
     let audit = stack.audit(&tenant, "SKU-0").await;
     assert_eq!(audit.len(), 48, "one row per delivery");
-    let winner_rows: Vec<_> = audit.iter().filter(|r| r.event_id.as_deref() == Some(expected.as_str())).collect();
-    assert_eq!(winner_rows.iter().filter(|r| r.outcome == "applied").count(), 1);
-    assert_eq!(winner_rows.iter().filter(|r| r.outcome == "duplicate").count(), 1);
+    let winner_rows: Vec<_> = audit
+        .iter()
+        .filter(|r| r.event_id.as_deref() == Some(expected.as_str()))
+        .collect();
+    assert_eq!(
+        winner_rows
+            .iter()
+            .filter(|r| r.outcome == "applied")
+            .count(),
+        1
+    );
+    assert_eq!(
+        winner_rows
+            .iter()
+            .filter(|r| r.outcome == "duplicate")
+            .count(),
+        1
+    );
     for r in audit.iter().filter(|r| r.outcome == "stale") {
-        assert!(r.beaten_by.is_some(), "a stale row names the event that beat it");
+        assert!(
+            r.beaten_by.is_some(),
+            "a stale row names the event that beat it"
+        );
     }
 }

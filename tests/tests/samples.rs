@@ -15,15 +15,45 @@ const SAMPLE_SQUARE_URL: &str = "https://hooks.example.com/webhooks/square/demo-
 
 /// A Shopify or Square sample: signed with the documented sample key, then
 /// re-signed for this test's tenant; the provider accepts it.
-async fn provider_sample(stack: &TestStack, ingest: &synchub::lambda::Ingest, tenant: &ProviderTenant, name: &str, source: &str, mut event: Value) {
-    use synchub::domain::provider_webhook::{check_signature_header, signed_parts, verify, Provider, ProviderKey};
+async fn provider_sample(
+    stack: &TestStack,
+    ingest: &synchub::lambda::Ingest,
+    tenant: &ProviderTenant,
+    name: &str,
+    source: &str,
+    mut event: Value,
+) {
+    use synchub::domain::provider_webhook::{
+        check_signature_header, signed_parts, verify, Provider, ProviderKey,
+    };
     let body = event["body"].as_str().unwrap().to_owned();
-    let (provider, key, url) = if source == "shopify" { (Provider::Shopify, SAMPLE_SHOPIFY_SECRET, "") } else { (Provider::Square, SAMPLE_SQUARE_KEY, SAMPLE_SQUARE_URL) };
-    let tag = check_signature_header(provider, event["headers"][provider.signature_header()].as_str()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(verify(&[ProviderKey::new(key)], &signed_parts(provider, url, body.as_bytes()), &tag).is_ok(), "{name}: signed with the documented sample key");
+    let (provider, key, url) = if source == "shopify" {
+        (Provider::Shopify, SAMPLE_SHOPIFY_SECRET, "")
+    } else {
+        (Provider::Square, SAMPLE_SQUARE_KEY, SAMPLE_SQUARE_URL)
+    };
+    let tag = check_signature_header(
+        provider,
+        event["headers"][provider.signature_header()].as_str(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        verify(
+            &[ProviderKey::new(key)],
+            &signed_parts(provider, url, body.as_bytes()),
+            &tag
+        )
+        .is_ok(),
+        "{name}: signed with the documented sample key"
+    );
     let headers = if source == "shopify" {
         let h = &event["headers"];
-        shopify_headers(&tenant.shopify_secret, h["x-shopify-topic"].as_str().unwrap(), h["x-shopify-event-id"].as_str().unwrap(), &body)
+        shopify_headers(
+            &tenant.shopify_secret,
+            h["x-shopify-topic"].as_str().unwrap(),
+            h["x-shopify-event-id"].as_str().unwrap(),
+            &body,
+        )
     } else {
         square_headers(&tenant.square_key, &tenant.square_url, &body)
     };
@@ -43,7 +73,12 @@ fn samples() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -62,20 +97,45 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let mut seen = 0;
     for (name, text) in samples() {
         seen += 1;
-        if let Some(case) = name.strip_prefix("webhook-ingest.").and_then(|n| n.strip_suffix(".json")) {
-            if let Some(source) = ["shopify", "square"].into_iter().find(|p| case.starts_with(&format!("{p}-"))) {
-                provider_sample(&stack, &ingest, &provider_tenant, &name, source, serde_json::from_str(&text).unwrap()).await;
+        if let Some(case) = name
+            .strip_prefix("webhook-ingest.")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            if let Some(source) = ["shopify", "square"]
+                .into_iter()
+                .find(|p| case.starts_with(&format!("{p}-")))
+            {
+                provider_sample(
+                    &stack,
+                    &ingest,
+                    &provider_tenant,
+                    &name,
+                    source,
+                    serde_json::from_str(&text).unwrap(),
+                )
+                .await;
                 continue;
             }
-            let mut event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut event: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let body = event["body"].as_str().unwrap().to_owned();
             let headers = event["headers"].clone();
             let h = |k: &str| headers[k].as_str();
-            let checked = SignedHeaders { id: h("webhook-id"), timestamp: h("webhook-timestamp"), signature: h("webhook-signature") }
-                .check(h("webhook-timestamp").unwrap().parse().unwrap())
-                .unwrap_or_else(|e| panic!("{name}: sample headers malformed: {e}"));
-            let signed_by_sample_secret = checked.verify(&[sample_secret.clone()], body.as_bytes()).is_ok();
-            assert_eq!(signed_by_sample_secret, case != "bad-signature", "{name}: signed with the documented sample secret");
+            let checked = SignedHeaders {
+                id: h("webhook-id"),
+                timestamp: h("webhook-timestamp"),
+                signature: h("webhook-signature"),
+            }
+            .check(h("webhook-timestamp").unwrap().parse().unwrap())
+            .unwrap_or_else(|e| panic!("{name}: sample headers malformed: {e}"));
+            let signed_by_sample_secret = checked
+                .verify(&[sample_secret.clone()], body.as_bytes())
+                .is_ok();
+            assert_eq!(
+                signed_by_sample_secret,
+                case != "bad-signature",
+                "{name}: signed with the documented sample secret"
+            );
 
             // Point the sample at this test's tenant and sign it now, as a live sender would.
             if event["pathParameters"]["tenantId"] == SAMPLE_TENANT {
@@ -84,7 +144,11 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
                 event["rawPath"] = Value::from(path.as_str());
                 event["requestContext"]["http"]["path"] = Value::from(path.as_str());
             }
-            let signer = if case == "bad-signature" { WebhookSecret::parse(&synchub_cli::local::new_signing_secret()).unwrap() } else { tenant.secret.clone() };
+            let signer = if case == "bad-signature" {
+                WebhookSecret::parse(&synchub_cli::local::new_signing_secret()).unwrap()
+            } else {
+                tenant.secret.clone()
+            };
             for (k, v) in signed_headers(&signer, h("webhook-id").unwrap(), &body) {
                 event["headers"][k] = Value::from(v);
             }
@@ -97,63 +161,151 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
             };
             assert_eq!(status, expected, "{name}: {answer}");
             if case.starts_with("invalid-") {
-                let field = if case == "invalid-json" { "body" } else { "quantity" };
+                let field = if case == "invalid-json" {
+                    "body"
+                } else {
+                    "quantity"
+                };
                 assert_eq!(answer["error"]["field"], field, "{name}");
             }
-        } else if let Some(case) = name.strip_prefix("sync-worker.").and_then(|n| n.strip_suffix(".json")) {
+        } else if let Some(case) = name
+            .strip_prefix("sync-worker.")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
             let text = text.replace(SAMPLE_TENANT, &tenant.id);
-            let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let event: SqsEvent =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let response = handle_sync_batch(&worker, event).await;
-            assert!(response.batch_item_failures.is_empty(), "{name}: {:?}", response.batch_item_failures);
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "{name}: {:?}",
+                response.batch_item_failures
+            );
             match case {
                 "batch-with-duplicate-stale-and-malformed" => {
                     let rows = stack.audit(&tenant.id, "MUG-BLUE").await;
                     let outcomes: Vec<&str> = rows.iter().map(|r| r.outcome.as_str()).collect();
                     assert_eq!(outcomes, vec!["stale", "applied", "duplicate"], "{name}");
-                    assert_eq!(stack.item(&tenant.id, "TEAPOT").await.unwrap()["quantity"], 4);
+                    assert_eq!(
+                        stack.item(&tenant.id, "TEAPOT").await.unwrap()["quantity"],
+                        4
+                    );
                     let rejected = stack.rejected_audit(&tenant.id).await;
                     assert_eq!(rejected.len(), 1, "{name}");
-                    assert!(rejected[0].reason.as_deref().unwrap().starts_with("sku: must contain only"), "{name}");
+                    assert!(
+                        rejected[0]
+                            .reason
+                            .as_deref()
+                            .unwrap()
+                            .starts_with("sku: must contain only"),
+                        "{name}"
+                    );
                 }
                 "shopify-registration" => {
-                    let record = stack.entity(&tenant.id, "customer", "shopify-706405506930370084").await.unwrap_or_else(|| panic!("{name}: no master record"));
-                    assert_eq!(record["attributes"]["email"], "bob@biller.example", "{name}");
-                    assert_eq!(record["posSync"]["status"], "skipped (disabled)", "{name}: the flags default to off");
+                    let record = stack
+                        .entity(&tenant.id, "customer", "shopify-706405506930370084")
+                        .await
+                        .unwrap_or_else(|| panic!("{name}: no master record"));
+                    assert_eq!(
+                        record["attributes"]["email"], "bob@biller.example",
+                        "{name}"
+                    );
+                    assert_eq!(
+                        record["posSync"]["status"], "skipped (disabled)",
+                        "{name}: the flags default to off"
+                    );
                 }
                 "redelivery" => {
                     let rows = stack.audit(&tenant.id, "KETTLE").await;
-                    assert_eq!(rows.len(), 1, "{name}: a redelivery with no row yet is applied once");
+                    assert_eq!(
+                        rows.len(),
+                        1,
+                        "{name}: a redelivery with no row yet is applied once"
+                    );
                     assert_eq!(rows[0].outcome, "applied");
                 }
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             }
-        } else if let Some(case) = name.strip_prefix("failure-notifier.").and_then(|n| n.strip_suffix(".json")) {
+        } else if let Some(case) = name
+            .strip_prefix("failure-notifier.")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
             let text = text.replace(SAMPLE_TENANT, &tenant.id);
-            let event: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let event: SqsEvent =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             // The samples name the deployed queues; point the notices one at this stack's.
-            let notify_queue = format!("https://sqs.us-east-1.amazonaws.com/123456789012/{}", if case == "run-failed" { "synchub-notifications" } else { "none" });
-            let response = synchub::lambda::notify::handle_failures(&notifier, &notify_queue, event).await;
-            assert!(response.batch_item_failures.is_empty(), "{name}: {:?}", response.batch_item_failures);
+            let notify_queue = format!(
+                "https://sqs.us-east-1.amazonaws.com/123456789012/{}",
+                if case == "run-failed" {
+                    "synchub-notifications"
+                } else {
+                    "none"
+                }
+            );
+            let response =
+                synchub::lambda::notify::handle_failures(&notifier, &notify_queue, event).await;
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "{name}: {:?}",
+                response.batch_item_failures
+            );
             let class = match case {
                 "dead-letter" => synchub::ErrorClass::ValidationError,
                 "run-failed" => synchub::ErrorClass::AuthError,
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             };
-            let store = synchub::adapters::alerts::DynamoAlertStore::new(stack.dynamo(), &stack.config.notifications_table, std::time::Duration::from_secs(60));
-            let state = store.state(&tenant.id, class).await.unwrap().unwrap_or_else(|| panic!("{name}: no notification item"));
-            assert_eq!((state.total, state.emails), (1, 1), "{name}: counted once and emailed");
-        } else if let Some(case) = name.strip_prefix("daily-sync.").and_then(|n| n.strip_suffix(".json")) {
-            let event: Value = serde_json::from_str(&text.replace(SAMPLE_TENANT, &tenant.id)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let store = synchub::adapters::alerts::DynamoAlertStore::new(
+                stack.dynamo(),
+                &stack.config.notifications_table,
+                std::time::Duration::from_secs(60),
+            );
+            let state = store
+                .state(&tenant.id, class)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{name}: no notification item"));
+            assert_eq!(
+                (state.total, state.emails),
+                (1, 1),
+                "{name}: counted once and emailed"
+            );
+        } else if let Some(case) = name
+            .strip_prefix("daily-sync.")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            let event: Value = serde_json::from_str(&text.replace(SAMPLE_TENANT, &tenant.id))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let answer = synchub::lambda::daily_sync::handle(&daily_sync, event, u64::MAX).await;
             match case {
                 "schedule" | "manual" => {
-                    let runs = answer["runs"].as_array().unwrap_or_else(|| panic!("{name}: {answer}"));
-                    let ours: Vec<&Value> = runs.iter().filter(|r| r["tenantId"] == tenant.id.as_str()).collect();
-                    assert_eq!(ours.len(), if case == "schedule" { 5 } else { 2 }, "{name}: one run per data type: {answer}");
-                    assert!(ours.iter().all(|r| r["outcome"]["started"].is_string() || r["outcome"]["alreadyRunning"].is_string()), "{name}: {answer}");
+                    let runs = answer["runs"]
+                        .as_array()
+                        .unwrap_or_else(|| panic!("{name}: {answer}"));
+                    let ours: Vec<&Value> = runs
+                        .iter()
+                        .filter(|r| r["tenantId"] == tenant.id.as_str())
+                        .collect();
+                    assert_eq!(
+                        ours.len(),
+                        if case == "schedule" { 5 } else { 2 },
+                        "{name}: one run per data type: {answer}"
+                    );
+                    assert!(
+                        ours.iter().all(|r| r["outcome"]["started"].is_string()
+                            || r["outcome"]["alreadyRunning"].is_string()),
+                        "{name}: {answer}"
+                    );
                 }
-                "run-continuation" => assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{name}: a run that is gone is acknowledged: {answer}"),
-                "webhook-catalog-pull" | "shop-erasure" => assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{name}: webhook work is done and acknowledged: {answer}"),
+                "run-continuation" => assert_eq!(
+                    answer["batchItemFailures"],
+                    serde_json::json!([]),
+                    "{name}: a run that is gone is acknowledged: {answer}"
+                ),
+                "webhook-catalog-pull" | "shop-erasure" => assert_eq!(
+                    answer["batchItemFailures"],
+                    serde_json::json!([]),
+                    "{name}: webhook work is done and acknowledged: {answer}"
+                ),
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             }
         } else {

@@ -3,8 +3,9 @@
 
 use serde_yaml::Value;
 use synchub_cli::local::{
-    AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT_SECONDS, NOTIFY_MAX_RECEIVE_COUNT, NOTIFY_QUEUE_VISIBILITY_SECONDS,
-    QUEUE_RETENTION_SECONDS, QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS,
+    AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT_SECONDS,
+    NOTIFY_MAX_RECEIVE_COUNT, NOTIFY_QUEUE_VISIBILITY_SECONDS, QUEUE_RETENTION_SECONDS,
+    QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS,
 };
 
 fn template() -> Value {
@@ -13,7 +14,8 @@ fn template() -> Value {
 }
 
 fn int(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("expected a number, got {v:?}"))
+    v.as_u64()
+        .unwrap_or_else(|| panic!("expected a number, got {v:?}"))
 }
 
 fn keys(table: &Value) -> Vec<(String, String)> {
@@ -21,7 +23,12 @@ fn keys(table: &Value) -> Vec<(String, String)> {
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|k| (k["AttributeName"].as_str().unwrap().to_owned(), k["KeyType"].as_str().unwrap().to_owned()))
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().to_owned(),
+                k["KeyType"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -32,13 +39,28 @@ fn queue_settings_match_the_local_stack_and_visibility_is_six_times_the_worker_t
     let queue = &r["SyncEventsQueue"]["Properties"];
     let worker_timeout = int(&r["SyncWorkerFunction"]["Properties"]["Timeout"]);
     assert_eq!(worker_timeout, WORKER_TIMEOUT_SECONDS as u64);
-    assert_eq!(int(&queue["VisibilityTimeout"]), QUEUE_VISIBILITY_SECONDS as u64);
+    assert_eq!(
+        int(&queue["VisibilityTimeout"]),
+        QUEUE_VISIBILITY_SECONDS as u64
+    );
     assert!(int(&queue["VisibilityTimeout"]) >= 6 * worker_timeout);
-    assert_eq!(int(&queue["MessageRetentionPeriod"]), QUEUE_RETENTION_SECONDS as u64);
-    assert_eq!(int(&queue["RedrivePolicy"]["maxReceiveCount"]), MAX_RECEIVE_COUNT as u64);
-    assert_eq!(int(&r["SyncEventsDLQ"]["Properties"]["MessageRetentionPeriod"]), DLQ_RETENTION_SECONDS as u64);
+    assert_eq!(
+        int(&queue["MessageRetentionPeriod"]),
+        QUEUE_RETENTION_SECONDS as u64
+    );
+    assert_eq!(
+        int(&queue["RedrivePolicy"]["maxReceiveCount"]),
+        MAX_RECEIVE_COUNT as u64
+    );
+    assert_eq!(
+        int(&r["SyncEventsDLQ"]["Properties"]["MessageRetentionPeriod"]),
+        DLQ_RETENTION_SECONDS as u64
+    );
     let source = &r["SyncWorkerFunction"]["Properties"]["Events"]["SyncEvents"]["Properties"];
-    assert_eq!(source["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(
+        source["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
 }
 
 #[test]
@@ -48,17 +70,46 @@ fn the_notifier_consumes_the_sync_dlq_and_the_notifications_queue_with_six_times
     let notifier = &r["FailureNotifierFunction"]["Properties"];
     assert_eq!(int(&notifier["Timeout"]), NOTIFIER_TIMEOUT_SECONDS as u64);
     for queue in ["SyncEventsDLQ", "NotificationsQueue"] {
-        assert_eq!(int(&r[queue]["Properties"]["VisibilityTimeout"]), NOTIFY_QUEUE_VISIBILITY_SECONDS as u64, "{queue}");
-        assert!(int(&r[queue]["Properties"]["VisibilityTimeout"]) >= 6 * NOTIFIER_TIMEOUT_SECONDS as u64);
+        assert_eq!(
+            int(&r[queue]["Properties"]["VisibilityTimeout"]),
+            NOTIFY_QUEUE_VISIBILITY_SECONDS as u64,
+            "{queue}"
+        );
+        assert!(
+            int(&r[queue]["Properties"]["VisibilityTimeout"])
+                >= 6 * NOTIFIER_TIMEOUT_SECONDS as u64
+        );
     }
-    assert_eq!(int(&r["NotificationsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]), NOTIFY_MAX_RECEIVE_COUNT as u64);
-    let sources: Vec<String> = notifier["Events"].as_mapping().unwrap().values().map(|e| format!("{:?}", e["Properties"]["Queue"])).collect();
-    assert!(sources.iter().any(|q| q.contains("SyncEventsDLQ")) && sources.iter().any(|q| q.contains("NotificationsQueue")), "{sources:?}");
+    assert_eq!(
+        int(&r["NotificationsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]),
+        NOTIFY_MAX_RECEIVE_COUNT as u64
+    );
+    let sources: Vec<String> = notifier["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .map(|e| format!("{:?}", e["Properties"]["Queue"]))
+        .collect();
+    assert!(
+        sources.iter().any(|q| q.contains("SyncEventsDLQ"))
+            && sources.iter().any(|q| q.contains("NotificationsQueue")),
+        "{sources:?}"
+    );
     for event in notifier["Events"].as_mapping().unwrap().values() {
-        assert_eq!(event["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+        assert_eq!(
+            event["Properties"]["FunctionResponseTypes"][0],
+            "ReportBatchItemFailures"
+        );
     }
     // The alarms the runbook names.
-    for alarm in ["SyncDLQDepthAlarm", "NotificationsDLQDepthAlarm", "SyncQueueLagAlarm", "WebhookIngestErrorRateAlarm", "SyncWorkerErrorRateAlarm", "FailureNotifierErrorRateAlarm"] {
+    for alarm in [
+        "SyncDLQDepthAlarm",
+        "NotificationsDLQDepthAlarm",
+        "SyncQueueLagAlarm",
+        "WebhookIngestErrorRateAlarm",
+        "SyncWorkerErrorRateAlarm",
+        "FailureNotifierErrorRateAlarm",
+    ] {
         assert_eq!(r[alarm]["Type"], "AWS::CloudWatch::Alarm", "{alarm}");
     }
     assert_eq!(int(&r["SyncQueueLagAlarm"]["Properties"]["Threshold"]), 90);
@@ -69,33 +120,89 @@ fn daily_sync_runs_on_a_schedule_and_its_queue_outlasts_six_timeouts() {
     let t = template();
     let r = &t["Resources"];
     let f = &r["DailySyncFunction"]["Properties"];
-    assert_eq!(int(&f["Timeout"]), synchub_cli::local::DAILY_SYNC_TIMEOUT_SECONDS as u64);
-    assert_eq!(int(&r["SyncRunsQueue"]["Properties"]["VisibilityTimeout"]), synchub_cli::local::RUNS_QUEUE_VISIBILITY_SECONDS as u64);
+    assert_eq!(
+        int(&f["Timeout"]),
+        synchub_cli::local::DAILY_SYNC_TIMEOUT_SECONDS as u64
+    );
+    assert_eq!(
+        int(&r["SyncRunsQueue"]["Properties"]["VisibilityTimeout"]),
+        synchub_cli::local::RUNS_QUEUE_VISIBILITY_SECONDS as u64
+    );
     assert_eq!(f["Events"]["Daily"]["Type"], "ScheduleV2");
-    assert_eq!(t["Parameters"]["DailySyncSchedule"]["Default"], "cron(0 2 * * ? *)");
-    assert_eq!(f["Events"]["Runs"]["Properties"]["FunctionResponseTypes"][0], "ReportBatchItemFailures");
-    assert_eq!(r["DailySyncNotFinishingAlarm"]["Type"], "AWS::CloudWatch::Alarm");
+    assert_eq!(
+        t["Parameters"]["DailySyncSchedule"]["Default"],
+        "cron(0 2 * * ? *)"
+    );
+    assert_eq!(
+        f["Events"]["Runs"]["Properties"]["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(
+        r["DailySyncNotFinishingAlarm"]["Type"],
+        "AWS::CloudWatch::Alarm"
+    );
 }
 
 #[test]
 fn tables_have_the_keys_ttl_and_names_the_code_uses() {
     let t = template();
     let r = &t["Resources"];
-    let pk_sk = vec![("pk".to_owned(), "HASH".to_owned()), ("sk".to_owned(), "RANGE".to_owned())];
+    let pk_sk = vec![
+        ("pk".to_owned(), "HASH".to_owned()),
+        ("sk".to_owned(), "RANGE".to_owned()),
+    ];
     assert_eq!(keys(&r["ItemsTable"]), pk_sk);
     assert_eq!(keys(&r["AuditTable"]), pk_sk);
-    assert_eq!(keys(&r["TenantsTable"]), vec![("pk".to_owned(), "HASH".to_owned())]);
+    assert_eq!(
+        keys(&r["TenantsTable"]),
+        vec![("pk".to_owned(), "HASH".to_owned())]
+    );
     assert_eq!(keys(&r["NotificationsTable"]), pk_sk);
-    assert_eq!(r["AuditTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
-    assert_eq!(r["NotificationsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"], AUDIT_TTL_ATTRIBUTE);
-    let names: Vec<String> = synchub_cli::local::table_names("${NamePrefix}").iter().map(|(n, _)| n.clone()).collect();
-    for (resource, name) in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable", "SyncRunsTable"].iter().zip(&names) {
+    assert_eq!(
+        r["AuditTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"],
+        AUDIT_TTL_ATTRIBUTE
+    );
+    assert_eq!(
+        r["NotificationsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"],
+        AUDIT_TTL_ATTRIBUTE
+    );
+    let names: Vec<String> = synchub_cli::local::table_names("${NamePrefix}")
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    for (resource, name) in [
+        "ItemsTable",
+        "AuditTable",
+        "TenantsTable",
+        "NotificationsTable",
+        "SyncRunsTable",
+    ]
+    .iter()
+    .zip(&names)
+    {
         let declared = format!("{:?}", r[*resource]["Properties"]["TableName"]);
-        assert!(declared.contains(name.as_str()), "{resource}: {declared} should name {name}");
+        assert!(
+            declared.contains(name.as_str()),
+            "{resource}: {declared} should name {name}"
+        );
     }
-    for table in ["ItemsTable", "AuditTable", "TenantsTable", "NotificationsTable", "SyncRunsTable"] {
-        assert_eq!(r[table]["Properties"]["BillingMode"], "PAY_PER_REQUEST", "{table}");
-        assert_eq!(r[table]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{table}");
+    for table in [
+        "ItemsTable",
+        "AuditTable",
+        "TenantsTable",
+        "NotificationsTable",
+        "SyncRunsTable",
+    ] {
+        assert_eq!(
+            r[table]["Properties"]["BillingMode"], "PAY_PER_REQUEST",
+            "{table}"
+        );
+        assert_eq!(
+            r[table]["Properties"]["PointInTimeRecoverySpecification"]
+                ["PointInTimeRecoveryEnabled"],
+            true,
+            "{table}"
+        );
     }
 }
 
@@ -107,17 +214,39 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
     assert_eq!(globals["Architectures"][0], "arm64");
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
     // Every variable the template sets is one Config reads (a typo would silently fall back to a default).
-    let known = ["ITEMS_TABLE", "AUDIT_TABLE", "TENANTS_TABLE", "SYNC_QUEUE_URL", "SYNC_DLQ_URL", "TENANT_SECRETS_PATH", "AUDIT_TTL_DAYS", "TENANT_CACHE_SECONDS", "RUST_LOG",
-        "NOTIFICATIONS_TABLE", "NOTIFY_QUEUE_URL", "ALERT_SENDER", "ALERT_DEFAULT_RECIPIENT", "ALERT_WINDOW_MINUTES",
-        "RUNS_TABLE", "RUNS_QUEUE_URL", "SQUARE_BASE_URL", "ORDERS_LOOKBACK_DAYS",
-        "HUBSPOT_BASE_URL", "ENABLE_POS_SYNC", "ENABLE_CRM_SYNC", "ENABLE_UPDATE_SYNC",
+    let known = [
+        "ITEMS_TABLE",
+        "AUDIT_TABLE",
+        "TENANTS_TABLE",
+        "SYNC_QUEUE_URL",
+        "SYNC_DLQ_URL",
+        "TENANT_SECRETS_PATH",
+        "AUDIT_TTL_DAYS",
+        "TENANT_CACHE_SECONDS",
+        "RUST_LOG",
+        "NOTIFICATIONS_TABLE",
+        "NOTIFY_QUEUE_URL",
+        "ALERT_SENDER",
+        "ALERT_DEFAULT_RECIPIENT",
+        "ALERT_WINDOW_MINUTES",
+        "RUNS_TABLE",
+        "RUNS_QUEUE_URL",
+        "SQUARE_BASE_URL",
+        "ORDERS_LOOKBACK_DAYS",
+        "HUBSPOT_BASE_URL",
+        "ENABLE_POS_SYNC",
+        "ENABLE_CRM_SYNC",
+        "ENABLE_UPDATE_SYNC",
     ];
     // Config reads the settings; the target flags are read (at init, through Config) in app/customers.rs.
     let config_source = ["shared/src/config.rs", "shared/src/app/customers.rs"]
         .map(|f| std::fs::read_to_string(synchub_tests::repo_root().join(f)).unwrap())
         .join("\n");
     for name in known.iter().filter(|n| **n != "RUST_LOG") {
-        assert!(config_source.contains(&format!("\"{name}\"")), "Config must read {name}");
+        assert!(
+            config_source.contains(&format!("\"{name}\"")),
+            "Config must read {name}"
+        );
     }
     let mut functions = 0;
     for (name, resource) in t["Resources"].as_mapping().unwrap() {
@@ -125,12 +254,35 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
             continue;
         }
         functions += 1;
-        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{name:?}");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
-        assert!(synchub_tests::repo_root().join("functions").join(binary).join("Cargo.toml").exists(), "{name:?}: no crate functions/{binary}");
-        let vars = resource["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
-        for var in vars.keys().chain(globals["Environment"]["Variables"].as_mapping().unwrap().keys()) {
-            assert!(known.contains(&var.as_str().unwrap()), "{name:?} sets unknown variable {var:?}");
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{name:?}"
+        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        assert!(
+            synchub_tests::repo_root()
+                .join("functions")
+                .join(binary)
+                .join("Cargo.toml")
+                .exists(),
+            "{name:?}: no crate functions/{binary}"
+        );
+        let vars = resource["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for var in vars.keys().chain(
+            globals["Environment"]["Variables"]
+                .as_mapping()
+                .unwrap()
+                .keys(),
+        ) {
+            assert!(
+                known.contains(&var.as_str().unwrap()),
+                "{name:?} sets unknown variable {var:?}"
+            );
         }
     }
     assert_eq!(functions, 4);

@@ -12,5 +12,8 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let sync = DailySync::new(&aws_config().await, &Config::from_env());
     let sync = &sync;
-    run(service_fn(move |event: LambdaEvent<Value>| async move { Ok::<_, Error>(handle(sync, event.payload, event.context.deadline).await) })).await
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(handle(sync, event.payload, event.context.deadline).await)
+    }))
+    .await
 }

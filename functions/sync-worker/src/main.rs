@@ -11,5 +11,8 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let worker = Worker::new(&aws_config().await, &Config::from_env());
     let worker = &worker;
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(handle_sync_batch(worker, event.payload).await) })).await
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle_sync_batch(worker, event.payload).await)
+    }))
+    .await
 }

@@ -12,5 +12,8 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let ingest = Ingest::new(&aws_config().await, &Config::from_env());
     let ingest = &ingest;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(handle_webhook(ingest, request).await) })).await
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(handle_webhook(ingest, request).await)
+    }))
+    .await
 }

@@ -14,7 +14,10 @@ use crate::ports::{AlertClaim, AlertStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,7 +31,10 @@ pub struct DynamoAlertStore {
 }
 
 fn alert_key(tenant: &str, class: ErrorClass) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(format!("alert#{tenant}"))), ("sk".to_owned(), s(class.as_str()))])
+    HashMap::from([
+        ("pk".to_owned(), s(format!("alert#{tenant}"))),
+        ("sk".to_owned(), s(class.as_str())),
+    ])
 }
 
 fn failures_pk(tenant: &str, class: ErrorClass) -> String {
@@ -40,7 +46,12 @@ fn failure_sk(at_millis: i64, key: &str) -> String {
 }
 
 fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
-    AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, e.to_string())
+    AdapterError::new(
+        "DynamoDB",
+        operation,
+        ErrorClass::UnknownError,
+        e.to_string(),
+    )
 }
 
 fn decode_state(item: HashMap<String, AttributeValue>) -> Result<AlertState, AdapterError> {
@@ -49,10 +60,21 @@ fn decode_state(item: HashMap<String, AttributeValue>) -> Result<AlertState, Ada
 
 impl DynamoAlertStore {
     pub fn new(client: Client, table: impl Into<String>, failure_ttl: Duration) -> Self {
-        Self { client, table: table.into(), failure_ttl }
+        Self {
+            client,
+            table: table.into(),
+            failure_ttl,
+        }
     }
 
-    async fn update(&self, tenant: &str, class: ErrorClass, expression: &str, condition: Option<&str>, values: HashMap<String, AttributeValue>) -> Result<bool, AdapterError> {
+    async fn update(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        expression: &str,
+        condition: Option<&str>,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<bool, AdapterError> {
         let result = self
             .client
             .update_item()
@@ -65,14 +87,25 @@ impl DynamoAlertStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
         }
     }
 
     /// Every kept failure of a tenant (all classes), oldest first: what
     /// `synchub replay` sends back.
-    pub async fn failures(&self, tenant: &str, class: ErrorClass) -> Result<Vec<Failure>, AdapterError> {
+    pub async fn failures(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+    ) -> Result<Vec<Failure>, AdapterError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -85,7 +118,9 @@ impl DynamoAlertStore {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
             for item in page.items() {
-                out.push(serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?);
+                out.push(
+                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
+                );
             }
         }
         Ok(out)
@@ -93,8 +128,14 @@ impl DynamoAlertStore {
 
     fn failure_key(failure: &Failure) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            ("pk".to_owned(), s(failures_pk(&failure.tenant_id, failure.error_class))),
-            ("sk".to_owned(), s(failure_sk(failure.at_millis, &failure.key))),
+            (
+                "pk".to_owned(),
+                s(failures_pk(&failure.tenant_id, failure.error_class)),
+            ),
+            (
+                "sk".to_owned(),
+                s(failure_sk(failure.at_millis, &failure.key)),
+            ),
         ])
     }
 
@@ -126,7 +167,11 @@ impl DynamoAlertStore {
     }
 
     /// The notification item, if any (for the CLI and tests).
-    pub async fn state(&self, tenant: &str, class: ErrorClass) -> Result<Option<AlertState>, AdapterError> {
+    pub async fn state(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+    ) -> Result<Option<AlertState>, AdapterError> {
         let out = self
             .client
             .get_item()
@@ -142,10 +187,17 @@ impl DynamoAlertStore {
 
 impl AlertStore for DynamoAlertStore {
     async fn record(&self, failure: &Failure) -> Result<bool, AdapterError> {
-        let mut row: HashMap<String, AttributeValue> = serde_dynamo::to_item(failure).map_err(|e| internal("TransactWriteItems", e))?;
-        row.insert("pk".into(), s(failures_pk(&failure.tenant_id, failure.error_class)));
+        let mut row: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(failure).map_err(|e| internal("TransactWriteItems", e))?;
+        row.insert(
+            "pk".into(),
+            s(failures_pk(&failure.tenant_id, failure.error_class)),
+        );
         row.insert("sk".into(), s(failure_sk(failure.at_millis, &failure.key)));
-        row.insert("expiresAt".into(), n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64));
+        row.insert(
+            "expiresAt".into(),
+            n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
+        );
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(row))
@@ -185,13 +237,25 @@ impl AlertStore for DynamoAlertStore {
                 if already {
                     Ok(false)
                 } else {
-                    Err(AdapterError::from_sdk("DynamoDB", "TransactWriteItems", DB, e))
+                    Err(AdapterError::from_sdk(
+                        "DynamoDB",
+                        "TransactWriteItems",
+                        DB,
+                        e,
+                    ))
                 }
             }
         }
     }
 
-    async fn claim(&self, tenant: &str, class: ErrorClass, now: i64, window: i64, lease: i64) -> Result<AlertClaim, AdapterError> {
+    async fn claim(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        now: i64,
+        window: i64,
+        lease: i64,
+    ) -> Result<AlertClaim, AdapterError> {
         let result = self
             .client
             .update_item()
@@ -211,21 +275,35 @@ impl AlertStore for DynamoAlertStore {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(AlertClaim::Claimed(decode_state(out.attributes.unwrap_or_default())?)),
+            Ok(out) => Ok(AlertClaim::Claimed(decode_state(
+                out.attributes.unwrap_or_default(),
+            )?)),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => match ccf.item.clone() {
-                    Some(item) => {
-                        let state = decode_state(item)?;
-                        Ok(if state.pending > 0 { AlertClaim::NotDue(state) } else { AlertClaim::Nothing })
+                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    match ccf.item.clone() {
+                        Some(item) => {
+                            let state = decode_state(item)?;
+                            Ok(if state.pending > 0 {
+                                AlertClaim::NotDue(state)
+                            } else {
+                                AlertClaim::Nothing
+                            })
+                        }
+                        None => Ok(AlertClaim::Nothing),
                     }
-                    None => Ok(AlertClaim::Nothing),
-                },
+                }
                 _ => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
             },
         }
     }
 
-    async fn recent(&self, tenant: &str, class: ErrorClass, since: i64, limit: i32) -> Result<Vec<Failure>, AdapterError> {
+    async fn recent(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        since: i64,
+        limit: i32,
+    ) -> Result<Vec<Failure>, AdapterError> {
         let out = self
             .client
             .query()
@@ -238,7 +316,10 @@ impl AlertStore for DynamoAlertStore {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
-        out.items().iter().map(|item| serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))).collect()
+        out.items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e)))
+            .collect()
     }
 
     async fn sent(&self, state: &AlertState, reported: u64, now: i64) -> Result<(), AdapterError> {
@@ -263,20 +344,55 @@ impl AlertStore for DynamoAlertStore {
         .map(|_| ())
     }
 
-    async fn release(&self, tenant: &str, class: ErrorClass, rejected: Option<&str>, now: i64) -> Result<(), AdapterError> {
+    async fn release(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        rejected: Option<&str>,
+        now: i64,
+    ) -> Result<(), AdapterError> {
         match rejected {
-            None => self.update(tenant, class, "REMOVE leaseUntilMillis", None, HashMap::new()).await,
+            None => {
+                self.update(
+                    tenant,
+                    class,
+                    "REMOVE leaseUntilMillis",
+                    None,
+                    HashMap::new(),
+                )
+                .await
+            }
             Some(reason) => {
-                let values = HashMap::from([(":why".to_owned(), s(reason)), (":now".to_owned(), n(now))]);
-                self.update(tenant, class, "SET deliveryError = :why, lastEmailMillis = :now REMOVE leaseUntilMillis", None, values).await
+                let values =
+                    HashMap::from([(":why".to_owned(), s(reason)), (":now".to_owned(), n(now))]);
+                self.update(
+                    tenant,
+                    class,
+                    "SET deliveryError = :why, lastEmailMillis = :now REMOVE leaseUntilMillis",
+                    None,
+                    values,
+                )
+                .await
             }
         }
         .map(|_| ())
     }
 
-    async fn arm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> Result<bool, AdapterError> {
+    async fn arm_flush(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        due: i64,
+    ) -> Result<bool, AdapterError> {
         let values = HashMap::from([(":due".to_owned(), n(due))]);
-        self.update(tenant, class, "SET flushAtMillis = :due", Some("attribute_not_exists(flushAtMillis) OR flushAtMillis < :due"), values).await
+        self.update(
+            tenant,
+            class,
+            "SET flushAtMillis = :due",
+            Some("attribute_not_exists(flushAtMillis) OR flushAtMillis < :due"),
+            values,
+        )
+        .await
     }
 
     async fn claim_summary(&self, tenant: &str, day: &str) -> Result<bool, AdapterError> {
@@ -287,13 +403,21 @@ impl AlertStore for DynamoAlertStore {
             .item("pk", s(format!("summary#{tenant}")))
             .item("sk", s(day))
             .item("sentAt", s(super::now_rfc3339()))
-            .item("expiresAt", n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64))
+            .item(
+                "expiresAt",
+                n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
+            )
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, e)),
         }
     }
@@ -310,8 +434,21 @@ impl AlertStore for DynamoAlertStore {
         Ok(())
     }
 
-    async fn disarm_flush(&self, tenant: &str, class: ErrorClass, due: i64) -> Result<(), AdapterError> {
+    async fn disarm_flush(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        due: i64,
+    ) -> Result<(), AdapterError> {
         let values = HashMap::from([(":due".to_owned(), n(due))]);
-        self.update(tenant, class, "REMOVE flushAtMillis", Some("flushAtMillis = :due"), values).await.map(|_| ())
+        self.update(
+            tenant,
+            class,
+            "REMOVE flushAtMillis",
+            Some("flushAtMillis = :due"),
+            values,
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -16,12 +16,19 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()), fetching: tokio::sync::Mutex::new(()) }
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            fetching: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn insert(&self, key: K, value: V) {
@@ -58,22 +65,38 @@ mod tests {
     #[tokio::test]
     async fn values_expire_and_errors_are_not_cached() {
         let cache = TtlCache::new(Duration::from_millis(30));
-        assert_eq!(cache.get_or_fetch(&"k", async { Err::<u32, _>("down") }).await, Err("down"));
-        assert_eq!(cache.get_or_fetch(&"k", async { Ok::<_, ()>(1) }).await, Ok(1));
-        assert_eq!(cache.get_or_fetch(&"k", async { Ok::<_, ()>(2) }).await, Ok(1));
+        assert_eq!(
+            cache
+                .get_or_fetch(&"k", async { Err::<u32, _>("down") })
+                .await,
+            Err("down")
+        );
+        assert_eq!(
+            cache.get_or_fetch(&"k", async { Ok::<_, ()>(1) }).await,
+            Ok(1)
+        );
+        assert_eq!(
+            cache.get_or_fetch(&"k", async { Ok::<_, ()>(2) }).await,
+            Ok(1)
+        );
         tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(cache.get_or_fetch(&"k", async { Ok::<_, ()>(3) }).await, Ok(3));
+        assert_eq!(
+            cache.get_or_fetch(&"k", async { Ok::<_, ()>(3) }).await,
+            Ok(3)
+        );
     }
 
     #[tokio::test]
     async fn concurrent_misses_fetch_once() {
         let cache = TtlCache::new(Duration::from_secs(60));
         let fetches = std::sync::atomic::AtomicU32::new(0);
-        let lookup = || cache.get_or_fetch(&"k", async {
-            fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            Ok::<_, ()>(7)
-        });
+        let lookup = || {
+            cache.get_or_fetch(&"k", async {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, ()>(7)
+            })
+        };
         let all = futures::future::join_all((0..25).map(|_| lookup())).await;
         assert!(all.iter().all(|v| *v == Ok(7)));
         assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);

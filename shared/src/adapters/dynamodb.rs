@@ -6,11 +6,15 @@ use super::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
-use crate::ports::{AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantSettings};
+use crate::ports::{
+    AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantSettings,
+};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -34,7 +38,10 @@ pub struct DynamoItemStore {
 
 impl DynamoItemStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -44,10 +51,20 @@ pub const NEWER_THAN_STORED: &str =
     "attribute_not_exists(pk) OR #sourceMillis < :sourceMillis OR (#sourceMillis = :sourceMillis AND #eventId < :eventId)";
 
 impl ItemStore for DynamoItemStore {
-    async fn put_if_newer(&self, change: &EntityChange, message_id: &str, correlation_id: &str) -> Result<WriteResult, AdapterError> {
+    async fn put_if_newer(
+        &self,
+        change: &EntityChange,
+        message_id: &str,
+        correlation_id: &str,
+    ) -> Result<WriteResult, AdapterError> {
         let mut sets = vec![
-            "#kind = :kind", "#sourceMillis = :sourceMillis", "#updatedAt = :updatedAt", "#eventId = :eventId",
-            "#messageId = :messageId", "#correlationId = :correlationId", "#appliedAt = :appliedAt",
+            "#kind = :kind",
+            "#sourceMillis = :sourceMillis",
+            "#updatedAt = :updatedAt",
+            "#eventId = :eventId",
+            "#messageId = :messageId",
+            "#correlationId = :correlationId",
+            "#appliedAt = :appliedAt",
         ];
         let mut values = HashMap::from([
             (":kind".to_owned(), s(change.key.kind.as_str())),
@@ -61,7 +78,11 @@ impl ItemStore for DynamoItemStore {
         ]);
         match &change.body {
             ChangeBody::Supplier(e) => {
-                sets.extend(["#sku = :sku", "#quantity = :quantity", "#supplierId = :supplierId"]);
+                sets.extend([
+                    "#sku = :sku",
+                    "#quantity = :quantity",
+                    "#supplierId = :supplierId",
+                ]);
                 values.insert(":sku".into(), s(e.sku.as_str()));
                 values.insert(":quantity".into(), n(e.quantity));
                 values.insert(":supplierId".into(), s(e.supplier_id.as_str()));
@@ -74,10 +95,24 @@ impl ItemStore for DynamoItemStore {
                     values.insert(":name".into(), s(name));
                 }
             }
-            ChangeBody::Document { source, attributes, deleted } => {
-                sets.extend(["#source = :source", "#attributes = :attributes", "#deleted = :deleted"]);
-                let map = serde_dynamo::to_attribute_value(attributes)
-                    .map_err(|e| AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::ValidationError, format!("attributes do not encode: {e}")))?;
+            ChangeBody::Document {
+                source,
+                attributes,
+                deleted,
+            } => {
+                sets.extend([
+                    "#source = :source",
+                    "#attributes = :attributes",
+                    "#deleted = :deleted",
+                ]);
+                let map = serde_dynamo::to_attribute_value(attributes).map_err(|e| {
+                    AdapterError::new(
+                        "DynamoDB",
+                        "UpdateItem",
+                        ErrorClass::ValidationError,
+                        format!("attributes do not encode: {e}"),
+                    )
+                })?;
                 values.insert(":source".into(), s(source));
                 values.insert(":attributes".into(), map);
                 values.insert(":deleted".into(), AttributeValue::Bool(*deleted));
@@ -114,7 +149,9 @@ impl ItemStore for DynamoItemStore {
                 Ok(WriteResult::Applied { revision })
             }
             Err(err) => {
-                if let Some(UpdateItemError::ConditionalCheckFailedException(ccf)) = err.as_service_error() {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(ccf)) =
+                    err.as_service_error()
+                {
                     return stored_version(ccf.item()).map(WriteResult::NotNewer);
                 }
                 Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, err))
@@ -124,15 +161,28 @@ impl ItemStore for DynamoItemStore {
 }
 
 impl crate::ports::EntityIndex for DynamoItemStore {
-    async fn live_page(&self, tenant: &TenantId, kind: crate::domain::EntityKind, source: &str, after: Option<String>) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
+    async fn live_page(
+        &self,
+        tenant: &TenantId,
+        kind: crate::domain::EntityKind,
+        source: &str,
+        after: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
         let prefix = format!("{}#", kind.as_str());
-        let start = after.map(|id| HashMap::from([("pk".to_owned(), s(tenant.as_str())), ("sk".to_owned(), s(format!("{prefix}{id}")))]));
+        let start = after.map(|id| {
+            HashMap::from([
+                ("pk".to_owned(), s(tenant.as_str())),
+                ("sk".to_owned(), s(format!("{prefix}{id}"))),
+            ])
+        });
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression("(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source")
+            .filter_expression(
+                "(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source",
+            )
             .projection_expression("sk, eventId")
             .expression_attribute_names("#deleted", "deleted")
             .expression_attribute_names("#source", "source")
@@ -144,21 +194,58 @@ impl crate::ports::EntityIndex for DynamoItemStore {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
-        let text = |item: &HashMap<String, AttributeValue>, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let rows = out.items().iter().map(|i| (text(i, "sk").trim_start_matches(&prefix).to_owned(), text(i, "eventId"))).collect();
-        let next = out.last_evaluated_key().map(|k| text(k, "sk").trim_start_matches(&prefix).to_owned());
+        let text = |item: &HashMap<String, AttributeValue>, k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let rows = out
+            .items()
+            .iter()
+            .map(|i| {
+                (
+                    text(i, "sk").trim_start_matches(&prefix).to_owned(),
+                    text(i, "eventId"),
+                )
+            })
+            .collect();
+        let next = out
+            .last_evaluated_key()
+            .map(|k| text(k, "sk").trim_start_matches(&prefix).to_owned());
         Ok((rows, next))
     }
 }
 
 /// Reads the stored version from the item returned by a refused write.
-fn stored_version(item: Option<&HashMap<String, AttributeValue>>) -> Result<StoredVersion, AdapterError> {
-    let bad = || AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, "refused write returned no readable stored version");
+fn stored_version(
+    item: Option<&HashMap<String, AttributeValue>>,
+) -> Result<StoredVersion, AdapterError> {
+    let bad = || {
+        AdapterError::new(
+            "DynamoDB",
+            "UpdateItem",
+            ErrorClass::UnknownError,
+            "refused write returned no readable stored version",
+        )
+    };
     let item = item.ok_or_else(bad)?;
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let source_millis = item.get("sourceMillis").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-    let event_id = text("eventId").and_then(|e| EventId::parse(&e).ok()).ok_or_else(bad)?;
-    Ok(StoredVersion { version: Version { source_millis, event_id }, message_id: text("messageId").unwrap_or_default() })
+    let source_millis = item
+        .get("sourceMillis")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let event_id = text("eventId")
+        .and_then(|e| EventId::parse(&e).ok())
+        .ok_or_else(bad)?;
+    Ok(StoredVersion {
+        version: Version {
+            source_millis,
+            event_id,
+        },
+        message_id: text("messageId").unwrap_or_default(),
+    })
 }
 
 /// The audit trail: partition = entity, sort key = `{eventId}#{messageId}`.
@@ -170,7 +257,10 @@ pub struct DynamoAuditLog {
 
 impl DynamoAuditLog {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Every row of one entity, oldest source time first (what `trace` shows).
@@ -187,21 +277,36 @@ impl DynamoAuditLog {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
             for item in page.items() {
-                rows.push(serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?);
+                rows.push(
+                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
+                );
             }
         }
-        rows.sort_by(|a: &AuditRow, b| (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at)));
+        rows.sort_by(|a: &AuditRow, b| {
+            (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at))
+        });
         Ok(rows)
     }
 }
 
 pub(crate) fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> AdapterError {
-    AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, format!("stored item does not decode: {e}"))
+    AdapterError::new(
+        "DynamoDB",
+        operation,
+        ErrorClass::UnknownError,
+        format!("stored item does not decode: {e}"),
+    )
 }
 
 fn encode(row: &AuditRow) -> Result<HashMap<String, AttributeValue>, AdapterError> {
-    serde_dynamo::to_item(row)
-        .map_err(|e| AdapterError::new("DynamoDB", "PutItem", ErrorClass::UnknownError, format!("audit row does not encode: {e}")))
+    serde_dynamo::to_item(row).map_err(|e| {
+        AdapterError::new(
+            "DynamoDB",
+            "PutItem",
+            ErrorClass::UnknownError,
+            format!("audit row does not encode: {e}"),
+        )
+    })
 }
 
 impl AuditLog for DynamoAuditLog {
@@ -224,7 +329,14 @@ impl AuditLog for DynamoAuditLog {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, err)),
         }
     }
@@ -240,17 +352,36 @@ impl AuditLog for DynamoAuditLog {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
-        out.item.map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))).transpose()
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
+            .transpose()
     }
 
-    async fn set_target(&self, pk: &str, sk: &str, target: &str, status: &TargetStatus) -> Result<(), AdapterError> {
+    async fn set_target(
+        &self,
+        pk: &str,
+        sk: &str,
+        target: &str,
+        status: &TargetStatus,
+    ) -> Result<(), AdapterError> {
         let Some(mut row) = self.find(pk, sk).await? else {
-            return Err(AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, format!("audit row {pk}/{sk} is missing")));
+            return Err(AdapterError::new(
+                "DynamoDB",
+                "UpdateItem",
+                ErrorClass::UnknownError,
+                format!("audit row {pk}/{sk} is missing"),
+            ));
         };
         row.targets.insert(target.to_owned(), status.clone());
         let targets: BTreeMap<String, TargetStatus> = row.targets;
-        let value = serde_dynamo::to_attribute_value(targets)
-            .map_err(|e| AdapterError::new("DynamoDB", "UpdateItem", ErrorClass::UnknownError, e.to_string()))?;
+        let value = serde_dynamo::to_attribute_value(targets).map_err(|e| {
+            AdapterError::new(
+                "DynamoDB",
+                "UpdateItem",
+                ErrorClass::UnknownError,
+                e.to_string(),
+            )
+        })?;
         self.client
             .update_item()
             .table_name(&self.table)
@@ -275,7 +406,14 @@ impl DynamoAuditLog {
                 PutRequest::builder()
                     .set_item(Some(item))
                     .build()
-                    .map_err(|e| AdapterError::new("DynamoDB", "BatchWriteItem", ErrorClass::UnknownError, e.to_string()))
+                    .map_err(|e| {
+                        AdapterError::new(
+                            "DynamoDB",
+                            "BatchWriteItem",
+                            ErrorClass::UnknownError,
+                            e.to_string(),
+                        )
+                    })
             }) {
                 Ok(put) => {
                     pending.push((i, WriteRequest::builder().put_request(put).build()));
@@ -290,28 +428,51 @@ impl DynamoAuditLog {
                 break;
             }
             let requests: Vec<WriteRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
-            match self.client.batch_write_item().request_items(&self.table, requests).send().await {
+            match self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+            {
                 Ok(out) => {
-                    let unprocessed = out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
+                    let unprocessed = out
+                        .unprocessed_items()
+                        .and_then(|u| u.get(&self.table))
+                        .cloned()
+                        .unwrap_or_default();
                     pending.retain(|(_, r)| unprocessed.contains(r));
                 }
                 Err(err) => {
                     let err = AdapterError::from_sdk("DynamoDB", "BatchWriteItem", DB, err);
                     if attempt == 4 || !err.class.is_retryable() {
                         for (i, _) in &pending {
-                            results[*i] = Err(AdapterError::new(err.service, err.operation, err.class, err.message.clone()));
+                            results[*i] = Err(AdapterError::new(
+                                err.service,
+                                err.operation,
+                                err.class,
+                                err.message.clone(),
+                            ));
                         }
                         return results;
                     }
                 }
             }
             if !pending.is_empty() {
-                tokio::time::sleep(delay + Duration::from_millis(rand::random_range(0..delay.as_millis() as u64))).await;
+                tokio::time::sleep(
+                    delay + Duration::from_millis(rand::random_range(0..delay.as_millis() as u64)),
+                )
+                .await;
                 delay *= 2;
             }
         }
         for (i, _) in pending {
-            results[i] = Err(AdapterError::new("DynamoDB", "BatchWriteItem", DB, "rows still unprocessed after retries"));
+            results[i] = Err(AdapterError::new(
+                "DynamoDB",
+                "BatchWriteItem",
+                DB,
+                "rows still unprocessed after retries",
+            ));
         }
         results
     }
@@ -326,13 +487,24 @@ pub struct DynamoTenantDirectory {
 
 impl DynamoTenantDirectory {
     pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, table: table.into(), cache: TtlCache::new(ttl) }
+        Self {
+            client,
+            table: table.into(),
+            cache: TtlCache::new(ttl),
+        }
     }
 
     /// Creates or replaces a tenant's settings (used by seeding and the CLI).
     pub async fn put(&self, settings: &TenantSettings) -> Result<(), AdapterError> {
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(settings)
-            .map_err(|e| AdapterError::new("DynamoDB", "PutItem", ErrorClass::UnknownError, e.to_string()))?;
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(settings).map_err(|e| {
+                AdapterError::new(
+                    "DynamoDB",
+                    "PutItem",
+                    ErrorClass::UnknownError,
+                    e.to_string(),
+                )
+            })?;
         item.insert("pk".into(), s(&settings.tenant_id));
         self.client
             .put_item()
@@ -347,10 +519,19 @@ impl DynamoTenantDirectory {
     /// Every active tenant (a scan: the tenants table is small).
     pub async fn active(&self) -> Result<Vec<TenantSettings>, AdapterError> {
         let mut tenants = Vec::new();
-        let mut pages = self.client.scan().table_name(&self.table).into_paginator().send();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
-            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Scan", DB, e))?.items() {
-                let settings: TenantSettings = serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Scan", e))?;
+            for item in page
+                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Scan", DB, e))?
+                .items()
+            {
+                let settings: TenantSettings =
+                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Scan", e))?;
                 if settings.active {
                     tenants.push(settings);
                 }
@@ -369,7 +550,9 @@ impl DynamoTenantDirectory {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
-        out.item.map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))).transpose()
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
+            .transpose()
     }
 }
 
@@ -406,8 +589,15 @@ struct StoredCustomer {
 
 impl StoredCustomer {
     fn into_record(self) -> CustomerRecord {
-        let id = self.sk.strip_prefix("customer#").unwrap_or(&self.sk).to_owned();
-        let sync_status = [("pos", self.pos_sync), ("crm", self.crm_sync)].into_iter().filter_map(|(t, s)| Some((t.to_owned(), s?))).collect();
+        let id = self
+            .sk
+            .strip_prefix("customer#")
+            .unwrap_or(&self.sk)
+            .to_owned();
+        let sync_status = [("pos", self.pos_sync), ("crm", self.crm_sync)]
+            .into_iter()
+            .filter_map(|(t, s)| Some((t.to_owned(), s?)))
+            .collect();
         CustomerRecord {
             profile: crate::app::customers::profile(&id, &self.attributes),
             event_id: self.event_id,
@@ -420,7 +610,10 @@ impl StoredCustomer {
 }
 
 fn customer_key(tenant: &TenantId, id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(tenant.as_str())), ("sk".to_owned(), s(format!("customer#{id}")))])
+    HashMap::from([
+        ("pk".to_owned(), s(tenant.as_str())),
+        ("sk".to_owned(), s(format!("customer#{id}"))),
+    ])
 }
 
 /// The ledger attribute of a target: `posSync`, `crmSync`.
@@ -429,7 +622,11 @@ fn ledger_attribute(target: &str) -> String {
 }
 
 impl CustomerLedger for DynamoItemStore {
-    async fn customer(&self, tenant: &TenantId, id: &str) -> Result<Option<CustomerRecord>, AdapterError> {
+    async fn customer(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<CustomerRecord>, AdapterError> {
         let out = self
             .client
             .get_item()
@@ -439,22 +636,36 @@ impl CustomerLedger for DynamoItemStore {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
-        let Some(item) = out.item else { return Ok(None) };
-        let stored: StoredCustomer = serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let stored: StoredCustomer =
+            serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e))?;
         Ok(Some(stored.into_record()))
     }
 
-    async fn record_sync(&self, tenant: &TenantId, id: &str, event_id: &str, statuses: &[(&'static str, TargetStatus)], ids: TargetIds<'_>) -> Result<(), AdapterError> {
+    async fn record_sync(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        event_id: &str,
+        statuses: &[(&'static str, TargetStatus)],
+        ids: TargetIds<'_>,
+    ) -> Result<(), AdapterError> {
         let mut sets = Vec::new();
         let mut names = HashMap::from([("#eventId".to_owned(), "eventId".to_owned())]);
         let mut values = HashMap::from([(":eventId".to_owned(), s(event_id))]);
         for (i, (target, status)) in statuses.iter().enumerate() {
             sets.push(format!("#t{i} = :t{i}"));
             names.insert(format!("#t{i}"), ledger_attribute(target));
-            let value = serde_dynamo::to_attribute_value(status).map_err(|e| decode_error("UpdateItem", e))?;
+            let value = serde_dynamo::to_attribute_value(status)
+                .map_err(|e| decode_error("UpdateItem", e))?;
             values.insert(format!(":t{i}"), value);
         }
-        for (alias, attribute, id) in [("posId", "squareCustomerId", ids.pos), ("crmId", "crmContactId", ids.crm)] {
+        for (alias, attribute, id) in [
+            ("posId", "squareCustomerId", ids.pos),
+            ("crmId", "crmContactId", ids.crm),
+        ] {
             if let Some(id) = id {
                 sets.push(format!("#{alias} = :{alias}"));
                 names.insert(format!("#{alias}"), attribute.into());
@@ -479,7 +690,12 @@ impl CustomerLedger for DynamoItemStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
                 tracing::info!(tenant = %tenant, customer = id, event_id, "a newer event holds the record; its own results stand");
                 Ok(())
             }
@@ -487,7 +703,12 @@ impl CustomerLedger for DynamoItemStore {
         }
     }
 
-    async fn needing_sync(&self, tenant: &TenantId, target: &str, since: Option<&str>) -> Result<Vec<CustomerRecord>, AdapterError> {
+    async fn needing_sync(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        since: Option<&str>,
+    ) -> Result<Vec<CustomerRecord>, AdapterError> {
         let mut filter = "(attribute_not_exists(#deleted) OR #deleted = :no) AND (begins_with(#ledger.#status, :skipped) OR begins_with(#ledger.#status, :failed))".to_owned();
         if since.is_some() {
             filter.push_str(" AND #ledger.#at >= :since");
@@ -512,11 +733,17 @@ impl CustomerLedger for DynamoItemStore {
                 .set_exclusive_start_key(start.take())
                 .consistent_read(true);
             if let Some(since) = since {
-                query = query.expression_attribute_names("#at", "at").expression_attribute_values(":since", s(since));
+                query = query
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(":since", s(since));
             }
-            let out = query.send().await.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            let out = query
+                .send()
+                .await
+                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
             for item in out.items.unwrap_or_default() {
-                let stored: StoredCustomer = serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
+                let stored: StoredCustomer =
+                    serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
                 found.push(stored.into_record());
             }
             match out.last_evaluated_key {

@@ -54,7 +54,12 @@ pub fn backoff(attempts: usize, max_delay: Duration) -> ExponentialBuilder {
 /// Runs `attempt` until it succeeds, fails with a non-retryable class, asks
 /// to wait longer than `max_wait`, or the backoff budget is spent. Counts
 /// attempts in `attempts`.
-pub async fn retrying<T, F, Fut>(backoff: ExponentialBuilder, max_wait: Duration, attempts: &AtomicU32, attempt: F) -> Result<T, HttpFailure>
+pub async fn retrying<T, F, Fut>(
+    backoff: ExponentialBuilder,
+    max_wait: Duration,
+    attempts: &AtomicU32,
+    attempt: F,
+) -> Result<T, HttpFailure>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, HttpFailure>>,
@@ -65,7 +70,9 @@ where
     })
     .retry(backoff)
     .sleep(tokio::time::sleep)
-    .when(|f: &HttpFailure| f.error.class.is_retryable() && f.retry_after.is_none_or(|d| d <= max_wait))
+    .when(|f: &HttpFailure| {
+        f.error.class.is_retryable() && f.retry_after.is_none_or(|d| d <= max_wait)
+    })
     // `planned` is None once the budget is spent; a Retry-After never extends it.
     .adjust(|f: &HttpFailure, planned| planned.map(|p| f.retry_after.unwrap_or(p)))
     .await

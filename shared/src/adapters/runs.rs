@@ -13,7 +13,9 @@ use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
 use crate::ports::{LockResult, RunStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,11 +35,22 @@ fn run_pk(tenant: &str, data_type: DataType) -> String {
 }
 
 fn lock_key(run: &SyncRun) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(format!("lock#{}#{}", run.tenant_id, run.data_type))), ("sk".to_owned(), s("lock"))])
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            s(format!("lock#{}#{}", run.tenant_id, run.data_type)),
+        ),
+        ("sk".to_owned(), s("lock")),
+    ])
 }
 
 fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
-    AdapterError::new("DynamoDB", operation, ErrorClass::UnknownError, e.to_string())
+    AdapterError::new(
+        "DynamoDB",
+        operation,
+        ErrorClass::UnknownError,
+        e.to_string(),
+    )
 }
 
 fn day(rfc3339: &str) -> &str {
@@ -46,18 +59,29 @@ fn day(rfc3339: &str) -> &str {
 
 impl DynamoRunStore {
     pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, table: table.into(), ttl }
+        Self {
+            client,
+            table: table.into(),
+            ttl,
+        }
     }
 
     fn run_item(&self, run: &SyncRun) -> Result<HashMap<String, AttributeValue>, AdapterError> {
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(run).map_err(|e| internal("PutItem", e))?;
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(run).map_err(|e| internal("PutItem", e))?;
         item.insert("pk".into(), s(run_pk(&run.tenant_id, run.data_type)));
         item.insert("sk".into(), s(&run.run_id));
-        item.insert("expiresAt".into(), n(now_millis() / 1000 + self.ttl.as_secs() as i64));
+        item.insert(
+            "expiresAt".into(),
+            n(now_millis() / 1000 + self.ttl.as_secs() as i64),
+        );
         Ok(item)
     }
 
-    async fn query_all(&self, pk: String) -> Result<Vec<HashMap<String, AttributeValue>>, AdapterError> {
+    async fn query_all(
+        &self,
+        pk: String,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AdapterError> {
         let mut items = Vec::new();
         let mut pages = self
             .client
@@ -69,16 +93,31 @@ impl DynamoRunStore {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            items.extend(page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items.unwrap_or_default());
+            items.extend(
+                page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?
+                    .items
+                    .unwrap_or_default(),
+            );
         }
         Ok(items)
     }
 }
 
 impl RunStore for DynamoRunStore {
-    async fn lock(&self, run: &SyncRun, now: i64, ttl_millis: i64, force: bool) -> Result<LockResult, AdapterError> {
-        let mut condition = "(attribute_not_exists(lockUntil) OR lockUntil < :now OR runId = :run)".to_owned();
-        let mut values = HashMap::from([(":now".to_owned(), n(now)), (":run".to_owned(), s(&run.run_id)), (":until".to_owned(), n(now + ttl_millis))]);
+    async fn lock(
+        &self,
+        run: &SyncRun,
+        now: i64,
+        ttl_millis: i64,
+        force: bool,
+    ) -> Result<LockResult, AdapterError> {
+        let mut condition =
+            "(attribute_not_exists(lockUntil) OR lockUntil < :now OR runId = :run)".to_owned();
+        let mut values = HashMap::from([
+            (":now".to_owned(), n(now)),
+            (":run".to_owned(), s(&run.run_id)),
+            (":until".to_owned(), n(now + ttl_millis)),
+        ]);
         if !force {
             condition.push_str(" AND (attribute_not_exists(doneDay) OR doneDay <> :today)");
             values.insert(":today".into(), s(day(&run.started_at)));
@@ -99,9 +138,27 @@ impl RunStore for DynamoRunStore {
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
                     let old = ccf.item.clone().unwrap_or_default();
-                    let text = |k: &str| old.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                    let until = old.get("lockUntil").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-                    Ok(if until >= now { LockResult::Held { run_id: text("runId"), until_millis: until } } else { LockResult::DoneToday { run_id: text("doneRunId") } })
+                    let text = |k: &str| {
+                        old.get(k)
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                            .unwrap_or_default()
+                    };
+                    let until = old
+                        .get("lockUntil")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    Ok(if until >= now {
+                        LockResult::Held {
+                            run_id: text("runId"),
+                            until_millis: until,
+                        }
+                    } else {
+                        LockResult::DoneToday {
+                            run_id: text("doneRunId"),
+                        }
+                    })
                 }
                 _ => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
             },
@@ -142,7 +199,14 @@ impl RunStore for DynamoRunStore {
         match request.send().await {
             Ok(_) => Ok(()),
             // Someone else holds it now (ours expired): nothing to release.
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
         }
     }
@@ -158,16 +222,36 @@ impl RunStore for DynamoRunStore {
         Ok(())
     }
 
-    async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), AdapterError> {
+    async fn save_seen(
+        &self,
+        run: &SyncRun,
+        page: u64,
+        ids: &[String],
+    ) -> Result<(), AdapterError> {
         let seen = HashMap::from([
             ("pk".to_owned(), s(format!("seen#{}", run.run_id))),
             ("sk".to_owned(), s(format!("{page:08}"))),
-            ("ids".to_owned(), AttributeValue::L(ids.iter().map(|i| s(i)).collect())),
-            ("expiresAt".to_owned(), n(now_millis() / 1000 + SEEN_TTL_SECONDS)),
+            (
+                "ids".to_owned(),
+                AttributeValue::L(ids.iter().map(|i| s(i)).collect()),
+            ),
+            (
+                "expiresAt".to_owned(),
+                n(now_millis() / 1000 + SEEN_TTL_SECONDS),
+            ),
         ]);
         let mut writes = Vec::new();
         for item in [self.run_item(run)?, seen] {
-            writes.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(|e| internal("BatchWriteItem", e))?).build());
+            writes.push(
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(|e| internal("BatchWriteItem", e))?,
+                    )
+                    .build(),
+            );
         }
         // The checkpoint and the page's ids in one request.
         let mut pending = HashMap::from([(self.table.clone(), writes)]);
@@ -185,7 +269,12 @@ impl RunStore for DynamoRunStore {
             }
             tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
         }
-        Err(AdapterError::new("DynamoDB", "BatchWriteItem", DB, "checkpoint left unprocessed after retries"))
+        Err(AdapterError::new(
+            "DynamoDB",
+            "BatchWriteItem",
+            DB,
+            "checkpoint left unprocessed after retries",
+        ))
     }
 
     async fn seen(&self, run: &SyncRun) -> Result<SeenIds, AdapterError> {
@@ -201,8 +290,16 @@ impl RunStore for DynamoRunStore {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            for item in page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?.items() {
-                for id in item.get("ids").and_then(|v| v.as_l().ok()).into_iter().flatten() {
+            for item in page
+                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?
+                .items()
+            {
+                for id in item
+                    .get("ids")
+                    .and_then(|v| v.as_l().ok())
+                    .into_iter()
+                    .flatten()
+                {
                     if let Ok(id) = id.as_s() {
                         ids.insert(id);
                     }
@@ -213,7 +310,12 @@ impl RunStore for DynamoRunStore {
         Ok(ids)
     }
 
-    async fn load(&self, tenant: &str, data_type: DataType, run_id: &str) -> Result<Option<SyncRun>, AdapterError> {
+    async fn load(
+        &self,
+        tenant: &str,
+        data_type: DataType,
+        run_id: &str,
+    ) -> Result<Option<SyncRun>, AdapterError> {
         let out = self
             .client
             .get_item()
@@ -224,7 +326,9 @@ impl RunStore for DynamoRunStore {
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
-        out.item.map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e))).transpose()
+        out.item
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e)))
+            .transpose()
     }
 
     async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, AdapterError> {

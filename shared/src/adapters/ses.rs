@@ -15,7 +15,10 @@ pub struct SesMailer {
 impl SesMailer {
     /// `sender` must be an SES-verified identity.
     pub fn new(client: Client, sender: impl Into<String>) -> Self {
-        Self { client, sender: sender.into() }
+        Self {
+            client,
+            sender: sender.into(),
+        }
     }
 }
 
@@ -24,14 +27,24 @@ fn content(text: &str) -> Result<Content, AdapterError> {
         .data(text)
         .charset("UTF-8")
         .build()
-        .map_err(|e| AdapterError::new("SES", "SendEmail", ErrorClass::ValidationError, e.to_string()))
+        .map_err(|e| {
+            AdapterError::new(
+                "SES",
+                "SendEmail",
+                ErrorClass::ValidationError,
+                e.to_string(),
+            )
+        })
 }
 
 /// SES answers that no retry can change: the address or sender is refused.
 fn permanent(code: &str) -> bool {
     matches!(
         code,
-        "MessageRejected" | "MailFromDomainNotVerifiedException" | "ConfigurationSetDoesNotExistException" | "InvalidParameterValue"
+        "MessageRejected"
+            | "MailFromDomainNotVerifiedException"
+            | "ConfigurationSetDoesNotExistException"
+            | "InvalidParameterValue"
     )
 }
 
@@ -39,19 +52,29 @@ impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<String, AdapterError> {
         let message = Message::builder()
             .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
+            .body(
+                Body::builder()
+                    .text(content(&email.text)?)
+                    .html(content(&email.html)?)
+                    .build(),
+            )
             .build();
         let out = self
             .client
             .send_email()
             .source(&self.sender)
-            .destination(Destination::builder().set_to_addresses(Some(email.to.clone())).build())
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to.clone()))
+                    .build(),
+            )
             .message(message)
             .send()
             .await
             .map_err(|e| {
                 let code = e.code().unwrap_or_default().to_owned();
-                let mut err = AdapterError::from_sdk("SES", "SendEmail", ErrorClass::NetworkError, e);
+                let mut err =
+                    AdapterError::from_sdk("SES", "SendEmail", ErrorClass::NetworkError, e);
                 if permanent(&code) {
                     err.class = ErrorClass::ValidationError;
                 }

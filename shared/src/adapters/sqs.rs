@@ -17,7 +17,10 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -30,7 +33,11 @@ fn attributes(message: &OutgoingMessage) -> HashMap<String, MessageAttributeValu
         .attributes
         .iter()
         .filter_map(|(k, v)| {
-            let value = MessageAttributeValue::builder().data_type("String").string_value(v).build().ok()?;
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .ok()?;
             Some(((*k).to_owned(), value))
         })
         .collect()
@@ -71,17 +78,43 @@ impl MessageQueue for SqsQueue {
             .collect();
         let entries = match entries {
             Ok(e) => e,
-            Err(e) => return messages.iter().map(|_| Err(AdapterError::new("SQS", "SendMessageBatch", ErrorClass::UnknownError, e.to_string()))).collect(),
+            Err(e) => {
+                return messages
+                    .iter()
+                    .map(|_| {
+                        Err(AdapterError::new(
+                            "SQS",
+                            "SendMessageBatch",
+                            ErrorClass::UnknownError,
+                            e.to_string(),
+                        ))
+                    })
+                    .collect()
+            }
         };
-        match self.client.send_message_batch().queue_url(&self.url).set_entries(Some(entries)).send().await {
+        match self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
             Ok(out) => {
-                let mut results: Vec<Result<(), AdapterError>> = messages.iter().map(|_| Ok(())).collect();
+                let mut results: Vec<Result<(), AdapterError>> =
+                    messages.iter().map(|_| Ok(())).collect();
                 for failed in out.failed() {
                     if let Ok(i) = failed.id().parse::<usize>() {
-                        let class = if failed.sender_fault() { ErrorClass::ValidationError } else { NET };
-                        let message = format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
+                        let class = if failed.sender_fault() {
+                            ErrorClass::ValidationError
+                        } else {
+                            NET
+                        };
+                        let message =
+                            format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
                         if let Some(slot) = results.get_mut(i) {
-                            *slot = Err(AdapterError::new("SQS", "SendMessageBatch", class, message));
+                            *slot =
+                                Err(AdapterError::new("SQS", "SendMessageBatch", class, message));
                         }
                     }
                 }
@@ -89,7 +122,17 @@ impl MessageQueue for SqsQueue {
             }
             Err(err) => {
                 let err = AdapterError::from_sdk("SQS", "SendMessageBatch", NET, err);
-                messages.iter().map(|_| Err(AdapterError::new("SQS", "SendMessageBatch", err.class, err.message.clone()))).collect()
+                messages
+                    .iter()
+                    .map(|_| {
+                        Err(AdapterError::new(
+                            "SQS",
+                            "SendMessageBatch",
+                            err.class,
+                            err.message.clone(),
+                        ))
+                    })
+                    .collect()
             }
         }
     }

@@ -2,7 +2,9 @@
 //! retries (429 and 5xx with backoff and jitter, honouring `Retry-After`;
 //! 401/403 never retried). Tokens are passed per call and never logged.
 
-use super::http_retry::{backoff, retry_after, retrying, send_error_class, status_class, HttpFailure};
+use super::http_retry::{
+    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure,
+};
 use super::AdapterError;
 use crate::domain::square::DataType;
 use crate::ports::{PosSource, PullWindow, SourcePage};
@@ -38,11 +40,24 @@ impl SquareClient {
             .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { http, base_url: base_url.into().trim_end_matches('/').to_owned(), backoff: backoff(attempts, Duration::from_secs(4)), max_wait }
+        Self {
+            http,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            backoff: backoff(attempts, Duration::from_secs(4)),
+            max_wait,
+        }
     }
 
-    async fn attempt(&self, token: &str, operation: &'static str, request: &Request) -> Result<Value, HttpFailure> {
-        let fail = |class, message: String, retry_after| HttpFailure { error: AdapterError::new("Square", operation, class, message), retry_after };
+    async fn attempt(
+        &self,
+        token: &str,
+        operation: &'static str,
+        request: &Request,
+    ) -> Result<Value, HttpFailure> {
+        let fail = |class, message: String, retry_after| HttpFailure {
+            error: AdapterError::new("Square", operation, class, message),
+            retry_after,
+        };
         let url = format!("{}{}", self.base_url, request.path);
         let builder = match &request.body {
             Some(body) => self.http.post(&url).json(body),
@@ -53,25 +68,65 @@ impl SquareClient {
             .header("Square-Version", SQUARE_VERSION)
             .send()
             .await
-            .map_err(|e| fail(send_error_class(&e), format!("request failed: {}", e.without_url()), None))?;
+            .map_err(|e| {
+                fail(
+                    send_error_class(&e),
+                    format!("request failed: {}", e.without_url()),
+                    None,
+                )
+            })?;
         let status = response.status().as_u16();
         let wait = retry_after(response.headers());
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        let detail = body.pointer("/errors/0").map(|e| format!("{} {}: {}", e["category"].as_str().unwrap_or(""), e["code"].as_str().unwrap_or(""), e["detail"].as_str().unwrap_or(""))).unwrap_or_default();
-        Err(fail(status_class(status), format!("HTTP {status} {detail}").trim().to_owned(), wait))
+        let detail = body
+            .pointer("/errors/0")
+            .map(|e| {
+                format!(
+                    "{} {}: {}",
+                    e["category"].as_str().unwrap_or(""),
+                    e["code"].as_str().unwrap_or(""),
+                    e["detail"].as_str().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        Err(fail(
+            status_class(status),
+            format!("HTTP {status} {detail}").trim().to_owned(),
+            wait,
+        ))
     }
 
-    async fn call(&self, token: &str, operation: &'static str, request: &Request) -> Result<Value, AdapterError> {
+    async fn call(
+        &self,
+        token: &str,
+        operation: &'static str,
+        request: &Request,
+    ) -> Result<Value, AdapterError> {
         let attempts = AtomicU32::new(0);
-        retrying(self.backoff, self.max_wait, &attempts, || self.attempt(token, operation, request)).await.map_err(|f| f.error)
+        retrying(self.backoff, self.max_wait, &attempts, || {
+            self.attempt(token, operation, request)
+        })
+        .await
+        .map_err(|f| f.error)
     }
 
     async fn location_ids(&self, token: &str) -> Result<Vec<String>, AdapterError> {
-        let body = self.call(token, "ListLocations", &Request::get("/v2/locations", vec![])).await?;
-        Ok(body["locations"].as_array().into_iter().flatten().filter_map(|l| l["id"].as_str().map(str::to_owned)).collect())
+        let body = self
+            .call(
+                token,
+                "ListLocations",
+                &Request::get("/v2/locations", vec![]),
+            )
+            .await?;
+        Ok(body["locations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["id"].as_str().map(str::to_owned))
+            .collect())
     }
 }
 
@@ -83,10 +138,18 @@ struct Request {
 
 impl Request {
     fn get(path: &'static str, query: Vec<(&'static str, String)>) -> Self {
-        Self { path, query, body: None }
+        Self {
+            path,
+            query,
+            body: None,
+        }
     }
     fn post(path: &'static str, body: Value) -> Self {
-        Self { path, query: vec![], body: Some(body) }
+        Self {
+            path,
+            query: vec![],
+            body: Some(body),
+        }
     }
 }
 
@@ -95,24 +158,58 @@ fn objects(body: &Value, field: &str) -> Vec<Value> {
 }
 
 fn next_cursor(body: &Value) -> Option<String> {
-    body["cursor"].as_str().filter(|c| !c.is_empty()).map(str::to_owned)
+    body["cursor"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
 }
 
 impl PosSource for SquareClient {
-    async fn page(&self, token: &str, data_type: DataType, window: &PullWindow, cursor: Option<&str>) -> Result<SourcePage, AdapterError> {
+    async fn page(
+        &self,
+        token: &str,
+        data_type: DataType,
+        window: &PullWindow,
+        cursor: Option<&str>,
+    ) -> Result<SourcePage, AdapterError> {
         match data_type {
             DataType::Catalog | DataType::Categories => {
-                let types = if data_type == DataType::Catalog { "ITEM" } else { "CATEGORY" };
-                let mut query = vec![("types", types.to_owned()), ("limit", CATALOG_PAGE.to_string())];
+                let types = if data_type == DataType::Catalog {
+                    "ITEM"
+                } else {
+                    "CATEGORY"
+                };
+                let mut query = vec![
+                    ("types", types.to_owned()),
+                    ("limit", CATALOG_PAGE.to_string()),
+                ];
                 if let Some(c) = cursor {
                     query.push(("cursor", c.to_owned()));
                 }
-                let body = self.call(token, "ListCatalog", &Request::get("/v2/catalog/list", query)).await?;
-                Ok(SourcePage { objects: objects(&body, "objects"), cursor: next_cursor(&body) })
+                let body = self
+                    .call(
+                        token,
+                        "ListCatalog",
+                        &Request::get("/v2/catalog/list", query),
+                    )
+                    .await?;
+                Ok(SourcePage {
+                    objects: objects(&body, "objects"),
+                    cursor: next_cursor(&body),
+                })
             }
             DataType::Locations => {
-                let body = self.call(token, "ListLocations", &Request::get("/v2/locations", vec![])).await?;
-                Ok(SourcePage { objects: objects(&body, "locations"), cursor: None })
+                let body = self
+                    .call(
+                        token,
+                        "ListLocations",
+                        &Request::get("/v2/locations", vec![]),
+                    )
+                    .await?;
+                Ok(SourcePage {
+                    objects: objects(&body, "locations"),
+                    cursor: None,
+                })
             }
             DataType::Inventory => {
                 let mut request = json!({"limit": INVENTORY_PAGE});
@@ -122,8 +219,17 @@ impl PosSource for SquareClient {
                 if let Some(c) = cursor {
                     request["cursor"] = json!(c);
                 }
-                let body = self.call(token, "BatchRetrieveInventoryCounts", &Request::post("/v2/inventory/counts/batch-retrieve", request)).await?;
-                Ok(SourcePage { objects: objects(&body, "counts"), cursor: next_cursor(&body) })
+                let body = self
+                    .call(
+                        token,
+                        "BatchRetrieveInventoryCounts",
+                        &Request::post("/v2/inventory/counts/batch-retrieve", request),
+                    )
+                    .await?;
+                Ok(SourcePage {
+                    objects: objects(&body, "counts"),
+                    cursor: next_cursor(&body),
+                })
             }
             DataType::Orders => {
                 // Our cursor: "{group of ten locations}:{Square's cursor}".
@@ -131,12 +237,21 @@ impl PosSource for SquareClient {
                 let groups: Vec<&[String]> = locations.chunks(LOCATIONS_PER_SEARCH).collect();
                 let (group, square_cursor) = match cursor.and_then(|c| c.split_once(':')) {
                     Some((g, c)) => (
-                        g.parse::<usize>().map_err(|_| AdapterError::new("Square", "SearchOrders", ErrorClass::ValidationError, format!("bad checkpoint cursor {g:?}")))?,
+                        g.parse::<usize>().map_err(|_| {
+                            AdapterError::new(
+                                "Square",
+                                "SearchOrders",
+                                ErrorClass::ValidationError,
+                                format!("bad checkpoint cursor {g:?}"),
+                            )
+                        })?,
                         (!c.is_empty()).then(|| c.to_owned()),
                     ),
                     None => (0, None),
                 };
-                let Some(ids) = groups.get(group) else { return Ok(SourcePage::default()) };
+                let Some(ids) = groups.get(group) else {
+                    return Ok(SourcePage::default());
+                };
                 let mut request = json!({
                     "location_ids": ids,
                     "limit": ORDERS_PAGE,
@@ -148,13 +263,22 @@ impl PosSource for SquareClient {
                 if let Some(c) = square_cursor {
                     request["cursor"] = json!(c);
                 }
-                let body = self.call(token, "SearchOrders", &Request::post("/v2/orders/search", request)).await?;
+                let body = self
+                    .call(
+                        token,
+                        "SearchOrders",
+                        &Request::post("/v2/orders/search", request),
+                    )
+                    .await?;
                 let cursor = match next_cursor(&body) {
                     Some(c) => Some(format!("{group}:{c}")),
                     None if group + 1 < groups.len() => Some(format!("{}:", group + 1)),
                     None => None,
                 };
-                Ok(SourcePage { objects: objects(&body, "orders"), cursor })
+                Ok(SourcePage {
+                    objects: objects(&body, "orders"),
+                    cursor,
+                })
             }
         }
     }

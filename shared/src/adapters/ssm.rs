@@ -23,7 +23,14 @@ pub struct SsmSecretStore {
 
 impl SsmSecretStore {
     pub fn new(client: Client, path: impl Into<String>, ttl: Duration) -> Self {
-        Self { client, path: path.into(), cache: TtlCache::new(ttl), tokens: TtlCache::new(ttl), provider_keys: TtlCache::new(ttl), named_tokens: TtlCache::new(ttl) }
+        Self {
+            client,
+            path: path.into(),
+            cache: TtlCache::new(ttl),
+            tokens: TtlCache::new(ttl),
+            provider_keys: TtlCache::new(ttl),
+            named_tokens: TtlCache::new(ttl),
+        }
     }
 
     /// The parameter that holds a tenant's Square access token.
@@ -33,10 +40,31 @@ impl SsmSecretStore {
 
     /// A SecureString's value; `None` when it does not exist.
     async fn read(&self, name: &str) -> Result<Option<String>, AdapterError> {
-        match self.client.get_parameter().name(name).with_decryption(true).send().await {
-            Ok(out) => Ok(Some(out.parameter.and_then(|p| p.value).unwrap_or_default())),
-            Err(err) if matches!(err.as_service_error(), Some(GetParameterError::ParameterNotFound(_))) => Ok(None),
-            Err(err) => Err(AdapterError::from_sdk("SSM", "GetParameter", ErrorClass::NetworkError, err)),
+        match self
+            .client
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.parameter.and_then(|p| p.value).unwrap_or_default(),
+            )),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(GetParameterError::ParameterNotFound(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(AdapterError::from_sdk(
+                "SSM",
+                "GetParameter",
+                ErrorClass::NetworkError,
+                err,
+            )),
         }
     }
 
@@ -47,35 +75,64 @@ impl SsmSecretStore {
 
     async fn fetch(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
         let name = Self::webhook_secret_name(&self.path, tenant);
-        let Some(value) = self.read(&name).await? else { return Ok(None) };
+        let Some(value) = self.read(&name).await? else {
+            return Ok(None);
+        };
         WebhookSecret::parse_list(&value).map(Some).map_err(|why| {
-            AdapterError::new("SSM", "GetParameter", ErrorClass::UnknownError, format!("parameter {name} is not a valid signing secret: {why}"))
+            AdapterError::new(
+                "SSM",
+                "GetParameter",
+                ErrorClass::UnknownError,
+                format!("parameter {name} is not a valid signing secret: {why}"),
+            )
         })
     }
 }
 
 impl SecretStore for SsmSecretStore {
-    async fn webhook_secrets(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
+    async fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
         self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
     }
 
-    async fn provider_keys(&self, tenant: &TenantId, provider: Provider) -> Result<Option<Vec<ProviderKey>>, AdapterError> {
+    async fn provider_keys(
+        &self,
+        tenant: &TenantId,
+        provider: Provider,
+    ) -> Result<Option<Vec<ProviderKey>>, AdapterError> {
         let name = format!("{}/{tenant}/{}", self.path, provider.key_parameter());
         let fetch = async {
-            let Some(value) = self.read(&name).await? else { return Ok(None) };
+            let Some(value) = self.read(&name).await? else {
+                return Ok(None);
+            };
             ProviderKey::parse_list(&value).map(Some).map_err(|why| {
-                AdapterError::new("SSM", "GetParameter", ErrorClass::UnknownError, format!("parameter {name} is not a valid signing key: {why}"))
+                AdapterError::new(
+                    "SSM",
+                    "GetParameter",
+                    ErrorClass::UnknownError,
+                    format!("parameter {name} is not a valid signing key: {why}"),
+                )
             })
         };
-        self.provider_keys.get_or_fetch(&(tenant.clone(), provider), fetch).await
+        self.provider_keys
+            .get_or_fetch(&(tenant.clone(), provider), fetch)
+            .await
     }
 }
 
 impl SsmSecretStore {
     /// A tenant's API token for a target, e.g. `hubspot-token`.
-    pub async fn token(&self, tenant: &TenantId, parameter: &'static str) -> Result<Option<String>, AdapterError> {
+    pub async fn token(
+        &self,
+        tenant: &TenantId,
+        parameter: &'static str,
+    ) -> Result<Option<String>, AdapterError> {
         let name = format!("{}/{tenant}/{parameter}", self.path);
-        self.named_tokens.get_or_fetch(&(tenant.clone(), parameter), self.read(&name)).await
+        self.named_tokens
+            .get_or_fetch(&(tenant.clone(), parameter), self.read(&name))
+            .await
     }
 }
 

@@ -1,7 +1,9 @@
 //! Storefront cache-bust over HTTP, retried with exponential backoff and
 //! jitter inside a small budget, honouring `Retry-After`.
 
-use super::http_retry::{backoff, retry_after, retrying, send_error_class, status_class, HttpFailure as Failure};
+use super::http_retry::{
+    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure as Failure,
+};
 use super::AdapterError;
 use crate::ports::{CacheBust, StorefrontPublisher};
 use backon::ExponentialBuilder;
@@ -25,7 +27,10 @@ impl HttpStorefront {
             .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { client, backoff: backoff(attempts, Duration::from_millis(800)) }
+        Self {
+            client,
+            backoff: backoff(attempts, Duration::from_millis(800)),
+        }
     }
 }
 
@@ -44,24 +49,40 @@ impl HttpStorefront {
         let response = self
             .client
             .post(url)
-            .header("Idempotency-Key", format!("{}:{}:{}", notice.tenant_id, notice.id, notice.version))
+            .header(
+                "Idempotency-Key",
+                format!("{}:{}:{}", notice.tenant_id, notice.id, notice.version),
+            )
             .json(notice)
             .send()
             .await
-            .map_err(|e| fail(send_error_class(&e), format!("request to storefront failed: {e}"), None))?;
+            .map_err(|e| {
+                fail(
+                    send_error_class(&e),
+                    format!("request to storefront failed: {e}"),
+                    None,
+                )
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
         let wait = retry_after(response.headers());
-        Err(fail(status_class(status.as_u16()), format!("storefront answered HTTP {}", status.as_u16()), wait))
+        Err(fail(
+            status_class(status.as_u16()),
+            format!("storefront answered HTTP {}", status.as_u16()),
+            wait,
+        ))
     }
 }
 
 impl StorefrontPublisher for HttpStorefront {
     async fn publish(&self, url: &str, notice: &CacheBust) -> Result<u32, (AdapterError, u32)> {
         let attempts = AtomicU32::new(0);
-        let result = retrying(self.backoff, MAX_INLINE_WAIT, &attempts, || self.attempt(url, notice)).await;
+        let result = retrying(self.backoff, MAX_INLINE_WAIT, &attempts, || {
+            self.attempt(url, notice)
+        })
+        .await;
         let attempts = attempts.load(Ordering::Relaxed);
         result.map(|()| attempts).map_err(|f| (f.error, attempts))
     }

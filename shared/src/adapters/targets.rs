@@ -4,7 +4,9 @@
 //! `Retry-After`); AUTH and VALIDATION failures are never retried. Tokens come
 //! from the tenant's SSM parameters and are never logged.
 
-use super::http_retry::{backoff, retry_after, retrying, send_error_class, status_class, HttpFailure};
+use super::http_retry::{
+    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure,
+};
 use super::square::SQUARE_VERSION;
 use super::AdapterError;
 use crate::domain::TenantId;
@@ -43,14 +45,37 @@ impl<K> HttpCustomerTargets<K> {
             .build()
             .unwrap_or_default();
         let backoff = backoff(endpoints.attempts, Duration::from_secs(2));
-        Self { http, endpoints: TargetEndpoints { square_base_url: endpoints.square_base_url.trim_end_matches('/').to_owned(), hubspot_base_url: endpoints.hubspot_base_url.trim_end_matches('/').to_owned(), ..endpoints }, backoff, tokens }
+        Self {
+            http,
+            endpoints: TargetEndpoints {
+                square_base_url: endpoints.square_base_url.trim_end_matches('/').to_owned(),
+                hubspot_base_url: endpoints.hubspot_base_url.trim_end_matches('/').to_owned(),
+                ..endpoints
+            },
+            backoff,
+            tokens,
+        }
     }
 
-    async fn call(&self, service: &'static str, operation: &'static str, request: impl Fn() -> reqwest::RequestBuilder) -> Result<(u16, Value, u32), (AdapterError, u32)> {
+    async fn call(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(u16, Value, u32), (AdapterError, u32)> {
         let attempts = AtomicU32::new(0);
         let attempt = || async {
-            let fail = |class, message: String, retry_after| HttpFailure { error: AdapterError::new(service, operation, class, message), retry_after };
-            let response = request().send().await.map_err(|e| fail(send_error_class(&e), format!("request failed: {}", e.without_url()), None))?;
+            let fail = |class, message: String, retry_after| HttpFailure {
+                error: AdapterError::new(service, operation, class, message),
+                retry_after,
+            };
+            let response = request().send().await.map_err(|e| {
+                fail(
+                    send_error_class(&e),
+                    format!("request failed: {}", e.without_url()),
+                    None,
+                )
+            })?;
             let status = response.status().as_u16();
             let wait = retry_after(response.headers());
             let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -59,10 +84,20 @@ impl<K> HttpCustomerTargets<K> {
             }
             let detail = body
                 .pointer("/errors/0")
-                .map(|e| format!("{} {}", e["code"].as_str().or(e["category"].as_str()).unwrap_or(""), e["detail"].as_str().or(e["message"].as_str()).unwrap_or("")))
+                .map(|e| {
+                    format!(
+                        "{} {}",
+                        e["code"].as_str().or(e["category"].as_str()).unwrap_or(""),
+                        e["detail"].as_str().or(e["message"].as_str()).unwrap_or("")
+                    )
+                })
                 .or_else(|| body["message"].as_str().map(str::to_owned))
                 .unwrap_or_default();
-            Err(fail(status_class(status), format!("HTTP {status} {detail}").trim().to_owned(), wait))
+            Err(fail(
+                status_class(status),
+                format!("HTTP {status} {detail}").trim().to_owned(),
+                wait,
+            ))
         };
         let result = retrying(self.backoff, self.endpoints.max_wait, &attempts, attempt).await;
         let n = attempts.load(Ordering::Relaxed);
@@ -71,11 +106,25 @@ impl<K> HttpCustomerTargets<K> {
 }
 
 fn no_token(service: &'static str, parameter: &str) -> (AdapterError, u32) {
-    (AdapterError::new(service, "token", ErrorClass::AuthError, format!("no {parameter} configured for the tenant")), 0)
+    (
+        AdapterError::new(
+            service,
+            "token",
+            ErrorClass::AuthError,
+            format!("no {parameter} configured for the tenant"),
+        ),
+        0,
+    )
 }
 
 impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
-    async fn pos_upsert(&self, tenant: &TenantId, customer: &CustomerProfile, pos_id: Option<&str>, idempotency_key: &str) -> Result<(String, u32), (AdapterError, u32)> {
+    async fn pos_upsert(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerProfile,
+        pos_id: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<(String, u32), (AdapterError, u32)> {
         let token = match self.tokens.square_token(tenant).await {
             Ok(Some(t)) => t,
             Ok(None) => return Err(no_token("Square", "square-token")),
@@ -87,25 +136,63 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             "reference_id": customer.id,
         });
         let (operation, url) = match pos_id {
-            Some(id) => ("UpdateCustomer", format!("{}/v2/customers/{}", self.endpoints.square_base_url, id)),
+            Some(id) => (
+                "UpdateCustomer",
+                format!("{}/v2/customers/{}", self.endpoints.square_base_url, id),
+            ),
             None => {
                 body["idempotency_key"] = json!(idempotency_key);
-                ("CreateCustomer", format!("{}/v2/customers", self.endpoints.square_base_url))
+                (
+                    "CreateCustomer",
+                    format!("{}/v2/customers", self.endpoints.square_base_url),
+                )
             }
         };
         let request = || {
-            let builder = if pos_id.is_some() { self.http.put(&url) } else { self.http.post(&url) };
-            builder.bearer_auth(&token).header("Square-Version", SQUARE_VERSION).json(&body)
+            let builder = if pos_id.is_some() {
+                self.http.put(&url)
+            } else {
+                self.http.post(&url)
+            };
+            builder
+                .bearer_auth(&token)
+                .header("Square-Version", SQUARE_VERSION)
+                .json(&body)
         };
         let (_, answer, attempts) = self.call("Square", operation, request).await?;
-        let id = answer.pointer("/customer/id").and_then(Value::as_str).map(str::to_owned).or_else(|| pos_id.map(str::to_owned));
-        id.map(|id| (id, attempts))
-            .ok_or_else(|| (AdapterError::new("Square", operation, ErrorClass::UnknownError, "answer carries no customer.id"), attempts))
+        let id = answer
+            .pointer("/customer/id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| pos_id.map(str::to_owned));
+        id.map(|id| (id, attempts)).ok_or_else(|| {
+            (
+                AdapterError::new(
+                    "Square",
+                    operation,
+                    ErrorClass::UnknownError,
+                    "answer carries no customer.id",
+                ),
+                attempts,
+            )
+        })
     }
 
-    async fn crm_upsert(&self, tenant: &TenantId, customer: &CustomerProfile) -> Result<(String, u32), (AdapterError, u32)> {
+    async fn crm_upsert(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerProfile,
+    ) -> Result<(String, u32), (AdapterError, u32)> {
         let Some(email) = customer.email.as_deref() else {
-            return Err((AdapterError::new("HubSpot", "UpsertContacts", ErrorClass::ValidationError, "the customer has no email to upsert by"), 0));
+            return Err((
+                AdapterError::new(
+                    "HubSpot",
+                    "UpsertContacts",
+                    ErrorClass::ValidationError,
+                    "the customer has no email to upsert by",
+                ),
+                0,
+            ));
         };
         let token = match self.tokens.hubspot_token(tenant).await {
             Ok(Some(t)) => t,
@@ -116,22 +203,47 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             "idProperty": "email", "id": email,
             "properties": {"email": email, "firstname": customer.first_name, "lastname": customer.last_name, "phone": customer.phone},
         }]});
-        let url = format!("{}/crm/v3/objects/contacts/batch/upsert", self.endpoints.hubspot_base_url);
-        let (status, answer, attempts) = self.call("HubSpot", "UpsertContacts", || self.http.post(&url).bearer_auth(&token).json(&body)).await?;
+        let url = format!(
+            "{}/crm/v3/objects/contacts/batch/upsert",
+            self.endpoints.hubspot_base_url
+        );
+        let (status, answer, attempts) = self
+            .call("HubSpot", "UpsertContacts", || {
+                self.http.post(&url).bearer_auth(&token).json(&body)
+            })
+            .await?;
         // 207 Multi-Status: the batch went through, but records may have failed.
         if status == 207 || answer["numErrors"].as_u64().unwrap_or(0) > 0 {
             if let Some(error) = answer["errors"].as_array().and_then(|e| e.first()) {
                 let class = match error["category"].as_str().unwrap_or("") {
-                    "VALIDATION_ERROR" | "INVALID_EMAIL" | "OBJECT_NOT_FOUND" => ErrorClass::ValidationError,
+                    "VALIDATION_ERROR" | "INVALID_EMAIL" | "OBJECT_NOT_FOUND" => {
+                        ErrorClass::ValidationError
+                    }
                     "RATE_LIMITS" => ErrorClass::NetworkError,
                     "INVALID_AUTHENTICATION" | "MISSING_SCOPES" => ErrorClass::AuthError,
                     _ => ErrorClass::UnknownError,
                 };
-                let message = format!("multi-status: {} {}", error["category"].as_str().unwrap_or(""), error["message"].as_str().unwrap_or(""));
-                return Err((AdapterError::new("HubSpot", "UpsertContacts", class, message.trim().to_owned()), attempts));
+                let message = format!(
+                    "multi-status: {} {}",
+                    error["category"].as_str().unwrap_or(""),
+                    error["message"].as_str().unwrap_or("")
+                );
+                return Err((
+                    AdapterError::new(
+                        "HubSpot",
+                        "UpsertContacts",
+                        class,
+                        message.trim().to_owned(),
+                    ),
+                    attempts,
+                ));
             }
         }
-        let id = answer.pointer("/results/0/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = answer
+            .pointer("/results/0/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         Ok((id, attempts))
     }
 
@@ -142,7 +254,15 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             Err(e) => return Err((e, 0)),
         };
         let url = format!("{}/v2/customers/{}", self.endpoints.square_base_url, pos_id);
-        match self.call("Square", "DeleteCustomer", || self.http.delete(&url).bearer_auth(&token).header("Square-Version", SQUARE_VERSION)).await {
+        match self
+            .call("Square", "DeleteCustomer", || {
+                self.http
+                    .delete(&url)
+                    .bearer_auth(&token)
+                    .header("Square-Version", SQUARE_VERSION)
+            })
+            .await
+        {
             Ok((_, _, attempts)) => Ok(attempts),
             // Already gone is what erasure wants.
             Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
@@ -156,9 +276,17 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             Ok(None) => return Err(no_token("HubSpot", "hubspot-token")),
             Err(e) => return Err((e, 0)),
         };
-        let url = format!("{}/crm/v3/objects/contacts/gdpr-delete", self.endpoints.hubspot_base_url);
+        let url = format!(
+            "{}/crm/v3/objects/contacts/gdpr-delete",
+            self.endpoints.hubspot_base_url
+        );
         let body = json!({"objectId": crm_id});
-        match self.call("HubSpot", "GdprDeleteContact", || self.http.post(&url).bearer_auth(&token).json(&body)).await {
+        match self
+            .call("HubSpot", "GdprDeleteContact", || {
+                self.http.post(&url).bearer_auth(&token).json(&body)
+            })
+            .await
+        {
             Ok((_, _, attempts)) => Ok(attempts),
             Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
             Err(failure) => Err(failure),

@@ -6,16 +6,21 @@
 //! moved to the DLQ at once. Retryable failures are handed back to SQS as batch
 //! item failures, which end in the DLQ after `maxReceiveCount`.
 
+use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::QueuedEvent;
+use super::{SHOPIFY, SQUARE};
 use crate::adapters::dynamodb::expiry_after;
 use crate::adapters::{now_millis, now_rfc3339, AdapterError};
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
-use crate::domain::{ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError};
-use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
-use super::{SHOPIFY, SQUARE};
 use crate::domain::EntityKind;
-use crate::ports::{AuditLog, CacheBust, CustomerLedger, CustomerTargets, ItemStore, MessageQueue, OutgoingMessage, StorefrontPublisher, TenantDirectory};
+use crate::domain::{
+    ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError,
+};
+use crate::ports::{
+    AuditLog, CacheBust, CustomerLedger, CustomerTargets, ItemStore, MessageQueue, OutgoingMessage,
+    StorefrontPublisher, TenantDirectory,
+};
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -80,24 +85,63 @@ fn parse<'d>(delivery: &'d Delivery, now_millis: i64) -> Result<Parsed<'d>, Reje
         correlation_id: correlation_id.unwrap_or_else(|| format!("sqs-{}", delivery.message_id)),
         reason,
     };
-    let queued: QueuedEvent = serde_json::from_str(&delivery.body)
-        .map_err(|e| reject(None, None, None, ValidationError::new("message", format!("is not a queued event: {e}"))))?;
-    let tenant = TenantId::parse(&queued.tenant_id)
-        .map_err(|e| reject(None, Some(queued.event_id.clone()), Some(queued.correlation_id.clone()), e))?;
-    let rejected = |reason| reject(Some(tenant.to_string()), Some(queued.event_id.clone()), Some(queued.correlation_id.clone()), reason);
+    let queued: QueuedEvent = serde_json::from_str(&delivery.body).map_err(|e| {
+        reject(
+            None,
+            None,
+            None,
+            ValidationError::new("message", format!("is not a queued event: {e}")),
+        )
+    })?;
+    let tenant = TenantId::parse(&queued.tenant_id).map_err(|e| {
+        reject(
+            None,
+            Some(queued.event_id.clone()),
+            Some(queued.correlation_id.clone()),
+            e,
+        )
+    })?;
+    let rejected = |reason| {
+        reject(
+            Some(tenant.to_string()),
+            Some(queued.event_id.clone()),
+            Some(queued.correlation_id.clone()),
+            reason,
+        )
+    };
     let change = match queued.source.as_str() {
-        "supplier" => SupplierEvent::parse(&queued.payload, now_millis).map_err(rejected)?.into_change(tenant.clone()),
+        "supplier" => SupplierEvent::parse(&queued.payload, now_millis)
+            .map_err(rejected)?
+            .into_change(tenant.clone()),
         SQUARE | SHOPIFY => serde_json::from_value::<PulledObject>(queued.payload.clone())
-            .map_err(|e| rejected(ValidationError::new("payload", format!("is not a normalized object: {e}"))))?
+            .map_err(|e| {
+                rejected(ValidationError::new(
+                    "payload",
+                    format!("is not a normalized object: {e}"),
+                ))
+            })?
             .into_change(tenant.clone(), &queued.source, now_millis)
             .map_err(rejected)?,
-        other => return Err(rejected(ValidationError::new("source", format!("unsupported source {other:?}")))),
+        other => {
+            return Err(rejected(ValidationError::new(
+                "source",
+                format!("unsupported source {other:?}"),
+            )))
+        }
     };
-    Ok(Parsed { delivery, change, correlation_id: queued.correlation_id, topic: queued.topic })
+    Ok(Parsed {
+        delivery,
+        change,
+        correlation_id: queued.correlation_id,
+        topic: queued.topic,
+    })
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
-pub async fn apply_batch<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, deliveries: &[Delivery]) -> BatchReport
+pub async fn apply_batch<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    deliveries: &[Delivery],
+) -> BatchReport
 where
     I: ItemStore + CustomerLedger,
     A: AuditLog,
@@ -122,7 +166,9 @@ where
     for p in fresh {
         if p.delivery.receive_count > 1 {
             match resume(ports, &p).await {
-                Ok(Some(outcome)) => report.outcomes.push((p.delivery.message_id.clone(), outcome)),
+                Ok(Some(outcome)) => report
+                    .outcomes
+                    .push((p.delivery.message_id.clone(), outcome)),
                 Ok(None) => parsed.push(p),
                 Err(e) => {
                     tracing::warn!(message_id = %p.delivery.message_id, correlation_id = %p.correlation_id, error.class = %e.class(), error = %e, "redelivered record will be retried");
@@ -147,16 +193,28 @@ where
 
 /// Redelivery: if this record's row exists, only retry what failed (a publish).
 /// `Ok(None)` means the record was never recorded and must be applied.
-async fn resume<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, p: &Parsed<'_>) -> Result<Option<String>, AdapterError>
+async fn resume<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    p: &Parsed<'_>,
+) -> Result<Option<String>, AdapterError>
 where
     A: AuditLog,
     T: TenantDirectory,
     P: StorefrontPublisher,
 {
     let pk = p.change.key.audit_partition();
-    let sk = AuditRow::sort_key(Some(p.change.version.event_id.as_str()), &p.delivery.message_id);
-    let Some(row) = ports.audit.find(&pk, &sk).await? else { return Ok(None) };
-    if row.targets.get(STOREFRONT).is_some_and(TargetStatus::needs_retry) {
+    let sk = AuditRow::sort_key(
+        Some(p.change.version.event_id.as_str()),
+        &p.delivery.message_id,
+    );
+    let Some(row) = ports.audit.find(&pk, &sk).await? else {
+        return Ok(None);
+    };
+    if row
+        .targets
+        .get(STOREFRONT)
+        .is_some_and(TargetStatus::needs_retry)
+    {
         let notice = CacheBust {
             tenant_id: p.change.key.tenant.to_string(),
             kind: p.change.key.kind.as_str(),
@@ -167,9 +225,17 @@ where
             correlation_id: row.correlation_id.clone(),
         };
         let status = publish(ports, &notice).await;
-        ports.audit.set_target(&pk, &sk, STOREFRONT, &status).await?;
+        ports
+            .audit
+            .set_target(&pk, &sk, STOREFRONT, &status)
+            .await?;
         if status.needs_retry() {
-            return Err(AdapterError::new("storefront", "publish", ErrorClass::NetworkError, status.last_error.unwrap_or_default()));
+            return Err(AdapterError::new(
+                "storefront",
+                "publish",
+                ErrorClass::NetworkError,
+                status.last_error.unwrap_or_default(),
+            ));
         }
         tracing::info!(entity = %p.change.key, correlation_id = %row.correlation_id, target = STOREFRONT, status = %status.status, "target retried");
     }
@@ -189,7 +255,11 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
 {
     let claims: Vec<Claim> = parsed
         .iter()
-        .map(|p| Claim { key: p.change.key.clone(), version: p.change.version.clone(), message_id: p.delivery.message_id.clone() })
+        .map(|p| Claim {
+            key: p.change.key.clone(),
+            version: p.change.version.clone(),
+            message_id: p.delivery.message_id.clone(),
+        })
         .collect();
     let plans = plan_batch(&claims);
     let claims = &claims;
@@ -197,16 +267,33 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
     // higher-ranked lifetime check once the future must be Send.
     let writes = plans.into_iter().map(|plan| async move {
         let winner = &parsed[plan.winner];
-        let write = match ports.items.put_if_newer(&winner.change, &winner.delivery.message_id, &winner.correlation_id).await {
+        let write = match ports
+            .items
+            .put_if_newer(
+                &winner.change,
+                &winner.delivery.message_id,
+                &winner.correlation_id,
+            )
+            .await
+        {
             Ok(w) => w,
             Err(e) => return (plan, Err(e)),
         };
-        let winner_applied = settle(&plan, claims, &write).iter().any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
+        let winner_applied = settle(&plan, claims, &write)
+            .iter()
+            .any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
         let targets = if !winner_applied {
             vec![]
-        } else if let Some(customer) = customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_))) {
+        } else if let Some(customer) =
+            customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_)))
+        {
             // Customers go to the POS and the CRM, never to the storefront cache.
-            let customer_ports = CustomerPorts { targets: ports.targets, ledger: ports.items, tenants: ports.tenants, flags: ports.flags };
+            let customer_ports = CustomerPorts {
+                targets: ports.targets,
+                ledger: ports.items,
+                tenants: ports.tenants,
+                flags: ports.flags,
+            };
             sync_customer(&customer_ports, &customer).await
         } else if winner.change.key.kind == EntityKind::Customer {
             vec![]
@@ -219,14 +306,21 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
         };
         (plan, Ok((write, targets)))
     });
-    let settled: Vec<_> = stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).collect().await;
+    let settled: Vec<_> = stream::iter(writes)
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
 
     for (plan, result) in settled {
         let (write, targets) = match result {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(entity = %plan.key, error.class = %e.class(), error = %e, "write failed; records will be retried");
-                report.retry.extend(plan.members.iter().map(|&i| parsed[i].delivery.message_id.clone()));
+                report.retry.extend(
+                    plan.members
+                        .iter()
+                        .map(|&i| parsed[i].delivery.message_id.clone()),
+                );
                 continue;
             }
         };
@@ -266,7 +360,14 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
 /// A Shopify registration, update or erasure goes to the targets; `resumed`
 /// when an earlier delivery of the message already applied it.
 fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChange<'p>> {
-    let ChangeBody::Document { source, attributes, deleted } = &p.change.body else { return None };
+    let ChangeBody::Document {
+        source,
+        attributes,
+        deleted,
+    } = &p.change.body
+    else {
+        return None;
+    };
     (p.change.key.kind == EntityKind::Customer && source == SHOPIFY).then(|| CustomerChange {
         tenant: &p.change.key.tenant,
         customer: super::customers::profile(&p.change.key.id, attributes),
@@ -278,7 +379,11 @@ fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChan
     })
 }
 
-async fn publish_applied<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, winner: &Parsed<'_>, revision: i64) -> TargetStatus
+async fn publish_applied<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    winner: &Parsed<'_>,
+    revision: i64,
+) -> TargetStatus
 where
     T: TenantDirectory,
     P: StorefrontPublisher,
@@ -297,7 +402,10 @@ where
 
 /// Publishes if the tenant has a storefront and has not switched it off.
 /// A failure is a status for the audit, never a rollback of the applied state.
-async fn publish<I, A, T, D, P, X>(ports: &ApplyPorts<'_, I, A, T, D, P, X>, notice: &CacheBust) -> TargetStatus
+async fn publish<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    notice: &CacheBust,
+) -> TargetStatus
 where
     T: TenantDirectory,
     P: StorefrontPublisher,
@@ -307,7 +415,9 @@ where
         Ok(s) => s,
         Err(e) => return TargetStatus::failed(e.class(), 0, e.to_string(), now_rfc3339()),
     };
-    let Some(settings) = settings else { return TargetStatus::skipped("not configured", now_rfc3339()) };
+    let Some(settings) = settings else {
+        return TargetStatus::skipped("not configured", now_rfc3339());
+    };
     if settings.targets_disabled.iter().any(|t| t == STOREFRONT) {
         return TargetStatus::skipped("disabled", now_rfc3339());
     }
@@ -326,7 +436,10 @@ where
 fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
     AuditRow {
         pk: p.change.key.audit_partition(),
-        sk: AuditRow::sort_key(Some(p.change.version.event_id.as_str()), &p.delivery.message_id),
+        sk: AuditRow::sort_key(
+            Some(p.change.version.event_id.as_str()),
+            &p.delivery.message_id,
+        ),
         tenant_id: p.change.key.tenant.to_string(),
         entity: Some(p.change.key.to_string()),
         event_id: Some(p.change.version.event_id.to_string()),
@@ -361,23 +474,34 @@ fn rejected_row(r: &Rejected<'_>, ttl: Duration) -> AuditRow {
         recorded_at: now_rfc3339(),
         expires_at: expiry_after(ttl),
     };
-    row.set_outcome(&Outcome::Rejected { reason: r.reason.to_string() });
+    row.set_outcome(&Outcome::Rejected {
+        reason: r.reason.to_string(),
+    });
     row
 }
 
 /// First deliveries are written in batches; redeliveries only if their row is absent.
-async fn record<A: AuditLog>(audit: &A, rows: &[(AuditRow, &Delivery, bool)], report: &mut BatchReport) {
+async fn record<A: AuditLog>(
+    audit: &A,
+    rows: &[(AuditRow, &Delivery, bool)],
+    report: &mut BatchReport,
+) {
     let (first, again): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d, _)| d.receive_count <= 1);
     let first_rows: Vec<AuditRow> = first.iter().map(|(r, _, _)| r.clone()).collect();
-    let mut results: Vec<(&(AuditRow, &Delivery, bool), Result<(), AdapterError>)> =
-        first.iter().copied().zip(audit.record_new(&first_rows).await).collect();
+    let mut results: Vec<(&(AuditRow, &Delivery, bool), Result<(), AdapterError>)> = first
+        .iter()
+        .copied()
+        .zip(audit.record_new(&first_rows).await)
+        .collect();
     for entry in again {
         results.push((entry, audit.record_once(&entry.0).await.map(|_| ())));
     }
     for ((row, delivery, retry), result) in results {
         match result {
             Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
-            Ok(()) => report.outcomes.push((delivery.message_id.clone(), row.outcome.clone())),
+            Ok(()) => report
+                .outcomes
+                .push((delivery.message_id.clone(), row.outcome.clone())),
             Err(e) => {
                 tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
                 report.retry.push(delivery.message_id.clone());
@@ -387,9 +511,16 @@ async fn record<A: AuditLog>(audit: &A, rows: &[(AuditRow, &Delivery, bool)], re
 }
 
 /// Moves rejected records to the DLQ now: retrying cannot fix them.
-async fn park_rejected<D: MessageQueue>(dlq: &D, rejected: &[Rejected<'_>], report: &mut BatchReport) {
+async fn park_rejected<D: MessageQueue>(
+    dlq: &D,
+    rejected: &[Rejected<'_>],
+    report: &mut BatchReport,
+) {
     let failed_audit: HashSet<&String> = report.retry.iter().collect();
-    let to_park: Vec<&Rejected> = rejected.iter().filter(|r| !failed_audit.contains(&r.delivery.message_id)).collect();
+    let to_park: Vec<&Rejected> = rejected
+        .iter()
+        .filter(|r| !failed_audit.contains(&r.delivery.message_id))
+        .collect();
     let mut parked_failures: HashMap<String, ()> = HashMap::new();
     for chunk in to_park.chunks(10) {
         let messages: Vec<OutgoingMessage> = chunk
@@ -401,7 +532,10 @@ async fn park_rejected<D: MessageQueue>(dlq: &D, rejected: &[Rejected<'_>], repo
                     ("errorClass", ErrorClass::ValidationError.to_string()),
                     ("rejectReason", r.reason.to_string()),
                     ("sourceMessageId", r.delivery.message_id.clone()),
-                    ("tenantId", r.tenant.clone().unwrap_or_else(|| "unknown".into())),
+                    (
+                        "tenantId",
+                        r.tenant.clone().unwrap_or_else(|| "unknown".into()),
+                    ),
                     ("correlationId", r.correlation_id.clone()),
                 ],
                 delay_seconds: 0,
@@ -415,7 +549,9 @@ async fn park_rejected<D: MessageQueue>(dlq: &D, rejected: &[Rejected<'_>], repo
         }
     }
     if !parked_failures.is_empty() {
-        report.outcomes.retain(|(id, _)| !parked_failures.contains_key(id));
+        report
+            .outcomes
+            .retain(|(id, _)| !parked_failures.contains_key(id));
         report.retry.extend(parked_failures.into_keys());
     }
 }

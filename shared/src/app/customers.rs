@@ -8,7 +8,9 @@
 use crate::adapters::now_rfc3339;
 use crate::domain::provider_webhook::is_registration;
 use crate::domain::{TargetStatus, TenantId};
-use crate::ports::{CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory};
+use crate::ports::{
+    CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory,
+};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -27,8 +29,19 @@ pub struct TargetFlags {
 
 impl TargetFlags {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let on = |k: &str| get(k).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
-        Self { pos: on("ENABLE_POS_SYNC"), crm: on("ENABLE_CRM_SYNC"), updates: on("ENABLE_UPDATE_SYNC") }
+        let on = |k: &str| {
+            get(k).is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "true" | "1" | "yes" | "on"
+                )
+            })
+        };
+        Self {
+            pos: on("ENABLE_POS_SYNC"),
+            crm: on("ENABLE_CRM_SYNC"),
+            updates: on("ENABLE_UPDATE_SYNC"),
+        }
     }
 
     pub fn target(&self, target: &str) -> bool {
@@ -41,7 +54,12 @@ impl TargetFlags {
 }
 
 /// Whether a target runs for a change, or why it is skipped.
-pub fn decide(flags: TargetFlags, tenant_disabled: &[String], target: &str, registration: bool) -> Result<(), &'static str> {
+pub fn decide(
+    flags: TargetFlags,
+    tenant_disabled: &[String],
+    target: &str,
+    registration: bool,
+) -> Result<(), &'static str> {
     if !flags.target(target) || tenant_disabled.iter().any(|t| t == target) {
         return Err("disabled");
     }
@@ -54,7 +72,13 @@ pub fn decide(flags: TargetFlags, tenant_disabled: &[String], target: &str, regi
 /// The customer fields of a master record's attributes.
 pub fn profile(id: &str, attributes: &Map<String, Value>) -> CustomerProfile {
     let text = |k: &str| attributes.get(k).and_then(Value::as_str).map(str::to_owned);
-    CustomerProfile { id: id.to_owned(), email: text("email"), first_name: text("firstName"), last_name: text("lastName"), phone: text("phone") }
+    CustomerProfile {
+        id: id.to_owned(),
+        email: text("email"),
+        first_name: text("firstName"),
+        last_name: text("lastName"),
+        phone: text("phone"),
+    }
 }
 
 /// A POS idempotency key derived from the tenant, customer and event: a retry
@@ -90,7 +114,10 @@ pub struct CustomerChange<'a> {
 /// Sends an applied customer change to the POS and the CRM (concurrently, so
 /// a slow or failing POS never holds up the CRM), records the results on the
 /// master record and returns them for the delivery's audit row.
-pub async fn sync_customer<X, L, T>(ports: &CustomerPorts<'_, X, L, T>, change: &CustomerChange<'_>) -> Vec<(&'static str, TargetStatus)>
+pub async fn sync_customer<X, L, T>(
+    ports: &CustomerPorts<'_, X, L, T>,
+    change: &CustomerChange<'_>,
+) -> Vec<(&'static str, TargetStatus)>
 where
     X: CustomerTargets,
     L: CustomerLedger,
@@ -107,7 +134,11 @@ where
     // Updates, erasures and redeliveries need what the record already knows
     // (the targets' ids, what was done); a first registration does not.
     let known = if change.erase || change.resumed || !registration {
-        match ports.ledger.customer(change.tenant, &change.customer.id).await {
+        match ports
+            .ledger
+            .customer(change.tenant, &change.customer.id)
+            .await
+        {
             Ok(record) => record.unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, error = %e, "ledger not read; targets run as for a new customer");
@@ -117,7 +148,13 @@ where
     } else {
         CustomerRecord::default()
     };
-    let done = |target: &str| change.resumed && known.sync_status.get(target).is_some_and(|s| s.status == "success");
+    let done = |target: &str| {
+        change.resumed
+            && known
+                .sync_status
+                .get(target)
+                .is_some_and(|s| s.status == "success")
+    };
     let decision = |target: &'static str| -> Result<(), TargetStatus> {
         if done(target) {
             return Err(known.sync_status[target].clone());
@@ -125,20 +162,40 @@ where
         if change.erase {
             return Ok(()); // erasure is owed wherever a copy exists, whatever the flags
         }
-        decide(ports.flags, &disabled, target, registration).map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
+        decide(ports.flags, &disabled, target, registration)
+            .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
     };
     let key = idempotency_key(change.tenant, &change.customer.id, change.event_id);
-    let outcome = |result: Result<u32, (crate::adapters::AdapterError, u32)>, success: &str| match result {
-        Ok(attempts) => TargetStatus { status: success.to_owned(), attempts, last_error: None, at: now_rfc3339() },
-        Err((e, attempts)) => TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()),
-    };
+    let outcome =
+        |result: Result<u32, (crate::adapters::AdapterError, u32)>, success: &str| match result {
+            Ok(attempts) => TargetStatus {
+                status: success.to_owned(),
+                attempts,
+                last_error: None,
+                at: now_rfc3339(),
+            },
+            Err((e, attempts)) => {
+                TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339())
+            }
+        };
     let never_synced = || TargetStatus::skipped("never synced: nothing to erase", now_rfc3339());
     let pos = async {
-        match (decision(POS), change.erase, known.square_customer_id.as_deref()) {
+        match (
+            decision(POS),
+            change.erase,
+            known.square_customer_id.as_deref(),
+        ) {
             (Err(status), _, _) => (status, None),
             (Ok(()), true, None) => (never_synced(), None),
-            (Ok(()), true, Some(id)) => (outcome(ports.targets.pos_erase(change.tenant, id).await, "erased"), None),
-            (Ok(()), false, pos_id) => match ports.targets.pos_upsert(change.tenant, &change.customer, pos_id, &key).await {
+            (Ok(()), true, Some(id)) => (
+                outcome(ports.targets.pos_erase(change.tenant, id).await, "erased"),
+                None,
+            ),
+            (Ok(()), false, pos_id) => match ports
+                .targets
+                .pos_upsert(change.tenant, &change.customer, pos_id, &key)
+                .await
+            {
                 Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id)),
                 Err(failure) => (outcome(Err(failure), ""), None),
             },
@@ -148,9 +205,19 @@ where
         match (decision(CRM), change.erase, known.crm_contact_id.as_deref()) {
             (Err(status), _, _) => (status, None),
             (Ok(()), true, None) => (never_synced(), None),
-            (Ok(()), true, Some(id)) => (outcome(ports.targets.crm_erase(change.tenant, id).await, "erased"), None),
-            (Ok(()), false, _) => match ports.targets.crm_upsert(change.tenant, &change.customer).await {
-                Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id).filter(|i| !i.is_empty())),
+            (Ok(()), true, Some(id)) => (
+                outcome(ports.targets.crm_erase(change.tenant, id).await, "erased"),
+                None,
+            ),
+            (Ok(()), false, _) => match ports
+                .targets
+                .crm_upsert(change.tenant, &change.customer)
+                .await
+            {
+                Ok((id, attempts)) => (
+                    TargetStatus::success(attempts, now_rfc3339()),
+                    Some(id).filter(|i| !i.is_empty()),
+                ),
                 Err(failure) => (outcome(Err(failure), ""), None),
             },
         }
@@ -161,8 +228,21 @@ where
         tracing::info!(tenant = %change.tenant, customer = %change.customer.id, event_id = change.event_id, correlation_id = change.correlation_id,
             target, sync_status = %s.status, attempts = s.attempts, last_error = s.last_error.as_deref(), registration, erase = change.erase, "customer target");
     }
-    let ids = TargetIds { pos: pos_id.as_deref(), crm: crm_id.as_deref() };
-    if let Err(e) = ports.ledger.record_sync(change.tenant, &change.customer.id, change.event_id, &statuses, ids).await {
+    let ids = TargetIds {
+        pos: pos_id.as_deref(),
+        crm: crm_id.as_deref(),
+    };
+    if let Err(e) = ports
+        .ledger
+        .record_sync(
+            change.tenant,
+            &change.customer.id,
+            change.event_id,
+            &statuses,
+            ids,
+        )
+        .await
+    {
         tracing::error!(tenant = %change.tenant, customer = %change.customer.id, correlation_id = change.correlation_id, error.class = %e.class(), error = %e,
             "target results not recorded on the master record (they are in the audit row)");
     }
@@ -213,37 +293,92 @@ where
     }
     let mut done = Vec::new();
     for record in ports.ledger.needing_sync(tenant, target, since).await? {
-        let previous = record.sync_status.get(target).map(|s| s.status.clone()).unwrap_or_default();
+        let previous = record
+            .sync_status
+            .get(target)
+            .map(|s| s.status.clone())
+            .unwrap_or_default();
         if dry_run {
-            done.push(BackfillItem { customer_id: record.profile.id.clone(), previous, result: None });
+            done.push(BackfillItem {
+                customer_id: record.profile.id.clone(),
+                previous,
+                result: None,
+            });
             continue;
         }
         let (status, id) = send_one(ports, tenant, target, &record).await;
-        let ids = if target == POS { TargetIds { pos: id.as_deref(), crm: None } } else { TargetIds { pos: None, crm: id.as_deref() } };
-        if let Err(e) = ports.ledger.record_sync(tenant, &record.profile.id, &record.event_id, &[(target, status.clone())], ids).await {
+        let ids = if target == POS {
+            TargetIds {
+                pos: id.as_deref(),
+                crm: None,
+            }
+        } else {
+            TargetIds {
+                pos: None,
+                crm: id.as_deref(),
+            }
+        };
+        if let Err(e) = ports
+            .ledger
+            .record_sync(
+                tenant,
+                &record.profile.id,
+                &record.event_id,
+                &[(target, status.clone())],
+                ids,
+            )
+            .await
+        {
             tracing::error!(tenant = %tenant, customer = %record.profile.id, error = %e, "backfill result not recorded");
         }
         tracing::info!(tenant = %tenant, customer = %record.profile.id, target, correlation_id = %record.correlation_id, sync_status = %status.status, previous, "backfilled");
-        done.push(BackfillItem { customer_id: record.profile.id.clone(), previous, result: Some(status) });
+        done.push(BackfillItem {
+            customer_id: record.profile.id.clone(),
+            previous,
+            result: Some(status),
+        });
     }
     Ok(done)
 }
 
-async fn send_one<X, L, T>(ports: &CustomerPorts<'_, X, L, T>, tenant: &TenantId, target: &'static str, record: &CustomerRecord) -> (TargetStatus, Option<String>)
+async fn send_one<X, L, T>(
+    ports: &CustomerPorts<'_, X, L, T>,
+    tenant: &TenantId,
+    target: &'static str,
+    record: &CustomerRecord,
+) -> (TargetStatus, Option<String>)
 where
     X: CustomerTargets,
 {
     let now = now_rfc3339;
     if target == POS {
         let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
-        match ports.targets.pos_upsert(tenant, &record.profile, record.square_customer_id.as_deref(), &key).await {
+        match ports
+            .targets
+            .pos_upsert(
+                tenant,
+                &record.profile,
+                record.square_customer_id.as_deref(),
+                &key,
+            )
+            .await
+        {
             Ok((id, attempts)) => (TargetStatus::success(attempts, now()), Some(id)),
-            Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now()), None),
+            Err((e, attempts)) => (
+                TargetStatus::failed(e.class(), attempts, e.to_string(), now()),
+                None,
+            ),
         }
     } else {
         match ports.targets.crm_upsert(tenant, &record.profile).await {
-            Ok((id, attempts)) => (TargetStatus::success(attempts, now()), Some(id).filter(|i| !i.is_empty())),
-            Err((e, attempts)) => (TargetStatus::failed(e.class(), attempts, e.to_string(), now()), None),
+            Ok((id, attempts)) => (
+                TargetStatus::success(attempts, now()),
+                Some(id).filter(|i| !i.is_empty()),
+            ),
+            Err((e, attempts)) => (
+                TargetStatus::failed(e.class(), attempts, e.to_string(), now()),
+                None,
+            ),
         }
     }
 }
@@ -265,18 +400,47 @@ mod tests {
             "ENABLE_CRM_SYNC" => Some("maybe".into()),
             _ => None,
         });
-        assert_eq!(flags, TargetFlags { pos: true, crm: false, updates: false });
+        assert_eq!(
+            flags,
+            TargetFlags {
+                pos: true,
+                crm: false,
+                updates: false
+            }
+        );
     }
 
     #[test]
     fn a_target_runs_only_when_the_flag_and_the_tenant_allow_it() {
-        let on = TargetFlags { pos: true, crm: true, updates: false };
+        let on = TargetFlags {
+            pos: true,
+            crm: true,
+            updates: false,
+        };
         assert_eq!(decide(on, &[], POS, true), Ok(()));
         assert_eq!(decide(on, &["pos".into()], POS, true), Err("disabled"));
         assert_eq!(decide(on, &["pos".into()], CRM, true), Ok(()));
-        assert_eq!(decide(on, &[], CRM, false), Err("disabled"), "updates are off");
-        assert_eq!(decide(TargetFlags { updates: true, ..on }, &[], CRM, false), Ok(()));
-        assert_eq!(decide(TargetFlags::default(), &[], POS, true), Err("disabled"));
+        assert_eq!(
+            decide(on, &[], CRM, false),
+            Err("disabled"),
+            "updates are off"
+        );
+        assert_eq!(
+            decide(
+                TargetFlags {
+                    updates: true,
+                    ..on
+                },
+                &[],
+                CRM,
+                false
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            decide(TargetFlags::default(), &[], POS, true),
+            Err("disabled")
+        );
     }
 
     proptest! {

@@ -10,15 +10,18 @@
 //! pull, entities the POS no longer returned get a tombstone.
 
 use super::{object_message, send_all, SHOPIFY, SQUARE};
-use crate::domain::provider_webhook::redaction;
-use crate::domain::EntityKind;
 use crate::adapters::AdapterError;
 use crate::domain::alert::Notice;
+use crate::domain::provider_webhook::redaction;
 use crate::domain::square::{absent, normalize, DataType};
-use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
 use crate::domain::supplier::canonical_time;
+use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
+use crate::domain::EntityKind;
 use crate::domain::{PulledObject, TenantId};
-use crate::ports::{EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore, TokenStore};
+use crate::ports::{
+    EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
+    TokenStore,
+};
 use crate::ErrorClass;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -88,11 +91,19 @@ pub struct DryRun {
 }
 
 fn millis_text(millis: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).map(canonical_time).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .map(canonical_time)
+        .unwrap_or_default()
 }
 
 /// A new run record for (tenant, data type) at `now`, with its window.
-pub fn new_run(tenant: &str, data_type: DataType, trigger: Trigger, now: i64, policy: &SyncPolicy) -> SyncRun {
+pub fn new_run(
+    tenant: &str,
+    data_type: DataType,
+    trigger: Trigger,
+    now: i64,
+    policy: &SyncPolicy,
+) -> SyncRun {
     let lookback = match data_type {
         DataType::Orders => Some(policy.orders_lookback),
         DataType::Inventory => Some(policy.inventory_lookback),
@@ -125,7 +136,14 @@ pub fn new_run(tenant: &str, data_type: DataType, trigger: Trigger, now: i64, po
 
 /// Starts a run unless one holds the lock (never two at once), or today's
 /// already succeeded and `force` is off. A stuck holder is failed first.
-pub async fn start_run<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, tenant: &str, data_type: DataType, trigger: Trigger, force: bool, now: i64) -> Result<Start, AdapterError>
+pub async fn start_run<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    tenant: &str,
+    data_type: DataType,
+    trigger: Trigger,
+    force: bool,
+    now: i64,
+) -> Result<Start, AdapterError>
 where
     P: PosSource,
     R: RunStore,
@@ -145,9 +163,18 @@ where
             LockResult::Held { run_id, .. } => {
                 let holder = ports.runs.load(tenant, data_type, &run_id).await?;
                 match holder {
-                    Some(mut stuck) if stuck.is_stuck(now, ports.policy.stuck_after.as_millis() as i64) => {
+                    Some(mut stuck)
+                        if stuck.is_stuck(now, ports.policy.stuck_after.as_millis() as i64) =>
+                    {
                         let minutes = (now - stuck.last_progress_millis) / 60_000;
-                        fail(ports, &mut stuck, ErrorClass::TimeoutError, format!("no progress for {minutes} minutes"), now).await?;
+                        fail(
+                            ports,
+                            &mut stuck,
+                            ErrorClass::TimeoutError,
+                            format!("no progress for {minutes} minutes"),
+                            now,
+                        )
+                        .await?;
                     }
                     _ => return Ok(Start::AlreadyRunning { run_id }),
                 }
@@ -158,7 +185,13 @@ where
 }
 
 /// Ends a run as failed, releases its lock and tells the failure notifier.
-async fn fail<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, run: &mut SyncRun, class: ErrorClass, message: String, now: i64) -> Result<(), AdapterError>
+async fn fail<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    run: &mut SyncRun,
+    class: ErrorClass,
+    message: String,
+    now: i64,
+) -> Result<(), AdapterError>
 where
     R: RunStore,
     Q: MessageQueue,
@@ -179,16 +212,38 @@ where
         message,
         failed_at: millis_text(now),
     };
-    let body = serde_json::to_string(&notice).map_err(|e| AdapterError::new("daily-sync", "encode notice", ErrorClass::UnknownError, e.to_string()))?;
-    ports.notices.send(&OutgoingMessage { group_id: run.tenant_id.clone(), body, attributes: vec![("tenantId", run.tenant_id.clone())], delay_seconds: 0 }).await?;
+    let body = serde_json::to_string(&notice).map_err(|e| {
+        AdapterError::new(
+            "daily-sync",
+            "encode notice",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    })?;
+    ports
+        .notices
+        .send(&OutgoingMessage {
+            group_id: run.tenant_id.clone(),
+            body,
+            attributes: vec![("tenantId", run.tenant_id.clone())],
+            delay_seconds: 0,
+        })
+        .await?;
     Ok(())
 }
 
 /// Enqueues objects ten per `SendMessageBatch`; any failed entry fails the
 /// page (the run resumes from the previous checkpoint, and the worker's
 /// ordering rule makes the re-sent objects duplicates).
-async fn enqueue<Q: MessageQueue>(queue: &Q, run: &SyncRun, objects: &[PulledObject]) -> Result<u64, AdapterError> {
-    let messages = objects.iter().map(|o| object_message(&run.tenant_id, SQUARE, &run.run_id, None, None, o)).collect::<Result<Vec<_>, _>>()?;
+async fn enqueue<Q: MessageQueue>(
+    queue: &Q,
+    run: &SyncRun,
+    objects: &[PulledObject],
+) -> Result<u64, AdapterError> {
+    let messages = objects
+        .iter()
+        .map(|o| object_message(&run.tenant_id, SQUARE, &run.run_id, None, None, o))
+        .collect::<Result<Vec<_>, _>>()?;
     send_all(queue, &messages).await?;
     Ok(messages.len() as u64)
 }
@@ -196,15 +251,36 @@ async fn enqueue<Q: MessageQueue>(queue: &Q, run: &SyncRun, objects: &[PulledObj
 /// Shopify's `shop/redact`: every Shopify customer of the tenant gets an
 /// erasure tombstone through the worker, which also erases the targets'
 /// copies, as for `customers/redact`. Returns how many were queued.
-pub async fn erase_shop<Q: MessageQueue, I: EntityIndex>(queue: &Q, index: &I, tenant: &TenantId, event_id: &str, correlation_id: &str, now: i64) -> Result<usize, AdapterError> {
+pub async fn erase_shop<Q: MessageQueue, I: EntityIndex>(
+    queue: &Q,
+    index: &I,
+    tenant: &TenantId,
+    event_id: &str,
+    correlation_id: &str,
+    now: i64,
+) -> Result<usize, AdapterError> {
     let (mut after, mut total) = (None, 0);
     loop {
-        let (rows, next) = index.live_page(tenant, EntityKind::Customer, SHOPIFY, after).await?;
+        let (rows, next) = index
+            .live_page(tenant, EntityKind::Customer, SHOPIFY, after)
+            .await?;
         let messages = rows
             .iter()
             .map(|(id, _)| {
-                let tombstone = redaction(id, "redacted (shop/redact)", &format!("{event_id}-{id}"), now);
-                object_message(tenant.as_str(), SHOPIFY, correlation_id, Some(event_id.to_owned()), Some("shop/redact".into()), &tombstone)
+                let tombstone = redaction(
+                    id,
+                    "redacted (shop/redact)",
+                    &format!("{event_id}-{id}"),
+                    now,
+                );
+                object_message(
+                    tenant.as_str(),
+                    SHOPIFY,
+                    correlation_id,
+                    Some(event_id.to_owned()),
+                    Some("shop/redact".into()),
+                    &tombstone,
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         send_all(queue, &messages).await?;
@@ -238,12 +314,29 @@ where
         return Ok(Progress::Finished(run));
     }
     run.invocations += 1;
-    let tenant = TenantId::parse(&run.tenant_id).map_err(|e| AdapterError::new("daily-sync", "run", ErrorClass::ValidationError, e.to_string()))?;
+    let tenant = TenantId::parse(&run.tenant_id).map_err(|e| {
+        AdapterError::new(
+            "daily-sync",
+            "run",
+            ErrorClass::ValidationError,
+            e.to_string(),
+        )
+    })?;
     let Some(token) = ports.tokens.square_token(&tenant).await? else {
-        fail(ports, &mut run, ErrorClass::AuthError, "no Square access token in SSM for this tenant".into(), now()).await?;
+        fail(
+            ports,
+            &mut run,
+            ErrorClass::AuthError,
+            "no Square access token in SSM for this tenant".into(),
+            now(),
+        )
+        .await?;
         return Ok(Progress::Finished(run));
     };
-    let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
+    let window = PullWindow {
+        updated_after: run.updated_after.clone(),
+        updated_before: run.updated_before.clone(),
+    };
     let ttl = ports.policy.lock_ttl.as_millis() as i64;
     let mut renewed_at = now();
     let mut pages_now = 0;
@@ -255,7 +348,11 @@ where
             tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, pages = run.pages, "sync run paused before the deadline");
             return Ok(Progress::Paused(run));
         }
-        let page = match ports.source.page(&token, run.data_type, &window, run.cursor.as_deref()).await {
+        let page = match ports
+            .source
+            .page(&token, run.data_type, &window, run.cursor.as_deref())
+            .await
+        {
             Ok(page) => page,
             Err(e) => {
                 // The client's retries are spent, or retrying cannot help
@@ -270,7 +367,12 @@ where
             match normalize(run.data_type, object, pulled_at) {
                 Ok(o) => objects.push(o),
                 Err(reason) => {
-                    let id = object.get("id").or_else(|| object.get("catalog_object_id")).and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned();
+                    let id = object
+                        .get("id")
+                        .or_else(|| object.get("catalog_object_id"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("(no id)")
+                        .to_owned();
                     tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
                     run.reject(id, reason.to_string());
                 }
@@ -289,7 +391,10 @@ where
             ports.runs.save(&run).await?;
         }
         if run.last_progress_millis - renewed_at > ttl / 3 {
-            ports.runs.renew(&run, run.last_progress_millis, ttl).await?;
+            ports
+                .runs
+                .renew(&run, run.last_progress_millis, ttl)
+                .await?;
             renewed_at = run.last_progress_millis;
         }
         pages_now += 1;
@@ -308,7 +413,11 @@ where
 
 /// After a complete full pull: entities held but no longer returned get a
 /// tombstone, through the worker like any other change.
-async fn reconcile<P, R, Q, K, I>(ports: &SyncPorts<'_, P, R, Q, K, I>, run: &mut SyncRun, tenant: &TenantId) -> Result<(), AdapterError>
+async fn reconcile<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    run: &mut SyncRun,
+    tenant: &TenantId,
+) -> Result<(), AdapterError>
 where
     R: RunStore,
     Q: MessageQueue,
@@ -320,7 +429,11 @@ where
     let mut gone_total = 0;
     loop {
         let (rows, next) = ports.index.live_page(tenant, kind, SQUARE, after).await?;
-        let gone: Vec<PulledObject> = rows.iter().filter(|(id, _)| !seen.contains(id)).map(|(id, _)| absent(kind, id, run.started_millis, &run.started_at)).collect();
+        let gone: Vec<PulledObject> = rows
+            .iter()
+            .filter(|(id, _)| !seen.contains(id))
+            .map(|(id, _)| absent(kind, id, run.started_millis, &run.started_at))
+            .collect();
         gone_total += gone.len();
         run.enqueued += enqueue(ports.queue, run, &gone).await?;
         match next {
@@ -335,29 +448,51 @@ where
 }
 
 /// Pulls like a run but writes and enqueues nothing: what would change.
-pub async fn dry_run<P, K, I>(source: &P, tokens: &K, index: &I, tenant: &TenantId, data_type: DataType, policy: &SyncPolicy, now: i64) -> Result<DryRun, AdapterError>
+pub async fn dry_run<P, K, I>(
+    source: &P,
+    tokens: &K,
+    index: &I,
+    tenant: &TenantId,
+    data_type: DataType,
+    policy: &SyncPolicy,
+    now: i64,
+) -> Result<DryRun, AdapterError>
 where
     P: PosSource,
     K: TokenStore,
     I: EntityIndex,
 {
     let run = new_run(tenant.as_str(), data_type, Trigger::Manual, now, policy);
-    let token = tokens.square_token(tenant).await?.ok_or_else(|| AdapterError::new("SSM", "GetParameter", ErrorClass::AuthError, "no Square access token in SSM for this tenant"))?;
+    let token = tokens.square_token(tenant).await?.ok_or_else(|| {
+        AdapterError::new(
+            "SSM",
+            "GetParameter",
+            ErrorClass::AuthError,
+            "no Square access token in SSM for this tenant",
+        )
+    })?;
     let mut held: HashMap<String, String> = HashMap::new();
     let mut after = None;
     loop {
-        let (rows, next) = index.live_page(tenant, data_type.kind(), SQUARE, after).await?;
+        let (rows, next) = index
+            .live_page(tenant, data_type.kind(), SQUARE, after)
+            .await?;
         held.extend(rows);
         match next {
             Some(n) => after = Some(n),
             None => break,
         }
     }
-    let window = PullWindow { updated_after: run.updated_after.clone(), updated_before: run.updated_before.clone() };
+    let window = PullWindow {
+        updated_after: run.updated_after.clone(),
+        updated_before: run.updated_before.clone(),
+    };
     let mut report = DryRun::default();
     let mut cursor: Option<String> = None;
     loop {
-        let page = source.page(&token, data_type, &window, cursor.as_deref()).await?;
+        let page = source
+            .page(&token, data_type, &window, cursor.as_deref())
+            .await?;
         for object in &page.objects {
             report.fetched += 1;
             match normalize(data_type, object, now) {

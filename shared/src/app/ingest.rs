@@ -2,11 +2,14 @@
 //! then answer 202. Bad input gets a 4xx naming what was wrong, never a 5xx.
 
 use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
+use crate::adapters::dynamodb::expiry_after;
 use crate::adapters::AdapterError;
 use crate::domain::correlation::new_correlation_id;
+use crate::domain::provider_webhook::{
+    check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
+    InboundEvent, Provider, ShopifyMeta,
+};
 use crate::domain::supplier::{canonical_time, SupplierEvent};
-use crate::adapters::dynamodb::expiry_after;
-use crate::domain::provider_webhook::{check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound, InboundEvent, Provider, ShopifyMeta};
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
 use crate::domain::{AuditRow, EventId, TenantId, ValidationError};
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
@@ -36,7 +39,9 @@ pub enum IngestError {
 impl IngestError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            IngestError::TooLarge | IngestError::InvalidJson(_) | IngestError::Invalid(_) => ErrorClass::ValidationError,
+            IngestError::TooLarge | IngestError::InvalidJson(_) | IngestError::Invalid(_) => {
+                ErrorClass::ValidationError
+            }
             IngestError::Unauthenticated(_) => ErrorClass::AuthError,
             IngestError::Misconfigured(e) | IngestError::Unavailable(e) => e.class(),
         }
@@ -95,7 +100,10 @@ pub struct IngestPorts<'a, S, T, Q> {
 }
 
 /// Authenticates, validates and enqueues one supplier webhook.
-pub async fn ingest_supplier_webhook<S, T, Q>(ports: &IngestPorts<'_, S, T, Q>, request: WebhookRequest<'_>) -> WebhookResponse
+pub async fn ingest_supplier_webhook<S, T, Q>(
+    ports: &IngestPorts<'_, S, T, Q>,
+    request: WebhookRequest<'_>,
+) -> WebhookResponse
 where
     S: SecretStore,
     T: TenantDirectory,
@@ -111,17 +119,31 @@ where
 /// The tenant as logged (`unknown` when the path segment is not a tenant id)
 /// and the delivery's correlation id.
 fn label_and_correlation(tenant: &str, now_millis: i64) -> (String, String) {
-    let label = TenantId::parse(tenant).unwrap_or_else(|_| TenantId::parse("unknown").expect("a valid id"));
+    let label =
+        TenantId::parse(tenant).unwrap_or_else(|_| TenantId::parse("unknown").expect("a valid id"));
     let correlation_id = new_correlation_id(&label, now_millis);
     (label.to_string(), correlation_id)
 }
 
 /// The answer to a webhook, logged once with its correlation id: 202 with
 /// `accepted`, or the error's status and JSON body.
-fn respond(tenant: &str, source: &str, correlation_id: &str, result: Result<Value, IngestError>) -> WebhookResponse {
+fn respond(
+    tenant: &str,
+    source: &str,
+    correlation_id: &str,
+    result: Result<Value, IngestError>,
+) -> WebhookResponse {
     let (status, mut body) = match result {
         Ok(accepted) => {
-            tracing::info!(tenant, source, event_id = accepted["eventId"].as_str(), topic = accepted["topic"].as_str(), outcome = accepted["outcome"].as_str(), correlation_id, "webhook accepted");
+            tracing::info!(
+                tenant,
+                source,
+                event_id = accepted["eventId"].as_str(),
+                topic = accepted["topic"].as_str(),
+                outcome = accepted["outcome"].as_str(),
+                correlation_id,
+                "webhook accepted"
+            );
             (202, accepted)
         }
         Err(err) => {
@@ -138,7 +160,11 @@ fn respond(tenant: &str, source: &str, correlation_id: &str, result: Result<Valu
     WebhookResponse { status, body }
 }
 
-async fn accept<S, T, Q>(ports: &IngestPorts<'_, S, T, Q>, request: &WebhookRequest<'_>, correlation_id: &str) -> Result<(String, String), IngestError>
+async fn accept<S, T, Q>(
+    ports: &IngestPorts<'_, S, T, Q>,
+    request: &WebhookRequest<'_>,
+    correlation_id: &str,
+) -> Result<(String, String), IngestError>
 where
     S: SecretStore,
     T: TenantDirectory,
@@ -154,7 +180,9 @@ where
     let secrets = match ports.secrets.webhook_secrets(&tenant).await {
         Ok(Some(secrets)) => secrets,
         Ok(None) => return Err(SignatureError::NoValidSignature.into()),
-        Err(e) if e.class() == ErrorClass::UnknownError => return Err(IngestError::Misconfigured(e)),
+        Err(e) if e.class() == ErrorClass::UnknownError => {
+            return Err(IngestError::Misconfigured(e))
+        }
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
     headers.verify(&secrets, request.body)?;
@@ -164,11 +192,13 @@ where
         Err(e) => return Err(IngestError::Unavailable(e)),
     }
 
-    let payload: Value = serde_json::from_slice(request.body).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let payload: Value = serde_json::from_slice(request.body)
+        .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
     let event = SupplierEvent::parse(&payload, request.now_millis)?;
-    let received_at = time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
-        .map(canonical_time)
-        .unwrap_or_default();
+    let received_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
+            .map(canonical_time)
+            .unwrap_or_default();
     let queued = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_string(),
@@ -183,7 +213,8 @@ where
     let message = OutgoingMessage {
         // The tenant as message group: the queue runs as an SQS fair queue.
         group_id: tenant.to_string(),
-        body: serde_json::to_string(&queued).map_err(|e| IngestError::InvalidJson(e.to_string()))?,
+        body: serde_json::to_string(&queued)
+            .map_err(|e| IngestError::InvalidJson(e.to_string()))?,
         attributes: vec![
             ("tenantId", tenant.to_string()),
             ("eventId", event.event_id.to_string()),
@@ -191,7 +222,11 @@ where
         ],
         delay_seconds: 0,
     };
-    let message_id = ports.queue.send(&message).await.map_err(IngestError::Unavailable)?;
+    let message_id = ports
+        .queue
+        .send(&message)
+        .await
+        .map_err(IngestError::Unavailable)?;
     Ok((event.event_id.to_string(), message_id))
 }
 
@@ -226,7 +261,10 @@ pub struct ProviderPorts<'a, S, T, Q, A> {
 /// normalizes it and enqueues its changes; answers 202 only once they are
 /// on the queue. Providers retry anything but 2xx, so an unsupported topic
 /// is accepted and recorded as ignored, never refused.
-pub async fn ingest_provider_webhook<S, T, Q, A>(ports: &ProviderPorts<'_, S, T, Q, A>, request: ProviderRequest<'_>) -> WebhookResponse
+pub async fn ingest_provider_webhook<S, T, Q, A>(
+    ports: &ProviderPorts<'_, S, T, Q, A>,
+    request: ProviderRequest<'_>,
+) -> WebhookResponse
 where
     S: SecretStore,
     T: TenantDirectory,
@@ -237,7 +275,12 @@ where
     let result = accept_provider(ports, &request, &correlation_id)
         .await
         .map(|(event, what)| json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}));
-    respond(&tenant_label, request.provider.as_str(), &correlation_id, result)
+    respond(
+        &tenant_label,
+        request.provider.as_str(),
+        &correlation_id,
+        result,
+    )
 }
 
 async fn accept_provider<S, T, Q, A>(
@@ -259,7 +302,9 @@ where
     let keys = match ports.secrets.provider_keys(&tenant, request.provider).await {
         Ok(Some(keys)) => keys,
         Ok(None) => return Err(SignatureError::NoValidSignature.into()),
-        Err(e) if e.class() == ErrorClass::UnknownError => return Err(IngestError::Misconfigured(e)),
+        Err(e) if e.class() == ErrorClass::UnknownError => {
+            return Err(IngestError::Misconfigured(e))
+        }
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
     let settings = match ports.tenants.settings(&tenant).await {
@@ -268,49 +313,90 @@ where
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
     // Square signs the URL it was configured with, which API Gateway may not show us.
-    let url = settings.square_notification_url.as_deref().unwrap_or_default();
+    let url = settings
+        .square_notification_url
+        .as_deref()
+        .unwrap_or_default();
     if request.provider == Provider::Square && url.is_empty() {
         tracing::error!(tenant = %tenant, "tenant has no squareNotificationUrl: Square webhooks cannot be verified");
     }
-    verify(&keys, &signed_parts(request.provider, url, request.body), &tag)?;
+    verify(
+        &keys,
+        &signed_parts(request.provider, url, request.body),
+        &tag,
+    )?;
 
-    let payload: Value = serde_json::from_slice(request.body).map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let payload: Value = serde_json::from_slice(request.body)
+        .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
     let event = match request.provider {
         Provider::Shopify => shopify_event(request.shopify, &payload, request.now_millis)?,
         Provider::Square => square_event(&payload, request.now_millis)?,
     };
-    let field = if request.provider == Provider::Shopify { "X-Shopify-Event-Id" } else { "event_id" };
+    let field = if request.provider == Provider::Shopify {
+        "X-Shopify-Event-Id"
+    } else {
+        "event_id"
+    };
     EventId::parse(&event.event_id).map_err(|e| ValidationError::new(field, e.rule))?;
-    let received_at = time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
-        .map(canonical_time)
-        .unwrap_or_default();
+    let received_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
+            .map(canonical_time)
+            .unwrap_or_default();
     let what = match &event.inbound {
         Inbound::Objects(objects) => {
             let messages = objects
                 .iter()
-                .map(|object| object_message(tenant.as_str(), request.provider.as_str(), correlation_id, Some(event.event_id.clone()), Some(event.topic.clone()), object))
+                .map(|object| {
+                    object_message(
+                        tenant.as_str(),
+                        request.provider.as_str(),
+                        correlation_id,
+                        Some(event.event_id.clone()),
+                        Some(event.topic.clone()),
+                        object,
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(IngestError::Unavailable)?;
             // The provider retries a failure; what did go out is applied once by the ordering rule.
-            send_all(ports.queue, &messages).await.map_err(IngestError::Unavailable)?;
+            send_all(ports.queue, &messages)
+                .await
+                .map_err(IngestError::Unavailable)?;
             format!("queued {} change(s)", messages.len())
         }
         // Work for daily-sync (it reads the store and pulls the source): on its queue.
         Inbound::CatalogPull | Inbound::EraseShop => {
             let (work, what) = match event.inbound {
-                Inbound::CatalogPull => (json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}}), "catalog pull requested"),
-                _ => (json!({"eraseShop": {"tenantId": tenant.to_string(), "eventId": event.event_id, "correlationId": correlation_id}}), "shop erasure requested"),
+                Inbound::CatalogPull => (
+                    json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}}),
+                    "catalog pull requested",
+                ),
+                _ => (
+                    json!({"eraseShop": {"tenantId": tenant.to_string(), "eventId": event.event_id, "correlationId": correlation_id}}),
+                    "shop erasure requested",
+                ),
             };
             let message = OutgoingMessage {
                 group_id: tenant.to_string(),
                 body: work.to_string(),
-                attributes: vec![("tenantId", tenant.to_string()), ("correlationId", correlation_id.to_owned())],
+                attributes: vec![
+                    ("tenantId", tenant.to_string()),
+                    ("correlationId", correlation_id.to_owned()),
+                ],
                 delay_seconds: 0,
             };
-            ports.pulls.send(&message).await.map_err(IngestError::Unavailable)?;
+            ports
+                .pulls
+                .send(&message)
+                .await
+                .map_err(IngestError::Unavailable)?;
             what.to_owned()
         }
-        Inbound::Record { outcome, reason, entity } => {
+        Inbound::Record {
+            outcome,
+            reason,
+            entity,
+        } => {
             let row = AuditRow {
                 pk: match entity {
                     Some(id) => format!("{tenant}#customer#{id}"),
@@ -331,7 +417,11 @@ where
                 recorded_at: received_at.clone(),
                 expires_at: expiry_after(ports.audit_ttl),
             };
-            ports.audit.record_once(&row).await.map_err(IngestError::Unavailable)?;
+            ports
+                .audit
+                .record_once(&row)
+                .await
+                .map_err(IngestError::Unavailable)?;
             format!("{outcome} ({reason})")
         }
     };

@@ -49,7 +49,14 @@ pub fn object_message(
     topic: Option<String>,
     object: &crate::domain::PulledObject,
 ) -> Result<crate::ports::OutgoingMessage, crate::adapters::AdapterError> {
-    let encode = |e: serde_json::Error| crate::adapters::AdapterError::new("sync queue", "encode", crate::ErrorClass::UnknownError, e.to_string());
+    let encode = |e: serde_json::Error| {
+        crate::adapters::AdapterError::new(
+            "sync queue",
+            "encode",
+            crate::ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    };
     let event = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_owned(),
@@ -64,16 +71,28 @@ pub fn object_message(
     Ok(crate::ports::OutgoingMessage {
         group_id: tenant.to_owned(),
         body: serde_json::to_string(&event).map_err(encode)?,
-        attributes: vec![("tenantId", tenant.to_owned()), ("eventId", object.event_id.clone()), ("correlationId", correlation_id.to_owned())],
+        attributes: vec![
+            ("tenantId", tenant.to_owned()),
+            ("eventId", object.event_id.clone()),
+            ("correlationId", correlation_id.to_owned()),
+        ],
         delay_seconds: 0,
     })
 }
 
 /// Sends messages ten per `SendMessageBatch`; the first failed entry fails
 /// the whole (a re-send is safe: the ordering rule makes repeats duplicates).
-pub async fn send_all<Q: crate::ports::MessageQueue>(queue: &Q, messages: &[crate::ports::OutgoingMessage]) -> Result<(), crate::adapters::AdapterError> {
+pub async fn send_all<Q: crate::ports::MessageQueue>(
+    queue: &Q,
+    messages: &[crate::ports::OutgoingMessage],
+) -> Result<(), crate::adapters::AdapterError> {
     for chunk in messages.chunks(10) {
-        if let Some(Err(e)) = queue.send_batch(chunk).await.into_iter().find(Result::is_err) {
+        if let Some(Err(e)) = queue
+            .send_batch(chunk)
+            .await
+            .into_iter()
+            .find(Result::is_err)
+        {
             return Err(e);
         }
     }

@@ -21,9 +21,13 @@
 
 use crate::adapters::AdapterError;
 use crate::app::QueuedEvent;
-use crate::domain::alert::{flush_delay_seconds, AlertState, Failure, Notice, RunSummary, Work, UNKNOWN_TENANT};
+use crate::domain::alert::{
+    flush_delay_seconds, AlertState, Failure, Notice, RunSummary, Work, UNKNOWN_TENANT,
+};
 use crate::domain::TenantId;
-use crate::ports::{AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory};
+use crate::ports::{
+    AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory,
+};
 use crate::ErrorClass;
 use std::collections::HashMap;
 
@@ -55,7 +59,12 @@ pub struct NotifyPorts<'a, S, M, T, Q> {
 #[derive(Debug, Clone)]
 pub enum Incoming {
     /// A record of the sync DLQ.
-    DeadLetter { message_id: String, body: String, attributes: HashMap<String, String>, sent_millis: i64 },
+    DeadLetter {
+        message_id: String,
+        body: String,
+        attributes: HashMap<String, String>,
+        sent_millis: i64,
+    },
     /// A record of the notifications queue.
     Notice { message_id: String, body: String },
 }
@@ -63,7 +72,9 @@ pub enum Incoming {
 impl Incoming {
     fn message_id(&self) -> &str {
         match self {
-            Incoming::DeadLetter { message_id, .. } | Incoming::Notice { message_id, .. } => message_id,
+            Incoming::DeadLetter { message_id, .. } | Incoming::Notice { message_id, .. } => {
+                message_id
+            }
         }
     }
 }
@@ -72,7 +83,11 @@ pub use crate::app::apply::BatchReport;
 
 /// Handles one batch at time `now` (Unix millis; injectable for tests).
 /// Never fails as a whole: a record whose work failed is handed back to SQS.
-pub async fn notify_batch<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, records: &[Incoming], now: i64) -> BatchReport
+pub async fn notify_batch<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    records: &[Incoming],
+    now: i64,
+) -> BatchReport
 where
     S: AlertStore,
     M: Mailer,
@@ -96,7 +111,11 @@ where
     report
 }
 
-async fn handle<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, record: &Incoming, now: i64) -> Result<String, AdapterError>
+async fn handle<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    record: &Incoming,
+    now: i64,
+) -> Result<String, AdapterError>
 where
     S: AlertStore,
     M: Mailer,
@@ -104,13 +123,27 @@ where
     Q: MessageQueue,
 {
     let work = match record {
-        Incoming::DeadLetter { message_id, body, attributes, sent_millis } => {
-            Work::Record(dead_letter_failure(message_id, body, attributes, *sent_millis))
-        }
+        Incoming::DeadLetter {
+            message_id,
+            body,
+            attributes,
+            sent_millis,
+        } => Work::Record(dead_letter_failure(
+            message_id,
+            body,
+            attributes,
+            *sent_millis,
+        )),
         // A notice that cannot be read is retried into the notifications DLQ
         // (alarmed), never dropped.
-        Incoming::Notice { body, .. } => Notice::parse(body)
-            .map_err(|reason| AdapterError::new("notifier", "parse notice", ErrorClass::ValidationError, reason))?,
+        Incoming::Notice { body, .. } => Notice::parse(body).map_err(|reason| {
+            AdapterError::new(
+                "notifier",
+                "parse notice",
+                ErrorClass::ValidationError,
+                reason,
+            )
+        })?,
     };
     match work {
         Work::Record(failure) => {
@@ -120,21 +153,42 @@ where
                 subject_id = %failure.subject_id, source = %failure.source, new, "failure recorded"
             );
             let sent = try_email(ports, &failure.tenant_id, failure.error_class, now).await?;
-            Ok(if new { format!("recorded; {sent}") } else { format!("already recorded; {sent}") })
+            Ok(if new {
+                format!("recorded; {sent}")
+            } else {
+                format!("already recorded; {sent}")
+            })
         }
-        Work::Flush { tenant_id, error_class, due_millis } if due_millis > now => {
+        Work::Flush {
+            tenant_id,
+            error_class,
+            due_millis,
+        } if due_millis > now => {
             // The window is longer than SQS can delay: wait again.
             schedule_flush(ports, &tenant_id, error_class, due_millis, now).await?;
             Ok("flush re-armed".into())
         }
-        Work::Flush { tenant_id, error_class, .. } => try_email(ports, &tenant_id, error_class, now).await,
-        Work::Summary { tenant_id, day, runs } => send_summary(ports, &tenant_id, &day, &runs).await,
+        Work::Flush {
+            tenant_id,
+            error_class,
+            ..
+        } => try_email(ports, &tenant_id, error_class, now).await,
+        Work::Summary {
+            tenant_id,
+            day,
+            runs,
+        } => send_summary(ports, &tenant_id, &day, &runs).await,
     }
 }
 
 /// Sends the email for (tenant, class) if one is due, or makes sure a digest
 /// will follow when the window ends.
-async fn try_email<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, tenant: &str, class: ErrorClass, now: i64) -> Result<String, AdapterError>
+async fn try_email<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    tenant: &str,
+    class: ErrorClass,
+    now: i64,
+) -> Result<String, AdapterError>
 where
     S: AlertStore,
     M: Mailer,
@@ -142,12 +196,19 @@ where
     Q: MessageQueue,
 {
     let window = ports.policy.window_millis;
-    let state = match ports.store.claim(tenant, class, now, window, LEASE_MILLIS).await? {
+    let state = match ports
+        .store
+        .claim(tenant, class, now, window, LEASE_MILLIS)
+        .await?
+    {
         AlertClaim::Nothing => return Ok("nothing pending".into()),
         AlertClaim::NotDue(state) => {
-            let due = state.window_end(window).max(state.lease_until_millis.map_or(0, |l| l + 1));
+            let due = state
+                .window_end(window)
+                .max(state.lease_until_millis.map_or(0, |l| l + 1));
             // Usually a flush is already armed for this window: no write then.
-            let armed = state.flush_at_millis.is_none_or(|at| at < due) && ports.store.arm_flush(tenant, class, due).await?;
+            let armed = state.flush_at_millis.is_none_or(|at| at < due)
+                && ports.store.arm_flush(tenant, class, due).await?;
             if armed {
                 if let Err(e) = schedule_flush(ports, tenant, class, due, now).await {
                     // Un-arm so the retry schedules it again; if even that
@@ -156,7 +217,10 @@ where
                     return Err(e);
                 }
             }
-            return Ok(format!("{} pending for the digest due at {due}", state.pending));
+            return Ok(format!(
+                "{} pending for the digest due at {due}",
+                state.pending
+            ));
         }
         AlertClaim::Claimed(state) => state,
     };
@@ -165,7 +229,10 @@ where
         Ok(label) => Ok(label),
         Err(e) if !e.class().is_retryable() => {
             tracing::error!(tenant_id = %tenant, error.class = %class, error = %e, "alert email rejected permanently; failures stay pending");
-            ports.store.release(tenant, class, Some(&e.to_string()), now).await?;
+            ports
+                .store
+                .release(tenant, class, Some(&e.to_string()), now)
+                .await?;
             let due = now + window;
             if ports.store.arm_flush(tenant, class, due).await? {
                 schedule_flush(ports, tenant, class, due, now).await?;
@@ -179,7 +246,11 @@ where
     }
 }
 
-async fn send<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, state: &AlertState, now: i64) -> Result<String, AdapterError>
+async fn send<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    state: &AlertState,
+    now: i64,
+) -> Result<String, AdapterError>
 where
     S: AlertStore,
     M: Mailer,
@@ -192,15 +263,42 @@ where
         _ => None,
     };
     let since = state.last_email_millis.unwrap_or(0);
-    let samples = ports.store.recent(&state.tenant_id, class, since, SAMPLES).await?;
-    let mut to = settings.as_ref().map(|s| s.alert_recipients.clone()).unwrap_or_default();
+    let samples = ports
+        .store
+        .recent(&state.tenant_id, class, since, SAMPLES)
+        .await?;
+    let mut to = settings
+        .as_ref()
+        .map(|s| s.alert_recipients.clone())
+        .unwrap_or_default();
     if to.is_empty() {
         to.push(ports.policy.default_recipient.clone());
     }
-    let tenant_name = settings.as_ref().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).unwrap_or(&state.tenant_id);
-    let (subject, text, html) = email::render(state, tenant_name, &samples, ports.policy.window_millis / 60_000)
-        .map_err(|e| AdapterError::new("notifier", "render email", ErrorClass::UnknownError, e.to_string()))?;
-    let email = Email { to, subject, text, html };
+    let tenant_name = settings
+        .as_ref()
+        .map(|s| s.name.as_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&state.tenant_id);
+    let (subject, text, html) = email::render(
+        state,
+        tenant_name,
+        &samples,
+        ports.policy.window_millis / 60_000,
+    )
+    .map_err(|e| {
+        AdapterError::new(
+            "notifier",
+            "render email",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    })?;
+    let email = Email {
+        to,
+        subject,
+        text,
+        html,
+    };
     let message_id = ports.mailer.send(&email).await?;
     let mut reported = state.clone();
     reported.sample_ids = samples.iter().map(|f| f.subject_id.clone()).collect();
@@ -210,20 +308,38 @@ where
         tenant_id = %state.tenant_id, error.class = %class, count = state.pending, digest = state.is_digest(),
         correlation_ids = ?reported.correlation_ids, ses_message_id = %message_id, "alert email sent"
     );
-    Ok(format!("{} emailed ({} failures)", if state.is_digest() { "digest" } else { "alert" }, state.pending))
+    Ok(format!(
+        "{} emailed ({} failures)",
+        if state.is_digest() { "digest" } else { "alert" },
+        state.pending
+    ))
 }
 
 /// The daily success report: one email per (tenant, day), however often the
 /// notice is delivered.
-async fn send_summary<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, tenant: &str, day: &str, runs: &[RunSummary]) -> Result<String, AdapterError>
+async fn send_summary<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    tenant: &str,
+    day: &str,
+    runs: &[RunSummary],
+) -> Result<String, AdapterError>
 where
     S: AlertStore,
     M: Mailer,
     T: TenantDirectory,
     Q: MessageQueue,
 {
-    let tenant_id = TenantId::parse(tenant).map_err(|e| AdapterError::new("notifier", "summary", ErrorClass::ValidationError, e.to_string()))?;
-    let Some(settings) = ports.tenants.settings(&tenant_id).await? else { return Ok("summary for an unknown tenant dropped".into()) };
+    let tenant_id = TenantId::parse(tenant).map_err(|e| {
+        AdapterError::new(
+            "notifier",
+            "summary",
+            ErrorClass::ValidationError,
+            e.to_string(),
+        )
+    })?;
+    let Some(settings) = ports.tenants.settings(&tenant_id).await? else {
+        return Ok("summary for an unknown tenant dropped".into());
+    };
     if !settings.daily_summary {
         return Ok("tenant has no daily summary".into());
     }
@@ -234,10 +350,31 @@ where
     if to.is_empty() {
         to.push(ports.policy.default_recipient.clone());
     }
-    let name = if settings.name.is_empty() { tenant } else { settings.name.as_str() };
-    let rendered = email::render_summary(tenant, name, day, runs).map_err(|e| AdapterError::new("notifier", "render summary", ErrorClass::UnknownError, e.to_string()));
+    let name = if settings.name.is_empty() {
+        tenant
+    } else {
+        settings.name.as_str()
+    };
+    let rendered = email::render_summary(tenant, name, day, runs).map_err(|e| {
+        AdapterError::new(
+            "notifier",
+            "render summary",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    });
     let sent = match rendered {
-        Ok((subject, text, html)) => ports.mailer.send(&Email { to, subject, text, html }).await,
+        Ok((subject, text, html)) => {
+            ports
+                .mailer
+                .send(&Email {
+                    to,
+                    subject,
+                    text,
+                    html,
+                })
+                .await
+        }
         Err(e) => Err(e),
     };
     match sent {
@@ -249,12 +386,29 @@ where
     }
 }
 
-async fn schedule_flush<S, M, T, Q>(ports: &NotifyPorts<'_, S, M, T, Q>, tenant: &str, class: ErrorClass, due: i64, now: i64) -> Result<(), AdapterError>
+async fn schedule_flush<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    tenant: &str,
+    class: ErrorClass,
+    due: i64,
+    now: i64,
+) -> Result<(), AdapterError>
 where
     Q: MessageQueue,
 {
-    let notice = Notice::Flush { tenant_id: tenant.to_owned(), error_class: class, due_millis: due };
-    let body = serde_json::to_string(&notice).map_err(|e| AdapterError::new("notifier", "encode notice", ErrorClass::UnknownError, e.to_string()))?;
+    let notice = Notice::Flush {
+        tenant_id: tenant.to_owned(),
+        error_class: class,
+        due_millis: due,
+    };
+    let body = serde_json::to_string(&notice).map_err(|e| {
+        AdapterError::new(
+            "notifier",
+            "encode notice",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    })?;
     let message = OutgoingMessage {
         group_id: tenant.to_owned(),
         body,
@@ -268,21 +422,39 @@ where
 /// records the worker rejected carry `errorClass`, `rejectReason`,
 /// `tenantId` and `correlationId` attributes; records SQS moved after
 /// `maxReceiveCount` carry only their body.
-pub fn dead_letter_failure(message_id: &str, body: &str, attributes: &HashMap<String, String>, sent_millis: i64) -> Failure {
+pub fn dead_letter_failure(
+    message_id: &str,
+    body: &str,
+    attributes: &HashMap<String, String>,
+    sent_millis: i64,
+) -> Failure {
     let queued: Option<QueuedEvent> = serde_json::from_str(body).ok();
     let attr = |k: &str| attributes.get(k).filter(|v| !v.is_empty()).cloned();
     let tenant_id = attr("tenantId")
         .or_else(|| queued.as_ref().map(|q| q.tenant_id.clone()))
         .unwrap_or_else(|| UNKNOWN_TENANT.to_owned());
-    let error_class = attr("errorClass").and_then(|c| ErrorClass::parse(&c)).unwrap_or(ErrorClass::UnknownError);
-    let reason = attr("rejectReason").unwrap_or_else(|| "retries exhausted: redelivered up to maxReceiveCount without success".to_owned());
+    let error_class = attr("errorClass")
+        .and_then(|c| ErrorClass::parse(&c))
+        .unwrap_or(ErrorClass::UnknownError);
+    let reason = attr("rejectReason").unwrap_or_else(|| {
+        "retries exhausted: redelivered up to maxReceiveCount without success".to_owned()
+    });
     Failure {
-        source: format!("webhook:{}", queued.as_ref().map_or("unknown", |q| q.source.as_str())),
-        subject_id: queued.as_ref().map_or_else(|| message_id.to_owned(), |q| q.event_id.clone()),
+        source: format!(
+            "webhook:{}",
+            queued.as_ref().map_or("unknown", |q| q.source.as_str())
+        ),
+        subject_id: queued
+            .as_ref()
+            .map_or_else(|| message_id.to_owned(), |q| q.event_id.clone()),
         correlation_id: attr("correlationId")
             .or_else(|| queued.as_ref().map(|q| q.correlation_id.clone()))
             .unwrap_or_else(|| format!("sqs-{message_id}")),
-        entity: queued.as_ref().and_then(|q| q.payload.get("sku")).and_then(|s| s.as_str()).map(str::to_owned),
+        entity: queued
+            .as_ref()
+            .and_then(|q| q.payload.get("sku"))
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
         at_millis: sent_millis,
         key: attr("sourceMessageId").unwrap_or_else(|| message_id.to_owned()),
         dead_letter_body: Some(body.to_owned()),
@@ -291,7 +463,6 @@ pub fn dead_letter_failure(message_id: &str, body: &str, attributes: &HashMap<St
         reason,
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -302,14 +473,24 @@ mod tests {
         let body = r#"{"schema":1,"tenantId":"t1","source":"supplier","eventId":"e1","correlationId":"c1","receivedAt":"2026-06-01T10:00:00.000Z","payload":{"sku":"SKU-1"}}"#;
         let attrs = HashMap::from([
             ("errorClass".to_owned(), "VALIDATION_ERROR".to_owned()),
-            ("rejectReason".to_owned(), "quantity: must be >= 0".to_owned()),
+            (
+                "rejectReason".to_owned(),
+                "quantity: must be >= 0".to_owned(),
+            ),
             ("sourceMessageId".to_owned(), "m-orig".to_owned()),
         ]);
         let f = dead_letter_failure("m-dlq", body, &attrs, 42);
         assert_eq!(f.tenant_id, "t1");
         assert_eq!(f.error_class, ErrorClass::ValidationError);
         assert_eq!(f.reason, "quantity: must be >= 0");
-        assert_eq!((f.subject_id.as_str(), f.correlation_id.as_str(), f.key.as_str()), ("e1", "c1", "m-orig"));
+        assert_eq!(
+            (
+                f.subject_id.as_str(),
+                f.correlation_id.as_str(),
+                f.key.as_str()
+            ),
+            ("e1", "c1", "m-orig")
+        );
         assert_eq!(f.entity.as_deref(), Some("SKU-1"));
         assert_eq!(f.source, "webhook:supplier");
     }
@@ -317,9 +498,11 @@ mod tests {
     #[test]
     fn a_junk_dead_letter_is_still_a_failure_of_an_unknown_tenant() {
         let f = dead_letter_failure("m9", "not json", &HashMap::new(), 7);
-        assert_eq!((f.tenant_id.as_str(), f.error_class, f.key.as_str()), (UNKNOWN_TENANT, ErrorClass::UnknownError, "m9"));
+        assert_eq!(
+            (f.tenant_id.as_str(), f.error_class, f.key.as_str()),
+            (UNKNOWN_TENANT, ErrorClass::UnknownError, "m9")
+        );
         assert!(f.reason.contains("maxReceiveCount"));
         assert_eq!(f.dead_letter_body.as_deref(), Some("not json"));
     }
-
 }

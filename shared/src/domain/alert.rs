@@ -38,7 +38,11 @@ pub struct Failure {
 /// write `runFailed`; the notifier writes `flush` to itself, delayed until a
 /// window ends, so a digest goes out even if no further failure arrives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Notice {
     RunFailed {
         tenant_id: String,
@@ -83,16 +87,33 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
     Record(Failure),
-    Flush { tenant_id: String, error_class: ErrorClass, due_millis: i64 },
-    Summary { tenant_id: String, day: String, runs: Vec<RunSummary> },
+    Flush {
+        tenant_id: String,
+        error_class: ErrorClass,
+        due_millis: i64,
+    },
+    Summary {
+        tenant_id: String,
+        day: String,
+        runs: Vec<RunSummary>,
+    },
 }
 
 impl Notice {
     /// Reads a notifications-queue message; the error names what was wrong.
     pub fn parse(body: &str) -> Result<Work, String> {
-        let notice: Notice = serde_json::from_str(body).map_err(|e| format!("not a notice: {e}"))?;
+        let notice: Notice =
+            serde_json::from_str(body).map_err(|e| format!("not a notice: {e}"))?;
         Ok(match notice {
-            Notice::RunFailed { tenant_id, data_type, run_id, correlation_id, error_class, message, failed_at } => {
+            Notice::RunFailed {
+                tenant_id,
+                data_type,
+                run_id,
+                correlation_id,
+                error_class,
+                message,
+                failed_at,
+            } => {
                 let (_, at_millis) = crate::domain::supplier::parse_rfc3339_millis(&failed_at)
                     .map_err(|rule| format!("failedAt {failed_at:?} {rule}"))?;
                 Work::Record(Failure {
@@ -108,8 +129,24 @@ impl Notice {
                     dead_letter_body: None,
                 })
             }
-            Notice::Flush { tenant_id, error_class, due_millis } => Work::Flush { tenant_id, error_class, due_millis },
-            Notice::DailySummary { tenant_id, day, runs } => Work::Summary { tenant_id, day, runs },
+            Notice::Flush {
+                tenant_id,
+                error_class,
+                due_millis,
+            } => Work::Flush {
+                tenant_id,
+                error_class,
+                due_millis,
+            },
+            Notice::DailySummary {
+                tenant_id,
+                day,
+                runs,
+            } => Work::Summary {
+                tenant_id,
+                day,
+                runs,
+            },
         })
     }
 }
@@ -151,13 +188,16 @@ pub struct AlertState {
 impl AlertState {
     /// When the current window ends (an email may go out from then on).
     pub fn window_end(&self, window_millis: i64) -> i64 {
-        self.last_email_millis.map_or(i64::MIN, |t| t.saturating_add(window_millis))
+        self.last_email_millis
+            .map_or(i64::MIN, |t| t.saturating_add(window_millis))
     }
 
     /// Whether an email may go out now: something to report, the window since
     /// the last email is over, and no other invocation is sending.
     pub fn email_due(&self, now_millis: i64, window_millis: i64) -> bool {
-        self.pending > 0 && now_millis >= self.window_end(window_millis) && self.lease_until_millis.is_none_or(|l| l < now_millis)
+        self.pending > 0
+            && now_millis >= self.window_end(window_millis)
+            && self.lease_until_millis.is_none_or(|l| l < now_millis)
     }
 
     /// Whether an email would be a digest (an earlier one went out).
@@ -181,7 +221,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn state(pending: u64, last: Option<i64>, lease: Option<i64>) -> AlertState {
-        AlertState { pending, last_email_millis: last, lease_until_millis: lease, ..Default::default() }
+        AlertState {
+            pending,
+            last_email_millis: last,
+            lease_until_millis: lease,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -189,9 +234,18 @@ mod tests {
         assert!(state(1, None, None).email_due(0, 900_000));
         assert!(state(1, Some(0), None).email_due(900_000, 900_000));
         assert!(!state(1, Some(0), None).email_due(899_999, 900_000));
-        assert!(!state(0, None, None).email_due(0, 900_000), "nothing to report");
-        assert!(!state(1, None, Some(10)).email_due(5, 900_000), "another invocation is sending");
-        assert!(state(1, None, Some(10)).email_due(11, 900_000), "an expired lease does not block");
+        assert!(
+            !state(0, None, None).email_due(0, 900_000),
+            "nothing to report"
+        );
+        assert!(
+            !state(1, None, Some(10)).email_due(5, 900_000),
+            "another invocation is sending"
+        );
+        assert!(
+            state(1, None, Some(10)).email_due(11, 900_000),
+            "an expired lease does not block"
+        );
     }
 
     proptest! {
@@ -229,8 +283,13 @@ mod tests {
     #[test]
     fn run_failed_notices_parse_and_bad_ones_name_the_problem() {
         let body = r#"{"type":"runFailed","tenantId":"t1","dataType":"orders","runId":"r1","correlationId":"sync-t1-1-ab","errorClass":"AUTH_ERROR","message":"401 from Square","failedAt":"2026-06-01T10:00:00Z"}"#;
-        let Ok(Work::Record(f)) = Notice::parse(body) else { panic!("should parse") };
-        assert_eq!((f.source.as_str(), f.error_class, f.key.as_str()), ("sync:orders", ErrorClass::AuthError, "r1"));
+        let Ok(Work::Record(f)) = Notice::parse(body) else {
+            panic!("should parse")
+        };
+        assert_eq!(
+            (f.source.as_str(), f.error_class, f.key.as_str()),
+            ("sync:orders", ErrorClass::AuthError, "r1")
+        );
         assert_eq!(f.at_millis, 1_780_308_000_000);
         let err = Notice::parse(r#"{"type":"runFailed","tenantId":"t1"}"#).unwrap_err();
         assert!(err.contains("missing field"), "{err}");

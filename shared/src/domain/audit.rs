@@ -11,11 +11,15 @@ use std::fmt;
 pub enum Outcome {
     Applied,
     /// A newer event already holds the entity.
-    Stale { beaten_by: EventId },
+    Stale {
+        beaten_by: EventId,
+    },
     /// This exact version is already the stored state.
     Duplicate,
     /// The message could not be parsed or validated; `reason` names the field and rule.
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -52,22 +56,42 @@ pub struct TargetStatus {
 
 impl TargetStatus {
     pub fn success(attempts: u32, at: String) -> Self {
-        Self { status: "success".into(), attempts, last_error: None, at }
+        Self {
+            status: "success".into(),
+            attempts,
+            last_error: None,
+            at,
+        }
     }
 
     pub fn skipped(why: &str, at: String) -> Self {
-        Self { status: format!("skipped ({why})"), attempts: 0, last_error: None, at }
+        Self {
+            status: format!("skipped ({why})"),
+            attempts: 0,
+            last_error: None,
+            at,
+        }
     }
 
     pub fn failed(class: ErrorClass, attempts: u32, error: String, at: String) -> Self {
-        Self { status: format!("failed ({class})"), attempts, last_error: Some(error), at }
+        Self {
+            status: format!("failed ({class})"),
+            attempts,
+            last_error: Some(error),
+            at,
+        }
     }
 
     /// A failure a later delivery attempt should try again.
     pub fn needs_retry(&self) -> bool {
-        ["NETWORK_ERROR", "DATABASE_ERROR", "TIMEOUT_ERROR", "UNKNOWN_ERROR"]
-            .iter()
-            .any(|class| self.status == format!("failed ({class})"))
+        [
+            "NETWORK_ERROR",
+            "DATABASE_ERROR",
+            "TIMEOUT_ERROR",
+            "UNKNOWN_ERROR",
+        ]
+        .iter()
+        .any(|class| self.status == format!("failed ({class})"))
     }
 }
 
@@ -132,17 +156,30 @@ mod tests {
 
     #[test]
     fn outcomes_read_as_the_ledger_words() {
-        let stale = Outcome::Stale { beaten_by: EventId::parse("evt-9").unwrap() };
+        let stale = Outcome::Stale {
+            beaten_by: EventId::parse("evt-9").unwrap(),
+        };
         assert_eq!(stale.to_string(), "stale (beaten by evt-9)");
-        assert_eq!(Outcome::Rejected { reason: "sku: must not be empty".into() }.to_string(), "rejected (sku: must not be empty)");
+        assert_eq!(
+            Outcome::Rejected {
+                reason: "sku: must not be empty".into()
+            }
+            .to_string(),
+            "rejected (sku: must not be empty)"
+        );
         assert_eq!(Outcome::Duplicate.to_string(), "duplicate");
     }
 
     #[test]
     fn only_retryable_target_failures_are_retried() {
         let at = String::new();
-        assert!(TargetStatus::failed(ErrorClass::NetworkError, 3, "503".into(), at.clone()).needs_retry());
-        assert!(!TargetStatus::failed(ErrorClass::AuthError, 1, "401".into(), at.clone()).needs_retry());
+        assert!(
+            TargetStatus::failed(ErrorClass::NetworkError, 3, "503".into(), at.clone())
+                .needs_retry()
+        );
+        assert!(
+            !TargetStatus::failed(ErrorClass::AuthError, 1, "401".into(), at.clone()).needs_retry()
+        );
         assert!(!TargetStatus::skipped("not configured", at.clone()).needs_retry());
         assert!(!TargetStatus::success(1, at).needs_retry());
     }

@@ -5,7 +5,9 @@
 
 use super::ids::{EntityKey, EntityKind, EventId, TenantId, ValidationError};
 use super::ordering::Version;
-use super::supplier::{canonical_time, parse_rfc3339_millis, SupplierEvent, MAX_FUTURE_SKEW_MILLIS};
+use super::supplier::{
+    canonical_time, parse_rfc3339_millis, SupplierEvent, MAX_FUTURE_SKEW_MILLIS,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -24,16 +26,28 @@ pub enum ChangeBody {
     Supplier(SupplierEvent),
     /// A source object normalized to named attributes; `deleted` marks a
     /// tombstone (deleted at the source, or absent from a complete full pull).
-    Document { source: String, attributes: Map<String, Value>, deleted: bool },
+    Document {
+        source: String,
+        attributes: Map<String, Value>,
+        deleted: bool,
+    },
 }
 
 impl EntityChange {
     /// Why this change deletes its entity, if it does.
     pub fn tombstone_reason(&self) -> Option<String> {
         match &self.body {
-            ChangeBody::Document { deleted: true, attributes, .. } => {
-                Some(attributes.get("deletedReason").and_then(Value::as_str).unwrap_or("deleted at the source").to_owned())
-            }
+            ChangeBody::Document {
+                deleted: true,
+                attributes,
+                ..
+            } => Some(
+                attributes
+                    .get("deletedReason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("deleted at the source")
+                    .to_owned(),
+            ),
             _ => None,
         }
     }
@@ -61,20 +75,48 @@ pub struct PulledObject {
 
 impl PulledObject {
     /// Validates the object into a change; the error names the field and rule.
-    pub fn into_change(self, tenant: TenantId, source: &str, now_millis: i64) -> Result<EntityChange, ValidationError> {
-        if self.id.is_empty() || self.id.len() > MAX_ENTITY_ID || self.id.chars().any(|c| c == '#' || c.is_control()) {
-            return Err(ValidationError::new("id", format!("must be 1 to {MAX_ENTITY_ID} characters without '#' or control characters")));
+    pub fn into_change(
+        self,
+        tenant: TenantId,
+        source: &str,
+        now_millis: i64,
+    ) -> Result<EntityChange, ValidationError> {
+        if self.id.is_empty()
+            || self.id.len() > MAX_ENTITY_ID
+            || self.id.chars().any(|c| c == '#' || c.is_control())
+        {
+            return Err(ValidationError::new(
+                "id",
+                format!(
+                    "must be 1 to {MAX_ENTITY_ID} characters without '#' or control characters"
+                ),
+            ));
         }
-        let (t, millis) = parse_rfc3339_millis(&self.updated_at).map_err(|rule| ValidationError::new("updatedAt", rule))?;
+        let (t, millis) = parse_rfc3339_millis(&self.updated_at)
+            .map_err(|rule| ValidationError::new("updatedAt", rule))?;
         if millis > now_millis.saturating_add(MAX_FUTURE_SKEW_MILLIS) {
-            return Err(ValidationError::new("updatedAt", "must not be more than 1 hour in the future"));
+            return Err(ValidationError::new(
+                "updatedAt",
+                "must not be more than 1 hour in the future",
+            ));
         }
         let event_id = EventId::parse(&self.event_id)?;
         Ok(EntityChange {
-            key: EntityKey { tenant, kind: self.kind, id: self.id },
-            version: Version { source_millis: millis, event_id },
+            key: EntityKey {
+                tenant,
+                kind: self.kind,
+                id: self.id,
+            },
+            version: Version {
+                source_millis: millis,
+                event_id,
+            },
             updated_at: canonical_time(t),
-            body: ChangeBody::Document { source: source.to_owned(), attributes: self.attributes, deleted: self.deleted },
+            body: ChangeBody::Document {
+                source: source.to_owned(),
+                attributes: self.attributes,
+                deleted: self.deleted,
+            },
         })
     }
 }
@@ -96,10 +138,14 @@ mod tests {
 
     #[test]
     fn a_pulled_object_becomes_a_document_change_at_its_source_time() {
-        let c = object().into_change(TenantId::parse("t1").unwrap(), "square", i64::MAX / 2).unwrap();
+        let c = object()
+            .into_change(TenantId::parse("t1").unwrap(), "square", i64::MAX / 2)
+            .unwrap();
         assert_eq!(c.updated_at, "2026-06-01T08:00:01.000Z");
         assert_eq!(c.key.item_sort_key(), "item#ITEM000001");
-        assert!(matches!(c.body, ChangeBody::Document { ref source, deleted: false, .. } if source == "square"));
+        assert!(
+            matches!(c.body, ChangeBody::Document { ref source, deleted: false, .. } if source == "square")
+        );
     }
 
     #[test]
@@ -110,9 +156,17 @@ mod tests {
         assert_eq!(o.into_change(t(), "square", 0).unwrap_err().field, "id");
         let mut o = object();
         o.updated_at = "yesterday".into();
-        assert_eq!(o.into_change(t(), "square", 0).unwrap_err().field, "updatedAt");
+        assert_eq!(
+            o.into_change(t(), "square", 0).unwrap_err().field,
+            "updatedAt"
+        );
         let mut o = object();
         o.event_id = "".into();
-        assert_eq!(o.into_change(t(), "square", i64::MAX / 2).unwrap_err().field, "eventId");
+        assert_eq!(
+            o.into_change(t(), "square", i64::MAX / 2)
+                .unwrap_err()
+                .field,
+            "eventId"
+        );
     }
 }

@@ -19,6 +19,9 @@ mod tests {
         let parts: Vec<&str> = id.split('-').collect();
         assert_eq!(&parts[..3], &["sync", "acme", "1700000000123"]);
         assert_eq!(parts[3].len(), 8);
-        assert_ne!(id, new_correlation_id(&TenantId::parse("acme").unwrap(), 1_700_000_000_123));
+        assert_ne!(
+            id,
+            new_correlation_id(&TenantId::parse("acme").unwrap(), 1_700_000_000_123)
+        );
     }
 }

@@ -14,20 +14,35 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self { field: field.into(), rule: rule.into() }
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+        }
     }
 }
 
 /// Checks a string against a length range and an allowed character set.
-fn checked(field: &str, value: &str, max: usize, allowed: fn(char) -> bool, what: &str) -> Result<String, ValidationError> {
+fn checked(
+    field: &str,
+    value: &str,
+    max: usize,
+    allowed: fn(char) -> bool,
+    what: &str,
+) -> Result<String, ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
-        return Err(ValidationError::new(field, format!("must contain only {what} (found {bad:?})")));
+        return Err(ValidationError::new(
+            field,
+            format!("must contain only {what} (found {bad:?})"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -153,12 +168,18 @@ mod tests {
 
     #[test]
     fn each_constructor_names_its_field_and_rule() {
-        assert_eq!(Sku::parse("").unwrap_err(), ValidationError::new("sku", "must not be empty"));
+        assert_eq!(
+            Sku::parse("").unwrap_err(),
+            ValidationError::new("sku", "must not be empty")
+        );
         assert_eq!(
             Sku::parse("AB C").unwrap_err().to_string(),
             "sku: must contain only letters, digits, '-', '_', '.' and '/' (found ' ')"
         );
-        assert_eq!(EventId::parse(&"e".repeat(129)).unwrap_err().rule, "must be at most 128 characters");
+        assert_eq!(
+            EventId::parse(&"e".repeat(129)).unwrap_err().rule,
+            "must be at most 128 characters"
+        );
         assert_eq!(TenantId::parse("acme#1").unwrap_err().field, "tenantId");
         assert!(SupplierId::parse("sup-1").is_ok());
     }
@@ -167,7 +188,10 @@ mod tests {
     fn deserializing_applies_the_same_rules() {
         let err = serde_json::from_str::<Sku>("\"bad sku\"").unwrap_err();
         assert!(err.to_string().contains("sku: must contain only"), "{err}");
-        assert_eq!(serde_json::from_str::<Sku>("\"SKU-1\"").unwrap().as_str(), "SKU-1");
+        assert_eq!(
+            serde_json::from_str::<Sku>("\"SKU-1\"").unwrap().as_str(),
+            "SKU-1"
+        );
     }
 
     proptest! {

@@ -9,12 +9,12 @@ pub mod ids;
 pub mod ordering;
 pub mod provider_webhook;
 pub mod square;
-pub mod sync_run;
 pub mod supplier;
+pub mod sync_run;
 pub mod webhook_signature;
 
 pub use audit::{AuditRow, Outcome, TargetStatus};
+pub use change::{ChangeBody, EntityChange, PulledObject};
 pub use ids::{EntityKey, EntityKind, EventId, Sku, TenantId, ValidationError};
 pub use ordering::Version;
-pub use change::{ChangeBody, EntityChange, PulledObject};
 pub use supplier::SupplierEvent;

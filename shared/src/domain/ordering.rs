@@ -79,7 +79,9 @@ pub fn settle(plan: &EntityPlan, claims: &[Claim], result: &WriteResult) -> Vec<
         WriteResult::Applied { .. } => (&winner.version, true),
         // The stored state came from the winner's own message: an earlier attempt
         // at this very delivery wrote it and did not get to record it.
-        WriteResult::NotNewer(stored) if stored.version == winner.version && stored.message_id == winner.message_id => {
+        WriteResult::NotNewer(stored)
+            if stored.version == winner.version && stored.message_id == winner.message_id =>
+        {
             (&winner.version, true)
         }
         WriteResult::NotNewer(stored) => (&stored.version, false),
@@ -93,7 +95,9 @@ pub fn settle(plan: &EntityPlan, claims: &[Claim], result: &WriteResult) -> Vec<
             } else if claim.version == *current {
                 Outcome::Duplicate
             } else {
-                Outcome::Stale { beaten_by: current.event_id.clone() }
+                Outcome::Stale {
+                    beaten_by: current.event_id.clone(),
+                }
             };
             (i, outcome)
         })
@@ -107,22 +111,38 @@ mod tests {
     use proptest::prelude::*;
 
     fn key(id: &str) -> EntityKey {
-        EntityKey { tenant: TenantId::parse("t1").unwrap(), kind: EntityKind::CatalogItem, id: id.into() }
+        EntityKey {
+            tenant: TenantId::parse("t1").unwrap(),
+            kind: EntityKind::CatalogItem,
+            id: id.into(),
+        }
     }
 
     fn claim(id: &str, millis: i64, event: &str, msg: &str) -> Claim {
         Claim {
             key: key(id),
-            version: Version { source_millis: millis, event_id: EventId::parse(event).unwrap() },
+            version: Version {
+                source_millis: millis,
+                event_id: EventId::parse(event).unwrap(),
+            },
             message_id: msg.into(),
         }
     }
 
     #[test]
     fn newer_source_time_wins_then_greater_event_id_breaks_ties() {
-        let a = Version { source_millis: 10, event_id: EventId::parse("z").unwrap() };
-        let b = Version { source_millis: 11, event_id: EventId::parse("a").unwrap() };
-        let c = Version { source_millis: 11, event_id: EventId::parse("b").unwrap() };
+        let a = Version {
+            source_millis: 10,
+            event_id: EventId::parse("z").unwrap(),
+        };
+        let b = Version {
+            source_millis: 11,
+            event_id: EventId::parse("a").unwrap(),
+        };
+        let c = Version {
+            source_millis: 11,
+            event_id: EventId::parse("b").unwrap(),
+        };
         assert!(a < b && b < c);
     }
 
@@ -142,7 +162,12 @@ mod tests {
         assert_eq!(
             outcomes,
             vec![
-                (0, Outcome::Stale { beaten_by: EventId::parse("e3").unwrap() }),
+                (
+                    0,
+                    Outcome::Stale {
+                        beaten_by: EventId::parse("e3").unwrap()
+                    }
+                ),
                 (2, Outcome::Applied),
                 (3, Outcome::Duplicate),
             ]
@@ -153,9 +178,17 @@ mod tests {
     fn a_refused_write_reports_who_holds_the_entity() {
         let claims = vec![claim("A", 1, "e1", "m1"), claim("A", 9, "e9", "m2")];
         let plan = &plan_batch(&claims)[0];
-        let stored = StoredVersion { version: claims[1].version.clone(), message_id: "older-msg".into() };
+        let stored = StoredVersion {
+            version: claims[1].version.clone(),
+            message_id: "older-msg".into(),
+        };
         let outcomes = settle(plan, &claims, &WriteResult::NotNewer(stored));
-        assert_eq!(outcomes[0].1, Outcome::Stale { beaten_by: EventId::parse("e9").unwrap() });
+        assert_eq!(
+            outcomes[0].1,
+            Outcome::Stale {
+                beaten_by: EventId::parse("e9").unwrap()
+            }
+        );
         assert_eq!(outcomes[1].1, Outcome::Duplicate);
     }
 
@@ -163,8 +196,14 @@ mod tests {
     fn a_redelivered_message_that_already_wrote_its_state_is_applied() {
         let claims = vec![claim("A", 4, "e4", "m1")];
         let plan = &plan_batch(&claims)[0];
-        let stored = StoredVersion { version: claims[0].version.clone(), message_id: "m1".into() };
-        assert_eq!(settle(plan, &claims, &WriteResult::NotNewer(stored))[0].1, Outcome::Applied);
+        let stored = StoredVersion {
+            version: claims[0].version.clone(),
+            message_id: "m1".into(),
+        };
+        assert_eq!(
+            settle(plan, &claims, &WriteResult::NotNewer(stored))[0].1,
+            Outcome::Applied
+        );
     }
 
     /// A model of the conditional write, to check the rule on its own.
@@ -175,9 +214,10 @@ mod tests {
             for plan in plan_batch(claims) {
                 let w = &claims[plan.winner];
                 let result = match store.get(&plan.key) {
-                    Some((v, m)) if *v >= w.version => {
-                        WriteResult::NotNewer(StoredVersion { version: v.clone(), message_id: m.clone() })
-                    }
+                    Some((v, m)) if *v >= w.version => WriteResult::NotNewer(StoredVersion {
+                        version: v.clone(),
+                        message_id: m.clone(),
+                    }),
                     _ => {
                         store.insert(plan.key.clone(), (w.version.clone(), w.message_id.clone()));
                         WriteResult::Applied { revision: 0 }
@@ -186,7 +226,10 @@ mod tests {
                 outcomes += settle(&plan, claims, &result).len();
             }
         }
-        (store.into_iter().map(|(k, (v, _))| (k, v)).collect(), outcomes)
+        (
+            store.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            outcomes,
+        )
     }
 
     proptest! {

@@ -79,7 +79,8 @@ impl ProviderKey {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         for part in parts {
             mac.update(part);
         }
@@ -93,7 +94,11 @@ impl ProviderKey {
 }
 
 /// What each provider signs: Shopify the body, Square the URL then the body.
-pub fn signed_parts<'a>(provider: Provider, notification_url: &'a str, body: &'a [u8]) -> Vec<&'a [u8]> {
+pub fn signed_parts<'a>(
+    provider: Provider,
+    notification_url: &'a str,
+    body: &'a [u8],
+) -> Vec<&'a [u8]> {
     match provider {
         Provider::Shopify => vec![body],
         Provider::Square => vec![notification_url.as_bytes(), body],
@@ -101,16 +106,35 @@ pub fn signed_parts<'a>(provider: Provider, notification_url: &'a str, body: &'a
 }
 
 /// Checks the signature header's shape (before any key is looked up).
-pub fn check_signature_header(provider: Provider, header: Option<&str>) -> Result<[u8; 32], SignatureError> {
+pub fn check_signature_header(
+    provider: Provider,
+    header: Option<&str>,
+) -> Result<[u8; 32], SignatureError> {
     let name = provider.signature_header();
-    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(SignatureError::MissingHeader(name))?;
-    let bytes = B64.decode(value).map_err(|_| SignatureError::MalformedHeader { header: name, why: "must be base64" })?;
-    bytes.try_into().map_err(|_| SignatureError::MalformedHeader { header: name, why: "must be a 32-byte HMAC-SHA256" })
+    let value = header
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(SignatureError::MissingHeader(name))?;
+    let bytes = B64
+        .decode(value)
+        .map_err(|_| SignatureError::MalformedHeader {
+            header: name,
+            why: "must be base64",
+        })?;
+    bytes
+        .try_into()
+        .map_err(|_| SignatureError::MalformedHeader {
+            header: name,
+            why: "must be a 32-byte HMAC-SHA256",
+        })
 }
 
 /// Succeeds when the tag matches any of the keys (compared in constant time).
 pub fn verify(keys: &[ProviderKey], parts: &[&[u8]], tag: &[u8; 32]) -> Result<(), SignatureError> {
-    if keys.iter().any(|key| key.mac(parts).verify_slice(tag).is_ok()) {
+    if keys
+        .iter()
+        .any(|key| key.mac(parts).verify_slice(tag).is_ok())
+    {
         Ok(())
     } else {
         Err(SignatureError::NoValidSignature)
@@ -127,7 +151,11 @@ pub enum Inbound {
     /// Erase every customer the tenant's shop gave us (Shopify `shop/redact`).
     EraseShop,
     /// Nothing to apply; recorded in the audit with this outcome and reason.
-    Record { outcome: &'static str, reason: String, entity: Option<String> },
+    Record {
+        outcome: &'static str,
+        reason: String,
+        entity: Option<String>,
+    },
 }
 
 /// A verified webhook, normalized.
@@ -152,7 +180,11 @@ pub struct ShopifyMeta<'a> {
 pub fn shopify_id(id: &Value) -> Option<String> {
     match id {
         Value::Number(n) => n.as_u64().map(|n| format!("shopify-{n}")),
-        Value::String(s) if !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric()) => Some(format!("shopify-{s}")),
+        Value::String(s)
+            if !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Some(format!("shopify-{s}"))
+        }
         _ => None,
     }
 }
@@ -168,16 +200,31 @@ fn keep(attributes: &mut Map<String, Value>, name: &str, value: Option<&Value>) 
 }
 
 fn now_text(now_millis: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_millis) * 1_000_000).map(canonical_time).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_millis) * 1_000_000)
+        .map(canonical_time)
+        .unwrap_or_default()
 }
 
 /// The topics each provider's route handles; others are recorded as ignored.
 pub const SHOPIFY_TOPICS: &[&str] = &[
-    "customers/create", "customers/update", "products/update", "inventory_levels/update", "orders/create", "orders/updated",
-    "customers/redact", "shop/redact", "customers/data_request",
+    "customers/create",
+    "customers/update",
+    "products/update",
+    "inventory_levels/update",
+    "orders/create",
+    "orders/updated",
+    "customers/redact",
+    "shop/redact",
+    "customers/data_request",
 ];
-pub const SQUARE_TYPES: &[&str] =
-    &["customer.created", "customer.updated", "catalog.version.updated", "inventory.count.updated", "order.created", "order.updated"];
+pub const SQUARE_TYPES: &[&str] = &[
+    "customer.created",
+    "customer.updated",
+    "catalog.version.updated",
+    "inventory.count.updated",
+    "order.created",
+    "order.updated",
+];
 
 /// Whether a customer event is a new registration (else an update).
 pub fn is_registration(topic: &str) -> bool {
@@ -187,32 +234,68 @@ pub fn is_registration(topic: &str) -> bool {
 /// Normalizes a verified Shopify webhook. The event id is `X-Shopify-Event-Id`
 /// (or `X-Shopify-Webhook-Id`); the source time is the payload's `updated_at`
 /// (or `X-Shopify-Triggered-At`).
-pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) -> Result<InboundEvent, ValidationError> {
-    let topic = meta.topic.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| ValidationError::new("X-Shopify-Topic", "header is required"))?;
+pub fn shopify_event(
+    meta: ShopifyMeta<'_>,
+    payload: &Value,
+    now_millis: i64,
+) -> Result<InboundEvent, ValidationError> {
+    let topic = meta
+        .topic
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ValidationError::new("X-Shopify-Topic", "header is required"))?;
     let event_id = meta
         .event_id
         .or(meta.webhook_id)
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ValidationError::new("X-Shopify-Event-Id", "header (or X-Shopify-Webhook-Id) is required"))?
+        .ok_or_else(|| {
+            ValidationError::new(
+                "X-Shopify-Event-Id",
+                "header (or X-Shopify-Webhook-Id) is required",
+            )
+        })?
         .to_owned();
     if !payload.is_object() {
         return Err(ValidationError::new("body", "must be a JSON object"));
     }
     let source_time = || -> Result<String, ValidationError> {
-        match payload.get("updated_at").and_then(Value::as_str).or(meta.triggered_at) {
-            Some(t) => parse_rfc3339_millis(t).map(|(t, _)| canonical_time(t)).map_err(|rule| ValidationError::new("updated_at", rule)),
-            None => Err(ValidationError::new("updated_at", "is required (or the X-Shopify-Triggered-At header)")),
+        match payload
+            .get("updated_at")
+            .and_then(Value::as_str)
+            .or(meta.triggered_at)
+        {
+            Some(t) => parse_rfc3339_millis(t)
+                .map(|(t, _)| canonical_time(t))
+                .map_err(|rule| ValidationError::new("updated_at", rule)),
+            None => Err(ValidationError::new(
+                "updated_at",
+                "is required (or the X-Shopify-Triggered-At header)",
+            )),
         }
     };
     let object = |kind, id: String, attributes| -> Result<Inbound, ValidationError> {
-        Ok(Inbound::Objects(vec![PulledObject { kind, id, updated_at: source_time()?, event_id: event_id.clone(), deleted: false, attributes }]))
+        Ok(Inbound::Objects(vec![PulledObject {
+            kind,
+            id,
+            updated_at: source_time()?,
+            event_id: event_id.clone(),
+            deleted: false,
+            attributes,
+        }]))
     };
     let mut attributes = Map::new();
     let inbound = match topic {
         "customers/create" | "customers/update" => {
             let id = required_id(payload, "id")?;
-            customer_attributes(&mut attributes, payload, "email", "first_name", "last_name", "phone")?;
+            customer_attributes(
+                &mut attributes,
+                payload,
+                "email",
+                "first_name",
+                "last_name",
+                "phone",
+            )?;
             keep(&mut attributes, "shopifyId", payload.get("id"));
             keep(&mut attributes, "createdAt", payload.get("created_at"));
             object(EntityKind::Customer, id, attributes)?
@@ -232,16 +315,35 @@ pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) ->
         }
         "inventory_levels/update" => {
             let item = required_id(payload, "inventory_item_id")?;
-            let location = payload["location_id"].as_u64().ok_or_else(|| ValidationError::new("location_id", "is required (a numeric id)"))?;
-            let available = payload.get("available").filter(|v| v.is_null() || v.is_i64()).ok_or_else(|| ValidationError::new("available", "must be an integer or null"))?;
+            let location = payload["location_id"]
+                .as_u64()
+                .ok_or_else(|| ValidationError::new("location_id", "is required (a numeric id)"))?;
+            let available = payload
+                .get("available")
+                .filter(|v| v.is_null() || v.is_i64())
+                .ok_or_else(|| ValidationError::new("available", "must be an integer or null"))?;
             attributes.insert("available".into(), available.clone());
-            attributes.insert("inventoryItemId".into(), payload["inventory_item_id"].clone());
+            attributes.insert(
+                "inventoryItemId".into(),
+                payload["inventory_item_id"].clone(),
+            );
             attributes.insert("locationId".into(), Value::from(location));
-            object(EntityKind::Inventory, format!("{item}@{location}"), attributes)?
+            object(
+                EntityKind::Inventory,
+                format!("{item}@{location}"),
+                attributes,
+            )?
         }
         "orders/create" | "orders/updated" => {
             let id = required_id(payload, "id")?;
-            for (name, field) in [("name", "name"), ("financialStatus", "financial_status"), ("fulfillmentStatus", "fulfillment_status"), ("totalPrice", "total_price"), ("currency", "currency"), ("createdAt", "created_at")] {
+            for (name, field) in [
+                ("name", "name"),
+                ("financialStatus", "financial_status"),
+                ("fulfillmentStatus", "fulfillment_status"),
+                ("totalPrice", "total_price"),
+                ("currency", "currency"),
+                ("createdAt", "created_at"),
+            ] {
                 keep(&mut attributes, name, payload.get(field));
             }
             if let Some(customer) = payload.get("customer").and_then(|c| shopify_id(&c["id"])) {
@@ -250,12 +352,22 @@ pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) ->
             object(EntityKind::Order, id, attributes)?
         }
         "customers/redact" => {
-            let id = required_id(&payload["customer"], "id").map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
-            Inbound::Objects(vec![redaction(&id, "redacted (customers/redact)", &event_id, now_millis)])
+            let id = required_id(&payload["customer"], "id")
+                .map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
+            Inbound::Objects(vec![redaction(
+                &id,
+                "redacted (customers/redact)",
+                &event_id,
+                now_millis,
+            )])
         }
         "customers/data_request" => {
-            let id = required_id(&payload["customer"], "id").map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
-            let request = payload.pointer("/data_request/id").map(Value::to_string).unwrap_or_else(|| "?".into());
+            let id = required_id(&payload["customer"], "id")
+                .map_err(|e| ValidationError::new(format!("customer.{}", e.field), e.rule))?;
+            let request = payload
+                .pointer("/data_request/id")
+                .map(Value::to_string)
+                .unwrap_or_else(|| "?".into());
             Inbound::Record {
                 outcome: "data request",
                 reason: format!(
@@ -265,9 +377,17 @@ pub fn shopify_event(meta: ShopifyMeta<'_>, payload: &Value, now_millis: i64) ->
             }
         }
         "shop/redact" => Inbound::EraseShop,
-        other => Inbound::Record { outcome: "ignored", reason: format!("unsupported topic {other}"), entity: None },
+        other => Inbound::Record {
+            outcome: "ignored",
+            reason: format!("unsupported topic {other}"),
+            entity: None,
+        },
     };
-    Ok(InboundEvent { event_id, topic: topic.to_owned(), inbound })
+    Ok(InboundEvent {
+        event_id,
+        topic: topic.to_owned(),
+        inbound,
+    })
 }
 
 /// The tombstone that erases a customer's personal data. It takes effect now:
@@ -276,11 +396,25 @@ pub fn redaction(id: &str, reason: &str, event_id: &str, now_millis: i64) -> Pul
     let mut attributes = Map::new();
     attributes.insert("deletedReason".into(), Value::from(reason));
     attributes.insert("redactedAt".into(), Value::from(now_text(now_millis)));
-    PulledObject { kind: EntityKind::Customer, id: id.to_owned(), updated_at: now_text(now_millis), event_id: event_id.to_owned(), deleted: true, attributes }
+    PulledObject {
+        kind: EntityKind::Customer,
+        id: id.to_owned(),
+        updated_at: now_text(now_millis),
+        event_id: event_id.to_owned(),
+        deleted: true,
+        attributes,
+    }
 }
 
 /// The customer fields synchub keeps, under one set of names whatever the source.
-fn customer_attributes(attributes: &mut Map<String, Value>, v: &Value, email: &str, first: &str, last: &str, phone: &str) -> Result<(), ValidationError> {
+fn customer_attributes(
+    attributes: &mut Map<String, Value>,
+    v: &Value,
+    email: &str,
+    first: &str,
+    last: &str,
+    phone: &str,
+) -> Result<(), ValidationError> {
     match v.get(email) {
         None | Some(Value::Null) => {}
         Some(Value::String(e)) if e.contains('@') && e.len() <= 254 => {
@@ -297,7 +431,13 @@ fn customer_attributes(attributes: &mut Map<String, Value>, v: &Value, email: &s
 /// Normalizes a verified Square webhook (`{merchant_id, type, event_id,
 /// created_at, data: {type, id, object}}`).
 pub fn square_event(payload: &Value, now_millis: i64) -> Result<InboundEvent, ValidationError> {
-    let text = |field: &str| payload.get(field).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| ValidationError::new(field, "is required (a non-empty string)"));
+    let text = |field: &str| {
+        payload
+            .get(field)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ValidationError::new(field, "is required (a non-empty string)"))
+    };
     let event_id = text("event_id")?.to_owned();
     let topic = text("type")?.to_owned();
     let object = &payload["data"]["object"];
@@ -310,36 +450,111 @@ pub fn square_event(payload: &Value, now_millis: i64) -> Result<InboundEvent, Va
     };
     let inbound = match topic.as_str() {
         "customer.created" | "customer.updated" => {
-            let customer = object.get("customer").filter(|c| c.is_object()).ok_or_else(|| ValidationError::new("data.object.customer", "is required"))?;
-            let id = customer.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| ValidationError::new("data.object.customer.id", "is required"))?;
-            let updated_at = customer.get("updated_at").and_then(Value::as_str).ok_or_else(|| ValidationError::new("data.object.customer.updated_at", "is required"))?;
+            let customer = object
+                .get("customer")
+                .filter(|c| c.is_object())
+                .ok_or_else(|| ValidationError::new("data.object.customer", "is required"))?;
+            let id = customer
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ValidationError::new("data.object.customer.id", "is required"))?;
+            let updated_at = customer
+                .get("updated_at")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ValidationError::new("data.object.customer.updated_at", "is required")
+                })?;
             let mut attributes = Map::new();
-            customer_attributes(&mut attributes, customer, "email_address", "given_name", "family_name", "phone_number")?;
+            customer_attributes(
+                &mut attributes,
+                customer,
+                "email_address",
+                "given_name",
+                "family_name",
+                "phone_number",
+            )?;
             attributes.insert("squareCustomerId".into(), Value::from(id));
-            let version_id = customer.get("version").and_then(Value::as_i64).map(|v| format!("sq-{id}-v{v}")).unwrap_or_default();
-            Inbound::Objects(vec![with_event_id(PulledObject { kind: EntityKind::Customer, id: id.to_owned(), updated_at: updated_at.to_owned(), event_id: version_id, deleted: false, attributes })])
+            let version_id = customer
+                .get("version")
+                .and_then(Value::as_i64)
+                .map(|v| format!("sq-{id}-v{v}"))
+                .unwrap_or_default();
+            Inbound::Objects(vec![with_event_id(PulledObject {
+                kind: EntityKind::Customer,
+                id: id.to_owned(),
+                updated_at: updated_at.to_owned(),
+                event_id: version_id,
+                deleted: false,
+                attributes,
+            })])
         }
         "inventory.count.updated" => {
-            let counts = object.get("inventory_counts").and_then(Value::as_array).ok_or_else(|| ValidationError::new("data.object.inventory_counts", "is required (an array)"))?;
-            let objects = counts.iter().map(|c| normalize(DataType::Inventory, c, now_millis)).collect::<Result<Vec<_>, _>>()?;
+            let counts = object
+                .get("inventory_counts")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    ValidationError::new("data.object.inventory_counts", "is required (an array)")
+                })?;
+            let objects = counts
+                .iter()
+                .map(|c| normalize(DataType::Inventory, c, now_millis))
+                .collect::<Result<Vec<_>, _>>()?;
             Inbound::Objects(objects)
         }
         "order.created" | "order.updated" => {
-            let field = if topic == "order.created" { "order_created" } else { "order_updated" };
-            let order = object.get(field).ok_or_else(|| ValidationError::new(format!("data.object.{field}"), "is required"))?;
-            let id = order.get("order_id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| ValidationError::new(format!("data.object.{field}.order_id"), "is required"))?;
-            let updated_at = order.get("updated_at").or(order.get("created_at")).and_then(Value::as_str).ok_or_else(|| ValidationError::new(format!("data.object.{field}.updated_at"), "is required"))?;
+            let field = if topic == "order.created" {
+                "order_created"
+            } else {
+                "order_updated"
+            };
+            let order = object.get(field).ok_or_else(|| {
+                ValidationError::new(format!("data.object.{field}"), "is required")
+            })?;
+            let id = order
+                .get("order_id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    ValidationError::new(format!("data.object.{field}.order_id"), "is required")
+                })?;
+            let updated_at = order
+                .get("updated_at")
+                .or(order.get("created_at"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ValidationError::new(format!("data.object.{field}.updated_at"), "is required")
+                })?;
             let mut attributes = Map::new();
             keep(&mut attributes, "locationId", order.get("location_id"));
             keep(&mut attributes, "state", order.get("state"));
             keep(&mut attributes, "createdAt", order.get("created_at"));
-            let version_id = order.get("version").and_then(Value::as_i64).map(|v| format!("sq-{id}-v{v}")).unwrap_or_default();
-            Inbound::Objects(vec![with_event_id(PulledObject { kind: EntityKind::Order, id: id.to_owned(), updated_at: updated_at.to_owned(), event_id: version_id, deleted: false, attributes })])
+            let version_id = order
+                .get("version")
+                .and_then(Value::as_i64)
+                .map(|v| format!("sq-{id}-v{v}"))
+                .unwrap_or_default();
+            Inbound::Objects(vec![with_event_id(PulledObject {
+                kind: EntityKind::Order,
+                id: id.to_owned(),
+                updated_at: updated_at.to_owned(),
+                event_id: version_id,
+                deleted: false,
+                attributes,
+            })])
         }
         "catalog.version.updated" => Inbound::CatalogPull,
-        other => Inbound::Record { outcome: "ignored", reason: format!("unsupported topic {other}"), entity: None },
+        other => Inbound::Record {
+            outcome: "ignored",
+            reason: format!("unsupported topic {other}"),
+            entity: None,
+        },
     };
-    Ok(InboundEvent { event_id, topic, inbound })
+    Ok(InboundEvent {
+        event_id,
+        topic,
+        inbound,
+    })
 }
 
 #[cfg(test)]
@@ -356,39 +571,84 @@ mod tests {
         let body = br#"{"id":1}"#;
         let shopify = key.sign(&signed_parts(Provider::Shopify, "ignored", body));
         let tag = check_signature_header(Provider::Shopify, Some(&shopify)).unwrap();
-        assert!(verify(&[key.clone()], &signed_parts(Provider::Shopify, "", body), &tag).is_ok());
+        assert!(verify(
+            &[key.clone()],
+            &signed_parts(Provider::Shopify, "", body),
+            &tag
+        )
+        .is_ok());
 
         let url = "https://hooks.example.com/webhooks/square/acme";
         let square = key.sign(&signed_parts(Provider::Square, url, body));
         let tag = check_signature_header(Provider::Square, Some(&square)).unwrap();
-        assert!(verify(&[key.clone()], &signed_parts(Provider::Square, url, body), &tag).is_ok());
+        assert!(verify(
+            &[key.clone()],
+            &signed_parts(Provider::Square, url, body),
+            &tag
+        )
+        .is_ok());
         // The same body behind another URL does not verify.
-        let other = signed_parts(Provider::Square, "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/square/acme", body);
-        assert_eq!(verify(&[key], &other, &tag), Err(SignatureError::NoValidSignature));
+        let other = signed_parts(
+            Provider::Square,
+            "https://abc.execute-api.us-east-1.amazonaws.com/webhooks/square/acme",
+            body,
+        );
+        assert_eq!(
+            verify(&[key], &other, &tag),
+            Err(SignatureError::NoValidSignature)
+        );
     }
 
     #[test]
     fn signature_headers_of_the_wrong_shape_are_named() {
         for (value, expected) in [
             (None, SignatureError::MissingHeader("x-shopify-hmac-sha256")),
-            (Some("  "), SignatureError::MissingHeader("x-shopify-hmac-sha256")),
-            (Some("not base64!"), SignatureError::MalformedHeader { header: "x-shopify-hmac-sha256", why: "must be base64" }),
-            (Some("c2hvcnQ="), SignatureError::MalformedHeader { header: "x-shopify-hmac-sha256", why: "must be a 32-byte HMAC-SHA256" }),
+            (
+                Some("  "),
+                SignatureError::MissingHeader("x-shopify-hmac-sha256"),
+            ),
+            (
+                Some("not base64!"),
+                SignatureError::MalformedHeader {
+                    header: "x-shopify-hmac-sha256",
+                    why: "must be base64",
+                },
+            ),
+            (
+                Some("c2hvcnQ="),
+                SignatureError::MalformedHeader {
+                    header: "x-shopify-hmac-sha256",
+                    why: "must be a 32-byte HMAC-SHA256",
+                },
+            ),
         ] {
-            assert_eq!(check_signature_header(Provider::Shopify, value), Err(expected), "{value:?}");
+            assert_eq!(
+                check_signature_header(Provider::Shopify, value),
+                Err(expected),
+                "{value:?}"
+            );
         }
     }
 
     #[test]
     fn a_rotated_key_list_accepts_either_key() {
         let keys = ProviderKey::parse_list("old-secret new-secret").unwrap();
-        let tag = check_signature_header(Provider::Shopify, Some(&ProviderKey::new("new-secret").sign(&[b"x"]))).unwrap();
+        let tag = check_signature_header(
+            Provider::Shopify,
+            Some(&ProviderKey::new("new-secret").sign(&[b"x"])),
+        )
+        .unwrap();
         assert!(verify(&keys, &[b"x"], &tag).is_ok());
         assert!(ProviderKey::parse_list("  ").is_err());
     }
 
     fn shopify(topic: &str, payload: Value) -> Result<InboundEvent, ValidationError> {
-        let meta = ShopifyMeta { topic: Some(topic), event_id: Some("8f3e0b2c-evt"), webhook_id: Some("wh-1"), triggered_at: Some("2026-06-01T10:00:00Z") };
+        let meta = ShopifyMeta {
+            topic: Some(topic),
+            event_id: Some("8f3e0b2c-evt"),
+            webhook_id: Some("wh-1"),
+            triggered_at: Some("2026-06-01T10:00:00Z"),
+        };
         shopify_event(meta, &payload, NOW)
     }
 
@@ -397,9 +657,18 @@ mod tests {
         // The shape of Shopify's customers/create example payload.
         let e = shopify("customers/create", json!({"id": 706405506930370084u64, "email": "Bob@Biller.com", "created_at": "2021-12-31T19:00:00-05:00",
             "updated_at": "2021-12-31T19:00:00-05:00", "first_name": "Bob", "last_name": "Biller", "phone": null, "state": "disabled"})).unwrap();
-        let Inbound::Objects(objects) = e.inbound else { panic!("expected objects") };
+        let Inbound::Objects(objects) = e.inbound else {
+            panic!("expected objects")
+        };
         let o = &objects[0];
-        assert_eq!((o.kind, o.id.as_str(), o.event_id.as_str()), (EntityKind::Customer, "shopify-706405506930370084", "8f3e0b2c-evt"));
+        assert_eq!(
+            (o.kind, o.id.as_str(), o.event_id.as_str()),
+            (
+                EntityKind::Customer,
+                "shopify-706405506930370084",
+                "8f3e0b2c-evt"
+            )
+        );
         assert_eq!(o.updated_at, "2022-01-01T00:00:00.000Z");
         assert_eq!(o.attributes["email"], "bob@biller.com");
         assert!(!o.attributes.contains_key("phone"));
@@ -408,16 +677,33 @@ mod tests {
 
     #[test]
     fn shopify_falls_back_to_the_webhook_id_and_the_triggered_time() {
-        let meta = ShopifyMeta { topic: Some("orders/create"), event_id: None, webhook_id: Some("wh-9"), triggered_at: Some("2026-06-01T10:00:00Z") };
-        let e = shopify_event(meta, &json!({"id": 820982911946154508u64, "total_price": "10.00"}), NOW).unwrap();
-        let Inbound::Objects(o) = e.inbound else { panic!() };
-        assert_eq!((o[0].event_id.as_str(), o[0].updated_at.as_str()), ("wh-9", "2026-06-01T10:00:00.000Z"));
+        let meta = ShopifyMeta {
+            topic: Some("orders/create"),
+            event_id: None,
+            webhook_id: Some("wh-9"),
+            triggered_at: Some("2026-06-01T10:00:00Z"),
+        };
+        let e = shopify_event(
+            meta,
+            &json!({"id": 820982911946154508u64, "total_price": "10.00"}),
+            NOW,
+        )
+        .unwrap();
+        let Inbound::Objects(o) = e.inbound else {
+            panic!()
+        };
+        assert_eq!(
+            (o[0].event_id.as_str(), o[0].updated_at.as_str()),
+            ("wh-9", "2026-06-01T10:00:00.000Z")
+        );
     }
 
     #[test]
     fn shopify_inventory_levels_are_keyed_by_item_and_location() {
         let e = shopify("inventory_levels/update", json!({"inventory_item_id": 271878346596884015u64, "location_id": 24826418, "available": 6, "updated_at": "2021-12-31T19:00:00-05:00"})).unwrap();
-        let Inbound::Objects(o) = e.inbound else { panic!() };
+        let Inbound::Objects(o) = e.inbound else {
+            panic!()
+        };
         assert_eq!(o[0].id, "shopify-271878346596884015@24826418");
         assert_eq!(o[0].attributes["available"], 6);
     }
@@ -425,22 +711,57 @@ mod tests {
     #[test]
     fn redaction_is_a_tombstone_that_keeps_no_personal_data() {
         let e = shopify("customers/redact", json!({"shop_id": 954889, "shop_domain": "s.myshopify.com", "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"}, "orders_to_redact": [299938]})).unwrap();
-        let Inbound::Objects(o) = e.inbound else { panic!() };
+        let Inbound::Objects(o) = e.inbound else {
+            panic!()
+        };
         assert!(o[0].deleted);
         assert_eq!(o[0].id, "shopify-191167");
         let text = serde_json::to_string(&o[0]).unwrap();
-        assert!(!text.contains("john@example.com") && !text.contains("555-625-1199"), "{text}");
+        assert!(
+            !text.contains("john@example.com") && !text.contains("555-625-1199"),
+            "{text}"
+        );
     }
 
     #[test]
     fn unknown_topics_and_bad_payloads() {
-        assert!(matches!(shopify("carts/create", json!({})).unwrap().inbound, Inbound::Record { outcome: "ignored", .. }));
-        assert_eq!(shopify("customers/create", json!({"email": "a@b.c"})).unwrap_err().field, "id");
-        assert_eq!(shopify("customers/create", json!({"id": 1, "email": 5})).unwrap_err().field, "email");
-        assert_eq!(shopify("customers/create", json!([1])).unwrap_err().field, "body");
-        let no_topic = ShopifyMeta { event_id: Some("e"), ..Default::default() };
-        assert_eq!(shopify_event(no_topic, &json!({}), NOW).unwrap_err().field, "X-Shopify-Topic");
-        assert_eq!(shopify("customers/redact", json!({"customer": {}})).unwrap_err().field, "customer.id");
+        assert!(matches!(
+            shopify("carts/create", json!({})).unwrap().inbound,
+            Inbound::Record {
+                outcome: "ignored",
+                ..
+            }
+        ));
+        assert_eq!(
+            shopify("customers/create", json!({"email": "a@b.c"}))
+                .unwrap_err()
+                .field,
+            "id"
+        );
+        assert_eq!(
+            shopify("customers/create", json!({"id": 1, "email": 5}))
+                .unwrap_err()
+                .field,
+            "email"
+        );
+        assert_eq!(
+            shopify("customers/create", json!([1])).unwrap_err().field,
+            "body"
+        );
+        let no_topic = ShopifyMeta {
+            event_id: Some("e"),
+            ..Default::default()
+        };
+        assert_eq!(
+            shopify_event(no_topic, &json!({}), NOW).unwrap_err().field,
+            "X-Shopify-Topic"
+        );
+        assert_eq!(
+            shopify("customers/redact", json!({"customer": {}}))
+                .unwrap_err()
+                .field,
+            "customer.id"
+        );
     }
 
     #[test]
@@ -451,20 +772,62 @@ mod tests {
             "object": {"customer": {"id": "A0AP25A6ZH2Z6HZ9H6X6Y3V6RK", "created_at": "2020-05-05T15:41:13.520Z", "updated_at": "2020-05-05T15:41:13Z",
             "given_name": "Amelia", "family_name": "Earhart", "email_address": "Amelia.Earhart@example.com", "version": 0}}}});
         let e = square_event(&created, NOW).unwrap();
-        let Inbound::Objects(o) = e.inbound else { panic!() };
-        assert_eq!((o[0].id.as_str(), o[0].event_id.as_str()), ("A0AP25A6ZH2Z6HZ9H6X6Y3V6RK", "sq-A0AP25A6ZH2Z6HZ9H6X6Y3V6RK-v0"));
+        let Inbound::Objects(o) = e.inbound else {
+            panic!()
+        };
+        assert_eq!(
+            (o[0].id.as_str(), o[0].event_id.as_str()),
+            (
+                "A0AP25A6ZH2Z6HZ9H6X6Y3V6RK",
+                "sq-A0AP25A6ZH2Z6HZ9H6X6Y3V6RK-v0"
+            )
+        );
         assert_eq!(e.event_id, "6a8f5f28-54a1-4eb0-a98a-3111513fd4fc");
 
         let counts = json!({"type": "inventory.count.updated", "event_id": "e2", "data": {"object": {"inventory_counts": [
             {"catalog_object_id": "VAR1", "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK", "location_id": "L1", "quantity": "3", "calculated_at": "2026-06-01T10:00:00Z"},
             {"catalog_object_id": "VAR2", "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK", "location_id": "L1", "quantity": "5", "calculated_at": "2026-06-01T10:00:00Z"}]}}});
-        let Inbound::Objects(o) = square_event(&counts, NOW).unwrap().inbound else { panic!() };
-        assert_eq!(o.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["VAR1@L1", "VAR2@L1"]);
+        let Inbound::Objects(o) = square_event(&counts, NOW).unwrap().inbound else {
+            panic!()
+        };
+        assert_eq!(
+            o.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+            ["VAR1@L1", "VAR2@L1"]
+        );
 
-        assert_eq!(square_event(&json!({"type": "catalog.version.updated", "event_id": "e3", "data": {}}), NOW).unwrap().inbound, Inbound::CatalogPull);
-        assert!(matches!(square_event(&json!({"type": "payment.created", "event_id": "e4"}), NOW).unwrap().inbound, Inbound::Record { outcome: "ignored", .. }));
-        assert_eq!(square_event(&json!({"type": "order.updated", "event_id": "e5", "data": {"object": {}}}), NOW).unwrap_err().field, "data.object.order_updated");
-        assert_eq!(square_event(&json!({"type": "customer.created"}), NOW).unwrap_err().field, "event_id");
+        assert_eq!(
+            square_event(
+                &json!({"type": "catalog.version.updated", "event_id": "e3", "data": {}}),
+                NOW
+            )
+            .unwrap()
+            .inbound,
+            Inbound::CatalogPull
+        );
+        assert!(matches!(
+            square_event(&json!({"type": "payment.created", "event_id": "e4"}), NOW)
+                .unwrap()
+                .inbound,
+            Inbound::Record {
+                outcome: "ignored",
+                ..
+            }
+        ));
+        assert_eq!(
+            square_event(
+                &json!({"type": "order.updated", "event_id": "e5", "data": {"object": {}}}),
+                NOW
+            )
+            .unwrap_err()
+            .field,
+            "data.object.order_updated"
+        );
+        assert_eq!(
+            square_event(&json!({"type": "customer.created"}), NOW)
+                .unwrap_err()
+                .field,
+            "event_id"
+        );
     }
 
     proptest! {

@@ -1,8 +1,8 @@
 //! Supplier inventory events: parsed at the edge into a validated
 //! [`CatalogItemChange`], with an error naming the field and the rule.
 
-use super::ids::{EntityKey, EntityKind, EventId, Sku, SupplierId, TenantId, ValidationError};
 use super::change::{ChangeBody, EntityChange};
+use super::ids::{EntityKey, EntityKind, EventId, Sku, SupplierId, TenantId, ValidationError};
 use super::ordering::Version;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -28,18 +28,26 @@ pub struct SupplierEvent {
     pub updated_at: String,
 }
 
-
 impl SupplierEvent {
     /// Parses a webhook body. `now_millis` bounds how far in the future `updatedAt` may be.
     pub fn parse(body: &Value, now_millis: i64) -> Result<Self, ValidationError> {
-        let obj = body.as_object().ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
         let updated_at = required_str(obj, "updatedAt")?;
-        let (updated, updated_millis) = parse_rfc3339_millis(updated_at).map_err(|rule| ValidationError::new("updatedAt", rule))?;
+        let (updated, updated_millis) = parse_rfc3339_millis(updated_at)
+            .map_err(|rule| ValidationError::new("updatedAt", rule))?;
         if updated_millis > now_millis.saturating_add(MAX_FUTURE_SKEW_MILLIS) {
-            return Err(ValidationError::new("updatedAt", "must not be more than 1 hour in the future"));
+            return Err(ValidationError::new(
+                "updatedAt",
+                "must not be more than 1 hour in the future",
+            ));
         }
         if updated.year() < 2000 {
-            return Err(ValidationError::new("updatedAt", "must not be before the year 2000"));
+            return Err(ValidationError::new(
+                "updatedAt",
+                "must not be before the year 2000",
+            ));
         }
         Ok(Self {
             event_id: EventId::parse(required_str(obj, "eventId")?)?,
@@ -55,8 +63,15 @@ impl SupplierEvent {
 
     pub fn into_change(self, tenant: TenantId) -> EntityChange {
         EntityChange {
-            key: EntityKey { tenant, kind: EntityKind::CatalogItem, id: self.sku.to_string() },
-            version: Version { source_millis: self.updated_millis, event_id: self.event_id.clone() },
+            key: EntityKey {
+                tenant,
+                kind: EntityKind::CatalogItem,
+                id: self.sku.to_string(),
+            },
+            version: Version {
+                source_millis: self.updated_millis,
+                event_id: self.event_id.clone(),
+            },
             updated_at: self.updated_at.clone(),
             body: ChangeBody::Supplier(self),
         }
@@ -68,16 +83,21 @@ impl SupplierEvent {
 /// Parses an RFC 3339 timestamp into the instant and its Unix millis; the
 /// error is the rule it broke.
 pub fn parse_rfc3339_millis(text: &str) -> Result<(OffsetDateTime, i64), &'static str> {
-    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z")?;
-    let millis = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| "is out of range")?;
+    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z"
+    })?;
+    let millis =
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| "is out of range")?;
     Ok((t, millis))
 }
 
 pub fn canonical_time(t: OffsetDateTime) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(FORMAT).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(FORMAT)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
@@ -120,9 +140,15 @@ fn name(obj: &Map<String, Value>) -> Result<Option<String>, ValidationError> {
             if trimmed.is_empty() {
                 Err(ValidationError::new("name", "must not be blank"))
             } else if trimmed.chars().count() > MAX_NAME_CHARS {
-                Err(ValidationError::new("name", format!("must be at most {MAX_NAME_CHARS} characters")))
+                Err(ValidationError::new(
+                    "name",
+                    format!("must be at most {MAX_NAME_CHARS} characters"),
+                ))
             } else if trimmed.chars().any(char::is_control) {
-                Err(ValidationError::new("name", "must not contain control characters"))
+                Err(ValidationError::new(
+                    "name",
+                    "must not contain control characters",
+                ))
             } else {
                 Ok(Some(trimmed.to_owned()))
             }
@@ -164,22 +190,91 @@ mod tests {
     #[test]
     fn each_bad_field_is_named_with_its_rule() {
         let cases: Vec<(Box<dyn FnOnce(&mut Map<String, Value>)>, &str, &str)> = vec![
-            (Box::new(|o| { o.remove("eventId"); }), "eventId", "is required"),
-            (Box::new(|o| { o.insert("sku".into(), json!(7)); }), "sku", "must be a string"),
-            (Box::new(|o| { o.insert("quantity".into(), json!(-1)); }), "quantity", "must be a whole number from 0 to 1000000000"),
-            (Box::new(|o| { o.insert("quantity".into(), json!(1.5)); }), "quantity", "must be a whole number from 0 to 1000000000"),
-            (Box::new(|o| { o.insert("quantity".into(), json!("12")); }), "quantity", "must be a whole number from 0 to 1000000000"),
-            (Box::new(|o| { o.insert("updatedAt".into(), json!("yesterday")); }), "updatedAt", "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z"),
-            (Box::new(|o| { o.insert("updatedAt".into(), json!("2026-06-01T10:00:00")); }), "updatedAt", "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z"),
-            (Box::new(|o| { o.insert("updatedAt".into(), json!("2030-01-01T00:00:00Z")); }), "updatedAt", "must not be more than 1 hour in the future"),
-            (Box::new(|o| { o.insert("price".into(), json!(-0.01)); }), "price", "must be a number from 0 to 1000000000"),
-            (Box::new(|o| { o.insert("name".into(), json!("  ")); }), "name", "must not be blank"),
-            (Box::new(|o| { o.insert("supplierId".into(), json!("sup 1")); }), "supplierId", "must contain only letters, digits, '-', '_', '.' and ':' (found ' ')"),
+            (
+                Box::new(|o| {
+                    o.remove("eventId");
+                }),
+                "eventId",
+                "is required",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("sku".into(), json!(7));
+                }),
+                "sku",
+                "must be a string",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("quantity".into(), json!(-1));
+                }),
+                "quantity",
+                "must be a whole number from 0 to 1000000000",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("quantity".into(), json!(1.5));
+                }),
+                "quantity",
+                "must be a whole number from 0 to 1000000000",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("quantity".into(), json!("12"));
+                }),
+                "quantity",
+                "must be a whole number from 0 to 1000000000",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("updatedAt".into(), json!("yesterday"));
+                }),
+                "updatedAt",
+                "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("updatedAt".into(), json!("2026-06-01T10:00:00"));
+                }),
+                "updatedAt",
+                "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("updatedAt".into(), json!("2030-01-01T00:00:00Z"));
+                }),
+                "updatedAt",
+                "must not be more than 1 hour in the future",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("price".into(), json!(-0.01));
+                }),
+                "price",
+                "must be a number from 0 to 1000000000",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("name".into(), json!("  "));
+                }),
+                "name",
+                "must not be blank",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("supplierId".into(), json!("sup 1"));
+                }),
+                "supplierId",
+                "must contain only letters, digits, '-', '_', '.' and ':' (found ' ')",
+            ),
         ];
         for (mutate, field, rule) in cases {
             assert_eq!(error_for(mutate), ValidationError::new(field, rule));
         }
-        assert_eq!(SupplierEvent::parse(&json!([1]), NOW).unwrap_err().field, "body");
+        assert_eq!(
+            SupplierEvent::parse(&json!([1]), NOW).unwrap_err().field,
+            "body"
+        );
     }
 
     #[test]
@@ -221,10 +316,21 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
             "\\PC{0,20}".prop_map(Value::from),
         ];
-        let field = prop::sample::select(vec!["eventId", "supplierId", "sku", "quantity", "updatedAt", "price", "name", "x"]);
+        let field = prop::sample::select(vec![
+            "eventId",
+            "supplierId",
+            "sku",
+            "quantity",
+            "updatedAt",
+            "price",
+            "name",
+            "x",
+        ]);
         leaf.prop_recursive(2, 16, 8, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),

@@ -88,7 +88,8 @@ impl SyncRun {
 
     /// A running run with no progress for `threshold_millis` is stuck.
     pub fn is_stuck(&self, now_millis: i64, threshold_millis: i64) -> bool {
-        self.status == RunStatus::Running && now_millis - self.last_progress_millis > threshold_millis
+        self.status == RunStatus::Running
+            && now_millis - self.last_progress_millis > threshold_millis
     }
 }
 

@@ -17,7 +17,10 @@ pub enum SignatureError {
     #[error("missing {0} header")]
     MissingHeader(&'static str),
     #[error("malformed {header} header: {why}")]
-    MalformedHeader { header: &'static str, why: &'static str },
+    MalformedHeader {
+        header: &'static str,
+        why: &'static str,
+    },
     #[error("webhook-timestamp is more than 5 minutes away from the current time")]
     StaleTimestamp,
     /// Also the answer for an unknown tenant, so the two cannot be told apart.
@@ -37,8 +40,13 @@ impl std::fmt::Debug for WebhookSecret {
 
 impl WebhookSecret {
     pub fn parse(value: &str) -> Result<Self, &'static str> {
-        let encoded = value.trim().strip_prefix("whsec_").ok_or("secret must start with whsec_")?;
-        let key = B64.decode(encoded).map_err(|_| "secret is not valid base64 after whsec_")?;
+        let encoded = value
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or("secret must start with whsec_")?;
+        let key = B64
+            .decode(encoded)
+            .map_err(|_| "secret is not valid base64 after whsec_")?;
         if key.len() < 16 {
             return Err("secret must hold at least 16 bytes");
         }
@@ -59,7 +67,8 @@ impl WebhookSecret {
     }
 
     fn mac(&self, id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.as_bytes());
@@ -70,7 +79,10 @@ impl WebhookSecret {
 
     /// The `webhook-signature` value a sender would produce (used by the demo and tests).
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let tag = self.mac(id, &timestamp.to_string(), body).finalize().into_bytes();
+        let tag = self
+            .mac(id, &timestamp.to_string(), body)
+            .finalize()
+            .into_bytes();
         format!("v1,{}", B64.encode(tag))
     }
 }
@@ -95,30 +107,57 @@ pub struct CheckedHeaders {
 impl SignedHeaders<'_> {
     /// Checks presence, shape and freshness. `now` is unix seconds.
     pub fn check(&self, now: i64) -> Result<CheckedHeaders, SignatureError> {
-        let id = self.id.ok_or(SignatureError::MissingHeader("webhook-id"))?.trim();
+        let id = self
+            .id
+            .ok_or(SignatureError::MissingHeader("webhook-id"))?
+            .trim();
         if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
-            return Err(SignatureError::MalformedHeader { header: "webhook-id", why: "must be 1 to 256 printable characters" });
+            return Err(SignatureError::MalformedHeader {
+                header: "webhook-id",
+                why: "must be 1 to 256 printable characters",
+            });
         }
-        let ts_text = self.timestamp.ok_or(SignatureError::MissingHeader("webhook-timestamp"))?.trim();
-        if ts_text.is_empty() || ts_text.len() > 12 || !ts_text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SignatureError::MalformedHeader { header: "webhook-timestamp", why: "must be unix seconds" });
+        let ts_text = self
+            .timestamp
+            .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?
+            .trim();
+        if ts_text.is_empty() || ts_text.len() > 12 || !ts_text.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(SignatureError::MalformedHeader {
+                header: "webhook-timestamp",
+                why: "must be unix seconds",
+            });
         }
         let timestamp: i64 = ts_text
             .parse()
-            .map_err(|_| SignatureError::MalformedHeader { header: "webhook-timestamp", why: "must be unix seconds" })?;
+            .map_err(|_| SignatureError::MalformedHeader {
+                header: "webhook-timestamp",
+                why: "must be unix seconds",
+            })?;
         if (now - timestamp).abs() > TOLERANCE_SECONDS {
             return Err(SignatureError::StaleTimestamp);
         }
-        let header = self.signature.ok_or(SignatureError::MissingHeader("webhook-signature"))?;
-        let malformed = |why| SignatureError::MalformedHeader { header: "webhook-signature", why };
+        let header = self
+            .signature
+            .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+        let malformed = |why| SignatureError::MalformedHeader {
+            header: "webhook-signature",
+            why,
+        };
         let mut signatures = Vec::new();
         for entry in header.split(' ').filter(|s| !s.is_empty()) {
-            let (version, value) = entry.split_once(',').ok_or(malformed("each signature must look like v1,<base64>"))?;
+            let (version, value) = entry
+                .split_once(',')
+                .ok_or(malformed("each signature must look like v1,<base64>"))?;
             if version != "v1" {
                 continue; // other schemes (e.g. v1a) are allowed beside v1 and not ours to check
             }
-            let bytes = B64.decode(value).map_err(|_| malformed("v1 signature is not valid base64"))?;
-            let tag: [u8; 32] = bytes.try_into().map_err(|_| malformed("v1 signature must be 32 bytes"))?;
+            let bytes = B64
+                .decode(value)
+                .map_err(|_| malformed("v1 signature is not valid base64"))?;
+            let tag: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| malformed("v1 signature must be 32 bytes"))?;
             signatures.push(tag);
             if signatures.len() > MAX_SIGNATURES {
                 return Err(malformed("too many signatures"));
@@ -127,7 +166,12 @@ impl SignedHeaders<'_> {
         if signatures.is_empty() {
             return Err(malformed("no v1 signature"));
         }
-        Ok(CheckedHeaders { id: id.to_owned(), timestamp, timestamp_text: ts_text.to_owned(), signatures })
+        Ok(CheckedHeaders {
+            id: id.to_owned(),
+            timestamp,
+            timestamp_text: ts_text.to_owned(),
+            signatures,
+        })
     }
 }
 
@@ -137,7 +181,11 @@ impl CheckedHeaders {
         for secret in secrets {
             let mac = secret.mac(&self.id, &self.timestamp_text, body);
             // verify_slice compares in constant time.
-            if self.signatures.iter().any(|tag| mac.clone().verify_slice(tag).is_ok()) {
+            if self
+                .signatures
+                .iter()
+                .any(|tag| mac.clone().verify_slice(tag).is_ok())
+            {
                 return Ok(());
             }
         }
@@ -158,12 +206,18 @@ mod tests {
     const EXPECTED: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> SignedHeaders<'a> {
-        SignedHeaders { id: Some(id), timestamp: Some(ts), signature: Some(sig) }
+        SignedHeaders {
+            id: Some(id),
+            timestamp: Some(ts),
+            signature: Some(sig),
+        }
     }
 
     fn verify(sig: &str, body: &[u8], now: i64) -> Result<(), SignatureError> {
         let secrets = WebhookSecret::parse_list(SECRET).unwrap();
-        headers(ID, &TS.to_string(), sig).check(now)?.verify(&secrets, body)
+        headers(ID, &TS.to_string(), sig)
+            .check(now)?
+            .verify(&secrets, body)
     }
 
     #[test]
@@ -177,17 +231,32 @@ mod tests {
     fn wrong_secret_tampered_body_and_stale_or_future_timestamps_are_refused() {
         let other = WebhookSecret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
         let checked = headers(ID, &TS.to_string(), EXPECTED).check(TS).unwrap();
-        assert_eq!(checked.verify(&[other], BODY), Err(SignatureError::NoValidSignature));
-        assert_eq!(verify(EXPECTED, br#"{"test": 2432232315}"#, TS), Err(SignatureError::NoValidSignature));
-        assert_eq!(verify(EXPECTED, BODY, TS + TOLERANCE_SECONDS + 1), Err(SignatureError::StaleTimestamp));
-        assert_eq!(verify(EXPECTED, BODY, TS - TOLERANCE_SECONDS - 1), Err(SignatureError::StaleTimestamp));
+        assert_eq!(
+            checked.verify(&[other], BODY),
+            Err(SignatureError::NoValidSignature)
+        );
+        assert_eq!(
+            verify(EXPECTED, br#"{"test": 2432232315}"#, TS),
+            Err(SignatureError::NoValidSignature)
+        );
+        assert_eq!(
+            verify(EXPECTED, BODY, TS + TOLERANCE_SECONDS + 1),
+            Err(SignatureError::StaleTimestamp)
+        );
+        assert_eq!(
+            verify(EXPECTED, BODY, TS - TOLERANCE_SECONDS - 1),
+            Err(SignatureError::StaleTimestamp)
+        );
         assert_eq!(verify(EXPECTED, BODY, TS + TOLERANCE_SECONDS), Ok(()));
     }
 
     #[test]
     fn any_one_valid_signature_among_several_is_enough() {
         let bad = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
-        assert_eq!(verify(&format!("{bad} v1a,abc {EXPECTED}"), BODY, TS), Ok(()));
+        assert_eq!(
+            verify(&format!("{bad} v1a,abc {EXPECTED}"), BODY, TS),
+            Ok(())
+        );
         assert_eq!(verify(bad, BODY, TS), Err(SignatureError::NoValidSignature));
     }
 
@@ -195,8 +264,16 @@ mod tests {
     fn a_rotated_secret_list_accepts_either_key() {
         let new = WebhookSecret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
         let sig = new.sign(ID, TS, BODY);
-        let secrets = WebhookSecret::parse_list(&format!("{SECRET} whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAA")).unwrap();
-        assert_eq!(headers(ID, &TS.to_string(), &sig).check(TS).unwrap().verify(&secrets, BODY), Ok(()));
+        let secrets =
+            WebhookSecret::parse_list(&format!("{SECRET} whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+                .unwrap();
+        assert_eq!(
+            headers(ID, &TS.to_string(), &sig)
+                .check(TS)
+                .unwrap()
+                .verify(&secrets, BODY),
+            Ok(())
+        );
     }
 
     #[test]
@@ -204,23 +281,89 @@ mod tests {
         let ts = TS.to_string();
         let m = |header, why| Err(SignatureError::MalformedHeader { header, why });
         let cases: Vec<(SignedHeaders, Result<CheckedHeaders, SignatureError>)> = vec![
-            (SignedHeaders { id: None, timestamp: Some(&ts), signature: Some(EXPECTED) }, Err(SignatureError::MissingHeader("webhook-id"))),
-            (SignedHeaders { id: Some(ID), timestamp: None, signature: Some(EXPECTED) }, Err(SignatureError::MissingHeader("webhook-timestamp"))),
-            (SignedHeaders { id: Some(ID), timestamp: Some(&ts), signature: None }, Err(SignatureError::MissingHeader("webhook-signature"))),
-            (headers("", &ts, EXPECTED), m("webhook-id", "must be 1 to 256 printable characters")),
-            (headers("a\u{7}b", &ts, EXPECTED), m("webhook-id", "must be 1 to 256 printable characters")),
-            (headers(ID, "", EXPECTED), m("webhook-timestamp", "must be unix seconds")),
-            (headers(ID, "-1614265330", EXPECTED), m("webhook-timestamp", "must be unix seconds")),
-            (headers(ID, "1614265330.5", EXPECTED), m("webhook-timestamp", "must be unix seconds")),
-            (headers(ID, "2021-02-25T15:02:10Z", EXPECTED), m("webhook-timestamp", "must be unix seconds")),
-            (headers(ID, "99999999999999999999", EXPECTED), m("webhook-timestamp", "must be unix seconds")),
-            (headers(ID, &ts, ""), m("webhook-signature", "no v1 signature")),
-            (headers(ID, &ts, "   "), m("webhook-signature", "no v1 signature")),
-            (headers(ID, &ts, "v1a,abc"), m("webhook-signature", "no v1 signature")),
-            (headers(ID, &ts, "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), m("webhook-signature", "each signature must look like v1,<base64>")),
-            (headers(ID, &ts, "v1,"), m("webhook-signature", "v1 signature must be 32 bytes")),
-            (headers(ID, &ts, "v1,!!!notbase64"), m("webhook-signature", "v1 signature is not valid base64")),
-            (headers(ID, &ts, "v1,AAAA"), m("webhook-signature", "v1 signature must be 32 bytes")),
+            (
+                SignedHeaders {
+                    id: None,
+                    timestamp: Some(&ts),
+                    signature: Some(EXPECTED),
+                },
+                Err(SignatureError::MissingHeader("webhook-id")),
+            ),
+            (
+                SignedHeaders {
+                    id: Some(ID),
+                    timestamp: None,
+                    signature: Some(EXPECTED),
+                },
+                Err(SignatureError::MissingHeader("webhook-timestamp")),
+            ),
+            (
+                SignedHeaders {
+                    id: Some(ID),
+                    timestamp: Some(&ts),
+                    signature: None,
+                },
+                Err(SignatureError::MissingHeader("webhook-signature")),
+            ),
+            (
+                headers("", &ts, EXPECTED),
+                m("webhook-id", "must be 1 to 256 printable characters"),
+            ),
+            (
+                headers("a\u{7}b", &ts, EXPECTED),
+                m("webhook-id", "must be 1 to 256 printable characters"),
+            ),
+            (
+                headers(ID, "", EXPECTED),
+                m("webhook-timestamp", "must be unix seconds"),
+            ),
+            (
+                headers(ID, "-1614265330", EXPECTED),
+                m("webhook-timestamp", "must be unix seconds"),
+            ),
+            (
+                headers(ID, "1614265330.5", EXPECTED),
+                m("webhook-timestamp", "must be unix seconds"),
+            ),
+            (
+                headers(ID, "2021-02-25T15:02:10Z", EXPECTED),
+                m("webhook-timestamp", "must be unix seconds"),
+            ),
+            (
+                headers(ID, "99999999999999999999", EXPECTED),
+                m("webhook-timestamp", "must be unix seconds"),
+            ),
+            (
+                headers(ID, &ts, ""),
+                m("webhook-signature", "no v1 signature"),
+            ),
+            (
+                headers(ID, &ts, "   "),
+                m("webhook-signature", "no v1 signature"),
+            ),
+            (
+                headers(ID, &ts, "v1a,abc"),
+                m("webhook-signature", "no v1 signature"),
+            ),
+            (
+                headers(ID, &ts, "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+                m(
+                    "webhook-signature",
+                    "each signature must look like v1,<base64>",
+                ),
+            ),
+            (
+                headers(ID, &ts, "v1,"),
+                m("webhook-signature", "v1 signature must be 32 bytes"),
+            ),
+            (
+                headers(ID, &ts, "v1,!!!notbase64"),
+                m("webhook-signature", "v1 signature is not valid base64"),
+            ),
+            (
+                headers(ID, &ts, "v1,AAAA"),
+                m("webhook-signature", "v1 signature must be 32 bytes"),
+            ),
         ];
         for (h, expected) in cases {
             assert_eq!(h.check(TS), expected, "{h:?}");
@@ -233,7 +376,10 @@ mod tests {
         assert!(WebhookSecret::parse("whsec_***").is_err());
         assert!(WebhookSecret::parse("whsec_AAAA").is_err());
         assert!(WebhookSecret::parse_list(" , ").is_err());
-        assert_eq!(format!("{:?}", WebhookSecret::parse(SECRET).unwrap()), "WebhookSecret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", WebhookSecret::parse(SECRET).unwrap()),
+            "WebhookSecret(<redacted>)"
+        );
     }
 
     proptest! {

@@ -9,9 +9,9 @@ use super::DailySync;
 use crate::adapters::{now_millis, AdapterError};
 use crate::app::apply::BatchReport;
 use crate::app::daily_sync::{continue_run, start_run, Progress, Start};
+use crate::domain::alert::{Notice, RunSummary};
 use crate::domain::square::DataType;
 use crate::domain::sync_run::Trigger;
-use crate::domain::alert::{Notice, RunSummary};
 use crate::ports::{MessageQueue, OutgoingMessage, RunStore};
 use crate::ErrorClass;
 use aws_lambda_events::sqs::SqsEvent;
@@ -51,7 +51,11 @@ enum WebhookWork {
     Plan(PlanRequest),
     /// Erase the tenant's Shopify customers (Shopify's `shop/redact`).
     #[serde(rename_all = "camelCase")]
-    EraseShop { tenant_id: String, event_id: String, correlation_id: String },
+    EraseShop {
+        tenant_id: String,
+        event_id: String,
+        correlation_id: String,
+    },
 }
 
 /// Dispatches an invocation: SQS records, or a plan request.
@@ -89,13 +93,35 @@ pub async fn plan(sync: &DailySync, request: &PlanRequest) -> Value {
             Err(e) => return json!({"error": e.to_string()}),
         },
     };
-    let data_types = request.data_types.clone().unwrap_or_else(|| DataType::ALL.to_vec());
+    let data_types = request
+        .data_types
+        .clone()
+        .unwrap_or_else(|| DataType::ALL.to_vec());
     let trigger = request.trigger.unwrap_or(Trigger::Schedule);
     let mut results = Vec::new();
     for tenant in &tenants {
         for &data_type in &data_types {
-            let outcome = match start_run(&sync.ports(), tenant, data_type, trigger, request.force, now_millis()).await {
-                Ok(Start::Started(run)) => match queue_run(&sync.work, &RunMessage { tenant_id: tenant.clone(), data_type, run_id: run.run_id.clone() }, 0).await {
+            let outcome = match start_run(
+                &sync.ports(),
+                tenant,
+                data_type,
+                trigger,
+                request.force,
+                now_millis(),
+            )
+            .await
+            {
+                Ok(Start::Started(run)) => match queue_run(
+                    &sync.work,
+                    &RunMessage {
+                        tenant_id: tenant.clone(),
+                        data_type,
+                        run_id: run.run_id.clone(),
+                    },
+                    0,
+                )
+                .await
+                {
                     Ok(()) => json!({"started": run.run_id}),
                     Err(e) => json!({"error": e.to_string(), "runId": run.run_id}),
                 },
@@ -112,9 +138,10 @@ pub async fn plan(sync: &DailySync, request: &PlanRequest) -> Value {
 
 /// Queues the report of the UTC day before `now` for the failure notifier.
 pub async fn send_summary(sync: &DailySync, tenant: &str, now: i64) -> Result<(), AdapterError> {
-    let yesterday = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now - 86_400_000) * 1_000_000)
-        .map(|t| t.date().to_string())
-        .unwrap_or_default();
+    let yesterday =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now - 86_400_000) * 1_000_000)
+            .map(|t| t.date().to_string())
+            .unwrap_or_default();
     let runs: Vec<RunSummary> = sync
         .runs
         .runs(tenant)
@@ -122,7 +149,11 @@ pub async fn send_summary(sync: &DailySync, tenant: &str, now: i64) -> Result<()
         .into_iter()
         .filter(|r| r.started_at.starts_with(&yesterday))
         .map(|r| RunSummary {
-            duration_seconds: r.finished_at.as_deref().and_then(|f| crate::domain::supplier::parse_rfc3339_millis(f).ok()).map_or(0, |(_, end)| (end - r.started_millis) / 1000),
+            duration_seconds: r
+                .finished_at
+                .as_deref()
+                .and_then(|f| crate::domain::supplier::parse_rfc3339_millis(f).ok())
+                .map_or(0, |(_, end)| (end - r.started_millis) / 1000),
             run_id: r.run_id,
             data_type: r.data_type.to_string(),
             status: format!("{:?}", r.status).to_lowercase(),
@@ -132,22 +163,67 @@ pub async fn send_summary(sync: &DailySync, tenant: &str, now: i64) -> Result<()
             started_at: r.started_at,
         })
         .collect();
-    let notice = Notice::DailySummary { tenant_id: tenant.to_owned(), day: yesterday, runs };
-    let body = serde_json::to_string(&notice).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?;
-    sync.notices.send(&OutgoingMessage { group_id: tenant.to_owned(), body, attributes: vec![("tenantId", tenant.to_owned())], delay_seconds: 0 }).await.map(|_| ())
+    let notice = Notice::DailySummary {
+        tenant_id: tenant.to_owned(),
+        day: yesterday,
+        runs,
+    };
+    let body = serde_json::to_string(&notice).map_err(|e| {
+        AdapterError::new(
+            "daily-sync",
+            "encode",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    })?;
+    sync.notices
+        .send(&OutgoingMessage {
+            group_id: tenant.to_owned(),
+            body,
+            attributes: vec![("tenantId", tenant.to_owned())],
+            delay_seconds: 0,
+        })
+        .await
+        .map(|_| ())
 }
 
-pub async fn queue_run<Q: MessageQueue>(queue: &Q, message: &RunMessage, delay_seconds: i32) -> Result<(), AdapterError> {
-    let body = serde_json::to_string(message).map_err(|e| AdapterError::new("daily-sync", "encode", ErrorClass::UnknownError, e.to_string()))?;
-    queue.send(&OutgoingMessage { group_id: message.tenant_id.clone(), body, attributes: vec![("tenantId", message.tenant_id.clone())], delay_seconds }).await.map(|_| ())
+pub async fn queue_run<Q: MessageQueue>(
+    queue: &Q,
+    message: &RunMessage,
+    delay_seconds: i32,
+) -> Result<(), AdapterError> {
+    let body = serde_json::to_string(message).map_err(|e| {
+        AdapterError::new(
+            "daily-sync",
+            "encode",
+            ErrorClass::UnknownError,
+            e.to_string(),
+        )
+    })?;
+    queue
+        .send(&OutgoingMessage {
+            group_id: message.tenant_id.clone(),
+            body,
+            attributes: vec![("tenantId", message.tenant_id.clone())],
+            delay_seconds,
+        })
+        .await
+        .map(|_| ())
 }
 
 fn now_epoch_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Works on each queued run until done or near the invocation's deadline.
-pub async fn work(sync: &DailySync, event: SqsEvent, deadline_millis: u64) -> aws_lambda_events::sqs::SqsBatchResponse {
+pub async fn work(
+    sync: &DailySync,
+    event: SqsEvent,
+    deadline_millis: u64,
+) -> aws_lambda_events::sqs::SqsBatchResponse {
     let mut report = BatchReport::default();
     for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
@@ -155,25 +231,61 @@ pub async fn work(sync: &DailySync, event: SqsEvent, deadline_millis: u64) -> aw
             // Webhooks' requests arrive here too: a pull (as a plan) or a shop erasure.
             match serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
                 // Boxed: planning inside the runs consumer would otherwise nest its future too deep.
-                Ok(WebhookWork::Plan(request)) => return Ok(Box::pin(plan(sync, &request)).await.to_string()),
-                Ok(WebhookWork::EraseShop { tenant_id, event_id, correlation_id }) => {
-                    let tenant = crate::domain::TenantId::parse(&tenant_id).map_err(|e| AdapterError::new("daily-sync", "erase shop", ErrorClass::ValidationError, e.to_string()))?;
-                    let n = crate::app::daily_sync::erase_shop(&sync.queue, &sync.index, &tenant, &event_id, &correlation_id, now_millis()).await?;
+                Ok(WebhookWork::Plan(request)) => {
+                    return Ok(Box::pin(plan(sync, &request)).await.to_string())
+                }
+                Ok(WebhookWork::EraseShop {
+                    tenant_id,
+                    event_id,
+                    correlation_id,
+                }) => {
+                    let tenant = crate::domain::TenantId::parse(&tenant_id).map_err(|e| {
+                        AdapterError::new(
+                            "daily-sync",
+                            "erase shop",
+                            ErrorClass::ValidationError,
+                            e.to_string(),
+                        )
+                    })?;
+                    let n = crate::app::daily_sync::erase_shop(
+                        &sync.queue,
+                        &sync.index,
+                        &tenant,
+                        &event_id,
+                        &correlation_id,
+                        now_millis(),
+                    )
+                    .await?;
                     return Ok(format!("shop erasure: {n} customer(s) queued"));
                 }
                 Err(_) => {}
             }
-            let message: RunMessage = serde_json::from_str(record.body.as_deref().unwrap_or_default())
-                .map_err(|e| AdapterError::new("daily-sync", "read run message", ErrorClass::ValidationError, e.to_string()))?;
-            let Some(run) = sync.runs.load(&message.tenant_id, message.data_type, &message.run_id).await? else {
+            let message: RunMessage =
+                serde_json::from_str(record.body.as_deref().unwrap_or_default()).map_err(|e| {
+                    AdapterError::new(
+                        "daily-sync",
+                        "read run message",
+                        ErrorClass::ValidationError,
+                        e.to_string(),
+                    )
+                })?;
+            let Some(run) = sync
+                .runs
+                .load(&message.tenant_id, message.data_type, &message.run_id)
+                .await?
+            else {
                 return Ok(format!("run {} not found", message.run_id));
             };
-            let remaining = || Duration::from_millis(deadline_millis.saturating_sub(now_epoch_millis()));
+            let remaining =
+                || Duration::from_millis(deadline_millis.saturating_sub(now_epoch_millis()));
             match continue_run(&sync.ports(), run, remaining, now_millis, |_| {}).await? {
                 Progress::Finished(run) => Ok(format!("{:?}", run.status).to_lowercase()),
                 Progress::Paused(run) => {
                     queue_run(&sync.work, &message, 0).await?;
-                    Ok(format!("paused after {} pages; continuation queued", run.pages))
+                    Ok(format!(
+                        "paused after {} pages; continuation queued",
+                        run.pages
+                    ))
                 }
             }
         }

@@ -2,7 +2,10 @@
 
 use super::Ingest;
 use crate::adapters::now_millis;
-use crate::app::ingest::{ingest_provider_webhook, ingest_supplier_webhook, ProviderRequest, WebhookRequest, WebhookResponse};
+use crate::app::ingest::{
+    ingest_provider_webhook, ingest_supplier_webhook, ProviderRequest, WebhookRequest,
+    WebhookResponse,
+};
 use crate::domain::provider_webhook::{Provider, ShopifyMeta};
 use crate::domain::webhook_signature::SignedHeaders;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -11,9 +14,16 @@ use serde_json::json;
 /// Routes `POST /webhooks/{supplier|shopify|square}/{tenantId}`.
 pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body> {
     let Some((source, tenant)) = route(request.uri().path()) else {
-        return to_response(WebhookResponse { status: 404, body: json!({"error": {"class": "VALIDATION_ERROR", "field": "path", "message": "no such webhook route; use /webhooks/{supplier|shopify|square}/{tenantId}"}}) });
+        return to_response(WebhookResponse {
+            status: 404,
+            body: json!({"error": {"class": "VALIDATION_ERROR", "field": "path", "message": "no such webhook route; use /webhooks/{supplier|shopify|square}/{tenantId}"}}),
+        });
     };
-    let tenant = request.path_parameters().first("tenantId").map(str::to_owned).unwrap_or(tenant);
+    let tenant = request
+        .path_parameters()
+        .first("tenantId")
+        .map(str::to_owned)
+        .unwrap_or(tenant);
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let body: &[u8] = match request.body() {
         Body::Text(t) => t.as_bytes(),
@@ -23,7 +33,17 @@ pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body>
     let provider = match source.as_str() {
         "shopify" => Provider::Shopify,
         "square" => Provider::Square,
-        _ => return handle_supplier_webhook(ingest, &tenant, header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"), body).await,
+        _ => {
+            return handle_supplier_webhook(
+                ingest,
+                &tenant,
+                header("webhook-id"),
+                header("webhook-timestamp"),
+                header("webhook-signature"),
+                body,
+            )
+            .await
+        }
     };
     let webhook = ProviderRequest {
         provider,
@@ -42,10 +62,21 @@ pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body>
 }
 
 /// `POST /webhooks/supplier/{tenantId}`.
-async fn handle_supplier_webhook(ingest: &Ingest, tenant: &str, id: Option<&str>, timestamp: Option<&str>, signature: Option<&str>, body: &[u8]) -> Response<Body> {
+async fn handle_supplier_webhook(
+    ingest: &Ingest,
+    tenant: &str,
+    id: Option<&str>,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Response<Body> {
     let webhook = WebhookRequest {
         tenant,
-        headers: SignedHeaders { id, timestamp, signature },
+        headers: SignedHeaders {
+            id,
+            timestamp,
+            signature,
+        },
         body,
         now_millis: now_millis(),
     };
@@ -56,7 +87,8 @@ async fn handle_supplier_webhook(ingest: &Ingest, tenant: &str, id: Option<&str>
 fn route(path: &str) -> Option<(String, String)> {
     let rest = path.trim_end_matches('/').strip_prefix("/webhooks/")?;
     let (source, tenant) = rest.split_once('/')?;
-    (matches!(source, "supplier" | "shopify" | "square") && !tenant.contains('/')).then(|| (source.to_owned(), tenant.to_owned()))
+    (matches!(source, "supplier" | "shopify" | "square") && !tenant.contains('/'))
+        .then(|| (source.to_owned(), tenant.to_owned()))
 }
 
 pub fn to_response(r: WebhookResponse) -> Response<Body> {

@@ -7,14 +7,14 @@ pub mod notify;
 pub mod sqs;
 
 use crate::adapters::alerts::DynamoAlertStore;
-use crate::adapters::ses::SesMailer;
 use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDirectory};
+use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::ssm::SsmSecretStore;
 use crate::adapters::storefront::HttpStorefront;
 use crate::adapters::targets::{HttpCustomerTargets, TargetEndpoints};
-use crate::app::customers::TargetFlags;
 use crate::app::apply::ApplyPorts;
+use crate::app::customers::TargetFlags;
 use crate::app::ingest::{IngestPorts, ProviderPorts};
 use crate::app::notify::{AlertPolicy, NotifyPorts};
 use crate::config::Config;
@@ -23,7 +23,8 @@ use std::time::Duration;
 
 /// JSON log lines (one object per line), level from `RUST_LOG` (default info).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -70,8 +71,16 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(aws: &SdkConfig, config: &Config) -> Self {
         Self {
-            secrets: SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl),
-            tenants: DynamoTenantDirectory::new(aws_sdk_dynamodb::Client::new(aws), &config.tenants_table, config.tenant_cache_ttl),
+            secrets: SsmSecretStore::new(
+                aws_sdk_ssm::Client::new(aws),
+                &config.tenant_secrets_path,
+                config.tenant_cache_ttl,
+            ),
+            tenants: DynamoTenantDirectory::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &config.tenants_table,
+                config.tenant_cache_ttl,
+            ),
             queue: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url),
             pulls: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.runs_queue_url),
             audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table),
@@ -80,11 +89,24 @@ impl Ingest {
     }
 
     pub fn ports(&self) -> IngestPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue> {
-        IngestPorts { secrets: &self.secrets, tenants: &self.tenants, queue: &self.queue }
+        IngestPorts {
+            secrets: &self.secrets,
+            tenants: &self.tenants,
+            queue: &self.queue,
+        }
     }
 
-    pub fn provider_ports(&self) -> ProviderPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue, DynamoAuditLog> {
-        ProviderPorts { secrets: &self.secrets, tenants: &self.tenants, queue: &self.queue, pulls: &self.pulls, audit: &self.audit, audit_ttl: self.audit_ttl }
+    pub fn provider_ports(
+        &self,
+    ) -> ProviderPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue, DynamoAuditLog> {
+        ProviderPorts {
+            secrets: &self.secrets,
+            tenants: &self.tenants,
+            queue: &self.queue,
+            pulls: &self.pulls,
+            audit: &self.audit,
+            audit_ttl: self.audit_ttl,
+        }
     }
 }
 
@@ -102,7 +124,11 @@ pub struct Worker {
 
 /// The customer targets with the tenant's tokens from SSM.
 pub fn customer_targets(aws: &SdkConfig, config: &Config) -> HttpCustomerTargets<SsmSecretStore> {
-    let tokens = SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl);
+    let tokens = SsmSecretStore::new(
+        aws_sdk_ssm::Client::new(aws),
+        &config.tenant_secrets_path,
+        config.tenant_cache_ttl,
+    );
     let endpoints = TargetEndpoints {
         square_base_url: config.square_base_url.clone(),
         hubspot_base_url: config.hubspot_base_url.clone(),
@@ -118,7 +144,11 @@ impl Worker {
         Self {
             items: DynamoItemStore::new(dynamo.clone(), &config.items_table),
             audit: DynamoAuditLog::new(dynamo.clone(), &config.audit_table),
-            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            tenants: DynamoTenantDirectory::new(
+                dynamo,
+                &config.tenants_table,
+                config.tenant_cache_ttl,
+            ),
             dead_letters: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.sync_dlq_url),
             storefront: HttpStorefront::default(),
             targets: customer_targets(aws, config),
@@ -127,7 +157,17 @@ impl Worker {
         }
     }
 
-    pub fn ports(&self) -> ApplyPorts<'_, DynamoItemStore, DynamoAuditLog, DynamoTenantDirectory, SqsQueue, HttpStorefront, HttpCustomerTargets<SsmSecretStore>> {
+    pub fn ports(
+        &self,
+    ) -> ApplyPorts<
+        '_,
+        DynamoItemStore,
+        DynamoAuditLog,
+        DynamoTenantDirectory,
+        SqsQueue,
+        HttpStorefront,
+        HttpCustomerTargets<SsmSecretStore>,
+    > {
         ApplyPorts {
             items: &self.items,
             audit: &self.audit,
@@ -154,9 +194,17 @@ impl Notifier {
     pub fn new(aws: &SdkConfig, config: &Config) -> Self {
         let dynamo = aws_sdk_dynamodb::Client::new(aws);
         Self {
-            store: DynamoAlertStore::new(dynamo.clone(), &config.notifications_table, config.audit_ttl),
+            store: DynamoAlertStore::new(
+                dynamo.clone(),
+                &config.notifications_table,
+                config.audit_ttl,
+            ),
             mailer: SesMailer::new(aws_sdk_ses::Client::new(aws), &config.alert_sender),
-            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            tenants: DynamoTenantDirectory::new(
+                dynamo,
+                &config.tenants_table,
+                config.tenant_cache_ttl,
+            ),
             notices: SqsQueue::new(aws_sdk_sqs::Client::new(aws), &config.notify_queue_url),
             policy: AlertPolicy {
                 window_millis: config.alert_window.as_millis() as i64,
@@ -165,8 +213,16 @@ impl Notifier {
         }
     }
 
-    pub fn ports(&self) -> NotifyPorts<'_, DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue> {
-        NotifyPorts { store: &self.store, mailer: &self.mailer, tenants: &self.tenants, notices: &self.notices, policy: &self.policy }
+    pub fn ports(
+        &self,
+    ) -> NotifyPorts<'_, DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue> {
+        NotifyPorts {
+            store: &self.store,
+            mailer: &self.mailer,
+            tenants: &self.tenants,
+            notices: &self.notices,
+            policy: &self.policy,
+        }
     }
 }
 
@@ -188,14 +244,30 @@ impl DailySync {
         let dynamo = aws_sdk_dynamodb::Client::new(aws);
         let sqs = aws_sdk_sqs::Client::new(aws);
         Self {
-            source: crate::adapters::square::SquareClient::new(&config.square_base_url, 5, Duration::from_secs(30)),
-            runs: crate::adapters::runs::DynamoRunStore::new(dynamo.clone(), &config.runs_table, config.audit_ttl),
+            source: crate::adapters::square::SquareClient::new(
+                &config.square_base_url,
+                5,
+                Duration::from_secs(30),
+            ),
+            runs: crate::adapters::runs::DynamoRunStore::new(
+                dynamo.clone(),
+                &config.runs_table,
+                config.audit_ttl,
+            ),
             queue: SqsQueue::new(sqs.clone(), &config.sync_queue_url),
             notices: SqsQueue::new(sqs.clone(), &config.notify_queue_url),
             work: SqsQueue::new(sqs, &config.runs_queue_url),
-            tokens: SsmSecretStore::new(aws_sdk_ssm::Client::new(aws), &config.tenant_secrets_path, config.tenant_cache_ttl),
+            tokens: SsmSecretStore::new(
+                aws_sdk_ssm::Client::new(aws),
+                &config.tenant_secrets_path,
+                config.tenant_cache_ttl,
+            ),
             index: DynamoItemStore::new(dynamo.clone(), &config.items_table),
-            tenants: DynamoTenantDirectory::new(dynamo, &config.tenants_table, config.tenant_cache_ttl),
+            tenants: DynamoTenantDirectory::new(
+                dynamo,
+                &config.tenants_table,
+                config.tenant_cache_ttl,
+            ),
             policy: crate::app::daily_sync::SyncPolicy {
                 orders_lookback: config.orders_lookback,
                 inventory_lookback: config.inventory_lookback,
@@ -207,7 +279,14 @@ impl DailySync {
 
     pub fn ports(
         &self,
-    ) -> crate::app::daily_sync::SyncPorts<'_, crate::adapters::square::SquareClient, crate::adapters::runs::DynamoRunStore, SqsQueue, SsmSecretStore, DynamoItemStore> {
+    ) -> crate::app::daily_sync::SyncPorts<
+        '_,
+        crate::adapters::square::SquareClient,
+        crate::adapters::runs::DynamoRunStore,
+        SqsQueue,
+        SsmSecretStore,
+        DynamoItemStore,
+    > {
         crate::app::daily_sync::SyncPorts {
             source: &self.source,
             runs: &self.runs,

@@ -8,7 +8,11 @@ pub fn delivery_from(message: &SqsMessage) -> Delivery {
     Delivery {
         message_id: message.message_id.clone().unwrap_or_default(),
         body: message.body.clone().unwrap_or_default(),
-        receive_count: message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1),
+        receive_count: message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1),
     }
 }
 
@@ -30,6 +34,10 @@ pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
 pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
     let report = apply_batch(&worker.ports(), &deliveries).await;
-    tracing::info!(records = deliveries.len(), retry = report.retry.len(), "batch done");
+    tracing::info!(
+        records = deliveries.len(),
+        retry = report.retry.len(),
+        "batch done"
+    );
     batch_response(&report)
 }

@@ -60,15 +60,29 @@ async fn main() {
     if args.sdk_only {
         let sqs = if std::env::var_os("NO_STALL").is_some() {
             let conf = aws_sdk_sqs::config::Builder::from(&aws)
-                .stalled_stream_protection(aws_sdk_sqs::config::StalledStreamProtectionConfig::disabled())
+                .stalled_stream_protection(
+                    aws_sdk_sqs::config::StalledStreamProtectionConfig::disabled(),
+                )
                 .build();
             aws_sdk_sqs::Client::from_conf(conf)
         } else {
             aws_sdk_sqs::Client::new(&aws)
         };
-        let url = sqs.create_queue().queue_name(unique("sdk")).send().await.unwrap().queue_url.unwrap();
+        let url = sqs
+            .create_queue()
+            .queue_name(unique("sdk"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         let queue = synchub::adapters::sqs::SqsQueue::new(sqs, url);
-        let message = synchub::ports::OutgoingMessage { group_id: "t".into(), body: "x".repeat(400), attributes: vec![("tenantId", "t".into())], delay_seconds: 0 };
+        let message = synchub::ports::OutgoingMessage {
+            group_id: "t".into(),
+            body: "x".repeat(400),
+            attributes: vec![("tenantId", "t".into())],
+            delay_seconds: 0,
+        };
         use synchub::ports::MessageQueue;
         queue.send(&message).await.unwrap();
         let (cpu0, _) = usage(std::process::id());
@@ -77,11 +91,24 @@ async fn main() {
             queue.send(&message).await.unwrap();
         }
         let (cpu1, _) = usage(std::process::id());
-        println!("SendMessage: {:.0} us CPU per call, {:.0} us wall", (cpu1 - cpu0) * 1e6 / args.events as f64, t0.elapsed().as_secs_f64() * 1e6 / args.events as f64);
+        println!(
+            "SendMessage: {:.0} us CPU per call, {:.0} us wall",
+            (cpu1 - cpu0) * 1e6 / args.events as f64,
+            t0.elapsed().as_secs_f64() * 1e6 / args.events as f64
+        );
         return;
     }
     let prefix = unique("bench");
-    let config: Config = local::provision(&aws, &prefix, QueueSettings { visibility_seconds: 30, max_receive_count: 5 }).await.unwrap();
+    let config: Config = local::provision(
+        &aws,
+        &prefix,
+        QueueSettings {
+            visibility_seconds: 30,
+            max_receive_count: 5,
+        },
+    )
+    .await
+    .unwrap();
 
     // A storefront that answers every cache-bust.
     let published = Arc::new(AtomicUsize::new(0));
@@ -99,12 +126,29 @@ async fn main() {
 
     let tenant_id = "bench-shop".to_owned();
     let secret_text = local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant_id.clone(), name: "Bench".into(), active: true, storefront_url: Some(storefront_url), targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
-    local::seed_tenant(&aws, &config, &settings, &secret_text).await.unwrap();
+    let settings = synchub::ports::TenantSettings {
+        tenant_id: tenant_id.clone(),
+        name: "Bench".into(),
+        active: true,
+        storefront_url: Some(storefront_url),
+        targets_disabled: vec![],
+        alert_recipients: vec![],
+        daily_summary: false,
+        square_notification_url: None,
+    };
+    local::seed_tenant(&aws, &config, &settings, &secret_text)
+        .await
+        .unwrap();
     let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
     let shopify_secret = "shpss_bench_client_secret";
-    for (name, value) in [("shopify-secret", shopify_secret), ("square-token", "EAAA-bench"), ("hubspot-token", "pat-bench")] {
-        local::put_tenant_parameter(&aws, &config, &tenant_id, name, value).await.unwrap();
+    for (name, value) in [
+        ("shopify-secret", shopify_secret),
+        ("square-token", "EAAA-bench"),
+        ("hubspot-token", "pat-bench"),
+    ] {
+        local::put_tenant_parameter(&aws, &config, &tenant_id, name, value)
+            .await
+            .unwrap();
     }
     // The customer targets: Square's CreateCustomer and HubSpot's batch upsert, counted.
     let target_calls = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
@@ -132,7 +176,8 @@ async fn main() {
     let targets_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, targets).await });
 
-    let dynamo_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+    let dynamo_proxy =
+        CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
     let moto_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_SQS").unwrap()).await;
     let env: Vec<(String, String)> = vec![
         ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_proxy.url.clone()),
@@ -143,7 +188,10 @@ async fn main() {
         ("TENANTS_TABLE".into(), config.tenants_table.clone()),
         ("SYNC_QUEUE_URL".into(), config.sync_queue_url.clone()),
         ("SYNC_DLQ_URL".into(), config.sync_dlq_url.clone()),
-        ("TENANT_SECRETS_PATH".into(), config.tenant_secrets_path.clone()),
+        (
+            "TENANT_SECRETS_PATH".into(),
+            config.tenant_secrets_path.clone(),
+        ),
         ("SQUARE_BASE_URL".into(), targets_url.clone()),
         ("HUBSPOT_BASE_URL".into(), targets_url.clone()),
         ("ENABLE_POS_SYNC".into(), args.registrations.to_string()),
@@ -151,19 +199,36 @@ async fn main() {
     ];
     let ingest_api = Arc::new(RuntimeApi::start().await);
     let worker_api = Arc::new(RuntimeApi::start().await);
-    let mut ingest = start_function("webhook-ingest", args.envs, &ingest_api, &env, &args.log).await;
+    let mut ingest =
+        start_function("webhook-ingest", args.envs, &ingest_api, &env, &args.log).await;
     let mut worker = start_function("sync-worker", args.envs, &worker_api, &env, &args.log).await;
 
     // The supplier's stream: several versions per SKU, shuffled.
-    let skus = if args.registrations { args.events } else { (args.events / args.versions).max(1) };
+    let skus = if args.registrations {
+        args.events
+    } else {
+        (args.events / args.versions).max(1)
+    };
     let mut planned: Vec<(String, String)> = (0..args.events)
         .map(|i| {
             if args.registrations {
-                let body = shopify_customer(1_000_000 + i as u64, &format!("customer{i}@bench.test"), "Bench", &at_minute(1)).to_string();
+                let body = shopify_customer(
+                    1_000_000 + i as u64,
+                    &format!("customer{i}@bench.test"),
+                    "Bench",
+                    &at_minute(1),
+                )
+                .to_string();
                 return (format!("evt-reg-{i}"), body);
             }
             let (sku, version) = (i % skus, i / skus);
-            let body = supplier_event(&format!("evt-{sku}-{version}"), &format!("SKU-{sku:05}"), version as i64, &at_minute(version as i64)).to_string();
+            let body = supplier_event(
+                &format!("evt-{sku}-{version}"),
+                &format!("SKU-{sku:05}"),
+                version as i64,
+                &at_minute(version as i64),
+            )
+            .to_string();
             (format!("msg_{i}"), body)
         })
         .collect();
@@ -173,7 +238,12 @@ async fn main() {
     let accepted = Arc::new(AtomicUsize::new(0));
     let sending_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let producer = {
-        let (ingest_api, accepted, sending_done, tenant_id) = (ingest_api.clone(), accepted.clone(), sending_done.clone(), tenant_id.clone());
+        let (ingest_api, accepted, sending_done, tenant_id) = (
+            ingest_api.clone(),
+            accepted.clone(),
+            sending_done.clone(),
+            tenant_id.clone(),
+        );
         let floor = args.floor;
         let registrations = args.registrations;
         tokio::spawn(async move {
@@ -182,7 +252,13 @@ async fn main() {
             let results: Vec<u16> = futures::stream::iter(planned)
                 .map(|(id, body)| {
                     let event = if registrations {
-                        webhook_event("shopify", &tenant_id, &shopify_headers(shopify_secret, "customers/create", &id, &body), &body).to_string()
+                        webhook_event(
+                            "shopify",
+                            &tenant_id,
+                            &shopify_headers(shopify_secret, "customers/create", &id, &body),
+                            &body,
+                        )
+                        .to_string()
                     } else {
                         let mut headers = signed_headers(&secret, &id, &body);
                         if floor {
@@ -192,7 +268,10 @@ async fn main() {
                     };
                     let api = ingest_api.clone();
                     async move {
-                        let answer = api.invoke(Bytes::from(event)).await.expect("ingest answered");
+                        let answer = api
+                            .invoke(Bytes::from(event))
+                            .await
+                            .expect("ingest answered");
                         let v: Value = serde_json::from_slice(&answer).unwrap();
                         v["statusCode"].as_u64().unwrap_or(0) as u16
                     }
@@ -215,20 +294,31 @@ async fn main() {
     let deleted = Arc::new(AtomicUsize::new(0));
     let pollers: Vec<_> = (0..args.envs)
         .map(|_| {
-            let (worker_api, deleted, accepted, sending_done) = (worker_api.clone(), deleted.clone(), accepted.clone(), sending_done.clone());
-            let mut source = LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.sync_queue_url);
+            let (worker_api, deleted, accepted, sending_done) = (
+                worker_api.clone(),
+                deleted.clone(),
+                accepted.clone(),
+                sending_done.clone(),
+            );
+            let mut source =
+                LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.sync_queue_url);
             source.wait = Duration::from_secs(0);
             let batch_size = args.batch_size;
             tokio::spawn(async move {
                 loop {
-                    if sending_done.load(Ordering::SeqCst) && deleted.load(Ordering::SeqCst) >= accepted.load(Ordering::SeqCst) {
+                    if sending_done.load(Ordering::SeqCst)
+                        && deleted.load(Ordering::SeqCst) >= accepted.load(Ordering::SeqCst)
+                    {
                         return;
                     }
                     let stats = source
                         .poll_batch(batch_size, Duration::from_millis(500), |event: SqsEvent| {
                             let api = worker_api.clone();
                             async move {
-                                let answer = api.invoke(Bytes::from(serde_json::to_vec(&event).unwrap())).await.expect("worker answered");
+                                let answer = api
+                                    .invoke(Bytes::from(serde_json::to_vec(&event).unwrap()))
+                                    .await
+                                    .expect("worker answered");
                                 serde_json::from_slice::<SqsBatchResponse>(&answer).unwrap()
                             }
                         })
@@ -247,38 +337,78 @@ async fn main() {
         p.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let delivered = if args.floor { args.events } else { accepted.load(Ordering::SeqCst) };
+    let delivered = if args.floor {
+        args.events
+    } else {
+        accepted.load(Ordering::SeqCst)
+    };
 
     let ops_total = |p: &CountingProxy| -> usize { p.counts().values().sum() };
-    let all: HashMap<String, usize> = dynamo_proxy.counts().into_iter().chain(moto_proxy.counts()).collect();
+    let all: HashMap<String, usize> = dynamo_proxy
+        .counts()
+        .into_iter()
+        .chain(moto_proxy.counts())
+        .collect();
     let mut ops: Vec<_> = all.iter().collect();
     ops.sort();
     let requests = ops_total(&dynamo_proxy) + ops_total(&moto_proxy);
 
-    let what = if args.registrations { "Shopify registrations (POS and CRM on)" } else { "webhooks" };
-    println!("## End-to-end: {} {what}, {} entities, {} environments per function, worker batch {}\n", args.events, skus, args.envs, args.batch_size);
+    let what = if args.registrations {
+        "Shopify registrations (POS and CRM on)"
+    } else {
+        "webhooks"
+    };
+    println!(
+        "## End-to-end: {} {what}, {} entities, {} environments per function, worker batch {}\n",
+        args.events, skus, args.envs, args.batch_size
+    );
     if args.registrations {
         let calls = target_calls.lock().unwrap().clone();
         for (path, n) in &calls {
-            println!("target calls {path}: {n} = {:.3} per registration", *n as f64 / delivered as f64);
+            println!(
+                "target calls {path}: {n} = {:.3} per registration",
+                *n as f64 / delivered as f64
+            );
         }
     }
-    println!("HTTP statuses: {statuses:?}; delivered {delivered}; storefront cache-busts {}", published.load(Ordering::Relaxed));
+    println!(
+        "HTTP statuses: {statuses:?}; delivered {delivered}; storefront cache-busts {}",
+        published.load(Ordering::Relaxed)
+    );
     println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)\n", delivered as f64 / elapsed);
     println!("| function | CPU-s per 1,000 events (after init) | CPU-s total incl. init | peak RSS (MiB, max of envs) | cold start (median ms) |");
     println!("|---|---|---|---|---|");
     for f in [&mut ingest, &mut worker] {
         let (cpu, total, rss, cold) = f.report();
-        println!("| {} | {:.3} | {:.2} | {:.1} | {:.1} |", f.name, cpu / delivered as f64 * 1000.0, total, rss as f64 / 1024.0, cold);
+        println!(
+            "| {} | {:.3} | {:.2} | {:.1} | {:.1} |",
+            f.name,
+            cpu / delivered as f64 * 1000.0,
+            total,
+            rss as f64 / 1024.0,
+            cold
+        );
         f.stop();
     }
-    println!("\nAWS requests made by the functions: {requests} = {:.3} per delivered event", requests as f64 / delivered as f64);
+    println!(
+        "\nAWS requests made by the functions: {requests} = {:.3} per delivered event",
+        requests as f64 / delivered as f64
+    );
     for (op, n) in ops {
-        println!("  {op:<40} {n:>7}  ({:.3}/event)", *n as f64 / delivered as f64);
+        println!(
+            "  {op:<40} {n:>7}  ({:.3}/event)",
+            *n as f64 / delivered as f64
+        );
     }
     if !args.floor {
-        let outcomes = synchub_cli::demo::count_outcomes(&aws, &config).await.unwrap();
+        let outcomes = synchub_cli::demo::count_outcomes(&aws, &config)
+            .await
+            .unwrap();
         println!("audit rows by outcome: {outcomes:?}");
-        assert_eq!(outcomes.values().sum::<usize>(), delivered, "one audit row per delivered event");
+        assert_eq!(
+            outcomes.values().sum::<usize>(),
+            delivered,
+            "one audit row per delivered event"
+        );
     }
 }

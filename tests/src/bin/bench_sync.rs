@@ -37,14 +37,37 @@ struct Args {
 async fn main() {
     let args = Args::parse();
     let aws = aws().await;
-    let config = local::provision(&aws, &unique("sbench"), QueueSettings { visibility_seconds: 60, max_receive_count: 5 }).await.unwrap();
+    let config = local::provision(
+        &aws,
+        &unique("sbench"),
+        QueueSettings {
+            visibility_seconds: 60,
+            max_receive_count: 5,
+        },
+    )
+    .await
+    .unwrap();
     let tenant = "bench-shop";
-    let settings = synchub::ports::TenantSettings { tenant_id: tenant.into(), name: "Bench".into(), active: true, storefront_url: None, targets_disabled: vec![], alert_recipients: vec![], daily_summary: false, square_notification_url: None };
-    local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret()).await.unwrap();
+    let settings = synchub::ports::TenantSettings {
+        tenant_id: tenant.into(),
+        name: "Bench".into(),
+        active: true,
+        storefront_url: None,
+        targets_disabled: vec![],
+        alert_recipients: vec![],
+        daily_summary: false,
+        square_notification_url: None,
+    };
+    local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret())
+        .await
+        .unwrap();
     let tenant_id = synchub::domain::TenantId::parse(tenant).unwrap();
     aws_sdk_ssm::Client::new(&aws)
         .put_parameter()
-        .name(synchub::adapters::ssm::SsmSecretStore::square_token_name(&config.tenant_secrets_path, &tenant_id))
+        .name(synchub::adapters::ssm::SsmSecretStore::square_token_name(
+            &config.tenant_secrets_path,
+            &tenant_id,
+        ))
         .value("EAAA-bench")
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
         .overwrite(true)
@@ -55,7 +78,8 @@ async fn main() {
     data.items = square_server::items(args.objects);
     let square = SquareServer::start(data, 100).await;
 
-    let dynamo_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+    let dynamo_proxy =
+        CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
     let moto_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_SQS").unwrap()).await;
     let env: Vec<(String, String)> = vec![
         ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_proxy.url.clone()),
@@ -67,7 +91,10 @@ async fn main() {
         ("RUNS_QUEUE_URL".into(), config.runs_queue_url.clone()),
         ("SYNC_QUEUE_URL".into(), config.sync_queue_url.clone()),
         ("NOTIFY_QUEUE_URL".into(), config.notify_queue_url.clone()),
-        ("TENANT_SECRETS_PATH".into(), config.tenant_secrets_path.clone()),
+        (
+            "TENANT_SECRETS_PATH".into(),
+            config.tenant_secrets_path.clone(),
+        ),
         ("SQUARE_BASE_URL".into(), square.url.clone()),
     ];
     // Invocations get the template's Timeout; a run pauses 20 s before it and continues.
@@ -79,21 +106,43 @@ async fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let drainers: Vec<_> = (0..args.drainers)
         .map(|_| {
-            let (sqs, url, stop) = (aws_sdk_sqs::Client::new(&aws), config.sync_queue_url.clone(), stop.clone());
+            let (sqs, url, stop) = (
+                aws_sdk_sqs::Client::new(&aws),
+                config.sync_queue_url.clone(),
+                stop.clone(),
+            );
             tokio::spawn(async move {
                 let mut drained = 0usize;
                 while !stop.load(Ordering::Relaxed) {
-                    let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+                    let got = sqs
+                        .receive_message()
+                        .queue_url(&url)
+                        .max_number_of_messages(10)
+                        .wait_time_seconds(1)
+                        .send()
+                        .await
+                        .unwrap();
                     let entries: Vec<_> = got
                         .messages
                         .unwrap_or_default()
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, m)| aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder().id(i.to_string()).set_receipt_handle(m.receipt_handle.clone()).build().ok())
+                        .filter_map(|(i, m)| {
+                            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                                .id(i.to_string())
+                                .set_receipt_handle(m.receipt_handle.clone())
+                                .build()
+                                .ok()
+                        })
                         .collect();
                     if !entries.is_empty() {
                         drained += entries.len();
-                        sqs.delete_message_batch().queue_url(&url).set_entries(Some(entries)).send().await.unwrap();
+                        sqs.delete_message_batch()
+                            .queue_url(&url)
+                            .set_entries(Some(entries))
+                            .send()
+                            .await
+                            .unwrap();
                     }
                 }
                 drained
@@ -103,24 +152,48 @@ async fn main() {
 
     let started = Instant::now();
     let plan = serde_json::json!({"trigger": "manual", "tenantId": tenant, "dataTypes": ["catalog"], "force": true});
-    let answer = api.invoke(Bytes::from(plan.to_string())).await.expect("plan answered");
+    let answer = api
+        .invoke(Bytes::from(plan.to_string()))
+        .await
+        .expect("plan answered");
     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    assert!(answer["runs"][0]["outcome"]["started"].is_string(), "{answer}");
-    let mut runs_queue = LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.runs_queue_url);
+    assert!(
+        answer["runs"][0]["outcome"]["started"].is_string(),
+        "{answer}"
+    );
+    let mut runs_queue =
+        LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.runs_queue_url);
     runs_queue.wait = Duration::from_secs(1);
     let mut invocations = 0;
-    let runs = synchub::adapters::runs::DynamoRunStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.runs_table, Duration::from_secs(3600));
+    let runs = synchub::adapters::runs::DynamoRunStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        &config.runs_table,
+        Duration::from_secs(3600),
+    );
     let run = loop {
         let stats = runs_queue
             .poll_once(|event: SqsEvent| {
                 let api = api.clone();
-                async move { serde_json::from_slice::<SqsBatchResponse>(&api.invoke(Bytes::from(serde_json::to_vec(&event).unwrap())).await.expect("answered")).unwrap() }
+                async move {
+                    serde_json::from_slice::<SqsBatchResponse>(
+                        &api.invoke(Bytes::from(serde_json::to_vec(&event).unwrap()))
+                            .await
+                            .expect("answered"),
+                    )
+                    .unwrap()
+                }
             })
             .await
             .unwrap();
         invocations += stats.received;
         use synchub::ports::RunStore;
-        let run = runs.runs(tenant).await.unwrap().into_iter().next().expect("a run");
+        let run = runs
+            .runs(tenant)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+            .expect("a run");
         if run.status != synchub::domain::sync_run::RunStatus::Running {
             break run;
         }
@@ -133,14 +206,28 @@ async fn main() {
     }
     let (cpu, _, rss, _) = function.report();
     function.stop();
-    let counts: std::collections::HashMap<String, usize> = dynamo_proxy.counts().into_iter().chain(moto_proxy.counts()).collect();
+    let counts: std::collections::HashMap<String, usize> = dynamo_proxy
+        .counts()
+        .into_iter()
+        .chain(moto_proxy.counts())
+        .collect();
     let requests: usize = counts.values().sum();
 
-    println!("## daily-sync: full catalog pull of {} objects ({} pages of 100)\n", args.objects, args.objects.div_ceil(100));
+    println!(
+        "## daily-sync: full catalog pull of {} objects ({} pages of 100)\n",
+        args.objects,
+        args.objects.div_ceil(100)
+    );
     println!("run {}: {:?}, fetched {}, enqueued {}, {} invocations of at most {} s (continued through the runs queue)", run.run_id, run.status, run.fetched, run.enqueued, invocations, args.timeout);
     println!("wall {elapsed:.1} s ({:.0} objects/s); CPU {:.2} s after init ({:.3} CPU-s per 1,000 objects)", run.fetched as f64 / elapsed, cpu - cpu_ready, (cpu - cpu_ready) / run.fetched as f64 * 1000.0);
-    println!("peak RSS {:.1} MiB; cold start {cold:.1} ms; drained by the stand-in worker: {drained}", rss as f64 / 1024.0);
-    println!("AWS requests per object: {:.4} ({requests} requests)", requests as f64 / run.fetched as f64);
+    println!(
+        "peak RSS {:.1} MiB; cold start {cold:.1} ms; drained by the stand-in worker: {drained}",
+        rss as f64 / 1024.0
+    );
+    println!(
+        "AWS requests per object: {:.4} ({requests} requests)",
+        requests as f64 / run.fetched as f64
+    );
     let mut ops: Vec<_> = counts.into_iter().collect();
     ops.sort();
     for (op, n) in ops {
