@@ -8,7 +8,6 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Duration;
 use synchub::adapters::now_millis;
-use synchub::adapters::ssm::SsmSecretStore;
 use synchub::app::daily_sync::{continue_run, dry_run, start_run, Progress, Start};
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::{RunStatus, Trigger};
@@ -34,18 +33,15 @@ async fn setup(data: SquareData, page_size: usize) -> Setup {
     let tenant = stack.tenant(None).await;
     let square = SquareServer::start(data, page_size).await;
     stack.config.square_base_url = square.url.clone();
-    aws_sdk_ssm::Client::new(&stack.aws)
-        .put_parameter()
-        .name(SsmSecretStore::square_token_name(
-            &stack.config.tenant_secrets_path,
-            &TenantId::parse(&tenant.id).unwrap(),
-        ))
-        .value(TOKEN)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    synchub_cli::local::put_tenant_parameter(
+        &stack.aws,
+        &stack.config,
+        &tenant.id,
+        "square-token",
+        TOKEN,
+    )
+    .await
+    .unwrap();
     let mut sync = DailySync::new(&stack.aws, &stack.config);
     // The fixtures are dated mid-2026: widen the incremental windows to reach them.
     sync.policy.orders_lookback = Duration::from_secs(3 * 365 * 86_400);

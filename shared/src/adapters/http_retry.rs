@@ -15,6 +15,17 @@ pub struct HttpFailure {
     pub retry_after: Option<Duration>,
 }
 
+/// The HTTP client every provider adapter uses: overall and connect
+/// timeouts, and synchub's user agent.
+pub fn client(timeout: Duration, connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(connect_timeout)
+        .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
 /// The class of an HTTP error status.
 pub fn status_class(status: u16) -> ErrorClass {
     match status {

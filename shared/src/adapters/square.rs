@@ -3,7 +3,7 @@
 //! 401/403 never retried). Tokens are passed per call and never logged.
 
 use super::http_retry::{
-    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure,
+    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure,
 };
 use super::AdapterError;
 use crate::domain::square::DataType;
@@ -34,12 +34,7 @@ pub struct SquareClient {
 impl SquareClient {
     /// `base_url` is `https://connect.squareup.com` in production.
     pub fn new(base_url: impl Into<String>, attempts: usize, max_wait: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .connect_timeout(Duration::from_secs(3))
-            .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = client(Duration::from_secs(20), Duration::from_secs(3));
         Self {
             http,
             base_url: base_url.into().trim_end_matches('/').to_owned(),

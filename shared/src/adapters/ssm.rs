@@ -16,9 +16,8 @@ pub struct SsmSecretStore {
     client: Client,
     path: String,
     cache: TtlCache<TenantId, Option<Vec<WebhookSecret>>>,
-    tokens: TtlCache<TenantId, Option<String>>,
     provider_keys: TtlCache<(TenantId, Provider), Option<Vec<ProviderKey>>>,
-    named_tokens: TtlCache<(TenantId, &'static str), Option<String>>,
+    tokens: TtlCache<(TenantId, &'static str), Option<String>>,
 }
 
 impl SsmSecretStore {
@@ -27,15 +26,9 @@ impl SsmSecretStore {
             client,
             path: path.into(),
             cache: TtlCache::new(ttl),
-            tokens: TtlCache::new(ttl),
             provider_keys: TtlCache::new(ttl),
-            named_tokens: TtlCache::new(ttl),
+            tokens: TtlCache::new(ttl),
         }
-    }
-
-    /// The parameter that holds a tenant's Square access token.
-    pub fn square_token_name(path: &str, tenant: &TenantId) -> String {
-        format!("{path}/{tenant}/square-token")
     }
 
     /// A SecureString's value; `None` when it does not exist.
@@ -123,14 +116,14 @@ impl SecretStore for SsmSecretStore {
 }
 
 impl SsmSecretStore {
-    /// A tenant's API token for a target, e.g. `hubspot-token`.
-    pub async fn token(
+    /// A tenant's API token, e.g. `square-token`, `hubspot-token`.
+    async fn token(
         &self,
         tenant: &TenantId,
         parameter: &'static str,
     ) -> Result<Option<String>, AdapterError> {
         let name = format!("{}/{tenant}/{parameter}", self.path);
-        self.named_tokens
+        self.tokens
             .get_or_fetch(&(tenant.clone(), parameter), self.read(&name))
             .await
     }
@@ -138,8 +131,7 @@ impl SsmSecretStore {
 
 impl crate::ports::TokenStore for SsmSecretStore {
     async fn square_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
-        let name = Self::square_token_name(&self.path, tenant);
-        self.tokens.get_or_fetch(tenant, self.read(&name)).await
+        self.token(tenant, "square-token").await
     }
 
     async fn hubspot_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {

@@ -2,7 +2,7 @@
 //! jitter inside a small budget, honouring `Retry-After`.
 
 use super::http_retry::{
-    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure as Failure,
+    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure as Failure,
 };
 use super::AdapterError;
 use crate::ports::{CacheBust, StorefrontPublisher};
@@ -21,12 +21,7 @@ pub struct HttpStorefront {
 
 impl HttpStorefront {
     pub fn new(timeout: Duration, attempts: usize) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(1)))
-            .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let client = client(timeout, timeout.min(Duration::from_secs(1)));
         Self {
             client,
             backoff: backoff(attempts, Duration::from_millis(800)),

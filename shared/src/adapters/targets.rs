@@ -5,7 +5,7 @@
 //! from the tenant's SSM parameters and are never logged.
 
 use super::http_retry::{
-    backoff, retry_after, retrying, send_error_class, status_class, HttpFailure,
+    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure,
 };
 use super::square::SQUARE_VERSION;
 use super::AdapterError;
@@ -38,12 +38,7 @@ pub struct HttpCustomerTargets<K> {
 
 impl<K> HttpCustomerTargets<K> {
     pub fn new(endpoints: TargetEndpoints, tokens: K) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(2))
-            .user_agent(concat!("synchub/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = client(Duration::from_secs(5), Duration::from_secs(2));
         let backoff = backoff(endpoints.attempts, Duration::from_secs(2));
         Self {
             http,
@@ -61,6 +56,8 @@ impl<K> HttpCustomerTargets<K> {
         &self,
         service: &'static str,
         operation: &'static str,
+        // Erasures: a 404 means already gone, which is what they want.
+        gone_ok: bool,
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(u16, Value, u32), (AdapterError, u32)> {
         let attempts = AtomicU32::new(0);
@@ -79,7 +76,7 @@ impl<K> HttpCustomerTargets<K> {
             let status = response.status().as_u16();
             let wait = retry_after(response.headers());
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            if (200..300).contains(&status) {
+            if (200..300).contains(&status) || (gone_ok && status == 404) {
                 return Ok((status, body));
             }
             let detail = body
@@ -105,16 +102,25 @@ impl<K> HttpCustomerTargets<K> {
     }
 }
 
-fn no_token(service: &'static str, parameter: &str) -> (AdapterError, u32) {
-    (
-        AdapterError::new(
-            service,
-            "token",
-            ErrorClass::AuthError,
-            format!("no {parameter} configured for the tenant"),
-        ),
-        0,
-    )
+/// A token lookup's result, with a missing token as the AUTH error it is.
+fn token(
+    found: Result<Option<String>, AdapterError>,
+    service: &'static str,
+    parameter: &str,
+) -> Result<String, (AdapterError, u32)> {
+    match found {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err((
+            AdapterError::new(
+                service,
+                "token",
+                ErrorClass::AuthError,
+                format!("no {parameter} configured for the tenant"),
+            ),
+            0,
+        )),
+        Err(e) => Err((e, 0)),
+    }
 }
 
 impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
@@ -125,11 +131,11 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
         pos_id: Option<&str>,
         idempotency_key: &str,
     ) -> Result<(String, u32), (AdapterError, u32)> {
-        let token = match self.tokens.square_token(tenant).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Err(no_token("Square", "square-token")),
-            Err(e) => return Err((e, 0)),
-        };
+        let token = token(
+            self.tokens.square_token(tenant).await,
+            "Square",
+            "square-token",
+        )?;
         let mut body = json!({
             "given_name": customer.first_name, "family_name": customer.last_name,
             "email_address": customer.email, "phone_number": customer.phone,
@@ -159,7 +165,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
                 .header("Square-Version", SQUARE_VERSION)
                 .json(&body)
         };
-        let (_, answer, attempts) = self.call("Square", operation, request).await?;
+        let (_, answer, attempts) = self.call("Square", operation, false, request).await?;
         let id = answer
             .pointer("/customer/id")
             .and_then(Value::as_str)
@@ -194,11 +200,11 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
                 0,
             ));
         };
-        let token = match self.tokens.hubspot_token(tenant).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Err(no_token("HubSpot", "hubspot-token")),
-            Err(e) => return Err((e, 0)),
-        };
+        let token = token(
+            self.tokens.hubspot_token(tenant).await,
+            "HubSpot",
+            "hubspot-token",
+        )?;
         let body = json!({"inputs": [{
             "idProperty": "email", "id": email,
             "properties": {"email": email, "firstname": customer.first_name, "lastname": customer.last_name, "phone": customer.phone},
@@ -208,7 +214,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             self.endpoints.hubspot_base_url
         );
         let (status, answer, attempts) = self
-            .call("HubSpot", "UpsertContacts", || {
+            .call("HubSpot", "UpsertContacts", false, || {
                 self.http.post(&url).bearer_auth(&token).json(&body)
             })
             .await?;
@@ -248,48 +254,37 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
     }
 
     async fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> Result<u32, (AdapterError, u32)> {
-        let token = match self.tokens.square_token(tenant).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Err(no_token("Square", "square-token")),
-            Err(e) => return Err((e, 0)),
-        };
+        let token = token(
+            self.tokens.square_token(tenant).await,
+            "Square",
+            "square-token",
+        )?;
         let url = format!("{}/v2/customers/{}", self.endpoints.square_base_url, pos_id);
-        match self
-            .call("Square", "DeleteCustomer", || {
-                self.http
-                    .delete(&url)
-                    .bearer_auth(&token)
-                    .header("Square-Version", SQUARE_VERSION)
-            })
+        let request = || {
+            self.http
+                .delete(&url)
+                .bearer_auth(&token)
+                .header("Square-Version", SQUARE_VERSION)
+        };
+        self.call("Square", "DeleteCustomer", true, request)
             .await
-        {
-            Ok((_, _, attempts)) => Ok(attempts),
-            // Already gone is what erasure wants.
-            Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
-            Err(failure) => Err(failure),
-        }
+            .map(|(_, _, attempts)| attempts)
     }
 
     async fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> Result<u32, (AdapterError, u32)> {
-        let token = match self.tokens.hubspot_token(tenant).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return Err(no_token("HubSpot", "hubspot-token")),
-            Err(e) => return Err((e, 0)),
-        };
+        let token = token(
+            self.tokens.hubspot_token(tenant).await,
+            "HubSpot",
+            "hubspot-token",
+        )?;
         let url = format!(
             "{}/crm/v3/objects/contacts/gdpr-delete",
             self.endpoints.hubspot_base_url
         );
         let body = json!({"objectId": crm_id});
-        match self
-            .call("HubSpot", "GdprDeleteContact", || {
-                self.http.post(&url).bearer_auth(&token).json(&body)
-            })
+        let request = || self.http.post(&url).bearer_auth(&token).json(&body);
+        self.call("HubSpot", "GdprDeleteContact", true, request)
             .await
-        {
-            Ok((_, _, attempts)) => Ok(attempts),
-            Err((e, attempts)) if e.message.starts_with("HTTP 404") => Ok(attempts),
-            Err(failure) => Err(failure),
-        }
+            .map(|(_, _, attempts)| attempts)
     }
 }

@@ -166,63 +166,37 @@ where
             .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
     };
     let key = idempotency_key(change.tenant, &change.customer.id, change.event_id);
-    let outcome =
-        |result: Result<u32, (crate::adapters::AdapterError, u32)>, success: &str| match result {
-            Ok(attempts) => TargetStatus {
-                status: success.to_owned(),
-                attempts,
-                last_error: None,
-                at: now_rfc3339(),
-            },
-            Err((e, attempts)) => {
-                TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339())
+    let action = |target: &str| {
+        if change.erase {
+            let id = if target == POS {
+                &known.square_customer_id
+            } else {
+                &known.crm_contact_id
+            };
+            TargetAction::Erase(id.as_deref())
+        } else {
+            TargetAction::Upsert {
+                pos_id: known.square_customer_id.as_deref(),
+                key: &key,
             }
-        };
-    let never_synced = || TargetStatus::skipped("never synced: nothing to erase", now_rfc3339());
-    let pos = async {
-        match (
-            decision(POS),
-            change.erase,
-            known.square_customer_id.as_deref(),
-        ) {
-            (Err(status), _, _) => (status, None),
-            (Ok(()), true, None) => (never_synced(), None),
-            (Ok(()), true, Some(id)) => (
-                outcome(ports.targets.pos_erase(change.tenant, id).await, "erased"),
-                None,
-            ),
-            (Ok(()), false, pos_id) => match ports
-                .targets
-                .pos_upsert(change.tenant, &change.customer, pos_id, &key)
-                .await
-            {
-                Ok((id, attempts)) => (TargetStatus::success(attempts, now_rfc3339()), Some(id)),
-                Err(failure) => (outcome(Err(failure), ""), None),
-            },
         }
     };
-    let crm = async {
-        match (decision(CRM), change.erase, known.crm_contact_id.as_deref()) {
-            (Err(status), _, _) => (status, None),
-            (Ok(()), true, None) => (never_synced(), None),
-            (Ok(()), true, Some(id)) => (
-                outcome(ports.targets.crm_erase(change.tenant, id).await, "erased"),
-                None,
-            ),
-            (Ok(()), false, _) => match ports
-                .targets
-                .crm_upsert(change.tenant, &change.customer)
+    let run = |target: &'static str| async move {
+        match decision(target) {
+            Err(status) => (status, None),
+            Ok(()) => {
+                at_target(
+                    ports.targets,
+                    change.tenant,
+                    target,
+                    &change.customer,
+                    action(target),
+                )
                 .await
-            {
-                Ok((id, attempts)) => (
-                    TargetStatus::success(attempts, now_rfc3339()),
-                    Some(id).filter(|i| !i.is_empty()),
-                ),
-                Err(failure) => (outcome(Err(failure), ""), None),
-            },
+            }
         }
     };
-    let ((pos_status, pos_id), (crm_status, crm_id)) = futures::join!(pos, crm);
+    let ((pos_status, pos_id), (crm_status, crm_id)) = futures::join!(run(POS), run(CRM));
     let statuses = vec![(POS, pos_status), (CRM, crm_status)];
     for (target, s) in &statuses {
         tracing::info!(tenant = %change.tenant, customer = %change.customer.id, event_id = change.event_id, correlation_id = change.correlation_id,
@@ -306,7 +280,12 @@ where
             });
             continue;
         }
-        let (status, id) = send_one(ports, tenant, target, &record).await;
+        let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
+        let action = TargetAction::Upsert {
+            pos_id: record.square_customer_id.as_deref(),
+            key: &key,
+        };
+        let (status, id) = at_target(ports.targets, tenant, target, &record.profile, action).await;
         let ids = if target == POS {
             TargetIds {
                 pos: id.as_deref(),
@@ -341,51 +320,69 @@ where
     Ok(done)
 }
 
-async fn send_one<X, L, T>(
-    ports: &CustomerPorts<'_, X, L, T>,
-    tenant: &TenantId,
-    target: &'static str,
-    record: &CustomerRecord,
-) -> (TargetStatus, Option<String>)
-where
-    X: CustomerTargets,
-{
-    let now = now_rfc3339;
-    if target == POS {
-        let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
-        match ports
-            .targets
-            .pos_upsert(
-                tenant,
-                &record.profile,
-                record.square_customer_id.as_deref(),
-                &key,
-            )
-            .await
-        {
-            Ok((id, attempts)) => (TargetStatus::success(attempts, now()), Some(id)),
-            Err((e, attempts)) => (
-                TargetStatus::failed(e.class(), attempts, e.to_string(), now()),
-                None,
-            ),
-        }
-    } else {
-        match ports.targets.crm_upsert(tenant, &record.profile).await {
-            Ok((id, attempts)) => (
-                TargetStatus::success(attempts, now()),
-                Some(id).filter(|i| !i.is_empty()),
-            ),
-            Err((e, attempts)) => (
-                TargetStatus::failed(e.class(), attempts, e.to_string(), now()),
-                None,
-            ),
-        }
-    }
+/// What to do for one customer at one target.
+#[derive(Debug, Clone, Copy)]
+enum TargetAction<'a> {
+    /// Create or update (the POS by its id once known, with this idempotency key).
+    Upsert {
+        pos_id: Option<&'a str>,
+        key: &'a str,
+    },
+    /// Delete the target's copy, if the target has one (its id).
+    Erase(Option<&'a str>),
 }
 
-/// Whether a ledger status means the target still lacks this change.
-pub fn needs_backfill(status: &str) -> bool {
-    status.starts_with("skipped") || status.starts_with("failed")
+/// Does `action` at `target` and says how it went, with the target's id of
+/// the customer when it gave one.
+async fn at_target<X: CustomerTargets>(
+    targets: &X,
+    tenant: &TenantId,
+    target: &'static str,
+    customer: &CustomerProfile,
+    action: TargetAction<'_>,
+) -> (TargetStatus, Option<String>) {
+    let result = match (target, action) {
+        (_, TargetAction::Erase(None)) => {
+            return (
+                TargetStatus::skipped("never synced: nothing to erase", now_rfc3339()),
+                None,
+            )
+        }
+        (POS, TargetAction::Erase(Some(id))) => {
+            targets.pos_erase(tenant, id).await.map(|a| (None, a))
+        }
+        (_, TargetAction::Erase(Some(id))) => {
+            targets.crm_erase(tenant, id).await.map(|a| (None, a))
+        }
+        (POS, TargetAction::Upsert { pos_id, key }) => targets
+            .pos_upsert(tenant, customer, pos_id, key)
+            .await
+            .map(|(id, a)| (Some(id), a)),
+        (_, TargetAction::Upsert { .. }) => targets
+            .crm_upsert(tenant, customer)
+            .await
+            .map(|(id, a)| (Some(id), a)),
+    };
+    match result {
+        Ok((id, attempts)) => {
+            let done = if matches!(action, TargetAction::Erase(_)) {
+                "erased"
+            } else {
+                "success"
+            };
+            let status = TargetStatus {
+                status: done.to_owned(),
+                attempts,
+                last_error: None,
+                at: now_rfc3339(),
+            };
+            (status, id.filter(|i| !i.is_empty()))
+        }
+        Err((e, attempts)) => (
+            TargetStatus::failed(e.class(), attempts, e.to_string(), now_rfc3339()),
+            None,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ pub struct ShopifyMeta<'a> {
 }
 
 /// Entity ids from Shopify are prefixed, so they never meet a POS's ids.
-pub fn shopify_id(id: &Value) -> Option<String> {
+fn shopify_id(id: &Value) -> Option<String> {
     match id {
         Value::Number(n) => n.as_u64().map(|n| format!("shopify-{n}")),
         Value::String(s)
@@ -204,27 +204,6 @@ fn now_text(now_millis: i64) -> String {
         .map(canonical_time)
         .unwrap_or_default()
 }
-
-/// The topics each provider's route handles; others are recorded as ignored.
-pub const SHOPIFY_TOPICS: &[&str] = &[
-    "customers/create",
-    "customers/update",
-    "products/update",
-    "inventory_levels/update",
-    "orders/create",
-    "orders/updated",
-    "customers/redact",
-    "shop/redact",
-    "customers/data_request",
-];
-pub const SQUARE_TYPES: &[&str] = &[
-    "customer.created",
-    "customer.updated",
-    "catalog.version.updated",
-    "inventory.count.updated",
-    "order.created",
-    "order.updated",
-];
 
 /// Whether a customer event is a new registration (else an update).
 pub fn is_registration(topic: &str) -> bool {

@@ -61,17 +61,7 @@ async fn main() {
     local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret())
         .await
         .unwrap();
-    let tenant_id = synchub::domain::TenantId::parse(tenant).unwrap();
-    aws_sdk_ssm::Client::new(&aws)
-        .put_parameter()
-        .name(synchub::adapters::ssm::SsmSecretStore::square_token_name(
-            &config.tenant_secrets_path,
-            &tenant_id,
-        ))
-        .value("EAAA-bench")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
+    local::put_tenant_parameter(&aws, &config, tenant, "square-token", "EAAA-bench")
         .await
         .unwrap();
     let mut data = SquareData::empty();
