@@ -26,6 +26,49 @@ pub fn client(timeout: Duration, connect_timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Sends one request and reads its JSON answer: a 2xx (or a status in
+/// `also_ok`) gives (status, body); any other status a classified failure
+/// carrying `Retry-After` and the provider's first error (Square's
+/// `errors[0]`, HubSpot's top-level `category` and `message`).
+pub async fn send_json(
+    service: &'static str,
+    operation: &'static str,
+    request: reqwest::RequestBuilder,
+    also_ok: &[u16],
+) -> Result<(u16, serde_json::Value), HttpFailure> {
+    let fail = |class, message: String, retry_after| HttpFailure {
+        error: AdapterError::new(service, operation, class, message),
+        retry_after,
+    };
+    let response = request.send().await.map_err(|e| {
+        fail(
+            send_error_class(&e),
+            format!("request failed: {}", e.without_url()),
+            None,
+        )
+    })?;
+    let status = response.status().as_u16();
+    let wait = retry_after(response.headers());
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if (200..300).contains(&status) || also_ok.contains(&status) {
+        return Ok((status, body));
+    }
+    let error = body.pointer("/errors/0").unwrap_or(&body);
+    let text = |k: &str| error[k].as_str().unwrap_or("");
+    let detail = format!(
+        "{} {}: {}",
+        text("category"),
+        text("code"),
+        text("detail").to_owned() + text("message")
+    );
+    let detail = detail.trim_matches(|c: char| c == ' ' || c == ':');
+    Err(fail(
+        status_class(status),
+        format!("HTTP {status} {detail}").trim().to_owned(),
+        wait,
+    ))
+}
+
 /// The class of an HTTP error status.
 pub fn status_class(status: u16) -> ErrorClass {
     match status {

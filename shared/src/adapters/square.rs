@@ -2,9 +2,7 @@
 //! retries (429 and 5xx with backoff and jitter, honouring `Retry-After`;
 //! 401/403 never retried). Tokens are passed per call and never logged.
 
-use super::http_retry::{
-    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure,
-};
+use super::http_retry::{backoff, client, retrying, send_json, HttpFailure};
 use super::AdapterError;
 use crate::domain::square::DataType;
 use crate::ports::{PosSource, PullWindow, SourcePage};
@@ -49,49 +47,17 @@ impl SquareClient {
         operation: &'static str,
         request: &Request,
     ) -> Result<Value, HttpFailure> {
-        let fail = |class, message: String, retry_after| HttpFailure {
-            error: AdapterError::new("Square", operation, class, message),
-            retry_after,
-        };
         let url = format!("{}{}", self.base_url, request.path);
         let builder = match &request.body {
             Some(body) => self.http.post(&url).json(body),
             None => self.http.get(&url).query(&request.query),
         };
-        let response = builder
+        let builder = builder
             .bearer_auth(token)
-            .header("Square-Version", SQUARE_VERSION)
-            .send()
+            .header("Square-Version", SQUARE_VERSION);
+        send_json("Square", operation, builder, &[])
             .await
-            .map_err(|e| {
-                fail(
-                    send_error_class(&e),
-                    format!("request failed: {}", e.without_url()),
-                    None,
-                )
-            })?;
-        let status = response.status().as_u16();
-        let wait = retry_after(response.headers());
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            return Ok(body);
-        }
-        let detail = body
-            .pointer("/errors/0")
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e["category"].as_str().unwrap_or(""),
-                    e["code"].as_str().unwrap_or(""),
-                    e["detail"].as_str().unwrap_or("")
-                )
-            })
-            .unwrap_or_default();
-        Err(fail(
-            status_class(status),
-            format!("HTTP {status} {detail}").trim().to_owned(),
-            wait,
-        ))
+            .map(|(_, body)| body)
     }
 
     async fn call(

@@ -4,9 +4,7 @@
 //! `Retry-After`); AUTH and VALIDATION failures are never retried. Tokens come
 //! from the tenant's SSM parameters and are never logged.
 
-use super::http_retry::{
-    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure,
-};
+use super::http_retry::{backoff, client, retrying, send_json};
 use super::square::SQUARE_VERSION;
 use super::AdapterError;
 use crate::domain::TenantId;
@@ -61,41 +59,8 @@ impl<K> HttpCustomerTargets<K> {
         request: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(u16, Value, u32), (AdapterError, u32)> {
         let attempts = AtomicU32::new(0);
-        let attempt = || async {
-            let fail = |class, message: String, retry_after| HttpFailure {
-                error: AdapterError::new(service, operation, class, message),
-                retry_after,
-            };
-            let response = request().send().await.map_err(|e| {
-                fail(
-                    send_error_class(&e),
-                    format!("request failed: {}", e.without_url()),
-                    None,
-                )
-            })?;
-            let status = response.status().as_u16();
-            let wait = retry_after(response.headers());
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            if (200..300).contains(&status) || (gone_ok && status == 404) {
-                return Ok((status, body));
-            }
-            let detail = body
-                .pointer("/errors/0")
-                .map(|e| {
-                    format!(
-                        "{} {}",
-                        e["code"].as_str().or(e["category"].as_str()).unwrap_or(""),
-                        e["detail"].as_str().or(e["message"].as_str()).unwrap_or("")
-                    )
-                })
-                .or_else(|| body["message"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            Err(fail(
-                status_class(status),
-                format!("HTTP {status} {detail}").trim().to_owned(),
-                wait,
-            ))
-        };
+        let also_ok: &[u16] = if gone_ok { &[404] } else { &[] };
+        let attempt = || send_json(service, operation, request(), also_ok);
         let result = retrying(self.backoff, self.endpoints.max_wait, &attempts, attempt).await;
         let n = attempts.load(Ordering::Relaxed);
         result.map(|(s, b)| (s, b, n)).map_err(|f| (f.error, n))
