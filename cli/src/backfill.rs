@@ -25,7 +25,7 @@ where
     T: TenantDirectory,
 {
     if let Some(since) = since {
-        synchub::domain::supplier::parse_rfc3339_millis(since)
+        synchub::domain::time::parse_rfc3339_millis(since)
             .map_err(|rule| format!("--since {since:?}: {rule}"))?;
     }
     let ports = CustomerPorts {

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use synchub::adapters::now_millis;
 use synchub::config::Config;
+use synchub::domain::time::now_millis;
 use synchub::domain::webhook_signature::WebhookSecret;
 use synchub::domain::{Sku, TenantId};
 use synchub::lambda::{
@@ -112,7 +112,7 @@ fn plan_webhooks(skus: usize, rng: &mut impl Rng) -> Vec<Planned> {
             .unwrap();
             let body = json!({"eventId": event_id, "supplierId": "acme-supply", "sku": sku, "quantity": rng.random_range(0..500),
                               "price": (rng.random_range(100..10_000) as f64) / 100.0, "name": format!("Item {s}"),
-                              "updatedAt": synchub::domain::supplier::canonical_time(at)})
+                              "updatedAt": synchub::domain::time::canonical_time(at)})
             .to_string();
             let resend = rng.random_bool(0.12);
             planned.push(Planned {

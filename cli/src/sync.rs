@@ -5,10 +5,10 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Duration;
-use synchub::adapters::now_millis;
 use synchub::app::daily_sync::{continue_run, dry_run, start_run, Progress, Start};
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::{SyncRun, Trigger};
+use synchub::domain::time::now_millis;
 use synchub::domain::TenantId;
 use synchub::lambda::DailySync;
 

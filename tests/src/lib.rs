@@ -264,7 +264,7 @@ pub fn queued(tenant: &str, payload: &Value) -> String {
 /// `minute` minutes after 2026-06-01T00:00:00Z, as RFC 3339.
 pub fn at_minute(minute: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(1_780_272_000 + minute * 60).unwrap();
-    synchub::domain::supplier::canonical_time(t)
+    synchub::domain::time::canonical_time(t)
 }
 
 /// A tenant set up for the Shopify and Square routes and the customer targets.

@@ -322,7 +322,7 @@ const BASE_SECONDS: i64 = 1_780_272_000; // 2026-06-01T00:00:00Z
 
 fn at(seconds_after_base: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(BASE_SECONDS + seconds_after_base).unwrap();
-    synchub::domain::supplier::canonical_time(t)
+    synchub::domain::time::canonical_time(t)
 }
 
 /// Catalog ITEMs `ITEM{i:06}`, one variation each (`SKU-{i:06}`).

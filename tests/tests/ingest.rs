@@ -78,7 +78,7 @@ async fn every_authentication_failure_is_401_naming_why_and_enqueues_nothing() {
         12,
         "2026-06-01T10:00:00Z",
     ));
-    let now = synchub::adapters::now_millis() / 1000;
+    let now = synchub::domain::time::now_millis() / 1000;
     let good = signed_headers(&tenant.secret, "msg_1", &body);
     let with = |name: &'static str, value: Option<String>| -> Vec<(&'static str, String)> {
         let mut h: Vec<_> = good.iter().filter(|(k, _)| *k != name).cloned().collect();

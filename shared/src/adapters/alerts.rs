@@ -159,7 +159,7 @@ impl DynamoAlertStore {
             .table_name(&self.table)
             .set_key(Some(Self::failure_key(failure)))
             .update_expression("SET replayedAt = :now")
-            .expression_attribute_values(":now", s(super::now_rfc3339()))
+            .expression_attribute_values(":now", s(crate::domain::time::now_rfc3339()))
             .send()
             .await
             .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
@@ -196,7 +196,7 @@ impl AlertStore for DynamoAlertStore {
         row.insert("sk".into(), s(failure_sk(failure.at_millis, &failure.key)));
         row.insert(
             "expiresAt".into(),
-            n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
+            n(crate::domain::time::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
         );
         let put = Put::builder()
             .table_name(&self.table)
@@ -402,10 +402,10 @@ impl AlertStore for DynamoAlertStore {
             .table_name(&self.table)
             .item("pk", s(format!("summary#{tenant}")))
             .item("sk", s(day))
-            .item("sentAt", s(super::now_rfc3339()))
+            .item("sentAt", s(crate::domain::time::now_rfc3339()))
             .item(
                 "expiresAt",
-                n(super::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
+                n(crate::domain::time::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
             )
             .condition_expression("attribute_not_exists(pk)")
             .send()

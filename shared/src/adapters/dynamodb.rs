@@ -2,9 +2,10 @@
 //! write, the audit trail, and tenant settings.
 
 use super::cache::TtlCache;
-use super::{now_millis, now_rfc3339, AdapterError};
+use super::AdapterError;
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
+use crate::domain::time::now_rfc3339;
 use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
 use crate::ports::{
     AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantSettings,
@@ -560,11 +561,6 @@ impl TenantDirectory for DynamoTenantDirectory {
     async fn settings(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {
         self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
     }
-}
-
-/// Epoch seconds at which a row written now should expire.
-pub fn expiry_after(ttl: Duration) -> i64 {
-    now_millis() / 1000 + ttl.as_secs() as i64
 }
 
 /// A customer master record as stored (the fields the ledger reads).

@@ -122,16 +122,6 @@ fn classify_service_code(code: &str, status: u16, busy: ErrorClass) -> ErrorClas
     }
 }
 
-/// Unix milliseconds now.
-pub fn now_millis() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// RFC 3339 UTC now, with milliseconds.
-pub fn now_rfc3339() -> String {
-    crate::domain::supplier::canonical_time(time::OffsetDateTime::now_utc())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

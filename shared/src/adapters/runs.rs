@@ -7,9 +7,10 @@
 //!   with the page's checkpoint in one request, read back to reconcile.
 
 use super::dynamodb::{decode_error, n, s};
-use super::{now_millis, AdapterError};
+use super::AdapterError;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
+use crate::domain::time::now_millis;
 use crate::ports::{LockResult, RunStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -9,10 +9,11 @@
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::QueuedEvent;
 use super::{SHOPIFY, SQUARE};
-use crate::adapters::dynamodb::expiry_after;
-use crate::adapters::{now_millis, now_rfc3339, AdapterError};
+use crate::adapters::AdapterError;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
+use crate::domain::time::expiry_after;
+use crate::domain::time::{now_millis, now_rfc3339};
 use crate::domain::EntityKind;
 use crate::domain::{
     ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError,

@@ -5,8 +5,8 @@
 //! (disabled)`, `failed (CLASS)`), so `synchub backfill` can send exactly what
 //! is missing once a target is switched on or back up.
 
-use crate::adapters::now_rfc3339;
 use crate::domain::provider_webhook::is_registration;
+use crate::domain::time::now_rfc3339;
 use crate::domain::{TargetStatus, TenantId};
 use crate::ports::{
     CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory,

@@ -14,8 +14,8 @@ use crate::adapters::AdapterError;
 use crate::domain::alert::Notice;
 use crate::domain::provider_webhook::redaction;
 use crate::domain::square::{absent, normalize, DataType};
-use crate::domain::supplier::canonical_time;
 use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
+use crate::domain::time::canonical_time;
 use crate::domain::EntityKind;
 use crate::domain::{PulledObject, TenantId};
 use crate::ports::{

@@ -2,14 +2,15 @@
 //! then answer 202. Bad input gets a 4xx naming what was wrong, never a 5xx.
 
 use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
-use crate::adapters::dynamodb::expiry_after;
 use crate::adapters::AdapterError;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::provider_webhook::{
     check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
     InboundEvent, Provider, ShopifyMeta,
 };
-use crate::domain::supplier::{canonical_time, SupplierEvent};
+use crate::domain::supplier::SupplierEvent;
+use crate::domain::time::canonical_time;
+use crate::domain::time::expiry_after;
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
 use crate::domain::{AuditRow, EventId, TenantId, ValidationError};
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};

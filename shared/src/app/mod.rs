@@ -63,7 +63,7 @@ pub fn object_message(
         source: source.to_owned(),
         event_id: object.event_id.clone(),
         correlation_id: correlation_id.to_owned(),
-        received_at: crate::adapters::now_rfc3339(),
+        received_at: crate::domain::time::now_rfc3339(),
         webhook_id,
         topic,
         payload: serde_json::to_value(object).map_err(encode)?,

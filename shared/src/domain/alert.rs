@@ -114,7 +114,7 @@ impl Notice {
                 message,
                 failed_at,
             } => {
-                let (_, at_millis) = crate::domain::supplier::parse_rfc3339_millis(&failed_at)
+                let (_, at_millis) = crate::domain::time::parse_rfc3339_millis(&failed_at)
                     .map_err(|rule| format!("failedAt {failed_at:?} {rule}"))?;
                 Work::Record(Failure {
                     tenant_id,

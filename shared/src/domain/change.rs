@@ -5,9 +5,8 @@
 
 use super::ids::{EntityKey, EntityKind, EventId, TenantId, ValidationError};
 use super::ordering::Version;
-use super::supplier::{
-    canonical_time, parse_rfc3339_millis, SupplierEvent, MAX_FUTURE_SKEW_MILLIS,
-};
+use super::supplier::SupplierEvent;
+use super::time::{canonical_time, parse_rfc3339_millis, MAX_FUTURE_SKEW_MILLIS};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -11,6 +11,7 @@ pub mod provider_webhook;
 pub mod square;
 pub mod supplier;
 pub mod sync_run;
+pub mod time;
 pub mod webhook_signature;
 
 pub use audit::{AuditRow, Outcome, TargetStatus};

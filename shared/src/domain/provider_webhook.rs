@@ -13,7 +13,7 @@
 use super::change::PulledObject;
 use super::ids::{EntityKind, ValidationError};
 use super::square::{normalize, DataType};
-use super::supplier::{canonical_time, parse_rfc3339_millis};
+use super::time::{canonical_time, parse_rfc3339_millis};
 use super::webhook_signature::SignatureError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

@@ -3,7 +3,7 @@
 
 use super::change::PulledObject;
 use super::ids::{EntityKind, ValidationError};
-use super::supplier::{canonical_time, parse_rfc3339_millis};
+use super::time::{canonical_time, parse_rfc3339_millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -4,15 +4,13 @@
 use super::change::{ChangeBody, EntityChange};
 use super::ids::{EntityKey, EntityKind, EventId, Sku, SupplierId, TenantId, ValidationError};
 use super::ordering::Version;
+use super::time::{canonical_time, parse_rfc3339_millis};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 pub const MAX_QUANTITY: u64 = 1_000_000_000;
 pub const MAX_PRICE: f64 = 1_000_000_000.0;
 pub const MAX_NAME_CHARS: usize = 256;
-/// Events stamped further ahead than this would win every race until then.
-pub const MAX_FUTURE_SKEW_MILLIS: i64 = 60 * 60 * 1000;
+pub use super::time::MAX_FUTURE_SKEW_MILLIS;
 
 /// A supplier's statement of a SKU's stock (and optionally price and name).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,28 +76,6 @@ impl SupplierEvent {
     }
 }
 
-/// RFC 3339 in UTC with exactly three fraction digits: one spelling per
-/// instant, so the text sorts as the time does.
-/// Parses an RFC 3339 timestamp into the instant and its Unix millis; the
-/// error is the rule it broke.
-pub fn parse_rfc3339_millis(text: &str) -> Result<(OffsetDateTime, i64), &'static str> {
-    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-        "must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-06-01T10:00:00Z"
-    })?;
-    let millis =
-        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| "is out of range")?;
-    Ok((t, millis))
-}
-
-pub fn canonical_time(t: OffsetDateTime) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(FORMAT)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
     match obj.get(field) {
         None | Some(Value::Null) => Err(ValidationError::new(field, "is required")),
@@ -162,6 +138,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+    use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
 
     const NOW: i64 = 1_780_000_000_000; // 2026-05-28
 
@@ -275,14 +253,6 @@ mod tests {
             SupplierEvent::parse(&json!([1]), NOW).unwrap_err().field,
             "body"
         );
-    }
-
-    #[test]
-    fn canonical_text_sorts_as_the_time_does() {
-        let a = OffsetDateTime::from_unix_timestamp_nanos(1_780_000_000_420_000_000).unwrap();
-        let b = OffsetDateTime::from_unix_timestamp_nanos(1_780_000_000_425_000_000).unwrap();
-        assert_eq!(canonical_time(a), "2026-05-28T20:26:40.420Z");
-        assert!(canonical_time(a) < canonical_time(b));
     }
 
     proptest! {

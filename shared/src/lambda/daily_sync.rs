@@ -6,12 +6,13 @@
 
 use super::sqs::batch_response;
 use super::DailySync;
-use crate::adapters::{now_millis, AdapterError};
+use crate::adapters::AdapterError;
 use crate::app::apply::BatchReport;
 use crate::app::daily_sync::{continue_run, start_run, Progress, Start};
 use crate::domain::alert::{Notice, RunSummary};
 use crate::domain::square::DataType;
 use crate::domain::sync_run::Trigger;
+use crate::domain::time::now_millis;
 use crate::ports::{MessageQueue, OutgoingMessage, RunStore};
 use crate::ErrorClass;
 use aws_lambda_events::sqs::SqsEvent;
@@ -152,7 +153,7 @@ pub async fn send_summary(sync: &DailySync, tenant: &str, now: i64) -> Result<()
             duration_seconds: r
                 .finished_at
                 .as_deref()
-                .and_then(|f| crate::domain::supplier::parse_rfc3339_millis(f).ok())
+                .and_then(|f| crate::domain::time::parse_rfc3339_millis(f).ok())
                 .map_or(0, |(_, end)| (end - r.started_millis) / 1000),
             run_id: r.run_id,
             data_type: r.data_type.to_string(),

@@ -1,12 +1,12 @@
 //! API Gateway (HTTP API) requests in, JSON responses out.
 
 use super::Ingest;
-use crate::adapters::now_millis;
 use crate::app::ingest::{
     ingest_provider_webhook, ingest_supplier_webhook, ProviderRequest, WebhookRequest,
     WebhookResponse,
 };
 use crate::domain::provider_webhook::{Provider, ShopifyMeta};
+use crate::domain::time::now_millis;
 use crate::domain::webhook_signature::SignedHeaders;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;

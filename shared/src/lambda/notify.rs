@@ -3,8 +3,8 @@
 
 use super::sqs::batch_response;
 use super::Notifier;
-use crate::adapters::now_millis;
 use crate::app::notify::{notify_batch, Incoming};
+use crate::domain::time::now_millis;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
 /// The queue name at the end of an ARN or a queue URL.

@@ -3,7 +3,7 @@
 //! cannot inject markup.
 
 use crate::domain::alert::{AlertState, Failure};
-use crate::domain::supplier::canonical_time;
+use crate::domain::time::canonical_time;
 use minijinja::{context, Environment};
 use std::sync::OnceLock;
 
