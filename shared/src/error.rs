@@ -1,4 +1,9 @@
 //! The error classes every layer maps its errors to (see DESIGN.md "Errors").
+//!
+//! Each layer has its own error enum (`ports::PortError` for what adapters
+//! report, one per use case in `app`, `lambda::HandlerError` for the glue),
+//! each [`Classified`], converting at the boundary with `#[from]` so the
+//! cause is kept as the source.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -46,6 +51,33 @@ impl ErrorClass {
             ErrorClass::UnknownError => "UNKNOWN_ERROR",
         }
     }
+}
+
+/// An error that knows its class. Every layer's error implements it, and
+/// every batch loop asks [`Classified::is_retryable`] (the one retry verdict)
+/// whether to hand a record back for redelivery.
+pub trait Classified: std::error::Error {
+    fn class(&self) -> ErrorClass;
+
+    fn is_retryable(&self) -> bool {
+        self.class().is_retryable()
+    }
+}
+
+/// The error and every source under it, `: `-separated, for logs and
+/// terminals that show one line.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = e.source();
+    }
+    text
 }
 
 impl fmt::Display for ErrorClass {

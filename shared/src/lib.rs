@@ -7,6 +7,7 @@
 //! - [`adapters`]: DynamoDB, SQS, SSM and HTTP implementations of the ports,
 //!   built from one SDK config so endpoints come from the standard
 //!   `AWS_ENDPOINT_URL_*` variables and production code has no emulator branch.
+//! - [`messages`]: the typed, versioned messages between functions.
 //! - [`lambda`]: the Lambda glue written once (init, HTTP mapping, SQS partial
 //!   batch responses).
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod lambda;
+pub mod messages;
 pub mod ports;
 
-pub use error::ErrorClass;
+pub use error::{Classified, ErrorClass};

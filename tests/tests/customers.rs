@@ -715,7 +715,8 @@ async fn shop_redact_erases_every_shopify_customer_of_the_tenant_through_the_dai
         serde_json::to_value(as_delivered(&message, 1)).unwrap(),
         u64::MAX,
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     stack.drain(&worker, Duration::from_secs(20)).await;
 

@@ -691,8 +691,12 @@ async fn the_lambda_path_queues_runs_and_continues_them_through_the_runs_queue()
         tenant_id: Some(s.tenant.id.clone()),
         data_types: Some(vec![DataType::Catalog]),
         force: false,
+        ..Default::default()
     };
-    let planned = synchub::lambda::daily_sync::plan(&s.sync, &plan).await;
+    let planned = synchub::lambda::daily_sync::plan(&s.sync, &plan)
+        .await
+        .unwrap();
+    let planned = serde_json::to_value(planned).unwrap();
     assert!(
         planned["runs"][0]["outcome"]["started"].is_string(),
         "{planned}"

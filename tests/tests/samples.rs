@@ -275,7 +275,9 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
         {
             let event: Value = serde_json::from_str(&text.replace(SAMPLE_TENANT, &tenant.id))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let answer = synchub::lambda::daily_sync::handle(&daily_sync, event, u64::MAX).await;
+            let answer = synchub::lambda::daily_sync::handle(&daily_sync, event, u64::MAX)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             match case {
                 "schedule" | "manual" => {
                     let runs = answer["runs"]

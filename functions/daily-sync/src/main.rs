@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let sync = DailySync::new(&aws_config().await, &Config::from_env());
     let sync = &sync;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(handle(sync, event.payload, event.context.deadline).await)
+        handle(sync, event.payload, event.context.deadline).await
     }))
     .await
 }

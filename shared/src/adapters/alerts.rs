@@ -8,8 +8,8 @@
 //!   samples are one Query and a redelivered failure finds its row.
 
 use super::dynamodb::{decode_error, n, s};
-use super::AdapterError;
 use crate::domain::alert::{AlertState, Failure};
+use crate::ports::PortError;
 use crate::ports::{AlertClaim, AlertStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -45,8 +45,8 @@ fn failure_sk(at_millis: i64, key: &str) -> String {
     format!("{:013}#{key}", at_millis.max(0))
 }
 
-fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
-    AdapterError::new(
+fn internal(operation: &'static str, e: impl ToString) -> PortError {
+    PortError::new(
         "DynamoDB",
         operation,
         ErrorClass::UnknownError,
@@ -54,7 +54,7 @@ fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
     )
 }
 
-fn decode_state(item: HashMap<String, AttributeValue>) -> Result<AlertState, AdapterError> {
+fn decode_state(item: HashMap<String, AttributeValue>) -> Result<AlertState, PortError> {
     serde_dynamo::from_item(item).map_err(|e| decode_error("UpdateItem", e))
 }
 
@@ -74,7 +74,7 @@ impl DynamoAlertStore {
         expression: &str,
         condition: Option<&str>,
         values: HashMap<String, AttributeValue>,
-    ) -> Result<bool, AdapterError> {
+    ) -> Result<bool, PortError> {
         let result = self
             .client
             .update_item()
@@ -95,7 +95,7 @@ impl DynamoAlertStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+            Err(e) => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
         }
     }
 
@@ -105,7 +105,7 @@ impl DynamoAlertStore {
         &self,
         tenant: &str,
         class: ErrorClass,
-    ) -> Result<Vec<Failure>, AdapterError> {
+    ) -> Result<Vec<Failure>, PortError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -116,7 +116,7 @@ impl DynamoAlertStore {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            let page = page.map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
             for item in page.items() {
                 out.push(
                     serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
@@ -140,7 +140,7 @@ impl DynamoAlertStore {
     }
 
     /// Whether `synchub replay` already sent this failure back.
-    pub async fn is_replayed(&self, failure: &Failure) -> Result<bool, AdapterError> {
+    pub async fn is_replayed(&self, failure: &Failure) -> Result<bool, PortError> {
         let out = self
             .client
             .get_item()
@@ -149,11 +149,11 @@ impl DynamoAlertStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
         Ok(out.item.is_some_and(|i| i.contains_key("replayedAt")))
     }
 
-    pub async fn mark_replayed(&self, failure: &Failure) -> Result<(), AdapterError> {
+    pub async fn mark_replayed(&self, failure: &Failure) -> Result<(), PortError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -162,7 +162,7 @@ impl DynamoAlertStore {
             .expression_attribute_values(":now", s(crate::domain::time::now_rfc3339()))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
         Ok(())
     }
 
@@ -171,7 +171,7 @@ impl DynamoAlertStore {
         &self,
         tenant: &str,
         class: ErrorClass,
-    ) -> Result<Option<AlertState>, AdapterError> {
+    ) -> Result<Option<AlertState>, PortError> {
         let out = self
             .client
             .get_item()
@@ -180,13 +180,13 @@ impl DynamoAlertStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
         out.item.map(decode_state).transpose()
     }
 }
 
 impl AlertStore for DynamoAlertStore {
-    async fn record(&self, failure: &Failure) -> Result<bool, AdapterError> {
+    async fn record(&self, failure: &Failure) -> Result<bool, PortError> {
         let mut row: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(failure).map_err(|e| internal("TransactWriteItems", e))?;
         row.insert(
@@ -237,7 +237,7 @@ impl AlertStore for DynamoAlertStore {
                 if already {
                     Ok(false)
                 } else {
-                    Err(AdapterError::from_sdk(
+                    Err(super::classify::sdk_error(
                         "DynamoDB",
                         "TransactWriteItems",
                         DB,
@@ -255,7 +255,7 @@ impl AlertStore for DynamoAlertStore {
         now: i64,
         window: i64,
         lease: i64,
-    ) -> Result<AlertClaim, AdapterError> {
+    ) -> Result<AlertClaim, PortError> {
         let result = self
             .client
             .update_item()
@@ -292,7 +292,7 @@ impl AlertStore for DynamoAlertStore {
                         None => Ok(AlertClaim::Nothing),
                     }
                 }
-                _ => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+                _ => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
             },
         }
     }
@@ -303,7 +303,7 @@ impl AlertStore for DynamoAlertStore {
         class: ErrorClass,
         since: i64,
         limit: i32,
-    ) -> Result<Vec<Failure>, AdapterError> {
+    ) -> Result<Vec<Failure>, PortError> {
         let out = self
             .client
             .query()
@@ -315,14 +315,14 @@ impl AlertStore for DynamoAlertStore {
             .limit(limit)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
         out.items()
             .iter()
             .map(|item| serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e)))
             .collect()
     }
 
-    async fn sent(&self, state: &AlertState, reported: u64, now: i64) -> Result<(), AdapterError> {
+    async fn sent(&self, state: &AlertState, reported: u64, now: i64) -> Result<(), PortError> {
         let class = ErrorClass::parse(&state.error_class).unwrap_or(ErrorClass::UnknownError);
         let list = |ids: &[String]| AttributeValue::L(ids.iter().map(|i| s(i)).collect());
         let values = HashMap::from([
@@ -350,7 +350,7 @@ impl AlertStore for DynamoAlertStore {
         class: ErrorClass,
         rejected: Option<&str>,
         now: i64,
-    ) -> Result<(), AdapterError> {
+    ) -> Result<(), PortError> {
         match rejected {
             None => {
                 self.update(
@@ -383,7 +383,7 @@ impl AlertStore for DynamoAlertStore {
         tenant: &str,
         class: ErrorClass,
         due: i64,
-    ) -> Result<bool, AdapterError> {
+    ) -> Result<bool, PortError> {
         let values = HashMap::from([(":due".to_owned(), n(due))]);
         self.update(
             tenant,
@@ -395,7 +395,7 @@ impl AlertStore for DynamoAlertStore {
         .await
     }
 
-    async fn claim_summary(&self, tenant: &str, day: &str) -> Result<bool, AdapterError> {
+    async fn claim_summary(&self, tenant: &str, day: &str) -> Result<bool, PortError> {
         let result = self
             .client
             .put_item()
@@ -418,11 +418,11 @@ impl AlertStore for DynamoAlertStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, e)),
+            Err(e) => Err(super::classify::sdk_error("DynamoDB", "PutItem", DB, e)),
         }
     }
 
-    async fn release_summary(&self, tenant: &str, day: &str) -> Result<(), AdapterError> {
+    async fn release_summary(&self, tenant: &str, day: &str) -> Result<(), PortError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -430,7 +430,7 @@ impl AlertStore for DynamoAlertStore {
             .key("sk", s(day))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "DeleteItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "DeleteItem", DB, e))?;
         Ok(())
     }
 
@@ -439,7 +439,7 @@ impl AlertStore for DynamoAlertStore {
         tenant: &str,
         class: ErrorClass,
         due: i64,
-    ) -> Result<(), AdapterError> {
+    ) -> Result<(), PortError> {
         let values = HashMap::from([(":due".to_owned(), n(due))]);
         self.update(
             tenant,

@@ -2,13 +2,14 @@
 //! write, the audit trail, and tenant settings.
 
 use super::cache::TtlCache;
-use super::AdapterError;
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::time::now_rfc3339;
 use crate::domain::{ChangeBody, EntityChange, EventId, TenantId};
+use crate::ports::PortError;
 use crate::ports::{
-    AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantSettings,
+    AuditLog, CustomerLedger, CustomerRecord, ItemStore, TargetIds, TenantDirectory, TenantRoster,
+    TenantSettings,
 };
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -17,6 +18,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
+use backon::Retryable;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -57,7 +59,7 @@ impl ItemStore for DynamoItemStore {
         change: &EntityChange,
         message_id: &str,
         correlation_id: &str,
-    ) -> Result<WriteResult, AdapterError> {
+    ) -> Result<WriteResult, PortError> {
         let mut sets = vec![
             "#kind = :kind",
             "#sourceMillis = :sourceMillis",
@@ -107,7 +109,7 @@ impl ItemStore for DynamoItemStore {
                     "#deleted = :deleted",
                 ]);
                 let map = serde_dynamo::to_attribute_value(attributes).map_err(|e| {
-                    AdapterError::new(
+                    PortError::new(
                         "DynamoDB",
                         "UpdateItem",
                         ErrorClass::ValidationError,
@@ -155,7 +157,12 @@ impl ItemStore for DynamoItemStore {
                 {
                     return stored_version(ccf.item()).map(WriteResult::NotNewer);
                 }
-                Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, err))
+                Err(super::classify::sdk_error(
+                    "DynamoDB",
+                    "UpdateItem",
+                    DB,
+                    err,
+                ))
             }
         }
     }
@@ -168,7 +175,7 @@ impl crate::ports::EntityIndex for DynamoItemStore {
         kind: crate::domain::EntityKind,
         source: &str,
         after: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AdapterError> {
+    ) -> Result<(Vec<(String, String)>, Option<String>), PortError> {
         let prefix = format!("{}#", kind.as_str());
         let start = after.map(|id| {
             HashMap::from([
@@ -194,7 +201,7 @@ impl crate::ports::EntityIndex for DynamoItemStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
         let text = |item: &HashMap<String, AttributeValue>, k: &str| {
             item.get(k)
                 .and_then(|v| v.as_s().ok())
@@ -221,9 +228,9 @@ impl crate::ports::EntityIndex for DynamoItemStore {
 /// Reads the stored version from the item returned by a refused write.
 fn stored_version(
     item: Option<&HashMap<String, AttributeValue>>,
-) -> Result<StoredVersion, AdapterError> {
+) -> Result<StoredVersion, PortError> {
     let bad = || {
-        AdapterError::new(
+        PortError::new(
             "DynamoDB",
             "UpdateItem",
             ErrorClass::UnknownError,
@@ -265,7 +272,7 @@ impl DynamoAuditLog {
     }
 
     /// Every row of one entity, oldest source time first (what `trace` shows).
-    pub async fn entity_history(&self, pk: &str) -> Result<Vec<AuditRow>, AdapterError> {
+    pub async fn entity_history(&self, pk: &str) -> Result<Vec<AuditRow>, PortError> {
         let mut rows = Vec::new();
         let mut pages = self
             .client
@@ -276,7 +283,7 @@ impl DynamoAuditLog {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+            let page = page.map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
             for item in page.items() {
                 rows.push(
                     serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
@@ -290,8 +297,8 @@ impl DynamoAuditLog {
     }
 }
 
-pub(crate) fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> AdapterError {
-    AdapterError::new(
+pub(crate) fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> PortError {
+    PortError::new(
         "DynamoDB",
         operation,
         ErrorClass::UnknownError,
@@ -299,9 +306,9 @@ pub(crate) fn decode_error(operation: &'static str, e: serde_dynamo::Error) -> A
     )
 }
 
-fn encode(row: &AuditRow) -> Result<HashMap<String, AttributeValue>, AdapterError> {
+fn encode(row: &AuditRow) -> Result<HashMap<String, AttributeValue>, PortError> {
     serde_dynamo::to_item(row).map_err(|e| {
-        AdapterError::new(
+        PortError::new(
             "DynamoDB",
             "PutItem",
             ErrorClass::UnknownError,
@@ -311,15 +318,15 @@ fn encode(row: &AuditRow) -> Result<HashMap<String, AttributeValue>, AdapterErro
 }
 
 impl AuditLog for DynamoAuditLog {
-    async fn record_new(&self, rows: &[AuditRow]) -> Vec<Result<(), AdapterError>> {
-        let mut results: Vec<Result<(), AdapterError>> = Vec::with_capacity(rows.len());
+    async fn record_new(&self, rows: &[AuditRow]) -> Vec<Result<(), PortError>> {
+        let mut results: Vec<Result<(), PortError>> = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(25) {
             results.extend(self.write_chunk(chunk).await);
         }
         results
     }
 
-    async fn record_once(&self, row: &AuditRow) -> Result<bool, AdapterError> {
+    async fn record_once(&self, row: &AuditRow) -> Result<bool, PortError> {
         let result = self
             .client
             .put_item()
@@ -338,11 +345,11 @@ impl AuditLog for DynamoAuditLog {
             {
                 Ok(false)
             }
-            Err(err) => Err(AdapterError::from_sdk("DynamoDB", "PutItem", DB, err)),
+            Err(err) => Err(super::classify::sdk_error("DynamoDB", "PutItem", DB, err)),
         }
     }
 
-    async fn find(&self, pk: &str, sk: &str) -> Result<Option<AuditRow>, AdapterError> {
+    async fn find(&self, pk: &str, sk: &str) -> Result<Option<AuditRow>, PortError> {
         let out = self
             .client
             .get_item()
@@ -352,7 +359,7 @@ impl AuditLog for DynamoAuditLog {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
         out.item
             .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
             .transpose()
@@ -364,9 +371,9 @@ impl AuditLog for DynamoAuditLog {
         sk: &str,
         target: &str,
         status: &TargetStatus,
-    ) -> Result<(), AdapterError> {
+    ) -> Result<(), PortError> {
         let Some(mut row) = self.find(pk, sk).await? else {
-            return Err(AdapterError::new(
+            return Err(PortError::new(
                 "DynamoDB",
                 "UpdateItem",
                 ErrorClass::UnknownError,
@@ -376,7 +383,7 @@ impl AuditLog for DynamoAuditLog {
         row.targets.insert(target.to_owned(), status.clone());
         let targets: BTreeMap<String, TargetStatus> = row.targets;
         let value = serde_dynamo::to_attribute_value(targets).map_err(|e| {
-            AdapterError::new(
+            PortError::new(
                 "DynamoDB",
                 "UpdateItem",
                 ErrorClass::UnknownError,
@@ -392,23 +399,23 @@ impl AuditLog for DynamoAuditLog {
             .expression_attribute_values(":t", value)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
         Ok(())
     }
 }
 
 impl DynamoAuditLog {
     /// One BatchWriteItem for up to 25 rows; unprocessed rows are retried with backoff.
-    async fn write_chunk(&self, rows: &[AuditRow]) -> Vec<Result<(), AdapterError>> {
+    async fn write_chunk(&self, rows: &[AuditRow]) -> Vec<Result<(), PortError>> {
         let mut pending: Vec<(usize, WriteRequest)> = Vec::new();
-        let mut results: Vec<Result<(), AdapterError>> = Vec::with_capacity(rows.len());
+        let mut results: Vec<Result<(), PortError>> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             match encode(row).and_then(|item| {
                 PutRequest::builder()
                     .set_item(Some(item))
                     .build()
                     .map_err(|e| {
-                        AdapterError::new(
+                        PortError::new(
                             "DynamoDB",
                             "BatchWriteItem",
                             ErrorClass::UnknownError,
@@ -423,57 +430,56 @@ impl DynamoAuditLog {
                 Err(e) => results.push(Err(e)),
             }
         }
-        let mut delay = Duration::from_millis(50);
-        for attempt in 1..=4 {
-            if pending.is_empty() {
-                break;
-            }
-            let requests: Vec<WriteRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
-            match self
+        if pending.is_empty() {
+            return results;
+        }
+        // Unprocessed rows are a retryable failure of the attempt, so backon
+        // retries exactly them with backoff and jitter.
+        let pending = std::sync::Mutex::new(pending);
+        let pending_requests = || -> Vec<WriteRequest> {
+            let p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.iter().map(|(_, r)| r.clone()).collect()
+        };
+        let attempt = || async {
+            let out = self
                 .client
                 .batch_write_item()
-                .request_items(&self.table, requests)
+                .request_items(&self.table, pending_requests())
                 .send()
                 .await
-            {
-                Ok(out) => {
-                    let unprocessed = out
-                        .unprocessed_items()
-                        .and_then(|u| u.get(&self.table))
-                        .cloned()
-                        .unwrap_or_default();
-                    pending.retain(|(_, r)| unprocessed.contains(r));
-                }
-                Err(err) => {
-                    let err = AdapterError::from_sdk("DynamoDB", "BatchWriteItem", DB, err);
-                    if attempt == 4 || !err.class.is_retryable() {
-                        for (i, _) in &pending {
-                            results[*i] = Err(AdapterError::new(
-                                err.service,
-                                err.operation,
-                                err.class,
-                                err.message.clone(),
-                            ));
-                        }
-                        return results;
-                    }
-                }
+                .map_err(|e| super::classify::sdk_error("DynamoDB", "BatchWriteItem", DB, e))?;
+            let unprocessed = out
+                .unprocessed_items()
+                .and_then(|u| u.get(&self.table))
+                .cloned()
+                .unwrap_or_default();
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.retain(|(_, r)| unprocessed.contains(r));
+            if p.is_empty() {
+                Ok(())
+            } else {
+                Err(PortError::new(
+                    "DynamoDB",
+                    "BatchWriteItem",
+                    DB,
+                    "rows still unprocessed after retries",
+                ))
             }
-            if !pending.is_empty() {
-                tokio::time::sleep(
-                    delay + Duration::from_millis(rand::random_range(0..delay.as_millis() as u64)),
-                )
-                .await;
-                delay *= 2;
+        };
+        if let Err(err) = attempt
+            .retry(super::http_retry::backoff(4, Duration::from_millis(800)))
+            .sleep(tokio::time::sleep)
+            .when(PortError::is_retryable)
+            .await
+        {
+            for (i, _) in pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                results[i] = Err(PortError::new(
+                    "DynamoDB",
+                    "BatchWriteItem",
+                    err.class(),
+                    err.message(),
+                ));
             }
-        }
-        for (i, _) in pending {
-            results[i] = Err(AdapterError::new(
-                "DynamoDB",
-                "BatchWriteItem",
-                DB,
-                "rows still unprocessed after retries",
-            ));
         }
         results
     }
@@ -496,10 +502,10 @@ impl DynamoTenantDirectory {
     }
 
     /// Creates or replaces a tenant's settings (used by seeding and the CLI).
-    pub async fn put(&self, settings: &TenantSettings) -> Result<(), AdapterError> {
+    pub async fn put(&self, settings: &TenantSettings) -> Result<(), PortError> {
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(settings).map_err(|e| {
-                AdapterError::new(
+                PortError::new(
                     "DynamoDB",
                     "PutItem",
                     ErrorClass::UnknownError,
@@ -513,12 +519,34 @@ impl DynamoTenantDirectory {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "PutItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "PutItem", DB, e))?;
         Ok(())
     }
 
-    /// Every active tenant (a scan: the tenants table is small).
-    pub async fn active(&self) -> Result<Vec<TenantSettings>, AdapterError> {
+    async fn fetch(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant.as_str()))
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
+            .transpose()
+    }
+}
+
+impl TenantDirectory for DynamoTenantDirectory {
+    async fn settings(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, PortError> {
+        self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
+    }
+}
+
+impl TenantRoster for DynamoTenantDirectory {
+    /// A scan: the tenants table is small.
+    async fn active(&self) -> Result<Vec<TenantSettings>, PortError> {
         let mut tenants = Vec::new();
         let mut pages = self
             .client
@@ -528,7 +556,7 @@ impl DynamoTenantDirectory {
             .send();
         while let Some(page) = pages.next().await {
             for item in page
-                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Scan", DB, e))?
+                .map_err(|e| super::classify::sdk_error("DynamoDB", "Scan", DB, e))?
                 .items()
             {
                 let settings: TenantSettings =
@@ -540,26 +568,6 @@ impl DynamoTenantDirectory {
         }
         tenants.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
         Ok(tenants)
-    }
-
-    async fn fetch(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(tenant.as_str()))
-            .send()
-            .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
-        out.item
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
-            .transpose()
-    }
-}
-
-impl TenantDirectory for DynamoTenantDirectory {
-    async fn settings(&self, tenant: &TenantId) -> Result<Option<TenantSettings>, AdapterError> {
-        self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
     }
 }
 
@@ -622,7 +630,7 @@ impl CustomerLedger for DynamoItemStore {
         &self,
         tenant: &TenantId,
         id: &str,
-    ) -> Result<Option<CustomerRecord>, AdapterError> {
+    ) -> Result<Option<CustomerRecord>, PortError> {
         let out = self
             .client
             .get_item()
@@ -631,7 +639,7 @@ impl CustomerLedger for DynamoItemStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
         let Some(item) = out.item else {
             return Ok(None);
         };
@@ -647,7 +655,7 @@ impl CustomerLedger for DynamoItemStore {
         event_id: &str,
         statuses: &[(&'static str, TargetStatus)],
         ids: TargetIds<'_>,
-    ) -> Result<(), AdapterError> {
+    ) -> Result<(), PortError> {
         let mut sets = Vec::new();
         let mut names = HashMap::from([("#eventId".to_owned(), "eventId".to_owned())]);
         let mut values = HashMap::from([(":eventId".to_owned(), s(event_id))]);
@@ -695,7 +703,7 @@ impl CustomerLedger for DynamoItemStore {
                 tracing::info!(tenant = %tenant, customer = id, event_id, "a newer event holds the record; its own results stand");
                 Ok(())
             }
-            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+            Err(e) => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
         }
     }
 
@@ -704,7 +712,7 @@ impl CustomerLedger for DynamoItemStore {
         tenant: &TenantId,
         target: &str,
         since: Option<&str>,
-    ) -> Result<Vec<CustomerRecord>, AdapterError> {
+    ) -> Result<Vec<CustomerRecord>, PortError> {
         let mut filter = "(attribute_not_exists(#deleted) OR #deleted = :no) AND (begins_with(#ledger.#status, :skipped) OR begins_with(#ledger.#status, :failed))".to_owned();
         if since.is_some() {
             filter.push_str(" AND #ledger.#at >= :since");
@@ -736,7 +744,7 @@ impl CustomerLedger for DynamoItemStore {
             let out = query
                 .send()
                 .await
-                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?;
+                .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
             for item in out.items.unwrap_or_default() {
                 let stored: StoredCustomer =
                     serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;

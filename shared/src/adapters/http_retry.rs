@@ -1,8 +1,8 @@
 //! Calls to provider HTTP APIs, written once: status classes, `Retry-After`,
 //! and retries with exponential backoff and jitter inside a budget.
 
-use super::AdapterError;
-use crate::ErrorClass;
+use super::classify::{provider_error_class, send_error_class};
+use crate::ports::PortError;
 use backon::{ExponentialBuilder, Retryable};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// A failed attempt, with the wait the server asked for.
 #[derive(Debug)]
 pub struct HttpFailure {
-    pub error: AdapterError,
+    pub error: PortError,
     pub retry_after: Option<Duration>,
 }
 
@@ -37,7 +37,7 @@ pub async fn send_json(
     also_ok: &[u16],
 ) -> Result<(u16, serde_json::Value), HttpFailure> {
     let fail = |class, message: String, retry_after| HttpFailure {
-        error: AdapterError::new(service, operation, class, message),
+        error: PortError::new(service, operation, class, message),
         retry_after,
     };
     let response = request.send().await.map_err(|e| {
@@ -63,20 +63,10 @@ pub async fn send_json(
     );
     let detail = detail.trim_matches(|c: char| c == ' ' || c == ':');
     Err(fail(
-        status_class(status),
+        provider_error_class(status, text("category")),
         format!("HTTP {status} {detail}").trim().to_owned(),
         wait,
     ))
-}
-
-/// The class of an HTTP error status.
-pub fn status_class(status: u16) -> ErrorClass {
-    match status {
-        401 | 403 => ErrorClass::AuthError,
-        408 => ErrorClass::TimeoutError,
-        429 | 500..=599 => ErrorClass::NetworkError,
-        _ => ErrorClass::ValidationError,
-    }
 }
 
 /// `Retry-After` in seconds, if the response has one.
@@ -86,15 +76,6 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
-}
-
-/// The class of a request that got no response.
-pub fn send_error_class(e: &reqwest::Error) -> ErrorClass {
-    if e.is_timeout() {
-        ErrorClass::TimeoutError
-    } else {
-        ErrorClass::NetworkError
-    }
 }
 
 pub fn backoff(attempts: usize, max_delay: Duration) -> ExponentialBuilder {
@@ -124,9 +105,7 @@ where
     })
     .retry(backoff)
     .sleep(tokio::time::sleep)
-    .when(|f: &HttpFailure| {
-        f.error.class.is_retryable() && f.retry_after.is_none_or(|d| d <= max_wait)
-    })
+    .when(|f: &HttpFailure| f.error.is_retryable() && f.retry_after.is_none_or(|d| d <= max_wait))
     // `planned` is None once the budget is spent; a Retry-After never extends it.
     .adjust(|f: &HttpFailure, planned| planned.map(|p| f.retry_after.unwrap_or(p)))
     .await

@@ -7,10 +7,10 @@
 //!   with the page's checkpoint in one request, read back to reconcile.
 
 use super::dynamodb::{decode_error, n, s};
-use super::AdapterError;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
 use crate::domain::time::now_millis;
+use crate::ports::PortError;
 use crate::ports::{LockResult, RunStore};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -45,8 +45,8 @@ fn lock_key(run: &SyncRun) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn internal(operation: &'static str, e: impl ToString) -> AdapterError {
-    AdapterError::new(
+fn internal(operation: &'static str, e: impl ToString) -> PortError {
+    PortError::new(
         "DynamoDB",
         operation,
         ErrorClass::UnknownError,
@@ -67,7 +67,7 @@ impl DynamoRunStore {
         }
     }
 
-    fn run_item(&self, run: &SyncRun) -> Result<HashMap<String, AttributeValue>, AdapterError> {
+    fn run_item(&self, run: &SyncRun) -> Result<HashMap<String, AttributeValue>, PortError> {
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(run).map_err(|e| internal("PutItem", e))?;
         item.insert("pk".into(), s(run_pk(&run.tenant_id, run.data_type)));
@@ -82,7 +82,7 @@ impl DynamoRunStore {
     async fn query_all(
         &self,
         pk: String,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, AdapterError> {
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
         let mut items = Vec::new();
         let mut pages = self
             .client
@@ -95,7 +95,7 @@ impl DynamoRunStore {
             .send();
         while let Some(page) = pages.next().await {
             items.extend(
-                page.map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?
+                page.map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?
                     .items
                     .unwrap_or_default(),
             );
@@ -111,7 +111,7 @@ impl RunStore for DynamoRunStore {
         now: i64,
         ttl_millis: i64,
         force: bool,
-    ) -> Result<LockResult, AdapterError> {
+    ) -> Result<LockResult, PortError> {
         let mut condition =
             "(attribute_not_exists(lockUntil) OR lockUntil < :now OR runId = :run)".to_owned();
         let mut values = HashMap::from([
@@ -161,12 +161,12 @@ impl RunStore for DynamoRunStore {
                         }
                     })
                 }
-                _ => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+                _ => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
             },
         }
     }
 
-    async fn renew(&self, run: &SyncRun, now: i64, ttl_millis: i64) -> Result<(), AdapterError> {
+    async fn renew(&self, run: &SyncRun, now: i64, ttl_millis: i64) -> Result<(), PortError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -177,11 +177,11 @@ impl RunStore for DynamoRunStore {
             .expression_attribute_values(":run", s(&run.run_id))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
         Ok(())
     }
 
-    async fn unlock(&self, run: &SyncRun) -> Result<(), AdapterError> {
+    async fn unlock(&self, run: &SyncRun) -> Result<(), PortError> {
         let succeeded = matches!(run.status, RunStatus::Succeeded | RunStatus::Partial);
         let mut request = self
             .client
@@ -208,27 +208,22 @@ impl RunStore for DynamoRunStore {
             {
                 Ok(())
             }
-            Err(e) => Err(AdapterError::from_sdk("DynamoDB", "UpdateItem", DB, e)),
+            Err(e) => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
         }
     }
 
-    async fn save(&self, run: &SyncRun) -> Result<(), AdapterError> {
+    async fn save(&self, run: &SyncRun) -> Result<(), PortError> {
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(self.run_item(run)?))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "PutItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "PutItem", DB, e))?;
         Ok(())
     }
 
-    async fn save_seen(
-        &self,
-        run: &SyncRun,
-        page: u64,
-        ids: &[String],
-    ) -> Result<(), AdapterError> {
+    async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), PortError> {
         let seen = HashMap::from([
             ("pk".to_owned(), s(format!("seen#{}", run.run_id))),
             ("sk".to_owned(), s(format!("{page:08}"))),
@@ -263,14 +258,14 @@ impl RunStore for DynamoRunStore {
                 .set_request_items(Some(pending))
                 .send()
                 .await
-                .map_err(|e| AdapterError::from_sdk("DynamoDB", "BatchWriteItem", DB, e))?;
+                .map_err(|e| super::classify::sdk_error("DynamoDB", "BatchWriteItem", DB, e))?;
             pending = out.unprocessed_items.unwrap_or_default();
             if pending.values().all(Vec::is_empty) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
         }
-        Err(AdapterError::new(
+        Err(PortError::new(
             "DynamoDB",
             "BatchWriteItem",
             DB,
@@ -278,7 +273,7 @@ impl RunStore for DynamoRunStore {
         ))
     }
 
-    async fn seen(&self, run: &SyncRun) -> Result<SeenIds, AdapterError> {
+    async fn seen(&self, run: &SyncRun) -> Result<SeenIds, PortError> {
         // Page by page, so only one response is held at a time.
         let mut ids = SeenIds::default();
         let mut pages = self
@@ -292,7 +287,7 @@ impl RunStore for DynamoRunStore {
             .send();
         while let Some(page) = pages.next().await {
             for item in page
-                .map_err(|e| AdapterError::from_sdk("DynamoDB", "Query", DB, e))?
+                .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?
                 .items()
             {
                 for id in item
@@ -316,7 +311,7 @@ impl RunStore for DynamoRunStore {
         tenant: &str,
         data_type: DataType,
         run_id: &str,
-    ) -> Result<Option<SyncRun>, AdapterError> {
+    ) -> Result<Option<SyncRun>, PortError> {
         let out = self
             .client
             .get_item()
@@ -326,13 +321,13 @@ impl RunStore for DynamoRunStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("DynamoDB", "GetItem", DB, e))?;
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
         out.item
             .map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e)))
             .transpose()
     }
 
-    async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, AdapterError> {
+    async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, PortError> {
         let mut runs: Vec<SyncRun> = Vec::new();
         for data_type in DataType::ALL {
             for item in self.query_all(run_pk(tenant, data_type)).await? {

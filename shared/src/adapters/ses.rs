@@ -1,6 +1,6 @@
 //! SES adapter for alert emails (`SendEmail`, text and HTML parts).
 
-use super::AdapterError;
+use crate::ports::PortError;
 use crate::ports::{Email, Mailer};
 use crate::ErrorClass;
 use aws_sdk_ses::error::ProvideErrorMetadata;
@@ -22,13 +22,13 @@ impl SesMailer {
     }
 }
 
-fn content(text: &str) -> Result<Content, AdapterError> {
+fn content(text: &str) -> Result<Content, PortError> {
     Content::builder()
         .data(text)
         .charset("UTF-8")
         .build()
         .map_err(|e| {
-            AdapterError::new(
+            PortError::new(
                 "SES",
                 "SendEmail",
                 ErrorClass::ValidationError,
@@ -49,7 +49,7 @@ fn permanent(code: &str) -> bool {
 }
 
 impl Mailer for SesMailer {
-    async fn send(&self, email: &Email) -> Result<String, AdapterError> {
+    async fn send(&self, email: &Email) -> Result<String, PortError> {
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(
@@ -73,12 +73,13 @@ impl Mailer for SesMailer {
             .await
             .map_err(|e| {
                 let code = e.code().unwrap_or_default().to_owned();
-                let mut err =
-                    AdapterError::from_sdk("SES", "SendEmail", ErrorClass::NetworkError, e);
+                let err =
+                    super::classify::sdk_error("SES", "SendEmail", ErrorClass::NetworkError, e);
                 if permanent(&code) {
-                    err.class = ErrorClass::ValidationError;
+                    err.reclassified(ErrorClass::ValidationError)
+                } else {
+                    err
                 }
-                err
             })?;
         Ok(out.message_id)
     }

@@ -1,6 +1,6 @@
 //! SQS adapter for the sync queue and its dead-letter queue.
 
-use super::AdapterError;
+use crate::ports::PortError;
 use crate::ports::{MessageQueue, OutgoingMessage};
 use crate::ErrorClass;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
@@ -44,7 +44,7 @@ fn attributes(message: &OutgoingMessage) -> HashMap<String, MessageAttributeValu
 }
 
 impl MessageQueue for SqsQueue {
-    async fn send(&self, message: &OutgoingMessage) -> Result<String, AdapterError> {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, PortError> {
         let out = self
             .client
             .send_message()
@@ -55,11 +55,11 @@ impl MessageQueue for SqsQueue {
             .set_delay_seconds((message.delay_seconds > 0).then_some(message.delay_seconds))
             .send()
             .await
-            .map_err(|e| AdapterError::from_sdk("SQS", "SendMessage", NET, e))?;
+            .map_err(|e| super::classify::sdk_error("SQS", "SendMessage", NET, e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 
-    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Vec<Result<(), AdapterError>> {
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Vec<Result<(), PortError>> {
         if messages.is_empty() {
             return Vec::new();
         }
@@ -82,7 +82,7 @@ impl MessageQueue for SqsQueue {
                 return messages
                     .iter()
                     .map(|_| {
-                        Err(AdapterError::new(
+                        Err(PortError::new(
                             "SQS",
                             "SendMessageBatch",
                             ErrorClass::UnknownError,
@@ -101,7 +101,7 @@ impl MessageQueue for SqsQueue {
             .await
         {
             Ok(out) => {
-                let mut results: Vec<Result<(), AdapterError>> =
+                let mut results: Vec<Result<(), PortError>> =
                     messages.iter().map(|_| Ok(())).collect();
                 for failed in out.failed() {
                     if let Ok(i) = failed.id().parse::<usize>() {
@@ -113,23 +113,22 @@ impl MessageQueue for SqsQueue {
                         let message =
                             format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
                         if let Some(slot) = results.get_mut(i) {
-                            *slot =
-                                Err(AdapterError::new("SQS", "SendMessageBatch", class, message));
+                            *slot = Err(PortError::new("SQS", "SendMessageBatch", class, message));
                         }
                     }
                 }
                 results
             }
             Err(err) => {
-                let err = AdapterError::from_sdk("SQS", "SendMessageBatch", NET, err);
+                let err = super::classify::sdk_error("SQS", "SendMessageBatch", NET, err);
                 messages
                     .iter()
                     .map(|_| {
-                        Err(AdapterError::new(
+                        Err(PortError::new(
                             "SQS",
                             "SendMessageBatch",
-                            err.class,
-                            err.message.clone(),
+                            err.class(),
+                            err.message(),
                         ))
                     })
                     .collect()

@@ -3,8 +3,8 @@
 //! 401/403 never retried). Tokens are passed per call and never logged.
 
 use super::http_retry::{backoff, client, retrying, send_json, HttpFailure};
-use super::AdapterError;
 use crate::domain::square::DataType;
+use crate::ports::PortError;
 use crate::ports::{PosSource, PullWindow, SourcePage};
 use crate::ErrorClass;
 use backon::ExponentialBuilder;
@@ -65,7 +65,7 @@ impl SquareClient {
         token: &str,
         operation: &'static str,
         request: &Request,
-    ) -> Result<Value, AdapterError> {
+    ) -> Result<Value, PortError> {
         let attempts = AtomicU32::new(0);
         retrying(self.backoff, self.max_wait, &attempts, || {
             self.attempt(token, operation, request)
@@ -74,7 +74,7 @@ impl SquareClient {
         .map_err(|f| f.error)
     }
 
-    async fn location_ids(&self, token: &str) -> Result<Vec<String>, AdapterError> {
+    async fn location_ids(&self, token: &str) -> Result<Vec<String>, PortError> {
         let body = self
             .call(
                 token,
@@ -132,7 +132,7 @@ impl PosSource for SquareClient {
         data_type: DataType,
         window: &PullWindow,
         cursor: Option<&str>,
-    ) -> Result<SourcePage, AdapterError> {
+    ) -> Result<SourcePage, PortError> {
         match data_type {
             DataType::Catalog | DataType::Categories => {
                 let types = if data_type == DataType::Catalog {
@@ -199,7 +199,7 @@ impl PosSource for SquareClient {
                 let (group, square_cursor) = match cursor.and_then(|c| c.split_once(':')) {
                     Some((g, c)) => (
                         g.parse::<usize>().map_err(|_| {
-                            AdapterError::new(
+                            PortError::new(
                                 "Square",
                                 "SearchOrders",
                                 ErrorClass::ValidationError,

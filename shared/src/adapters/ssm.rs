@@ -2,10 +2,10 @@
 //! cached briefly in the warm function. Values are never logged.
 
 use super::cache::TtlCache;
-use super::AdapterError;
 use crate::domain::provider_webhook::{Provider, ProviderKey};
 use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::TenantId;
+use crate::ports::PortError;
 use crate::ports::SecretStore;
 use crate::ErrorClass;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
@@ -32,7 +32,7 @@ impl SsmSecretStore {
     }
 
     /// A SecureString's value; `None` when it does not exist.
-    async fn read(&self, name: &str) -> Result<Option<String>, AdapterError> {
+    async fn read(&self, name: &str) -> Result<Option<String>, PortError> {
         match self
             .client
             .get_parameter()
@@ -52,7 +52,7 @@ impl SsmSecretStore {
             {
                 Ok(None)
             }
-            Err(err) => Err(AdapterError::from_sdk(
+            Err(err) => Err(super::classify::sdk_error(
                 "SSM",
                 "GetParameter",
                 ErrorClass::NetworkError,
@@ -66,19 +66,17 @@ impl SsmSecretStore {
         format!("{path}/{tenant}/webhook-secret")
     }
 
-    async fn fetch(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
+    async fn fetch(&self, tenant: &TenantId) -> Result<Option<Vec<WebhookSecret>>, PortError> {
         let name = Self::webhook_secret_name(&self.path, tenant);
         let Some(value) = self.read(&name).await? else {
             return Ok(None);
         };
-        WebhookSecret::parse_list(&value).map(Some).map_err(|why| {
-            AdapterError::new(
-                "SSM",
-                "GetParameter",
-                ErrorClass::UnknownError,
-                format!("parameter {name} is not a valid signing secret: {why}"),
-            )
-        })
+        WebhookSecret::parse_list(&value)
+            .map(Some)
+            .map_err(|why| PortError::Misconfigured {
+                what: format!("SSM parameter {name}"),
+                detail: format!("not a valid signing secret: {why}"),
+            })
     }
 }
 
@@ -86,7 +84,7 @@ impl SecretStore for SsmSecretStore {
     async fn webhook_secrets(
         &self,
         tenant: &TenantId,
-    ) -> Result<Option<Vec<WebhookSecret>>, AdapterError> {
+    ) -> Result<Option<Vec<WebhookSecret>>, PortError> {
         self.cache.get_or_fetch(tenant, self.fetch(tenant)).await
     }
 
@@ -94,20 +92,18 @@ impl SecretStore for SsmSecretStore {
         &self,
         tenant: &TenantId,
         provider: Provider,
-    ) -> Result<Option<Vec<ProviderKey>>, AdapterError> {
+    ) -> Result<Option<Vec<ProviderKey>>, PortError> {
         let name = format!("{}/{tenant}/{}", self.path, provider.key_parameter());
         let fetch = async {
             let Some(value) = self.read(&name).await? else {
                 return Ok(None);
             };
-            ProviderKey::parse_list(&value).map(Some).map_err(|why| {
-                AdapterError::new(
-                    "SSM",
-                    "GetParameter",
-                    ErrorClass::UnknownError,
-                    format!("parameter {name} is not a valid signing key: {why}"),
-                )
-            })
+            ProviderKey::parse_list(&value)
+                .map(Some)
+                .map_err(|why| PortError::Misconfigured {
+                    what: format!("SSM parameter {name}"),
+                    detail: format!("not a valid signing key: {why}"),
+                })
         };
         self.provider_keys
             .get_or_fetch(&(tenant.clone(), provider), fetch)
@@ -121,7 +117,7 @@ impl SsmSecretStore {
         &self,
         tenant: &TenantId,
         parameter: &'static str,
-    ) -> Result<Option<String>, AdapterError> {
+    ) -> Result<Option<String>, PortError> {
         let name = format!("{}/{tenant}/{parameter}", self.path);
         self.tokens
             .get_or_fetch(&(tenant.clone(), parameter), self.read(&name))
@@ -130,11 +126,11 @@ impl SsmSecretStore {
 }
 
 impl crate::ports::TokenStore for SsmSecretStore {
-    async fn square_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
+    async fn square_token(&self, tenant: &TenantId) -> Result<Option<String>, PortError> {
         self.token(tenant, "square-token").await
     }
 
-    async fn hubspot_token(&self, tenant: &TenantId) -> Result<Option<String>, AdapterError> {
+    async fn hubspot_token(&self, tenant: &TenantId) -> Result<Option<String>, PortError> {
         self.token(tenant, "hubspot-token").await
     }
 }

@@ -1,11 +1,11 @@
 //! Storefront cache-bust over HTTP, retried with exponential backoff and
 //! jitter inside a small budget, honouring `Retry-After`.
 
-use super::http_retry::{
-    backoff, client, retry_after, retrying, send_error_class, status_class, HttpFailure as Failure,
-};
-use super::AdapterError;
+use super::classify::{send_error_class, status_class};
+use super::http_retry::{backoff, client, retry_after, retrying, HttpFailure as Failure};
+use crate::ports::PortError;
 use crate::ports::{CacheBust, StorefrontPublisher};
+use crate::ErrorClass;
 use backon::ExponentialBuilder;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -38,7 +38,7 @@ impl Default for HttpStorefront {
 impl HttpStorefront {
     async fn attempt(&self, url: &str, notice: &CacheBust) -> Result<(), Failure> {
         let fail = |class, message: String, retry_after| Failure {
-            error: AdapterError::new("storefront", "publish", class, message),
+            error: PortError::new("storefront", "publish", class, message),
             retry_after,
         };
         let response = self
@@ -64,7 +64,7 @@ impl HttpStorefront {
         }
         let wait = retry_after(response.headers());
         Err(fail(
-            status_class(status.as_u16()),
+            status_class(status.as_u16(), ErrorClass::NetworkError),
             format!("storefront answered HTTP {}", status.as_u16()),
             wait,
         ))
@@ -72,7 +72,7 @@ impl HttpStorefront {
 }
 
 impl StorefrontPublisher for HttpStorefront {
-    async fn publish(&self, url: &str, notice: &CacheBust) -> Result<u32, (AdapterError, u32)> {
+    async fn publish(&self, url: &str, notice: &CacheBust) -> Result<u32, (PortError, u32)> {
         let attempts = AtomicU32::new(0);
         let result = retrying(self.backoff, MAX_INLINE_WAIT, &attempts, || {
             self.attempt(url, notice)

@@ -4,10 +4,11 @@
 //! `Retry-After`); AUTH and VALIDATION failures are never retried. Tokens come
 //! from the tenant's SSM parameters and are never logged.
 
+use super::classify::provider_error_class;
 use super::http_retry::{backoff, client, retrying, send_json};
 use super::square::SQUARE_VERSION;
-use super::AdapterError;
 use crate::domain::TenantId;
+use crate::ports::PortError;
 use crate::ports::{CustomerProfile, CustomerTargets, TokenStore};
 use crate::ErrorClass;
 use backon::ExponentialBuilder;
@@ -57,7 +58,7 @@ impl<K> HttpCustomerTargets<K> {
         // Erasures: a 404 means already gone, which is what they want.
         gone_ok: bool,
         request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<(u16, Value, u32), (AdapterError, u32)> {
+    ) -> Result<(u16, Value, u32), (PortError, u32)> {
         let attempts = AtomicU32::new(0);
         let also_ok: &[u16] = if gone_ok { &[404] } else { &[] };
         let attempt = || send_json(service, operation, request(), also_ok);
@@ -69,14 +70,14 @@ impl<K> HttpCustomerTargets<K> {
 
 /// A token lookup's result, with a missing token as the AUTH error it is.
 fn token(
-    found: Result<Option<String>, AdapterError>,
+    found: Result<Option<String>, PortError>,
     service: &'static str,
     parameter: &str,
-) -> Result<String, (AdapterError, u32)> {
+) -> Result<String, (PortError, u32)> {
     match found {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err((
-            AdapterError::new(
+            PortError::new(
                 service,
                 "token",
                 ErrorClass::AuthError,
@@ -95,7 +96,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
         customer: &CustomerProfile,
         pos_id: Option<&str>,
         idempotency_key: &str,
-    ) -> Result<(String, u32), (AdapterError, u32)> {
+    ) -> Result<(String, u32), (PortError, u32)> {
         let token = token(
             self.tokens.square_token(tenant).await,
             "Square",
@@ -138,7 +139,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             .or_else(|| pos_id.map(str::to_owned));
         id.map(|id| (id, attempts)).ok_or_else(|| {
             (
-                AdapterError::new(
+                PortError::new(
                     "Square",
                     operation,
                     ErrorClass::UnknownError,
@@ -153,10 +154,10 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
         &self,
         tenant: &TenantId,
         customer: &CustomerProfile,
-    ) -> Result<(String, u32), (AdapterError, u32)> {
+    ) -> Result<(String, u32), (PortError, u32)> {
         let Some(email) = customer.email.as_deref() else {
             return Err((
-                AdapterError::new(
+                PortError::new(
                     "HubSpot",
                     "UpsertContacts",
                     ErrorClass::ValidationError,
@@ -186,21 +187,14 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
         // 207 Multi-Status: the batch went through, but records may have failed.
         if status == 207 || answer["numErrors"].as_u64().unwrap_or(0) > 0 {
             if let Some(error) = answer["errors"].as_array().and_then(|e| e.first()) {
-                let class = match error["category"].as_str().unwrap_or("") {
-                    "VALIDATION_ERROR" | "INVALID_EMAIL" | "OBJECT_NOT_FOUND" => {
-                        ErrorClass::ValidationError
-                    }
-                    "RATE_LIMITS" => ErrorClass::NetworkError,
-                    "INVALID_AUTHENTICATION" | "MISSING_SCOPES" => ErrorClass::AuthError,
-                    _ => ErrorClass::UnknownError,
-                };
+                let class = provider_error_class(status, error["category"].as_str().unwrap_or(""));
                 let message = format!(
                     "multi-status: {} {}",
                     error["category"].as_str().unwrap_or(""),
                     error["message"].as_str().unwrap_or("")
                 );
                 return Err((
-                    AdapterError::new(
+                    PortError::new(
                         "HubSpot",
                         "UpsertContacts",
                         class,
@@ -218,7 +212,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
         Ok((id, attempts))
     }
 
-    async fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> Result<u32, (AdapterError, u32)> {
+    async fn pos_erase(&self, tenant: &TenantId, pos_id: &str) -> Result<u32, (PortError, u32)> {
         let token = token(
             self.tokens.square_token(tenant).await,
             "Square",
@@ -236,7 +230,7 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             .map(|(_, _, attempts)| attempts)
     }
 
-    async fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> Result<u32, (AdapterError, u32)> {
+    async fn crm_erase(&self, tenant: &TenantId, crm_id: &str) -> Result<u32, (PortError, u32)> {
         let token = token(
             self.tokens.hubspot_token(tenant).await,
             "HubSpot",

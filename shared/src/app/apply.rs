@@ -9,7 +9,6 @@
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::QueuedEvent;
 use super::{SHOPIFY, SQUARE};
-use crate::adapters::AdapterError;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
 use crate::domain::time::expiry_after;
@@ -18,6 +17,7 @@ use crate::domain::EntityKind;
 use crate::domain::{
     ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError,
 };
+use crate::ports::PortError;
 use crate::ports::{
     AuditLog, CacheBust, CustomerLedger, CustomerTargets, ItemStore, MessageQueue, OutgoingMessage,
     StorefrontPublisher, TenantDirectory,
@@ -197,7 +197,7 @@ where
 async fn resume<I, A, T, D, P, X>(
     ports: &ApplyPorts<'_, I, A, T, D, P, X>,
     p: &Parsed<'_>,
-) -> Result<Option<String>, AdapterError>
+) -> Result<Option<String>, PortError>
 where
     A: AuditLog,
     T: TenantDirectory,
@@ -231,7 +231,7 @@ where
             .set_target(&pk, &sk, STOREFRONT, &status)
             .await?;
         if status.needs_retry() {
-            return Err(AdapterError::new(
+            return Err(PortError::new(
                 "storefront",
                 "publish",
                 ErrorClass::NetworkError,
@@ -429,7 +429,7 @@ where
         Ok(attempts) => TargetStatus::success(attempts, now_rfc3339()),
         Err((e, attempts)) => {
             tracing::warn!(tenant = %notice.tenant_id, entity = %notice.id, correlation_id = %notice.correlation_id, error.class = %e.class(), error = %e, attempts, "storefront publish failed");
-            TargetStatus::failed(e.class(), attempts, e.message, now_rfc3339())
+            TargetStatus::failed(e.class(), attempts, e.message(), now_rfc3339())
         }
     }
 }
@@ -489,7 +489,7 @@ async fn record<A: AuditLog>(
 ) {
     let (first, again): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d, _)| d.receive_count <= 1);
     let first_rows: Vec<AuditRow> = first.iter().map(|(r, _, _)| r.clone()).collect();
-    let mut results: Vec<(&(AuditRow, &Delivery, bool), Result<(), AdapterError>)> = first
+    let mut results: Vec<(&(AuditRow, &Delivery, bool), Result<(), PortError>)> = first
         .iter()
         .copied()
         .zip(audit.record_new(&first_rows).await)

@@ -239,7 +239,7 @@ pub enum BackfillError {
     #[error("ENABLE_{0}_SYNC is off: switch the target on before backfilling it")]
     FlagOff(String),
     #[error(transparent)]
-    Store(#[from] crate::adapters::AdapterError),
+    Store(#[from] crate::ports::PortError),
 }
 
 /// Re-sends exactly the customers whose `target` status is skipped or failed,

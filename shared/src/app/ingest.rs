@@ -2,17 +2,20 @@
 //! then answer 202. Bad input gets a 4xx naming what was wrong, never a 5xx.
 
 use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
-use crate::adapters::AdapterError;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::provider_webhook::{
     check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
     InboundEvent, Provider, ShopifyMeta,
 };
+use crate::domain::square::DataType;
 use crate::domain::supplier::SupplierEvent;
+use crate::domain::sync_run::Trigger;
 use crate::domain::time::canonical_time;
 use crate::domain::time::expiry_after;
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
 use crate::domain::{AuditRow, EventId, TenantId, ValidationError};
+use crate::messages::{EraseShop, PlanRequest, RunsWork};
+use crate::ports::PortError;
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
 use crate::ErrorClass;
 use serde_json::{json, Value};
@@ -32,9 +35,9 @@ pub enum IngestError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error("the tenant's signing configuration is invalid; operators have been alerted")]
-    Misconfigured(#[source] AdapterError),
+    Misconfigured(#[source] PortError),
     #[error("the event could not be accepted right now; retry later")]
-    Unavailable(#[source] AdapterError),
+    Unavailable(#[source] PortError),
 }
 
 impl IngestError {
@@ -181,9 +184,7 @@ where
     let secrets = match ports.secrets.webhook_secrets(&tenant).await {
         Ok(Some(secrets)) => secrets,
         Ok(None) => return Err(SignatureError::NoValidSignature.into()),
-        Err(e) if e.class() == ErrorClass::UnknownError => {
-            return Err(IngestError::Misconfigured(e))
-        }
+        Err(e @ PortError::Misconfigured { .. }) => return Err(IngestError::Misconfigured(e)),
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
     headers.verify(&secrets, request.body)?;
@@ -203,7 +204,7 @@ where
     let queued = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_string(),
-        source: "supplier".into(),
+        source: super::SUPPLIER.into(),
         event_id: event.event_id.to_string(),
         correlation_id: correlation_id.to_owned(),
         received_at,
@@ -211,18 +212,7 @@ where
         topic: None,
         payload,
     };
-    let message = OutgoingMessage {
-        // The tenant as message group: the queue runs as an SQS fair queue.
-        group_id: tenant.to_string(),
-        body: serde_json::to_string(&queued)
-            .map_err(|e| IngestError::InvalidJson(e.to_string()))?,
-        attributes: vec![
-            ("tenantId", tenant.to_string()),
-            ("eventId", event.event_id.to_string()),
-            ("correlationId", correlation_id.to_owned()),
-        ],
-        delay_seconds: 0,
-    };
+    let message = super::event_message(&queued).map_err(IngestError::Unavailable)?;
     let message_id = ports
         .queue
         .send(&message)
@@ -303,9 +293,7 @@ where
     let keys = match ports.secrets.provider_keys(&tenant, request.provider).await {
         Ok(Some(keys)) => keys,
         Ok(None) => return Err(SignatureError::NoValidSignature.into()),
-        Err(e) if e.class() == ErrorClass::UnknownError => {
-            return Err(IngestError::Misconfigured(e))
-        }
+        Err(e @ PortError::Misconfigured { .. }) => return Err(IngestError::Misconfigured(e)),
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
     let settings = match ports.tenants.settings(&tenant).await {
@@ -369,23 +357,28 @@ where
         Inbound::CatalogPull | Inbound::EraseShop => {
             let (work, what) = match event.inbound {
                 Inbound::CatalogPull => (
-                    json!({"plan": {"trigger": "webhook", "tenantId": tenant.to_string(), "dataTypes": ["catalog", "categories"], "force": true}}),
+                    RunsWork::Plan(PlanRequest {
+                        trigger: Some(Trigger::Webhook),
+                        tenant_id: Some(tenant.to_string()),
+                        data_types: Some(vec![DataType::Catalog, DataType::Categories]),
+                        force: true,
+                        ..PlanRequest::default()
+                    }),
                     "catalog pull requested",
                 ),
                 _ => (
-                    json!({"eraseShop": {"tenantId": tenant.to_string(), "eventId": event.event_id, "correlationId": correlation_id}}),
+                    RunsWork::EraseShop(EraseShop {
+                        schema: crate::messages::SCHEMA,
+                        tenant_id: tenant.to_string(),
+                        event_id: event.event_id.clone(),
+                        correlation_id: correlation_id.to_owned(),
+                    }),
                     "shop erasure requested",
                 ),
             };
-            let message = OutgoingMessage {
-                group_id: tenant.to_string(),
-                body: work.to_string(),
-                attributes: vec![
-                    ("tenantId", tenant.to_string()),
-                    ("correlationId", correlation_id.to_owned()),
-                ],
-                delay_seconds: 0,
-            };
+            let message = OutgoingMessage::json(tenant.as_str(), &work)
+                .map_err(IngestError::Unavailable)?
+                .with_attribute("correlationId", correlation_id);
             ports
                 .pulls
                 .send(&message)

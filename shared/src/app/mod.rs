@@ -7,37 +7,7 @@ pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
 
-use serde::{Deserialize, Serialize};
-
-/// The sync queue's message: one accepted source event, as received.
-///
-/// The raw payload travels unchanged, so the worker validates exactly what the
-/// source sent and a replay from the DLQ needs nothing else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct QueuedEvent {
-    /// Message format version.
-    pub schema: u32,
-    pub tenant_id: String,
-    /// Where it came from: `supplier` (a webhook) or `square` (a pull).
-    pub source: String,
-    pub event_id: String,
-    pub correlation_id: String,
-    pub received_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_id: Option<String>,
-    /// The provider's topic (`customers/create`, `customer.updated`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topic: Option<String>,
-    pub payload: serde_json::Value,
-}
-
-pub const QUEUED_EVENT_SCHEMA: u32 = 1;
-
-/// `QueuedEvent::source` of objects pulled from Square.
-pub const SQUARE: &str = "square";
-/// `QueuedEvent::source` of Shopify webhooks.
-pub const SHOPIFY: &str = "shopify";
+pub use crate::messages::{QueuedEvent, QUEUED_EVENT_SCHEMA, SHOPIFY, SQUARE, SUPPLIER};
 
 /// The sync queue message for one normalized object, with its tenant as
 /// message group and its ids as attributes.
@@ -48,15 +18,7 @@ pub fn object_message(
     webhook_id: Option<String>,
     topic: Option<String>,
     object: &crate::domain::PulledObject,
-) -> Result<crate::ports::OutgoingMessage, crate::adapters::AdapterError> {
-    let encode = |e: serde_json::Error| {
-        crate::adapters::AdapterError::new(
-            "sync queue",
-            "encode",
-            crate::ErrorClass::UnknownError,
-            e.to_string(),
-        )
-    };
+) -> Result<crate::ports::OutgoingMessage, crate::ports::PortError> {
     let event = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_owned(),
@@ -66,18 +28,21 @@ pub fn object_message(
         received_at: crate::domain::time::now_rfc3339(),
         webhook_id,
         topic,
-        payload: serde_json::to_value(object).map_err(encode)?,
+        payload: serde_json::to_value(object)
+            .map_err(|e| crate::ports::PortError::encode("pulled object", e))?,
     };
-    Ok(crate::ports::OutgoingMessage {
-        group_id: tenant.to_owned(),
-        body: serde_json::to_string(&event).map_err(encode)?,
-        attributes: vec![
-            ("tenantId", tenant.to_owned()),
-            ("eventId", object.event_id.clone()),
-            ("correlationId", correlation_id.to_owned()),
-        ],
-        delay_seconds: 0,
-    })
+    Ok(event_message(&event)?)
+}
+
+/// The sync queue message of an event, with its ids as attributes.
+pub fn event_message(
+    event: &QueuedEvent,
+) -> Result<crate::ports::OutgoingMessage, crate::ports::PortError> {
+    Ok(
+        crate::ports::OutgoingMessage::json(&event.tenant_id, event)?
+            .with_attribute("eventId", event.event_id.clone())
+            .with_attribute("correlationId", event.correlation_id.clone()),
+    )
 }
 
 /// Sends messages ten per `SendMessageBatch`; the first failed entry fails
@@ -85,7 +50,7 @@ pub fn object_message(
 pub async fn send_all<Q: crate::ports::MessageQueue>(
     queue: &Q,
     messages: &[crate::ports::OutgoingMessage],
-) -> Result<(), crate::adapters::AdapterError> {
+) -> Result<(), crate::ports::PortError> {
     for chunk in messages.chunks(10) {
         if let Some(Err(e)) = queue
             .send_batch(chunk)

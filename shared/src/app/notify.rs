@@ -19,17 +19,43 @@
 //!   a `flush` notice on that queue, delayed until the window ends (SQS delays
 //!   by at most 15 minutes; a longer window re-arms). No polling schedule.
 
-use crate::adapters::AdapterError;
 use crate::app::QueuedEvent;
 use crate::domain::alert::{
     flush_delay_seconds, AlertState, Failure, Notice, RunSummary, Work, UNKNOWN_TENANT,
 };
 use crate::domain::TenantId;
+use crate::ports::PortError;
 use crate::ports::{
     AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory,
 };
+use crate::Classified;
 use crate::ErrorClass;
 use std::collections::HashMap;
+
+/// Why a notifier record could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("unreadable notice: {0}")]
+    UnreadableNotice(String),
+    #[error("invalid notice: {0}")]
+    Invalid(#[from] crate::domain::ValidationError),
+    #[error("the email could not be rendered")]
+    Render(#[source] minijinja::Error),
+}
+
+impl crate::Classified for NotifyError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            NotifyError::Port(e) => e.class(),
+            NotifyError::UnreadableNotice(_) | NotifyError::Invalid(_) => {
+                ErrorClass::ValidationError
+            }
+            NotifyError::Render(_) => ErrorClass::UnknownError,
+        }
+    }
+}
 
 pub mod email;
 
@@ -103,7 +129,7 @@ where
                 report.outcomes.push((id, outcome));
             }
             Err(e) => {
-                tracing::warn!(message_id = %id, error.class = %e.class(), error = %e, "notification will be retried");
+                tracing::warn!(message_id = %id, error.class = %crate::Classified::class(&e), error = %e, "notification will be retried");
                 report.retry.push(id);
             }
         }
@@ -115,7 +141,7 @@ async fn handle<S, M, T, Q>(
     ports: &NotifyPorts<'_, S, M, T, Q>,
     record: &Incoming,
     now: i64,
-) -> Result<String, AdapterError>
+) -> Result<String, NotifyError>
 where
     S: AlertStore,
     M: Mailer,
@@ -136,14 +162,9 @@ where
         )),
         // A notice that cannot be read is retried into the notifications DLQ
         // (alarmed), never dropped.
-        Incoming::Notice { body, .. } => Notice::parse(body).map_err(|reason| {
-            AdapterError::new(
-                "notifier",
-                "parse notice",
-                ErrorClass::ValidationError,
-                reason,
-            )
-        })?,
+        Incoming::Notice { body, .. } => {
+            Notice::parse(body).map_err(NotifyError::UnreadableNotice)?
+        }
     };
     match work {
         Work::Record(failure) => {
@@ -188,7 +209,7 @@ async fn try_email<S, M, T, Q>(
     tenant: &str,
     class: ErrorClass,
     now: i64,
-) -> Result<String, AdapterError>
+) -> Result<String, NotifyError>
 where
     S: AlertStore,
     M: Mailer,
@@ -214,7 +235,7 @@ where
                     // Un-arm so the retry schedules it again; if even that
                     // fails, the next failure past `due` is emailed at once.
                     let _ = ports.store.disarm_flush(tenant, class, due).await;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
             return Ok(format!(
@@ -250,7 +271,7 @@ async fn send<S, M, T, Q>(
     ports: &NotifyPorts<'_, S, M, T, Q>,
     state: &AlertState,
     now: i64,
-) -> Result<String, AdapterError>
+) -> Result<String, NotifyError>
 where
     S: AlertStore,
     M: Mailer,
@@ -285,14 +306,7 @@ where
         &samples,
         ports.policy.window_millis / 60_000,
     )
-    .map_err(|e| {
-        AdapterError::new(
-            "notifier",
-            "render email",
-            ErrorClass::UnknownError,
-            e.to_string(),
-        )
-    })?;
+    .map_err(NotifyError::Render)?;
     let email = Email {
         to,
         subject,
@@ -322,21 +336,14 @@ async fn send_summary<S, M, T, Q>(
     tenant: &str,
     day: &str,
     runs: &[RunSummary],
-) -> Result<String, AdapterError>
+) -> Result<String, NotifyError>
 where
     S: AlertStore,
     M: Mailer,
     T: TenantDirectory,
     Q: MessageQueue,
 {
-    let tenant_id = TenantId::parse(tenant).map_err(|e| {
-        AdapterError::new(
-            "notifier",
-            "summary",
-            ErrorClass::ValidationError,
-            e.to_string(),
-        )
-    })?;
+    let tenant_id = TenantId::parse(tenant)?;
     let Some(settings) = ports.tenants.settings(&tenant_id).await? else {
         return Ok("summary for an unknown tenant dropped".into());
     };
@@ -355,26 +362,18 @@ where
     } else {
         settings.name.as_str()
     };
-    let rendered = email::render_summary(tenant, name, day, runs).map_err(|e| {
-        AdapterError::new(
-            "notifier",
-            "render summary",
-            ErrorClass::UnknownError,
-            e.to_string(),
-        )
-    });
+    let rendered = email::render_summary(tenant, name, day, runs).map_err(NotifyError::Render);
     let sent = match rendered {
-        Ok((subject, text, html)) => {
-            ports
-                .mailer
-                .send(&Email {
-                    to,
-                    subject,
-                    text,
-                    html,
-                })
-                .await
-        }
+        Ok((subject, text, html)) => ports
+            .mailer
+            .send(&Email {
+                to,
+                subject,
+                text,
+                html,
+            })
+            .await
+            .map_err(NotifyError::from),
         Err(e) => Err(e),
     };
     match sent {
@@ -392,7 +391,7 @@ async fn schedule_flush<S, M, T, Q>(
     class: ErrorClass,
     due: i64,
     now: i64,
-) -> Result<(), AdapterError>
+) -> Result<(), PortError>
 where
     Q: MessageQueue,
 {
@@ -401,20 +400,7 @@ where
         error_class: class,
         due_millis: due,
     };
-    let body = serde_json::to_string(&notice).map_err(|e| {
-        AdapterError::new(
-            "notifier",
-            "encode notice",
-            ErrorClass::UnknownError,
-            e.to_string(),
-        )
-    })?;
-    let message = OutgoingMessage {
-        group_id: tenant.to_owned(),
-        body,
-        attributes: vec![("tenantId", tenant.to_owned())],
-        delay_seconds: flush_delay_seconds(due, now),
-    };
+    let message = OutgoingMessage::json(tenant, &notice)?.delayed(flush_delay_seconds(due, now));
     ports.notices.send(&message).await.map(|_| ())
 }
 

@@ -2,6 +2,7 @@
 //! adapters per function, HTTP mapping and SQS partial batch responses.
 
 pub mod daily_sync;
+pub mod error;
 pub mod http;
 pub mod notify;
 pub mod sqs;
@@ -292,6 +293,7 @@ impl DailySync {
             runs: &self.runs,
             queue: &self.queue,
             notices: &self.notices,
+            work: &self.work,
             tokens: &self.tokens,
             index: &self.index,
             policy: &self.policy,

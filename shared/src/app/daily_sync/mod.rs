@@ -9,8 +9,10 @@
 //! per (tenant, data type) holds the lock at a time. After a complete full
 //! pull, entities the POS no longer returned get a tombstone.
 
+mod work;
+pub use work::{handle_work, plan, queue_run, send_summary, PlanOutcome, PlanReport, PlannedRun};
+
 use super::{object_message, send_all, SHOPIFY, SQUARE};
-use crate::adapters::AdapterError;
 use crate::domain::alert::Notice;
 use crate::domain::provider_webhook::redaction;
 use crate::domain::square::{absent, normalize, DataType};
@@ -18,6 +20,7 @@ use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
 use crate::domain::time::canonical_time;
 use crate::domain::EntityKind;
 use crate::domain::{PulledObject, TenantId};
+use crate::ports::PortError;
 use crate::ports::{
     EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
     TokenStore,
@@ -25,6 +28,29 @@ use crate::ports::{
 use crate::ErrorClass;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Why a sync use case could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("no Square access token in SSM for tenant {tenant}")]
+    NoToken { tenant: String },
+    #[error("invalid work: {0}")]
+    Invalid(#[from] crate::domain::ValidationError),
+    #[error("unreadable runs-queue message: {0}")]
+    UnreadableWork(String),
+}
+
+impl crate::Classified for SyncError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SyncError::Port(e) => e.class(),
+            SyncError::NoToken { .. } => ErrorClass::AuthError,
+            SyncError::Invalid(_) | SyncError::UnreadableWork(_) => ErrorClass::ValidationError,
+        }
+    }
+}
 
 /// How runs behave (template parameters).
 #[derive(Debug, Clone)]
@@ -58,6 +84,8 @@ pub struct SyncPorts<'a, P, R, Q, K, I> {
     pub queue: &'a Q,
     /// The notifications queue (failed runs).
     pub notices: &'a Q,
+    /// The runs queue (continuations).
+    pub work: &'a Q,
     pub tokens: &'a K,
     pub index: &'a I,
     pub policy: &'a SyncPolicy,
@@ -143,7 +171,7 @@ pub async fn start_run<P, R, Q, K, I>(
     trigger: Trigger,
     force: bool,
     now: i64,
-) -> Result<Start, AdapterError>
+) -> Result<Start, SyncError>
 where
     P: PosSource,
     R: RunStore,
@@ -191,7 +219,7 @@ async fn fail<P, R, Q, K, I>(
     class: ErrorClass,
     message: String,
     now: i64,
-) -> Result<(), AdapterError>
+) -> Result<(), PortError>
 where
     R: RunStore,
     Q: MessageQueue,
@@ -212,22 +240,9 @@ where
         message,
         failed_at: millis_text(now),
     };
-    let body = serde_json::to_string(&notice).map_err(|e| {
-        AdapterError::new(
-            "daily-sync",
-            "encode notice",
-            ErrorClass::UnknownError,
-            e.to_string(),
-        )
-    })?;
     ports
         .notices
-        .send(&OutgoingMessage {
-            group_id: run.tenant_id.clone(),
-            body,
-            attributes: vec![("tenantId", run.tenant_id.clone())],
-            delay_seconds: 0,
-        })
+        .send(&OutgoingMessage::json(&run.tenant_id, &notice)?)
         .await?;
     Ok(())
 }
@@ -239,7 +254,7 @@ async fn enqueue<Q: MessageQueue>(
     queue: &Q,
     run: &SyncRun,
     objects: &[PulledObject],
-) -> Result<u64, AdapterError> {
+) -> Result<u64, PortError> {
     let messages = objects
         .iter()
         .map(|o| object_message(&run.tenant_id, SQUARE, &run.run_id, None, None, o))
@@ -258,7 +273,7 @@ pub async fn erase_shop<Q: MessageQueue, I: EntityIndex>(
     event_id: &str,
     correlation_id: &str,
     now: i64,
-) -> Result<usize, AdapterError> {
+) -> Result<usize, PortError> {
     let (mut after, mut total) = (None, 0);
     loop {
         let (rows, next) = index
@@ -302,7 +317,7 @@ pub async fn continue_run<P, R, Q, K, I>(
     remaining: impl Fn() -> Duration,
     now: impl Fn() -> i64,
     mut on_page: impl FnMut(&SyncRun),
-) -> Result<Progress, AdapterError>
+) -> Result<Progress, SyncError>
 where
     P: PosSource,
     R: RunStore,
@@ -314,14 +329,7 @@ where
         return Ok(Progress::Finished(run));
     }
     run.invocations += 1;
-    let tenant = TenantId::parse(&run.tenant_id).map_err(|e| {
-        AdapterError::new(
-            "daily-sync",
-            "run",
-            ErrorClass::ValidationError,
-            e.to_string(),
-        )
-    })?;
+    let tenant = TenantId::parse(&run.tenant_id)?;
     let Some(token) = ports.tokens.square_token(&tenant).await? else {
         fail(
             ports,
@@ -417,7 +425,7 @@ async fn reconcile<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     run: &mut SyncRun,
     tenant: &TenantId,
-) -> Result<(), AdapterError>
+) -> Result<(), PortError>
 where
     R: RunStore,
     Q: MessageQueue,
@@ -456,21 +464,19 @@ pub async fn dry_run<P, K, I>(
     data_type: DataType,
     policy: &SyncPolicy,
     now: i64,
-) -> Result<DryRun, AdapterError>
+) -> Result<DryRun, SyncError>
 where
     P: PosSource,
     K: TokenStore,
     I: EntityIndex,
 {
     let run = new_run(tenant.as_str(), data_type, Trigger::Manual, now, policy);
-    let token = tokens.square_token(tenant).await?.ok_or_else(|| {
-        AdapterError::new(
-            "SSM",
-            "GetParameter",
-            ErrorClass::AuthError,
-            "no Square access token in SSM for this tenant",
-        )
-    })?;
+    let token = tokens
+        .square_token(tenant)
+        .await?
+        .ok_or_else(|| SyncError::NoToken {
+            tenant: tenant.to_string(),
+        })?;
     let mut held: HashMap<String, String> = HashMap::new();
     let mut after = None;
     loop {

@@ -1,7 +1,7 @@
 //! Small capability traits the use cases depend on. Adapters implement them
 //! against AWS and HTTP; the use cases never see an SDK type.
 
-use crate::adapters::AdapterError;
+mod error;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
@@ -11,6 +11,7 @@ use crate::domain::sync_run::SyncRun;
 use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::{EntityChange, EntityKind, TenantId};
 use crate::ErrorClass;
+pub use error::PortError;
 use std::future::Future;
 
 /// Per-entity state with the ordering rule enforced by a conditional write.
@@ -21,7 +22,7 @@ pub trait ItemStore: Send + Sync {
         change: &EntityChange,
         message_id: &str,
         correlation_id: &str,
-    ) -> impl Future<Output = Result<WriteResult, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<WriteResult, PortError>> + Send;
 }
 
 /// The per-delivery audit trail.
@@ -30,24 +31,21 @@ pub trait AuditLog: Send + Sync {
     fn record_new(
         &self,
         rows: &[AuditRow],
-    ) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
+    ) -> impl Future<Output = Vec<Result<(), PortError>>> + Send;
     /// Records a row unless one is already there; `Ok(false)` when it was.
-    fn record_once(
-        &self,
-        row: &AuditRow,
-    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    fn record_once(&self, row: &AuditRow) -> impl Future<Output = Result<bool, PortError>> + Send;
     fn find(
         &self,
         pk: &str,
         sk: &str,
-    ) -> impl Future<Output = Result<Option<AuditRow>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<AuditRow>, PortError>> + Send;
     fn set_target(
         &self,
         pk: &str,
         sk: &str,
         target: &str,
         status: &TargetStatus,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// A message for the sync queue.
@@ -60,17 +58,41 @@ pub struct OutgoingMessage {
     pub delay_seconds: i32,
 }
 
+impl OutgoingMessage {
+    /// A message for `tenant` (its message group, so the queue runs as an SQS
+    /// fair queue) whose body is `message` as JSON, with a `tenantId` attribute.
+    pub fn json<T: serde::Serialize>(tenant: &str, message: &T) -> Result<Self, PortError> {
+        Ok(Self {
+            group_id: tenant.to_owned(),
+            body: serde_json::to_string(message)
+                .map_err(|e| PortError::encode("queue message", e))?,
+            attributes: vec![("tenantId", tenant.to_owned())],
+            delay_seconds: 0,
+        })
+    }
+
+    pub fn with_attribute(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.attributes.push((name, value.into()));
+        self
+    }
+
+    pub fn delayed(mut self, seconds: i32) -> Self {
+        self.delay_seconds = seconds;
+        self
+    }
+}
+
 /// The sync queue (and its dead-letter queue).
 pub trait MessageQueue: Send + Sync {
     fn send(
         &self,
         message: &OutgoingMessage,
-    ) -> impl Future<Output = Result<String, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
     /// Sends up to ten messages in one request; one result per message, in order.
     fn send_batch(
         &self,
         messages: &[OutgoingMessage],
-    ) -> impl Future<Output = Vec<Result<(), AdapterError>>> + Send;
+    ) -> impl Future<Output = Vec<Result<(), PortError>>> + Send;
 }
 
 /// What synchub knows about a tenant (stored in DynamoDB).
@@ -107,7 +129,13 @@ pub trait TenantDirectory: Send + Sync {
     fn settings(
         &self,
         tenant: &TenantId,
-    ) -> impl Future<Output = Result<Option<TenantSettings>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<TenantSettings>, PortError>> + Send;
+}
+
+/// Which tenants the schedule syncs.
+pub trait TenantRoster: Send + Sync {
+    /// Every active tenant, by id.
+    fn active(&self) -> impl Future<Output = Result<Vec<TenantSettings>, PortError>> + Send;
 }
 
 /// Where tenant credentials live (SSM SecureString parameters).
@@ -116,13 +144,13 @@ pub trait SecretStore: Send + Sync {
     fn webhook_secrets(
         &self,
         tenant: &TenantId,
-    ) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<Vec<WebhookSecret>>, PortError>> + Send;
     /// The tenant's signing keys for a provider's webhooks; `None` when unset.
     fn provider_keys(
         &self,
         tenant: &TenantId,
         provider: Provider,
-    ) -> impl Future<Output = Result<Option<Vec<ProviderKey>>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<Vec<ProviderKey>>, PortError>> + Send;
 }
 
 /// The storefront cache-bust after an applied change.
@@ -144,7 +172,7 @@ pub trait StorefrontPublisher: Send + Sync {
         &self,
         url: &str,
         notice: &CacheBust,
-    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    ) -> impl Future<Output = Result<u32, (PortError, u32)>> + Send;
 }
 
 /// The answer to "may I send the alert email for (tenant, class) now?".
@@ -163,7 +191,7 @@ pub enum AlertClaim {
 pub trait AlertStore: Send + Sync {
     /// Records a failure and counts it, once per `failure.key`; `Ok(false)`
     /// when it was already recorded (a redelivery).
-    fn record(&self, failure: &Failure) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    fn record(&self, failure: &Failure) -> impl Future<Output = Result<bool, PortError>> + Send;
     fn claim(
         &self,
         tenant: &str,
@@ -171,7 +199,7 @@ pub trait AlertStore: Send + Sync {
         now: i64,
         window: i64,
         lease: i64,
-    ) -> impl Future<Output = Result<AlertClaim, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<AlertClaim, PortError>> + Send;
     /// The newest failures of this kind at or after `since`, at most `limit`.
     fn recent(
         &self,
@@ -179,14 +207,14 @@ pub trait AlertStore: Send + Sync {
         class: ErrorClass,
         since: i64,
         limit: i32,
-    ) -> impl Future<Output = Result<Vec<Failure>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Failure>, PortError>> + Send;
     /// The email went out: `reported` failures are no longer pending.
     fn sent(
         &self,
         state: &AlertState,
         reported: u64,
         now: i64,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The email did not go out; with `rejected`, it never will to these
     /// recipients: the reason is kept and the window restarts.
     fn release(
@@ -195,7 +223,7 @@ pub trait AlertStore: Send + Sync {
         class: ErrorClass,
         rejected: Option<&str>,
         now: i64,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Marks a flush as scheduled for `due`; `Ok(false)` if one at or after
     /// `due` already is.
     fn arm_flush(
@@ -203,25 +231,25 @@ pub trait AlertStore: Send + Sync {
         tenant: &str,
         class: ErrorClass,
         due: i64,
-    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     fn disarm_flush(
         &self,
         tenant: &str,
         class: ErrorClass,
         due: i64,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Claims the one summary email of (tenant, day); `Ok(false)` if it went out already.
     fn claim_summary(
         &self,
         tenant: &str,
         day: &str,
-    ) -> impl Future<Output = Result<bool, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// Gives the claim back (the email could not be sent; SQS retries it).
     fn release_summary(
         &self,
         tenant: &str,
         day: &str,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// An email with both parts.
@@ -236,7 +264,7 @@ pub struct Email {
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id. A `VALIDATION_ERROR` or
     /// `AUTH_ERROR` means the email will never be accepted as it is.
-    fn send(&self, email: &Email) -> impl Future<Output = Result<String, AdapterError>> + Send;
+    fn send(&self, email: &Email) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 /// Where tenant API tokens live (SSM SecureString, beside the webhook secrets).
@@ -244,11 +272,11 @@ pub trait TokenStore: Send + Sync {
     fn square_token(
         &self,
         tenant: &TenantId,
-    ) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
     fn hubspot_token(
         &self,
         tenant: &TenantId,
-    ) -> impl Future<Output = Result<Option<String>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
 }
 
 /// One page of a source's listing; `cursor` is where the next page starts
@@ -274,7 +302,7 @@ pub trait PosSource: Send + Sync {
         data_type: DataType,
         window: &PullWindow,
         cursor: Option<&str>,
-    ) -> impl Future<Output = Result<SourcePage, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<SourcePage, PortError>> + Send;
 }
 
 /// What happened when a run asked for its (tenant, data type) lock.
@@ -300,38 +328,37 @@ pub trait RunStore: Send + Sync {
         now: i64,
         ttl_millis: i64,
         force: bool,
-    ) -> impl Future<Output = Result<LockResult, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<LockResult, PortError>> + Send;
     /// Keeps the lock while the run makes progress.
     fn renew(
         &self,
         run: &SyncRun,
         now: i64,
         ttl_millis: i64,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Releases the lock; a succeeded run marks its day done.
-    fn unlock(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn unlock(&self, run: &SyncRun) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Saves the run (the checkpoint after each page).
-    fn save(&self, run: &SyncRun) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    fn save(&self, run: &SyncRun) -> impl Future<Output = Result<(), PortError>> + Send;
     fn load(
         &self,
         tenant: &str,
         data_type: DataType,
         run_id: &str,
-    ) -> impl Future<Output = Result<Option<SyncRun>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<SyncRun>, PortError>> + Send;
     /// The ids a run has seen, saved per page, for reconciliation.
     fn save_seen(
         &self,
         run: &SyncRun,
         page: u64,
         ids: &[String],
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     fn seen(
         &self,
         run: &SyncRun,
-    ) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, PortError>> + Send;
     /// Runs of a tenant, newest first.
-    fn runs(&self, tenant: &str)
-        -> impl Future<Output = Result<Vec<SyncRun>, AdapterError>> + Send;
+    fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, PortError>> + Send;
 }
 
 /// What the tenant's store holds, for reconciliation and dry runs.
@@ -346,7 +373,7 @@ pub trait EntityIndex: Send + Sync {
         kind: EntityKind,
         source: &str,
         after: Option<String>,
-    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), PortError>> + Send;
 }
 
 /// The customer fields synchub sends to targets, read from the master record.
@@ -385,25 +412,25 @@ pub trait CustomerTargets: Send + Sync {
         customer: &CustomerProfile,
         pos_id: Option<&str>,
         idempotency_key: &str,
-    ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
+    ) -> impl Future<Output = Result<(String, u32), (PortError, u32)>> + Send;
     /// Upserts the contact in the CRM by email; returns its CRM id.
     fn crm_upsert(
         &self,
         tenant: &TenantId,
         customer: &CustomerProfile,
-    ) -> impl Future<Output = Result<(String, u32), (AdapterError, u32)>> + Send;
+    ) -> impl Future<Output = Result<(String, u32), (PortError, u32)>> + Send;
     /// Deletes the customer from the POS (a privacy erasure).
     fn pos_erase(
         &self,
         tenant: &TenantId,
         pos_id: &str,
-    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    ) -> impl Future<Output = Result<u32, (PortError, u32)>> + Send;
     /// Permanently deletes the contact from the CRM (a privacy erasure).
     fn crm_erase(
         &self,
         tenant: &TenantId,
         crm_id: &str,
-    ) -> impl Future<Output = Result<u32, (AdapterError, u32)>> + Send;
+    ) -> impl Future<Output = Result<u32, (PortError, u32)>> + Send;
 }
 
 /// The targets' own ids of a customer, kept on the master record.
@@ -419,7 +446,7 @@ pub trait CustomerLedger: Send + Sync {
         &self,
         tenant: &TenantId,
         id: &str,
-    ) -> impl Future<Output = Result<Option<CustomerRecord>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Option<CustomerRecord>, PortError>> + Send;
     /// Records target results for the event the record holds (a newer event's
     /// results are never overwritten by an older one's).
     fn record_sync(
@@ -429,12 +456,12 @@ pub trait CustomerLedger: Send + Sync {
         event_id: &str,
         statuses: &[(&'static str, crate::domain::TargetStatus)],
         ids: TargetIds<'_>,
-    ) -> impl Future<Output = Result<(), AdapterError>> + Send;
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Live customers whose `target` status is skipped or failed (at or after `since`).
     fn needing_sync(
         &self,
         tenant: &TenantId,
         target: &str,
         since: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<CustomerRecord>, AdapterError>> + Send;
+    ) -> impl Future<Output = Result<Vec<CustomerRecord>, PortError>> + Send;
 }

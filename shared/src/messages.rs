@@ -1,0 +1,187 @@
+//! The messages functions send each other through SQS, one shared
+//! `Serialize + Deserialize` type each, with a `schema` version, so a sender
+//! and a receiver cannot drift apart:
+//!
+//! - [`QueuedEvent`]: the sync queue's message (webhook-ingest and daily-sync
+//!   to sync-worker);
+//! - [`RunsWork`]: the runs queue's message (webhook-ingest and daily-sync to
+//!   daily-sync): plan runs, erase a shop, or work on a run;
+//! - `domain::alert::Notice`: the notifications queue's message.
+//!
+//! Messages written before a field existed still read: new fields default.
+
+use crate::domain::square::DataType;
+use crate::domain::sync_run::Trigger;
+use serde::{Deserialize, Serialize};
+
+/// The version every message type is written with today.
+pub const SCHEMA: u32 = 1;
+
+fn schema() -> u32 {
+    SCHEMA
+}
+
+/// The sync queue's message: one accepted source event, as received.
+///
+/// The raw payload travels unchanged, so the worker validates exactly what the
+/// source sent and a replay from the DLQ needs nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueuedEvent {
+    /// Message format version.
+    pub schema: u32,
+    pub tenant_id: String,
+    /// Where it came from: `supplier` (a webhook), `shopify`, or `square`
+    /// (a webhook or a pull).
+    pub source: String,
+    pub event_id: String,
+    pub correlation_id: String,
+    pub received_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
+    /// The provider's topic (`customers/create`, `customer.updated`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+pub const QUEUED_EVENT_SCHEMA: u32 = SCHEMA;
+
+/// `QueuedEvent::source` of supplier webhooks.
+pub const SUPPLIER: &str = "supplier";
+/// `QueuedEvent::source` of objects pulled from (or pushed by) Square.
+pub const SQUARE: &str = "square";
+/// `QueuedEvent::source` of Shopify webhooks.
+pub const SHOPIFY: &str = "shopify";
+
+/// Work on one run: start it or continue it from its checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMessage {
+    #[serde(default = "schema")]
+    pub schema: u32,
+    pub tenant_id: String,
+    pub data_type: DataType,
+    pub run_id: String,
+}
+
+impl RunMessage {
+    pub fn new(tenant_id: &str, data_type: DataType, run_id: &str) -> Self {
+        Self {
+            schema: SCHEMA,
+            tenant_id: tenant_id.to_owned(),
+            data_type,
+            run_id: run_id.to_owned(),
+        }
+    }
+}
+
+/// Start runs: the schedule sends `{"trigger": "schedule"}`; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRequest {
+    #[serde(default = "schema")]
+    pub schema: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_types: Option<Vec<DataType>>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Erase every Shopify customer of a tenant (Shopify's `shop/redact`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EraseShop {
+    #[serde(default = "schema")]
+    pub schema: u32,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub correlation_id: String,
+}
+
+/// The runs queue's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunsWork {
+    /// Start runs now (Square's `catalog.version.updated`).
+    Plan(PlanRequest),
+    EraseShop(EraseShop),
+    /// Work on a run; written bare (`{"tenantId", "dataType", "runId"}`).
+    #[serde(untagged)]
+    Run(RunMessage),
+}
+
+impl RunsWork {
+    /// Reads a runs-queue body; the error names what was wrong with it.
+    pub fn parse(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(v: &T) {
+        let text = serde_json::to_string(v).unwrap();
+        assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), v, "{text}");
+    }
+
+    #[test]
+    fn every_message_survives_a_round_trip() {
+        round_trip(&QueuedEvent {
+            schema: SCHEMA,
+            tenant_id: "t".into(),
+            source: SQUARE.into(),
+            event_id: "e".into(),
+            correlation_id: "c".into(),
+            received_at: "2026-01-01T00:00:00.000Z".into(),
+            webhook_id: Some("w".into()),
+            topic: None,
+            payload: json!({"a": 1}),
+        });
+        round_trip(&RunsWork::Run(RunMessage::new("t", DataType::Catalog, "r")));
+        round_trip(&RunsWork::Plan(PlanRequest {
+            schema: SCHEMA,
+            trigger: Some(Trigger::Webhook),
+            tenant_id: Some("t".into()),
+            data_types: Some(vec![DataType::Catalog]),
+            force: true,
+        }));
+        round_trip(&RunsWork::EraseShop(EraseShop {
+            schema: SCHEMA,
+            tenant_id: "t".into(),
+            event_id: "e".into(),
+            correlation_id: "c".into(),
+        }));
+    }
+
+    #[test]
+    fn messages_written_before_the_version_field_still_read() {
+        let run = RunsWork::parse(r#"{"tenantId":"demo-shop","dataType":"catalog","runId":"r1"}"#);
+        assert_eq!(
+            run.unwrap(),
+            RunsWork::Run(RunMessage::new("demo-shop", DataType::Catalog, "r1"))
+        );
+        let plan = RunsWork::parse(
+            r#"{"plan":{"trigger":"webhook","tenantId":"demo-shop","dataTypes":["catalog"],"force":true}}"#,
+        )
+        .unwrap();
+        assert!(matches!(plan, RunsWork::Plan(p) if p.force && p.schema == SCHEMA));
+        let erase =
+            RunsWork::parse(r#"{"eraseShop":{"tenantId":"t","eventId":"e","correlationId":"c"}}"#)
+                .unwrap();
+        assert!(matches!(erase, RunsWork::EraseShop(e) if e.tenant_id == "t"));
+    }
+
+    #[test]
+    fn junk_is_refused() {
+        assert!(RunsWork::parse(r#"{"tenantId":"t"}"#).is_err());
+        assert!(RunsWork::parse("[]").is_err());
+    }
+}
