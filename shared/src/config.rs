@@ -43,50 +43,135 @@ pub struct Config {
     pub flags: crate::app::customers::TargetFlags,
 }
 
+/// Every variable that was missing or malformed, named at init.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {}", .problems.join("; "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// The variables each function cannot run without (the template sets them).
+pub const WEBHOOK_INGEST: &[&str] = &["SYNC_QUEUE_URL", "RUNS_QUEUE_URL"];
+pub const SYNC_WORKER: &[&str] = &["SYNC_DLQ_URL"];
+pub const FAILURE_NOTIFIER: &[&str] = &["NOTIFY_QUEUE_URL"];
+pub const DAILY_SYNC: &[&str] = &["RUNS_QUEUE_URL", "SYNC_QUEUE_URL", "NOTIFY_QUEUE_URL"];
+
+/// Reads variables, remembering each problem instead of stopping at the first.
+struct Reader<'a, G> {
+    get: &'a G,
+    problems: Vec<String>,
+}
+
+impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
+    fn value(&self, key: &str) -> Option<String> {
+        (self.get)(key).filter(|v| !v.trim().is_empty())
+    }
+
+    fn text(&mut self, key: &str, default: &str) -> String {
+        self.value(key).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn number(&mut self, key: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
+        let Some(text) = self.value(key) else {
+            return default;
+        };
+        match text.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problems.push(format!(
+                    "{key}={text:?} must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        }
+    }
+
+    fn flag(&mut self, key: &str) -> bool {
+        let Some(text) = self.value(key) else {
+            return false;
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                self.problems
+                    .push(format!("{key}={text:?} must be true or false"));
+                false
+            }
+        }
+    }
+
+    fn url(&mut self, key: &str, default: &str) -> String {
+        let url = self.text(key, default);
+        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            self.problems
+                .push(format!("{key}={url:?} must be an http(s) URL"));
+        }
+        url
+    }
+}
+
 impl Config {
-    pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok())
+    /// Reads the process environment; `required` names the variables this
+    /// function cannot run without. Fails naming every missing or malformed one.
+    pub fn from_env(required: &[&str]) -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok(), required)
     }
 
     /// Reads from any lookup, so tests need not touch the process environment.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let text = |k: &str, default: &str| {
-            get(k)
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_owned())
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        required: &[&str],
+    ) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            get: &get,
+            problems: required
+                .iter()
+                .filter(|k| get(k).is_none_or(|v| v.trim().is_empty()))
+                .map(|k| format!("{k} is not set"))
+                .collect(),
         };
-        let number = |k: &str, default: u64| {
-            get(k)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        Self {
-            items_table: text("ITEMS_TABLE", "synchub-items"),
-            audit_table: text("AUDIT_TABLE", "synchub-audit"),
-            tenants_table: text("TENANTS_TABLE", "synchub-tenants"),
-            sync_queue_url: text("SYNC_QUEUE_URL", ""),
-            sync_dlq_url: text("SYNC_DLQ_URL", ""),
-            tenant_secrets_path: text("TENANT_SECRETS_PATH", "/synchub/tenants")
+        let config = Self {
+            items_table: r.text("ITEMS_TABLE", "synchub-items"),
+            audit_table: r.text("AUDIT_TABLE", "synchub-audit"),
+            tenants_table: r.text("TENANTS_TABLE", "synchub-tenants"),
+            sync_queue_url: r.url("SYNC_QUEUE_URL", ""),
+            sync_dlq_url: r.url("SYNC_DLQ_URL", ""),
+            tenant_secrets_path: r
+                .text("TENANT_SECRETS_PATH", "/synchub/tenants")
                 .trim_end_matches('/')
                 .to_owned(),
-            audit_ttl: Duration::from_secs(number("AUDIT_TTL_DAYS", 90) * 86_400),
-            tenant_cache_ttl: Duration::from_secs(number("TENANT_CACHE_SECONDS", 60)),
-            notifications_table: text("NOTIFICATIONS_TABLE", "synchub-notifications"),
-            notify_queue_url: text("NOTIFY_QUEUE_URL", ""),
-            alert_sender: text("ALERT_SENDER", "synchub-alerts@example.com"),
-            alert_default_recipient: text("ALERT_DEFAULT_RECIPIENT", "ops@example.com"),
-            alert_window: Duration::from_secs(number("ALERT_WINDOW_MINUTES", 15).max(1) * 60),
-            runs_table: text("RUNS_TABLE", "synchub-sync-runs"),
-            runs_queue_url: text("RUNS_QUEUE_URL", ""),
-            square_base_url: text("SQUARE_BASE_URL", "https://connect.squareup.com"),
-            orders_lookback: Duration::from_secs(number("ORDERS_LOOKBACK_DAYS", 7).max(1) * 86_400),
+            audit_ttl: Duration::from_secs(r.number("AUDIT_TTL_DAYS", 90, 1..=3650) * 86_400),
+            tenant_cache_ttl: Duration::from_secs(r.number("TENANT_CACHE_SECONDS", 60, 0..=3600)),
+            notifications_table: r.text("NOTIFICATIONS_TABLE", "synchub-notifications"),
+            notify_queue_url: r.url("NOTIFY_QUEUE_URL", ""),
+            alert_sender: r.text("ALERT_SENDER", "synchub-alerts@example.com"),
+            alert_default_recipient: r.text("ALERT_DEFAULT_RECIPIENT", "ops@example.com"),
+            alert_window: Duration::from_secs(r.number("ALERT_WINDOW_MINUTES", 15, 1..=1440) * 60),
+            runs_table: r.text("RUNS_TABLE", "synchub-sync-runs"),
+            runs_queue_url: r.url("RUNS_QUEUE_URL", ""),
+            square_base_url: r.url("SQUARE_BASE_URL", "https://connect.squareup.com"),
+            orders_lookback: Duration::from_secs(r.number("ORDERS_LOOKBACK_DAYS", 7, 1..=90) * 86_400),
             inventory_lookback: Duration::from_secs(
-                number("INVENTORY_LOOKBACK_HOURS", 24).max(1) * 3_600,
+                r.number("INVENTORY_LOOKBACK_HOURS", 24, 1..=720) * 3_600,
             ),
-            stuck_after: Duration::from_secs(number("STUCK_AFTER_MINUTES", 30).max(1) * 60),
-            hubspot_base_url: text("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
-            target_attempts: number("TARGET_ATTEMPTS", 4).clamp(1, 10) as usize,
-            flags: crate::app::customers::TargetFlags::from_lookup(&get),
+            stuck_after: Duration::from_secs(r.number("STUCK_AFTER_MINUTES", 30, 1..=1440) * 60),
+            hubspot_base_url: r.url("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            target_attempts: r.number("TARGET_ATTEMPTS", 4, 1..=10) as usize,
+            flags: crate::app::customers::TargetFlags {
+                pos: r.flag("ENABLE_POS_SYNC"),
+                crm: r.flag("ENABLE_CRM_SYNC"),
+                updates: r.flag("ENABLE_UPDATE_SYNC"),
+            },
+        };
+        if r.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                problems: r.problems,
+            })
         }
     }
 }
@@ -95,15 +180,53 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
     #[test]
-    fn defaults_apply_when_unset_or_unparsable() {
-        let c = Config::from_lookup(|k| match k {
-            "AUDIT_TTL_DAYS" => Some("ninety".into()),
-            "TENANT_SECRETS_PATH" => Some("/x/tenants/".into()),
-            _ => None,
-        });
+    fn defaults_apply_when_unset() {
+        let c = Config::from_lookup(lookup(&[("TENANT_SECRETS_PATH", "/x/tenants/")]), &[]).unwrap();
         assert_eq!(c.audit_ttl, Duration::from_secs(90 * 86_400));
         assert_eq!(c.items_table, "synchub-items");
         assert_eq!(c.tenant_secrets_path, "/x/tenants");
+        assert!(!c.flags.pos);
+    }
+
+    #[test]
+    fn every_missing_or_malformed_variable_is_named_at_once() {
+        let e = Config::from_lookup(
+            lookup(&[
+                ("AUDIT_TTL_DAYS", "ninety"),
+                ("ENABLE_POS_SYNC", "maybe"),
+                ("SYNC_QUEUE_URL", "sqs-queue"),
+            ]),
+            WEBHOOK_INGEST,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        for needle in ["RUNS_QUEUE_URL is not set", "AUDIT_TTL_DAYS=\"ninety\"", "ENABLE_POS_SYNC=\"maybe\"", "SYNC_QUEUE_URL=\"sqs-queue\" must be an http(s) URL"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        assert_eq!(e.problems.len(), 4, "{text}");
+    }
+
+    #[test]
+    fn flags_read_the_usual_spellings() {
+        let c = Config::from_lookup(
+            lookup(&[("ENABLE_POS_SYNC", "TRUE"), ("ENABLE_CRM_SYNC", "0"), ("ENABLE_UPDATE_SYNC", "on")]),
+            &[],
+        )
+        .unwrap();
+        assert!(c.flags.pos && !c.flags.crm && c.flags.updates);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_flag_never_turns_on_by_accident(v in "\\PC{0,8}") {
+            let c = Config::from_lookup(|k| (k == "ENABLE_POS_SYNC").then(|| v.clone()), &[]);
+            let on = matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on");
+            proptest::prop_assert_eq!(c.as_ref().is_ok_and(|c| c.flags.pos), on);
+        }
     }
 }

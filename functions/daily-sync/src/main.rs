@@ -10,7 +10,10 @@ use synchub::lambda::{aws_config, daily_sync::handle, init_tracing, DailySync};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let sync = DailySync::new(&aws_config().await, &Config::from_env());
+    let sync = DailySync::new(
+        &aws_config().await,
+        &Config::from_env(synchub::config::DAILY_SYNC)?,
+    );
     let sync = &sync;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle(sync, event.payload, event.context.deadline).await

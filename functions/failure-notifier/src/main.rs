@@ -10,7 +10,7 @@ use synchub::lambda::{aws_config, init_tracing, notify::handle_failures, Notifie
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let config = Config::from_env();
+    let config = Config::from_env(synchub::config::FAILURE_NOTIFIER)?;
     let notifier = Notifier::new(&aws_config().await, &config);
     let (notifier, notify_queue_url) = (&notifier, config.notify_queue_url.as_str());
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

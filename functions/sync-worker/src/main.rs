@@ -9,7 +9,10 @@ use synchub::lambda::{aws_config, init_tracing, sqs::handle_sync_batch, Worker};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let worker = Worker::new(&aws_config().await, &Config::from_env());
+    let worker = Worker::new(
+        &aws_config().await,
+        &Config::from_env(synchub::config::SYNC_WORKER)?,
+    );
     let worker = &worker;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(handle_sync_batch(worker, event.payload).await)

@@ -10,7 +10,10 @@ use synchub::lambda::{aws_config, http::handle_webhook, init_tracing, Ingest};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let ingest = Ingest::new(&aws_config().await, &Config::from_env());
+    let ingest = Ingest::new(
+        &aws_config().await,
+        &Config::from_env(synchub::config::WEBHOOK_INGEST)?,
+    );
     let ingest = &ingest;
     run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(handle_webhook(ingest, request).await)

@@ -9,6 +9,7 @@
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::QueuedEvent;
 use super::{SHOPIFY, SQUARE};
+use crate::domain::audit::AuditOutcome;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
 use crate::domain::time::expiry_after;
@@ -24,7 +25,7 @@ use crate::ports::{
 };
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 pub const STOREFRONT: &str = "storefront";
@@ -240,7 +241,7 @@ where
         }
         tracing::info!(entity = %p.change.key, correlation_id = %row.correlation_id, target = STOREFRONT, status = %status.status, "target retried");
     }
-    Ok(Some(row.outcome))
+    Ok(Some(row.outcome.to_string()))
 }
 
 async fn apply_changes<'d, I, A, T, D, P, X>(
@@ -337,7 +338,7 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
             if outcome == Outcome::Applied {
                 row.revision = revision;
                 if let Some(why) = p.change.tombstone_reason() {
-                    row.outcome = "deleted".into();
+                    row.outcome = AuditOutcome::Deleted;
                     row.reason = Some(why);
                 }
                 for (target, status) in &targets {
@@ -350,7 +351,7 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
             tracing::info!(
                 tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
                 message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
-                outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.as_str()),
+                outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
                 "event settled"
             );
             rows.push((row, p.delivery, retry));
@@ -436,44 +437,38 @@ where
 
 fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
     AuditRow {
-        pk: p.change.key.audit_partition(),
-        sk: AuditRow::sort_key(
-            Some(p.change.version.event_id.as_str()),
-            &p.delivery.message_id,
-        ),
-        tenant_id: p.change.key.tenant.to_string(),
         entity: Some(p.change.key.to_string()),
         event_id: Some(p.change.version.event_id.to_string()),
         message_id: p.delivery.message_id.clone(),
         correlation_id: p.correlation_id.clone(),
-        outcome: String::new(),
-        beaten_by: None,
-        reason: None,
         source_updated_at: Some(p.change.updated_at.clone()),
-        revision: None,
-        targets: BTreeMap::new(),
-        recorded_at: now_rfc3339(),
-        expires_at: expiry_after(ttl),
+        ..AuditRow::new(
+            p.change.key.audit_partition(),
+            AuditRow::sort_key(
+                Some(p.change.version.event_id.as_str()),
+                &p.delivery.message_id,
+            ),
+            p.change.key.tenant.to_string(),
+            AuditOutcome::Applied,
+            now_rfc3339(),
+            expiry_after(ttl),
+        )
     }
 }
 
 fn rejected_row(r: &Rejected<'_>, ttl: Duration) -> AuditRow {
     let mut row = AuditRow {
-        pk: AuditRow::rejected_partition(r.tenant.as_deref()),
-        sk: AuditRow::sort_key(r.event_id.as_deref(), &r.delivery.message_id),
-        tenant_id: r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-        entity: None,
         event_id: r.event_id.clone(),
         message_id: r.delivery.message_id.clone(),
         correlation_id: r.correlation_id.clone(),
-        outcome: String::new(),
-        beaten_by: None,
-        reason: None,
-        source_updated_at: None,
-        revision: None,
-        targets: BTreeMap::new(),
-        recorded_at: now_rfc3339(),
-        expires_at: expiry_after(ttl),
+        ..AuditRow::new(
+            AuditRow::rejected_partition(r.tenant.as_deref()),
+            AuditRow::sort_key(r.event_id.as_deref(), &r.delivery.message_id),
+            r.tenant.clone().unwrap_or_else(|| "unknown".into()),
+            AuditOutcome::Applied,
+            now_rfc3339(),
+            expiry_after(ttl),
+        )
     };
     row.set_outcome(&Outcome::Rejected {
         reason: r.reason.to_string(),
@@ -502,7 +497,7 @@ async fn record<A: AuditLog>(
             Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
             Ok(()) => report
                 .outcomes
-                .push((delivery.message_id.clone(), row.outcome.clone())),
+                .push((delivery.message_id.clone(), row.outcome.to_string())),
             Err(e) => {
                 tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
                 report.retry.push(delivery.message_id.clone());

@@ -2,6 +2,7 @@
 //! then answer 202. Bad input gets a 4xx naming what was wrong, never a 5xx.
 
 use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
+use crate::domain::audit::AuditOutcome;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::provider_webhook::{
     check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
@@ -392,24 +393,22 @@ where
             entity,
         } => {
             let row = AuditRow {
-                pk: match entity {
-                    Some(id) => format!("{tenant}#customer#{id}"),
-                    None => format!("{tenant}#{}", request.provider.as_str()),
-                },
-                sk: AuditRow::sort_key(Some(&event.event_id), "webhook"),
-                tenant_id: tenant.to_string(),
                 entity: entity.as_ref().map(|id| format!("{tenant}/customer/{id}")),
                 event_id: Some(event.event_id.clone()),
                 message_id: "webhook".into(),
                 correlation_id: correlation_id.to_owned(),
-                outcome: (*outcome).to_owned(),
-                beaten_by: None,
                 reason: Some(reason.clone()),
-                source_updated_at: None,
-                revision: None,
-                targets: Default::default(),
-                recorded_at: received_at.clone(),
-                expires_at: expiry_after(ports.audit_ttl),
+                ..AuditRow::new(
+                    match entity {
+                        Some(id) => format!("{tenant}#customer#{id}"),
+                        None => format!("{tenant}#{}", request.provider.as_str()),
+                    },
+                    AuditRow::sort_key(Some(&event.event_id), "webhook"),
+                    tenant.to_string(),
+                    AuditOutcome::parse(outcome).unwrap_or(AuditOutcome::Ignored),
+                    received_at.clone(),
+                    expiry_after(ports.audit_ttl),
+                )
             };
             ports
                 .audit

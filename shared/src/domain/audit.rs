@@ -24,11 +24,15 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn label(&self) -> &'static str {
+        self.word().as_str()
+    }
+
+    pub fn word(&self) -> AuditOutcome {
         match self {
-            Outcome::Applied => "applied",
-            Outcome::Stale { .. } => "stale",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rejected { .. } => "rejected",
+            Outcome::Applied => AuditOutcome::Applied,
+            Outcome::Stale { .. } => AuditOutcome::Stale,
+            Outcome::Duplicate => AuditOutcome::Duplicate,
+            Outcome::Rejected { .. } => AuditOutcome::Rejected,
         }
     }
 }
@@ -43,11 +47,96 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// A target's result for one delivery, in the words the ledger uses:
-/// `success`, `skipped (disabled)`, `skipped (not configured)`, `failed (CLASS)`.
+/// Where a change goes after it is stored; stored by its name
+/// (`pos`, `crm`, `storefront`), the keys of the per-target ledgers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Pos,
+    Crm,
+    Storefront,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Pos => "pos",
+            Target::Crm => "crm",
+            Target::Storefront => "storefront",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Target::Pos, Target::Crm, Target::Storefront]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A target's result, stored in the words the ledger uses: `success`,
+/// `erased`, `skipped (why)`, `failed (CLASS)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum TargetState {
+    Success,
+    /// A privacy erasure went through.
+    Erased,
+    Skipped(String),
+    Failed(ErrorClass),
+}
+
+impl fmt::Display for TargetState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetState::Success => f.write_str("success"),
+            TargetState::Erased => f.write_str("erased"),
+            TargetState::Skipped(why) => write!(f, "skipped ({why})"),
+            TargetState::Failed(class) => write!(f, "failed ({class})"),
+        }
+    }
+}
+
+impl From<TargetState> for String {
+    fn from(s: TargetState) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for TargetState {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let inner = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .and_then(|t| t.strip_suffix(')'))
+                .map(str::to_owned)
+        };
+        match text.as_str() {
+            "success" => Ok(TargetState::Success),
+            "erased" => Ok(TargetState::Erased),
+            _ => {
+                if let Some(why) = inner("skipped (") {
+                    Ok(TargetState::Skipped(why))
+                } else if let Some(class) = inner("failed (").and_then(|c| ErrorClass::parse(&c)) {
+                    Ok(TargetState::Failed(class))
+                } else {
+                    Err(format!("unknown target status {text:?}"))
+                }
+            }
+        }
+    }
+}
+
+/// A target's result for one delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetStatus {
-    pub status: String,
+    pub status: TargetState,
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -56,8 +145,12 @@ pub struct TargetStatus {
 
 impl TargetStatus {
     pub fn success(attempts: u32, at: String) -> Self {
+        Self::done(TargetState::Success, attempts, at)
+    }
+
+    pub fn done(status: TargetState, attempts: u32, at: String) -> Self {
         Self {
-            status: "success".into(),
+            status,
             attempts,
             last_error: None,
             at,
@@ -65,33 +158,82 @@ impl TargetStatus {
     }
 
     pub fn skipped(why: &str, at: String) -> Self {
-        Self {
-            status: format!("skipped ({why})"),
-            attempts: 0,
-            last_error: None,
-            at,
-        }
+        Self::done(TargetState::Skipped(why.to_owned()), 0, at)
     }
 
     pub fn failed(class: ErrorClass, attempts: u32, error: String, at: String) -> Self {
         Self {
-            status: format!("failed ({class})"),
+            status: TargetState::Failed(class),
             attempts,
             last_error: Some(error),
             at,
         }
     }
 
-    /// A failure a later delivery attempt should try again.
+    pub fn is_success(&self) -> bool {
+        self.status == TargetState::Success
+    }
+
+    /// A failure a later delivery attempt should try again: the one retry verdict.
     pub fn needs_retry(&self) -> bool {
-        [
-            "NETWORK_ERROR",
-            "DATABASE_ERROR",
-            "TIMEOUT_ERROR",
-            "UNKNOWN_ERROR",
-        ]
-        .iter()
-        .any(|class| self.status == format!("failed ({class})"))
+        matches!(self.status, TargetState::Failed(class) if class.is_retryable())
+    }
+}
+
+/// The word an audit row's outcome is stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOutcome {
+    Applied,
+    Stale,
+    Duplicate,
+    Rejected,
+    /// An applied tombstone (an erasure, or absent from a full pull).
+    Deleted,
+    /// A provider topic synchub does not sync.
+    Ignored,
+    /// A privacy data request, recorded for the operator.
+    #[serde(rename = "data request")]
+    DataRequest,
+}
+
+impl AuditOutcome {
+    pub const ALL: [AuditOutcome; 7] = [
+        AuditOutcome::Applied,
+        AuditOutcome::Stale,
+        AuditOutcome::Duplicate,
+        AuditOutcome::Rejected,
+        AuditOutcome::Deleted,
+        AuditOutcome::Ignored,
+        AuditOutcome::DataRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Applied => "applied",
+            AuditOutcome::Stale => "stale",
+            AuditOutcome::Duplicate => "duplicate",
+            AuditOutcome::Rejected => "rejected",
+            AuditOutcome::Deleted => "deleted",
+            AuditOutcome::Ignored => "ignored",
+            AuditOutcome::DataRequest => "data request",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == word)
+    }
+}
+
+impl fmt::Display for AuditOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for AuditOutcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -109,8 +251,7 @@ pub struct AuditRow {
     pub event_id: Option<String>,
     pub message_id: String,
     pub correlation_id: String,
-    /// `applied`, `stale`, `duplicate` or `rejected`.
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beaten_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +268,35 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
+    /// A delivery's row with its key, tenant and outcome; the rest (what the
+    /// delivery carried, what it did at the targets) is filled in by the caller.
+    pub fn new(
+        pk: String,
+        sk: String,
+        tenant_id: String,
+        outcome: AuditOutcome,
+        recorded_at: String,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            pk,
+            sk,
+            tenant_id,
+            entity: None,
+            event_id: None,
+            message_id: String::new(),
+            correlation_id: String::new(),
+            outcome,
+            beaten_by: None,
+            reason: None,
+            source_updated_at: None,
+            revision: None,
+            targets: Default::default(),
+            recorded_at,
+            expires_at,
+        }
+    }
+
     /// The sort key of a delivery's row: deterministic, so redelivery finds it.
     pub fn sort_key(event_id: Option<&str>, message_id: &str) -> String {
         format!("{}#{}", event_id.unwrap_or("-"), message_id)
@@ -138,7 +308,7 @@ impl AuditRow {
     }
 
     pub fn set_outcome(&mut self, outcome: &Outcome) {
-        self.outcome = outcome.label().to_owned();
+        self.outcome = outcome.word();
         self.beaten_by = match outcome {
             Outcome::Stale { beaten_by } => Some(beaten_by.to_string()),
             _ => None,
@@ -182,5 +352,25 @@ mod tests {
         );
         assert!(!TargetStatus::skipped("not configured", at.clone()).needs_retry());
         assert!(!TargetStatus::success(1, at).needs_retry());
+    }
+
+    #[test]
+    fn stored_words_read_back_as_the_same_states() {
+        for text in [
+            "success",
+            "erased",
+            "skipped (disabled)",
+            "failed (NETWORK_ERROR)",
+        ] {
+            let state = TargetState::try_from(text.to_owned()).unwrap();
+            assert_eq!(state.to_string(), text);
+        }
+        assert!(TargetState::try_from("failed (NOPE)".to_owned()).is_err());
+        for o in AuditOutcome::ALL {
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{o}\""));
+            assert_eq!(AuditOutcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Target::parse("crm"), Some(Target::Crm));
     }
 }
