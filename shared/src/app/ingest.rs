@@ -20,6 +20,7 @@ use crate::ports::PortError;
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
 use crate::ErrorClass;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 /// Larger bodies are refused with 413 before anything else is done.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -115,7 +116,9 @@ where
     Q: MessageQueue,
 {
     let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
+    let span = tracing::info_span!("webhook", correlation_id = %correlation_id);
     let result = accept(ports, &request, &correlation_id)
+        .instrument(span)
         .await
         .map(|(event_id, message_id)| json!({"status": "accepted", "eventId": event_id, "messageId": message_id}));
     respond(&tenant_label, "supplier", &correlation_id, result)
@@ -264,7 +267,9 @@ where
     A: AuditLog,
 {
     let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
+    let span = tracing::info_span!("webhook", correlation_id = %correlation_id);
     let result = accept_provider(ports, &request, &correlation_id)
+        .instrument(span)
         .await
         .map(|(event, what)| json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}));
     respond(

@@ -29,7 +29,8 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        // The span of the record or run being handled carries its correlation id.
+        .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)

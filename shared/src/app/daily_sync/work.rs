@@ -18,6 +18,7 @@ use crate::ports::{
 use crate::{Classified, ErrorClass};
 use serde::Serialize;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What a plan did, per (tenant, data type).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -273,7 +274,11 @@ where
     else {
         return Ok(format!("run {} not found", message.run_id));
     };
-    match continue_run(ports, run, remaining, now, |_| {}).await? {
+    let span = tracing::info_span!("run", correlation_id = %run.run_id);
+    match continue_run(ports, run, remaining, now, |_| {})
+        .instrument(span)
+        .await?
+    {
         Progress::Finished(run) => Ok(format!("{:?}", run.status).to_lowercase()),
         Progress::Paused(run) => {
             queue_run(ports.work, message).await?;
