@@ -3,7 +3,7 @@
 //! pulls from the POS carry items, categories, locations, orders and
 //! inventory counts as documents.
 
-use super::ids::{EntityKey, EntityKind, EventId, TenantId, ValidationError};
+use super::ids::{check_entity_id, EntityKey, EntityKind, EventId, TenantId, ValidationError};
 use super::ordering::Version;
 use super::supplier::SupplierEvent;
 use super::time::{canonical_time, parse_rfc3339_millis, MAX_FUTURE_SKEW_MILLIS};
@@ -52,8 +52,7 @@ impl EntityChange {
     }
 }
 
-/// Longest entity id accepted from a source.
-pub const MAX_ENTITY_ID: usize = 192;
+pub use super::ids::MAX_ENTITY_ID;
 
 /// One object pulled from a source, normalized: the sync queue's payload for
 /// `source: "square"`.
@@ -80,17 +79,7 @@ impl PulledObject {
         source: &str,
         now_millis: i64,
     ) -> Result<EntityChange, ValidationError> {
-        if self.id.is_empty()
-            || self.id.len() > MAX_ENTITY_ID
-            || self.id.chars().any(|c| c == '#' || c.is_control())
-        {
-            return Err(ValidationError::new(
-                "id",
-                format!(
-                    "must be 1 to {MAX_ENTITY_ID} characters without '#' or control characters"
-                ),
-            ));
-        }
+        check_entity_id("id", &self.id)?;
         let (t, millis) = parse_rfc3339_millis(&self.updated_at)
             .map_err(|rule| ValidationError::new("updatedAt", rule))?;
         if millis > now_millis.saturating_add(MAX_FUTURE_SKEW_MILLIS) {
@@ -153,6 +142,12 @@ mod tests {
         let mut o = object();
         o.id = "a#b".into();
         assert_eq!(o.into_change(t(), "square", 0).unwrap_err().field, "id");
+        let mut o = object();
+        o.id = "ITEM1/../ITEM2".into();
+        assert_eq!(
+            o.into_change(t(), "square", 0).unwrap_err(),
+            ValidationError::new("id", super::super::ids::DOT_SEGMENT_RULE)
+        );
         let mut o = object();
         o.updated_at = "yesterday".into();
         assert_eq!(

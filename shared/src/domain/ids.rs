@@ -19,6 +19,109 @@ impl ValidationError {
             rule: rule.into(),
         }
     }
+
+    /// The same error with its field named inside `parent`, so a rule broken
+    /// in a nested object names the whole path (`customer` + `id` is
+    /// `customer.id`).
+    pub fn within(self, parent: &str) -> Self {
+        Self {
+            field: format!("{parent}.{}", self.field),
+            rule: self.rule,
+        }
+    }
+}
+
+/// A typed payload that did not deserialize names the JSON path of the value
+/// that failed (`customer.email`, `variants[0].id`); the document itself is
+/// `body`.
+impl From<serde_path_to_error::Error<serde_json::Error>> for ValidationError {
+    fn from(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ValidationError::new(field, json_rule(e.inner()))
+    }
+}
+
+/// serde_json's message without the position it appends to errors in text:
+/// the field already says where.
+fn json_rule(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(rule) if e.line() > 0 => rule.to_owned(),
+        _ => text,
+    }
+}
+
+/// The rule an id made of path segments breaks.
+pub const DOT_SEGMENT_RULE: &str = "must not contain '.' or '..' path segments";
+
+/// Whether `value`, read as a path (split at `/` or `\`, percent-decoding
+/// the dot and the separators as a URL would), has a `.` or `..` segment. Ids
+/// travel into URLs, storefront notices and CLI output: such an id could
+/// walk out of the place it is put in.
+pub fn has_dot_segment(value: &str) -> bool {
+    let decoded = value
+        .to_ascii_lowercase()
+        .replace("%2e", ".")
+        .replace("%2f", "/")
+        .replace("%5c", "\\");
+    decoded.split(['/', '\\']).any(|s| s == "." || s == "..")
+}
+
+/// Refuses an id with a `.` or `..` path segment, naming `field`.
+pub fn check_no_dot_segments(field: &str, value: &str) -> Result<(), ValidationError> {
+    if has_dot_segment(value) {
+        return Err(ValidationError::new(field, DOT_SEGMENT_RULE));
+    }
+    Ok(())
+}
+
+/// Deserializes a typed payload from JSON; a value that does not fit names
+/// its JSON path.
+pub fn typed<'de, T: Deserialize<'de>>(
+    value: &'de serde_json::Value,
+) -> Result<T, ValidationError> {
+    Ok(serde_path_to_error::deserialize(value)?)
+}
+
+/// A field a payload must carry: absent (or null) is refused with `rule`.
+pub fn required<T>(value: Option<T>, field: &str, rule: &str) -> Result<T, ValidationError> {
+    value.ok_or_else(|| ValidationError::new(field, rule))
+}
+
+/// A SKU as a provider spells it: any text (storefronts allow spaces and
+/// more), but never made of path segments, since it is published onward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SourceSku(String);
+
+impl<'de> Deserialize<'de> for SourceSku {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if has_dot_segment(&text) {
+            return Err(serde::de::Error::custom(DOT_SEGMENT_RULE));
+        }
+        Ok(Self(text))
+    }
+}
+
+/// Longest entity id accepted from a source.
+pub const MAX_ENTITY_ID: usize = 192;
+
+/// The rule every entity id (a source's own id, whatever its source) keeps:
+/// it sits in sort keys after `#`, in audit partitions, URLs and CLI output.
+pub fn check_entity_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.is_empty()
+        || value.len() > MAX_ENTITY_ID
+        || value.chars().any(|c| c == '#' || c.is_control())
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("must be 1 to {MAX_ENTITY_ID} characters without '#' or control characters"),
+        ));
+    }
+    check_no_dot_segments(field, value)
 }
 
 /// Checks a string against a length range and an allowed character set.
@@ -44,6 +147,7 @@ fn checked(
             format!("must contain only {what} (found {bad:?})"),
         ));
     }
+    check_no_dot_segments(field, value)?;
     Ok(value.to_owned())
 }
 
@@ -185,6 +289,45 @@ mod tests {
     }
 
     #[test]
+    fn ids_made_of_path_segments_are_refused_naming_the_field() {
+        for (id, field) in [
+            ("../x", "sku"),
+            ("..", "sku"),
+            ("a/../b", "sku"),
+            ("./a", "sku"),
+            ("a/.", "sku"),
+        ] {
+            assert_eq!(
+                Sku::parse(id),
+                Err(ValidationError::new(field, DOT_SEGMENT_RULE)),
+                "{id}"
+            );
+        }
+        assert_eq!(EventId::parse("..").unwrap_err().field, "eventId");
+        assert_eq!(SupplierId::parse(".").unwrap_err().field, "supplierId");
+        assert_eq!(
+            check_entity_id("data.object.customer.id", "..\\x").unwrap_err(),
+            ValidationError::new("data.object.customer.id", DOT_SEGMENT_RULE)
+        );
+        // Dots that are not a whole segment are ordinary characters.
+        for id in ["a..b", "...", ".hidden", "v1.2/x.y", "SKU-1."] {
+            assert!(Sku::parse(id).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_nested_rule_names_the_whole_path() {
+        let e = ValidationError::new("id", "is required").within("customer");
+        assert_eq!(e.field, "customer.id");
+        let typed = serde_path_to_error::deserialize::<
+            _,
+            std::collections::BTreeMap<String, Vec<u8>>,
+        >(&serde_json::json!({"variants": [1, "x"]}))
+        .unwrap_err();
+        assert_eq!(ValidationError::from(typed).field, "variants[1]");
+    }
+
+    #[test]
     fn deserializing_applies_the_same_rules() {
         let err = serde_json::from_str::<Sku>("\"bad sku\"").unwrap_err();
         assert!(err.to_string().contains("sku: must contain only"), "{err}");
@@ -199,8 +342,40 @@ mod tests {
         fn sku_parse_accepts_exactly_the_documented_alphabet(s in "\\PC{0,80}") {
             let valid = !s.is_empty()
                 && s.chars().count() <= 64
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+                && s.split('/').all(|segment| segment != "." && segment != "..");
             prop_assert_eq!(Sku::parse(&s).is_ok(), valid);
+        }
+
+        /// A `.` or `..` segment anywhere in an id (SKU, entity id, event or
+        /// supplier id) is refused with the field named; the same segments
+        /// without it pass.
+        #[test]
+        fn an_id_with_a_dot_segment_is_refused_wherever_it_sits(
+            segments in prop::collection::vec("[A-Za-z0-9_-]{1,6}|\\.{3}|[a-z]\\.[a-z]|\\.[a-z]{1,3}", 0..5),
+            at in any::<prop::sample::Index>(),
+            dots in prop::sample::select(vec![".", ".."]),
+            separator in prop::sample::select(vec!["/", "\\", "%2F", "%5c"]),
+        ) {
+            let clean = segments.join("/");
+            if !clean.is_empty() {
+                prop_assert!(Sku::parse(&clean).is_ok(), "{}", clean);
+                prop_assert!(check_entity_id("id", &clean).is_ok(), "{}", clean);
+            }
+            let mut bad = segments.clone();
+            bad.insert(at.index(segments.len() + 1), dots.to_owned());
+            let bad = bad.join(separator);
+            prop_assert_eq!(check_entity_id("id", &bad), Err(ValidationError::new("id", DOT_SEGMENT_RULE)));
+            if separator == "/" {
+                prop_assert_eq!(Sku::parse(&bad), Err(ValidationError::new("sku", DOT_SEGMENT_RULE)));
+            }
+        }
+
+        /// The percent-encoded dot counts as a dot, as a URL would read it.
+        #[test]
+        fn an_encoded_dot_segment_is_a_dot_segment(prefix in "[a-z0-9]{0,4}", dots in prop::sample::select(vec!["%2e", "%2E%2e", ".%2e", "%2e."])) {
+            let id = if prefix.is_empty() { dots.to_owned() } else { format!("{prefix}/{dots}") };
+            prop_assert!(has_dot_segment(&id), "{}", id);
         }
 
         #[test]

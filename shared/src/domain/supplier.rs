@@ -76,6 +76,31 @@ impl SupplierEvent {
     }
 }
 
+/// A body's JSON, or the field whose value JSON could not hold.
+pub type ParsedBody = Result<Value, ValidationError>;
+
+/// Parses a webhook body (a supplier's or a provider's). The outer error
+/// means the bytes are not JSON at all. The inner one means they are, but a
+/// value cannot be held (a number out of range such as `1e400`, a lone
+/// surrogate): it names the field the value sits in, as every other bad
+/// value is named.
+pub fn parse_body(bytes: &[u8]) -> Result<ParsedBody, serde_json::Error> {
+    let whole = match serde_json::from_slice(bytes) {
+        Ok(value) => return Ok(Ok(value)),
+        Err(e) => e,
+    };
+    // Checked again without building values: if the syntax holds, a value is
+    // what failed, and tracking the path names its field.
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Err(whole);
+    }
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, Value>(&mut json) {
+        Err(e) => Ok(Err(e.into())),
+        Ok(_) => Err(whole),
+    }
+}
+
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
     match obj.get(field) {
         None | Some(Value::Null) => Err(ValidationError::new(field, "is required")),
@@ -167,7 +192,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named_with_its_rule() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Map<String, Value>)>, &str, &str)> = vec![
+        type Mutation = Box<dyn FnOnce(&mut Map<String, Value>)>;
+        let cases: Vec<(Mutation, &str, &str)> = vec![
             (
                 Box::new(|o| {
                     o.remove("eventId");
@@ -240,6 +266,20 @@ mod tests {
             ),
             (
                 Box::new(|o| {
+                    o.insert("sku".into(), json!("../SKU-1"));
+                }),
+                "sku",
+                "must not contain '.' or '..' path segments",
+            ),
+            (
+                Box::new(|o| {
+                    o.insert("supplierId".into(), json!(".."));
+                }),
+                "supplierId",
+                "must not contain '.' or '..' path segments",
+            ),
+            (
+                Box::new(|o| {
                     o.insert("supplierId".into(), json!("sup 1"));
                 }),
                 "supplierId",
@@ -255,7 +295,67 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_number_that_does_not_fit_is_named_by_its_field() {
+        let body = br#"{"eventId": "evt-1", "supplierId": "sup-1", "sku": "SKU-1", "quantity": 1e400, "updatedAt": "2026-05-01T10:00:00Z"}"#;
+        assert_eq!(
+            parse_body(body).unwrap(),
+            Err(ValidationError::new("quantity", "number out of range"))
+        );
+        for (body, field) in [
+            (&br#"{"id": 1e400}"#[..], "id"),
+            (br#"{"customer": {"id": -1e999}}"#, "customer.id"),
+            (
+                br#"{"variants": [{"id": 1}, {"price": 1e309}]}"#,
+                "variants[1].price",
+            ),
+            (
+                br#"{"data": {"object": {"customer": {"version": 2e400}}}}"#,
+                "data.object.customer.version",
+            ),
+            (br#"{"sku": "\ud800"}"#, "sku"),
+            (br#"1e400"#, "body"),
+        ] {
+            let err = parse_body(body).unwrap().unwrap_err();
+            assert_eq!(err.field, field, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_stays_a_syntax_error() {
+        for body in [&b"{\"eventId\": "[..], b"[1,]", b"{} x", b""] {
+            assert!(
+                parse_body(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            parse_body(br#"{"quantity": 1e300}"#).unwrap().unwrap()["quantity"],
+            1e300
+        );
+    }
+
     proptest! {
+        /// Wherever an out-of-range number sits, the error names its path.
+        #[test]
+        fn an_out_of_range_number_is_named_at_any_depth(keys in prop::collection::vec("[a-z_]{1,8}", 1..5), sign in prop::sample::select(vec!["", "-"])) {
+            let mut text = format!("{sign}1e400");
+            for key in keys.iter().rev() {
+                text = format!("{{\"{key}\": {text}}}");
+            }
+            let err = parse_body(text.as_bytes()).unwrap().unwrap_err();
+            prop_assert_eq!(err.field, keys.join("."));
+        }
+
+        /// Any JSON that serde_json holds parses as serde_json parses it.
+        #[test]
+        fn any_json_parses_as_serde_json_does(v in arb_json()) {
+            let text = v.to_string();
+            let expected: Value = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(parse_body(text.as_bytes()).unwrap(), Ok(expected));
+        }
+
         #[test]
         fn parse_never_panics_on_any_json(v in arb_json()) {
             let _ = SupplierEvent::parse(&v, NOW);
