@@ -10,7 +10,7 @@
 use super::dynamodb::{decode_error, n, s};
 use crate::domain::alert::{AlertState, Failure};
 use crate::ports::PortError;
-use crate::ports::{AlertClaim, AlertStore};
+use crate::ports::{AlertClaim, AlertLedger, FailureLog, SummaryLedger};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -185,7 +185,7 @@ impl DynamoAlertStore {
     }
 }
 
-impl AlertStore for DynamoAlertStore {
+impl FailureLog for DynamoAlertStore {
     async fn record(&self, failure: &Failure) -> Result<bool, PortError> {
         let mut row: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(failure).map_err(|e| internal("TransactWriteItems", e))?;
@@ -248,6 +248,33 @@ impl AlertStore for DynamoAlertStore {
         }
     }
 
+    async fn recent(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        since: i64,
+        limit: i32,
+    ) -> Result<Vec<Failure>, PortError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", s(failures_pk(tenant, class)))
+            .expression_attribute_values(":since", s(failure_sk(since, "")))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
+        out.items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e)))
+            .collect()
+    }
+}
+
+impl AlertLedger for DynamoAlertStore {
     async fn claim(
         &self,
         tenant: &str,
@@ -295,31 +322,6 @@ impl AlertStore for DynamoAlertStore {
                 _ => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
             },
         }
-    }
-
-    async fn recent(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        since: i64,
-        limit: i32,
-    ) -> Result<Vec<Failure>, PortError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk >= :since")
-            .expression_attribute_values(":pk", s(failures_pk(tenant, class)))
-            .expression_attribute_values(":since", s(failure_sk(since, "")))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
-        out.items()
-            .iter()
-            .map(|item| serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e)))
-            .collect()
     }
 
     async fn sent(&self, state: &AlertState, reported: u64, now: i64) -> Result<(), PortError> {
@@ -395,6 +397,26 @@ impl AlertStore for DynamoAlertStore {
         .await
     }
 
+    async fn disarm_flush(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        due: i64,
+    ) -> Result<(), PortError> {
+        let values = HashMap::from([(":due".to_owned(), n(due))]);
+        self.update(
+            tenant,
+            class,
+            "REMOVE flushAtMillis",
+            Some("flushAtMillis = :due"),
+            values,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl SummaryLedger for DynamoAlertStore {
     async fn claim_summary(&self, tenant: &str, day: &str) -> Result<bool, PortError> {
         let result = self
             .client
@@ -432,23 +454,5 @@ impl AlertStore for DynamoAlertStore {
             .await
             .map_err(|e| super::classify::sdk_error("DynamoDB", "DeleteItem", DB, e))?;
         Ok(())
-    }
-
-    async fn disarm_flush(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        due: i64,
-    ) -> Result<(), PortError> {
-        let values = HashMap::from([(":due".to_owned(), n(due))]);
-        self.update(
-            tenant,
-            class,
-            "REMOVE flushAtMillis",
-            Some("flushAtMillis = :due"),
-            values,
-        )
-        .await
-        .map(|_| ())
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
 use crate::domain::time::now_millis;
 use crate::ports::PortError;
-use crate::ports::{LockResult, RunStore};
+use crate::ports::{LockResult, RunLock, RunLog, SeenLog};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -104,7 +104,7 @@ impl DynamoRunStore {
     }
 }
 
-impl RunStore for DynamoRunStore {
+impl RunLock for DynamoRunStore {
     async fn lock(
         &self,
         run: &SyncRun,
@@ -211,7 +211,9 @@ impl RunStore for DynamoRunStore {
             Err(e) => Err(super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e)),
         }
     }
+}
 
+impl RunLog for DynamoRunStore {
     async fn save(&self, run: &SyncRun) -> Result<(), PortError> {
         self.client
             .put_item()
@@ -223,6 +225,40 @@ impl RunStore for DynamoRunStore {
         Ok(())
     }
 
+    async fn load(
+        &self,
+        tenant: &str,
+        data_type: DataType,
+        run_id: &str,
+    ) -> Result<Option<SyncRun>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(run_pk(tenant, data_type)))
+            .key("sk", s(run_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
+        out.item
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e)))
+            .transpose()
+    }
+
+    async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, PortError> {
+        let mut runs: Vec<SyncRun> = Vec::new();
+        for data_type in DataType::ALL {
+            for item in self.query_all(run_pk(tenant, data_type)).await? {
+                runs.push(serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?);
+            }
+        }
+        runs.sort_by(|a, b| b.started_millis.cmp(&a.started_millis));
+        Ok(runs)
+    }
+}
+
+impl SeenLog for DynamoRunStore {
     async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), PortError> {
         let seen = HashMap::from([
             ("pk".to_owned(), s(format!("seen#{}", run.run_id))),
@@ -304,37 +340,5 @@ impl RunStore for DynamoRunStore {
         }
         ids.seal();
         Ok(ids)
-    }
-
-    async fn load(
-        &self,
-        tenant: &str,
-        data_type: DataType,
-        run_id: &str,
-    ) -> Result<Option<SyncRun>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(run_pk(tenant, data_type)))
-            .key("sk", s(run_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
-        out.item
-            .map(|i| serde_dynamo::from_item(i).map_err(|e| decode_error("GetItem", e)))
-            .transpose()
-    }
-
-    async fn runs(&self, tenant: &str) -> Result<Vec<SyncRun>, PortError> {
-        let mut runs: Vec<SyncRun> = Vec::new();
-        for data_type in DataType::ALL {
-            for item in self.query_all(run_pk(tenant, data_type)).await? {
-                runs.push(serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?);
-            }
-        }
-        runs.sort_by(|a, b| b.started_millis.cmp(&a.started_millis));
-        Ok(runs)
     }
 }

@@ -187,19 +187,11 @@ pub enum AlertClaim {
     Nothing,
 }
 
-/// Failure records and the per-(tenant, error class) notification items.
-pub trait AlertStore: Send + Sync {
+/// Failure records, each counted once per (tenant, error class).
+pub trait FailureLog: Send + Sync {
     /// Records a failure and counts it, once per `failure.key`; `Ok(false)`
     /// when it was already recorded (a redelivery).
     fn record(&self, failure: &Failure) -> impl Future<Output = Result<bool, PortError>> + Send;
-    fn claim(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        now: i64,
-        window: i64,
-        lease: i64,
-    ) -> impl Future<Output = Result<AlertClaim, PortError>> + Send;
     /// The newest failures of this kind at or after `since`, at most `limit`.
     fn recent(
         &self,
@@ -208,6 +200,18 @@ pub trait AlertStore: Send + Sync {
         since: i64,
         limit: i32,
     ) -> impl Future<Output = Result<Vec<Failure>, PortError>> + Send;
+}
+
+/// The per-(tenant, error class) notification items: who may email now, and the digests.
+pub trait AlertLedger: Send + Sync {
+    fn claim(
+        &self,
+        tenant: &str,
+        class: ErrorClass,
+        now: i64,
+        window: i64,
+        lease: i64,
+    ) -> impl Future<Output = Result<AlertClaim, PortError>> + Send;
     /// The email went out: `reported` failures are no longer pending.
     fn sent(
         &self,
@@ -238,6 +242,10 @@ pub trait AlertStore: Send + Sync {
         class: ErrorClass,
         due: i64,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The one daily summary email per (tenant, day).
+pub trait SummaryLedger: Send + Sync {
     /// Claims the one summary email of (tenant, day); `Ok(false)` if it went out already.
     fn claim_summary(
         &self,
@@ -251,6 +259,11 @@ pub trait AlertStore: Send + Sync {
         day: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// Everything the notifier keeps (one table in AWS).
+pub trait AlertStore: FailureLog + AlertLedger + SummaryLedger {}
+
+impl<T: FailureLog + AlertLedger + SummaryLedger> AlertStore for T {}
 
 /// An email with both parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,8 +333,8 @@ pub enum LockResult {
     },
 }
 
-/// Sync runs, their checkpoints and the one-run-at-a-time lock.
-pub trait RunStore: Send + Sync {
+/// The one-run-at-a-time lock per (tenant, data type).
+pub trait RunLock: Send + Sync {
     fn lock(
         &self,
         run: &SyncRun,
@@ -338,6 +351,10 @@ pub trait RunStore: Send + Sync {
     ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Releases the lock; a succeeded run marks its day done.
     fn unlock(&self, run: &SyncRun) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Sync run records and their checkpoints.
+pub trait RunLog: Send + Sync {
     /// Saves the run (the checkpoint after each page).
     fn save(&self, run: &SyncRun) -> impl Future<Output = Result<(), PortError>> + Send;
     fn load(
@@ -346,7 +363,13 @@ pub trait RunStore: Send + Sync {
         data_type: DataType,
         run_id: &str,
     ) -> impl Future<Output = Result<Option<SyncRun>, PortError>> + Send;
-    /// The ids a run has seen, saved per page, for reconciliation.
+    /// Runs of a tenant, newest first.
+    fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, PortError>> + Send;
+}
+
+/// The ids a run has seen, for reconciliation after a full pull.
+pub trait SeenLog: Send + Sync {
+    /// Saves the ids of one page.
     fn save_seen(
         &self,
         run: &SyncRun,
@@ -357,9 +380,12 @@ pub trait RunStore: Send + Sync {
         &self,
         run: &SyncRun,
     ) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, PortError>> + Send;
-    /// Runs of a tenant, newest first.
-    fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, PortError>> + Send;
 }
+
+/// Sync runs, their checkpoints and the lock (one table in AWS).
+pub trait RunStore: RunLock + RunLog + SeenLog {}
+
+impl<T: RunLock + RunLog + SeenLog> RunStore for T {}
 
 /// What the tenant's store holds, for reconciliation and dry runs.
 pub trait EntityIndex: Send + Sync {
@@ -386,6 +412,28 @@ pub struct CustomerProfile {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone: Option<String>,
+}
+
+impl CustomerProfile {
+    /// The customer fields of a master record's attributes.
+    pub fn from_attributes(
+        id: &str,
+        attributes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        let text = |k: &str| {
+            attributes
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        Self {
+            id: id.to_owned(),
+            email: text("email"),
+            first_name: text("firstName"),
+            last_name: text("lastName"),
+            phone: text("phone"),
+        }
+    }
 }
 
 /// A customer master record with its per-target ledger.
