@@ -6,6 +6,8 @@ pub mod customers;
 pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
+#[cfg(test)]
+mod use_case_tests;
 
 pub use crate::messages::{QueuedEvent, QUEUED_EVENT_SCHEMA, SHOPIFY, SQUARE, SUPPLIER};
 
