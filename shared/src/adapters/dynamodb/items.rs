@@ -1,0 +1,238 @@
+//! Catalog state on the items table, with the ordering rule as one
+//! conditional write, and the index of live entities a source still has.
+
+use super::{call_error, key, n, s, Item};
+use crate::domain::ordering::{StoredVersion, Version, WriteResult};
+use crate::domain::supplier::SupplierEvent;
+use crate::domain::time::now_rfc3339;
+use crate::domain::{ChangeBody, EntityChange, EntityKind, EventId, TenantId};
+use crate::ports::{EntityIndex, ItemStore, PortError};
+use crate::ErrorClass;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+/// Catalog items: partition = tenant, sort key = `{kind}#{id}`.
+#[derive(Clone)]
+pub struct DynamoItemStore {
+    pub(super) client: Client,
+    pub(super) table: String,
+}
+
+impl DynamoItemStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// The ordering rule as one condition: nothing stored yet, or the stored
+/// (sourceMillis, eventId) is strictly older than the incoming one.
+pub const NEWER_THAN_STORED: &str =
+    "attribute_not_exists(pk) OR #sourceMillis < :sourceMillis OR (#sourceMillis = :sourceMillis AND #eventId < :eventId)";
+
+/// The `SET` clauses of an item write and the values they name.
+struct Update {
+    sets: Vec<&'static str>,
+    values: Item,
+}
+
+impl Update {
+    fn set(&mut self, clause: &'static str, value: AttributeValue) {
+        let name = clause.rsplit(' ').next().unwrap_or_default();
+        self.sets.push(clause);
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// Every `#alias` the clauses use, named after the attribute it stands for.
+    fn names(&self) -> HashMap<String, String> {
+        self.sets
+            .iter()
+            .map(|set| set.split(' ').next().unwrap_or_default())
+            .chain(["#revision"])
+            .map(|alias| (alias.to_owned(), alias.trim_start_matches('#').to_owned()))
+            .collect()
+    }
+}
+
+/// What an applied change writes: its version, where it came from, its body.
+fn update_of(
+    change: &EntityChange,
+    message_id: &str,
+    correlation_id: &str,
+) -> Result<Update, PortError> {
+    let mut update = Update {
+        sets: Vec::new(),
+        values: HashMap::from([(":one".to_owned(), n(1))]),
+    };
+    update.set("#kind = :kind", s(change.key.kind.as_str()));
+    update.set(
+        "#sourceMillis = :sourceMillis",
+        n(change.version.source_millis),
+    );
+    update.set("#updatedAt = :updatedAt", s(&change.updated_at));
+    update.set("#eventId = :eventId", s(change.version.event_id.as_str()));
+    update.set("#messageId = :messageId", s(message_id));
+    update.set("#correlationId = :correlationId", s(correlation_id));
+    update.set("#appliedAt = :appliedAt", s(now_rfc3339()));
+    match &change.body {
+        ChangeBody::Supplier(e) => set_supplier(&mut update, e),
+        ChangeBody::Document {
+            source,
+            attributes,
+            deleted,
+        } => {
+            let map = serde_dynamo::to_attribute_value(attributes).map_err(|e| {
+                PortError::new(
+                    "DynamoDB",
+                    "UpdateItem",
+                    ErrorClass::ValidationError,
+                    format!("attributes do not encode: {e}"),
+                )
+            })?;
+            update.set("#source = :source", s(source));
+            update.set("#attributes = :attributes", map);
+            update.set("#deleted = :deleted", AttributeValue::Bool(*deleted));
+        }
+    }
+    Ok(update)
+}
+
+fn set_supplier(update: &mut Update, e: &SupplierEvent) {
+    update.set("#sku = :sku", s(e.sku.as_str()));
+    update.set("#quantity = :quantity", n(e.quantity));
+    update.set("#supplierId = :supplierId", s(e.supplier_id.as_str()));
+    if let Some(price) = e.price {
+        update.set("#price = :price", n(price));
+    }
+    if let Some(name) = &e.name {
+        update.set("#name = :name", s(name));
+    }
+}
+
+impl ItemStore for DynamoItemStore {
+    async fn put_if_newer(
+        &self,
+        change: &EntityChange,
+        message_id: &str,
+        correlation_id: &str,
+    ) -> Result<WriteResult, PortError> {
+        let update = update_of(change, message_id, correlation_id)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                change.key.tenant.as_str(),
+                change.key.item_sort_key(),
+            )))
+            .update_expression(format!("SET {} ADD #revision :one", update.sets.join(", ")))
+            .condition_expression(NEWER_THAN_STORED)
+            .set_expression_attribute_names(Some(update.names()))
+            .set_expression_attribute_values(Some(update.values))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(WriteResult::Applied {
+                revision: revision(&out),
+            }),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    stored_version(ccf.item()).map(WriteResult::NotNewer)
+                }
+                _ => Err(call_error("UpdateItem", err)),
+            },
+        }
+    }
+}
+
+/// The revision an applied write left (1 when the answer does not say).
+fn revision(out: &UpdateItemOutput) -> i64 {
+    out.attributes()
+        .and_then(|a| a.get("revision"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Reads the stored version from the item returned by a refused write.
+fn stored_version(item: Option<&Item>) -> Result<StoredVersion, PortError> {
+    let bad = || {
+        PortError::new(
+            "DynamoDB",
+            "UpdateItem",
+            ErrorClass::UnknownError,
+            "refused write returned no readable stored version",
+        )
+    };
+    let item = item.ok_or_else(bad)?;
+    let source_millis = item
+        .get("sourceMillis")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(bad)?;
+    let event_id = text(item, "eventId")
+        .and_then(|e| EventId::parse(&e).ok())
+        .ok_or_else(bad)?;
+    Ok(StoredVersion {
+        version: Version {
+            source_millis,
+            event_id,
+        },
+        message_id: text(item, "messageId").unwrap_or_default(),
+    })
+}
+
+/// A string attribute of an item.
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+impl EntityIndex for DynamoItemStore {
+    async fn live_page(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        source: &str,
+        after: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), PortError> {
+        let prefix = format!("{}#", kind.as_str());
+        let start = after.map(|id| key(tenant.as_str(), format!("{prefix}{id}")));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .filter_expression(
+                "(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source",
+            )
+            .projection_expression("sk, eventId")
+            .expression_attribute_names("#deleted", "deleted")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .expression_attribute_values(":prefix", s(&prefix))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":source", s(source))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| call_error("Query", e))?;
+        let id = |item: &Item| {
+            text(item, "sk")
+                .unwrap_or_default()
+                .trim_start_matches(&prefix)
+                .to_owned()
+        };
+        let rows = out
+            .items()
+            .iter()
+            .map(|i| (id(i), text(i, "eventId").unwrap_or_default()))
+            .collect();
+        Ok((rows, out.last_evaluated_key().map(id)))
+    }
+}
