@@ -153,7 +153,9 @@ impl Config {
             runs_table: r.text("RUNS_TABLE", "synchub-sync-runs"),
             runs_queue_url: r.url("RUNS_QUEUE_URL", ""),
             square_base_url: r.url("SQUARE_BASE_URL", "https://connect.squareup.com"),
-            orders_lookback: Duration::from_secs(r.number("ORDERS_LOOKBACK_DAYS", 7, 1..=90) * 86_400),
+            orders_lookback: Duration::from_secs(
+                r.number("ORDERS_LOOKBACK_DAYS", 7, 1..=90) * 86_400,
+            ),
             inventory_lookback: Duration::from_secs(
                 r.number("INVENTORY_LOOKBACK_HOURS", 24, 1..=720) * 3_600,
             ),
@@ -181,12 +183,18 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn defaults_apply_when_unset() {
-        let c = Config::from_lookup(lookup(&[("TENANT_SECRETS_PATH", "/x/tenants/")]), &[]).unwrap();
+        let c =
+            Config::from_lookup(lookup(&[("TENANT_SECRETS_PATH", "/x/tenants/")]), &[]).unwrap();
         assert_eq!(c.audit_ttl, Duration::from_secs(90 * 86_400));
         assert_eq!(c.items_table, "synchub-items");
         assert_eq!(c.tenant_secrets_path, "/x/tenants");
@@ -205,7 +213,12 @@ mod tests {
         )
         .unwrap_err();
         let text = e.to_string();
-        for needle in ["RUNS_QUEUE_URL is not set", "AUDIT_TTL_DAYS=\"ninety\"", "ENABLE_POS_SYNC=\"maybe\"", "SYNC_QUEUE_URL=\"sqs-queue\" must be an http(s) URL"] {
+        for needle in [
+            "RUNS_QUEUE_URL is not set",
+            "AUDIT_TTL_DAYS=\"ninety\"",
+            "ENABLE_POS_SYNC=\"maybe\"",
+            "SYNC_QUEUE_URL=\"sqs-queue\" must be an http(s) URL",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         assert_eq!(e.problems.len(), 4, "{text}");
@@ -214,7 +227,11 @@ mod tests {
     #[test]
     fn flags_read_the_usual_spellings() {
         let c = Config::from_lookup(
-            lookup(&[("ENABLE_POS_SYNC", "TRUE"), ("ENABLE_CRM_SYNC", "0"), ("ENABLE_UPDATE_SYNC", "on")]),
+            lookup(&[
+                ("ENABLE_POS_SYNC", "TRUE"),
+                ("ENABLE_CRM_SYNC", "0"),
+                ("ENABLE_UPDATE_SYNC", "on"),
+            ]),
             &[],
         )
         .unwrap();

@@ -11,7 +11,7 @@ use super::QueuedEvent;
 use super::{SHOPIFY, SQUARE};
 use crate::domain::audit::AuditOutcome;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
-use crate::domain::ordering::{plan_batch, settle, Claim, WriteResult};
+use crate::domain::ordering::{plan_batch, settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::expiry_after;
 use crate::domain::time::{now_millis, now_rfc3339};
 use crate::domain::EntityKind;
@@ -20,13 +20,14 @@ use crate::domain::{
 };
 use crate::ports::PortError;
 use crate::ports::{
-    AuditLog, CacheBust, CustomerLedger, CustomerTargets, ItemStore, MessageQueue, OutgoingMessage,
-    StorefrontPublisher, TenantDirectory,
+    AuditLog, CacheBust, CustomerLedger, CustomerProfile, CustomerTargets, ItemStore, MessageQueue,
+    OutgoingMessage, StorefrontPublisher, TenantDirectory,
 };
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+use tracing::Instrument;
 
 pub const STOREFRONT: &str = "storefront";
 /// Entities written concurrently within one batch.
@@ -244,6 +245,8 @@ where
     Ok(Some(row.outcome.to_string()))
 }
 
+type TargetResults = Vec<(&'static str, TargetStatus)>;
+
 async fn apply_changes<'d, I, A, T, D, P, X>(
     ports: &ApplyPorts<'_, I, A, T, D, P, X>,
     parsed: &[Parsed<'d>],
@@ -263,99 +266,147 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
             message_id: p.delivery.message_id.clone(),
         })
         .collect();
-    let plans = plan_batch(&claims);
     let claims = &claims;
-    // Owned plans: a closure over borrowed ones trips the compiler's
-    // higher-ranked lifetime check once the future must be Send.
-    let writes = plans.into_iter().map(|plan| async move {
+    let writes = plan_batch(claims).into_iter().map(|plan| async move {
         let winner = &parsed[plan.winner];
-        let write = match ports
-            .items
-            .put_if_newer(
-                &winner.change,
-                &winner.delivery.message_id,
-                &winner.correlation_id,
-            )
-            .await
-        {
-            Ok(w) => w,
-            Err(e) => return (plan, Err(e)),
-        };
-        let winner_applied = settle(&plan, claims, &write)
-            .iter()
-            .any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
-        let targets = if !winner_applied {
-            vec![]
-        } else if let Some(customer) =
-            customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_)))
-        {
-            // Customers go to the POS and the CRM, never to the storefront cache.
-            let customer_ports = CustomerPorts {
-                targets: ports.targets,
-                ledger: ports.items,
-                tenants: ports.tenants,
-                flags: ports.flags,
-            };
-            sync_customer(&customer_ports, &customer).await
-        } else if winner.change.key.kind == EntityKind::Customer {
-            vec![]
-        } else {
-            let revision = match &write {
-                WriteResult::Applied { revision } => *revision,
-                WriteResult::NotNewer(_) => 0,
-            };
-            vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]
-        };
-        (plan, Ok((write, targets)))
+        let span = tracing::info_span!("entity", correlation_id = %winner.correlation_id);
+        let result = write_winner(ports, winner, &plan, claims)
+            .instrument(span)
+            .await;
+        (plan, result)
     });
     let settled: Vec<_> = stream::iter(writes)
         .buffer_unordered(WRITE_CONCURRENCY)
         .collect()
         .await;
-
     for (plan, result) in settled {
-        let (write, targets) = match result {
-            Ok(r) => r,
+        match result {
+            Ok((write, targets)) => settled_rows(
+                ports.audit_ttl,
+                parsed,
+                &plan,
+                claims,
+                &write,
+                &targets,
+                rows,
+            ),
             Err(e) => {
-                tracing::warn!(entity = %plan.key, error.class = %e.class(), error = %e, "write failed; records will be retried");
+                let winner = &parsed[plan.winner];
+                tracing::warn!(entity = %plan.key, correlation_id = %winner.correlation_id, error.class = %e.class(), error = %e, "write failed; records will be retried");
                 report.retry.extend(
                     plan.members
                         .iter()
                         .map(|&i| parsed[i].delivery.message_id.clone()),
                 );
-                continue;
             }
-        };
-        let revision = match write {
-            WriteResult::Applied { revision } => Some(revision),
-            WriteResult::NotNewer(_) => None,
-        };
-        for (i, outcome) in settle(&plan, claims, &write) {
-            let p = &parsed[i];
-            let mut row = entity_row(p, ports.audit_ttl);
-            row.set_outcome(&outcome);
-            let mut retry = false;
-            if outcome == Outcome::Applied {
-                row.revision = revision;
-                if let Some(why) = p.change.tombstone_reason() {
-                    row.outcome = AuditOutcome::Deleted;
-                    row.reason = Some(why);
-                }
-                for (target, status) in &targets {
-                    // Only the storefront is retried through SQS; the customer
-                    // targets retry inline and leave the rest to backfill.
-                    retry |= *target == STOREFRONT && status.needs_retry();
-                    row.targets.insert((*target).into(), status.clone());
-                }
-            }
-            tracing::info!(
-                tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
-                message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
-                outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
-                "event settled"
-            );
-            rows.push((row, p.delivery, retry));
         }
+    }
+}
+
+/// Writes the entity's newest delivery with the ordering rule, then, if it
+/// was applied, sends it on to its targets.
+async fn write_winner<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    winner: &Parsed<'_>,
+    plan: &EntityPlan,
+    claims: &[Claim],
+) -> Result<(WriteResult, TargetResults), PortError>
+where
+    I: ItemStore + CustomerLedger,
+    T: TenantDirectory,
+    P: StorefrontPublisher,
+    X: CustomerTargets,
+{
+    let write = ports
+        .items
+        .put_if_newer(
+            &winner.change,
+            &winner.delivery.message_id,
+            &winner.correlation_id,
+        )
+        .await?;
+    let winner_applied = settle(plan, claims, &write)
+        .iter()
+        .any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
+    let targets = if winner_applied {
+        send_to_targets(ports, winner, &write).await
+    } else {
+        vec![]
+    };
+    Ok((write, targets))
+}
+
+async fn send_to_targets<I, A, T, D, P, X>(
+    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+    winner: &Parsed<'_>,
+    write: &WriteResult,
+) -> TargetResults
+where
+    I: ItemStore + CustomerLedger,
+    T: TenantDirectory,
+    P: StorefrontPublisher,
+    X: CustomerTargets,
+{
+    if let Some(customer) = customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_))) {
+        // Customers go to the POS and the CRM, never to the storefront cache.
+        let customer_ports = CustomerPorts {
+            targets: ports.targets,
+            ledger: ports.items,
+            tenants: ports.tenants,
+            flags: ports.flags,
+        };
+        return sync_customer(&customer_ports, &customer).await;
+    }
+    if winner.change.key.kind == EntityKind::Customer {
+        return vec![];
+    }
+    let revision = match write {
+        WriteResult::Applied { revision } => *revision,
+        WriteResult::NotNewer(_) => 0,
+    };
+    vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]
+}
+
+/// One audit row per delivery of the entity, with its outcome and, for the
+/// applied one, what its targets did.
+fn settled_rows<'d>(
+    ttl: Duration,
+    parsed: &[Parsed<'d>],
+    plan: &EntityPlan,
+    claims: &[Claim],
+    write: &WriteResult,
+    targets: &TargetResults,
+    rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
+) {
+    let revision = match write {
+        WriteResult::Applied { revision } => Some(*revision),
+        WriteResult::NotNewer(_) => None,
+    };
+    for (i, outcome) in settle(plan, claims, write) {
+        let p = &parsed[i];
+        let mut row = entity_row(p, ttl);
+        row.set_outcome(&outcome);
+        let mut retry = false;
+        if outcome == Outcome::Applied {
+            row.revision = revision;
+            if let Some(why) = p.change.tombstone_reason() {
+                row.outcome = AuditOutcome::Deleted;
+                row.reason = Some(why);
+            }
+            for (target, status) in targets {
+                // Only the storefront is retried through SQS; the customer
+                // targets retry inline and leave the rest to backfill.
+                retry |= *target == STOREFRONT && status.needs_retry();
+                row.targets.insert((*target).into(), status.clone());
+            }
+        }
+        tracing::info!(
+            tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
+            message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
+            outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
+            "event settled"
+        );
+        rows.push((row, p.delivery, retry));
     }
 }
 
@@ -372,7 +423,7 @@ fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChan
     };
     (p.change.key.kind == EntityKind::Customer && source == SHOPIFY).then(|| CustomerChange {
         tenant: &p.change.key.tenant,
-        customer: super::customers::profile(&p.change.key.id, attributes),
+        customer: CustomerProfile::from_attributes(&p.change.key.id, attributes),
         event_id: p.change.version.event_id.as_str(),
         topic: p.topic.as_deref(),
         correlation_id: &p.correlation_id,

@@ -5,18 +5,19 @@
 //! (disabled)`, `failed (CLASS)`), so `synchub backfill` can send exactly what
 //! is missing once a target is switched on or back up.
 
+use crate::domain::audit::TargetState;
 use crate::domain::provider_webhook::is_registration;
 use crate::domain::time::now_rfc3339;
-use crate::domain::audit::TargetState;
 use crate::domain::{TargetStatus, TenantId};
 use crate::ports::{
     CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory,
 };
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub const POS: &str = "pos";
-pub const CRM: &str = "crm";
+pub use crate::domain::audit::Target;
+
+pub const POS: Target = Target::Pos;
+pub const CRM: Target = Target::Crm;
 
 /// The deploy-time master switches, read once at init. Unset or unparsable
 /// means off.
@@ -29,11 +30,11 @@ pub struct TargetFlags {
 }
 
 impl TargetFlags {
-    pub fn target(&self, target: &str) -> bool {
+    pub fn target(&self, target: Target) -> bool {
         match target {
-            POS => self.pos,
-            CRM => self.crm,
-            _ => false,
+            Target::Pos => self.pos,
+            Target::Crm => self.crm,
+            Target::Storefront => true,
         }
     }
 }
@@ -42,28 +43,16 @@ impl TargetFlags {
 pub fn decide(
     flags: TargetFlags,
     tenant_disabled: &[String],
-    target: &str,
+    target: Target,
     registration: bool,
 ) -> Result<(), &'static str> {
-    if !flags.target(target) || tenant_disabled.iter().any(|t| t == target) {
+    if !flags.target(target) || tenant_disabled.iter().any(|t| t == target.as_str()) {
         return Err("disabled");
     }
     if !registration && !flags.updates {
         return Err("disabled");
     }
     Ok(())
-}
-
-/// The customer fields of a master record's attributes.
-pub fn profile(id: &str, attributes: &Map<String, Value>) -> CustomerProfile {
-    let text = |k: &str| attributes.get(k).and_then(Value::as_str).map(str::to_owned);
-    CustomerProfile {
-        id: id.to_owned(),
-        email: text("email"),
-        first_name: text("firstName"),
-        last_name: text("lastName"),
-        phone: text("phone"),
-    }
 }
 
 /// A POS idempotency key derived from the tenant, customer and event: a retry
@@ -113,76 +102,20 @@ where
         Ok(settings) => settings.map(|s| s.targets_disabled).unwrap_or_default(),
         Err(e) => {
             let status = TargetStatus::failed(e.class(), 0, e.to_string(), now_rfc3339());
-            return vec![(POS, status.clone()), (CRM, status)];
+            return vec![(POS.as_str(), status.clone()), (CRM.as_str(), status)];
         }
     };
-    // Updates, erasures and redeliveries need what the record already knows
-    // (the targets' ids, what was done); a first registration does not.
-    let known = if change.erase || change.resumed || !registration {
-        match ports
-            .ledger
-            .customer(change.tenant, &change.customer.id)
-            .await
-        {
-            Ok(record) => record.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, error = %e, "ledger not read; targets run as for a new customer");
-                CustomerRecord::default()
-            }
-        }
-    } else {
-        CustomerRecord::default()
+    let plan = TargetPlan {
+        change,
+        known: known_record(ports.ledger, change, registration).await,
+        disabled,
+        flags: ports.flags,
+        registration,
+        key: idempotency_key(change.tenant, &change.customer.id, change.event_id),
     };
-    let done = |target: &str| {
-        change.resumed
-            && known
-                .sync_status
-                .get(target)
-                .is_some_and(TargetStatus::is_success)
-    };
-    let decision = |target: &'static str| -> Result<(), TargetStatus> {
-        if done(target) {
-            return Err(known.sync_status[target].clone());
-        }
-        if change.erase {
-            return Ok(()); // erasure is owed wherever a copy exists, whatever the flags
-        }
-        decide(ports.flags, &disabled, target, registration)
-            .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
-    };
-    let key = idempotency_key(change.tenant, &change.customer.id, change.event_id);
-    let action = |target: &str| {
-        if change.erase {
-            let id = if target == POS {
-                &known.square_customer_id
-            } else {
-                &known.crm_contact_id
-            };
-            TargetAction::Erase(id.as_deref())
-        } else {
-            TargetAction::Upsert {
-                pos_id: known.square_customer_id.as_deref(),
-                key: &key,
-            }
-        }
-    };
-    let run = |target: &'static str| async move {
-        match decision(target) {
-            Err(status) => (status, None),
-            Ok(()) => {
-                at_target(
-                    ports.targets,
-                    change.tenant,
-                    target,
-                    &change.customer,
-                    action(target),
-                )
-                .await
-            }
-        }
-    };
+    let run = |target: Target| plan.run(ports.targets, target);
     let ((pos_status, pos_id), (crm_status, crm_id)) = futures::join!(run(POS), run(CRM));
-    let statuses = vec![(POS, pos_status), (CRM, crm_status)];
+    let statuses = vec![(POS.as_str(), pos_status), (CRM.as_str(), crm_status)];
     for (target, s) in &statuses {
         tracing::info!(tenant = %change.tenant, customer = %change.customer.id, event_id = change.event_id, correlation_id = change.correlation_id,
             target, sync_status = %s.status, attempts = s.attempts, last_error = s.last_error.as_deref(), registration, erase = change.erase, "customer target");
@@ -208,6 +141,80 @@ where
     statuses
 }
 
+/// Updates, erasures and redeliveries need what the record already knows
+/// (the targets' ids, what was done); a first registration does not.
+async fn known_record<L: CustomerLedger>(
+    ledger: &L,
+    change: &CustomerChange<'_>,
+    registration: bool,
+) -> CustomerRecord {
+    if !(change.erase || change.resumed || !registration) {
+        return CustomerRecord::default();
+    }
+    match ledger.customer(change.tenant, &change.customer.id).await {
+        Ok(record) => record.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(tenant = %change.tenant, customer = %change.customer.id, correlation_id = change.correlation_id, error = %e, "ledger not read; targets run as for a new customer");
+            CustomerRecord::default()
+        }
+    }
+}
+
+/// What one change owes each target.
+struct TargetPlan<'a> {
+    change: &'a CustomerChange<'a>,
+    known: CustomerRecord,
+    disabled: Vec<String>,
+    flags: TargetFlags,
+    registration: bool,
+    key: String,
+}
+
+impl TargetPlan<'_> {
+    /// `Err` with the status to record when the target is not called.
+    fn decision(&self, target: Target) -> Result<(), TargetStatus> {
+        let done = self.known.sync_status.get(target.as_str());
+        if self.change.resumed && done.is_some_and(TargetStatus::is_success) {
+            return Err(done
+                .cloned()
+                .unwrap_or_else(|| TargetStatus::success(0, now_rfc3339())));
+        }
+        if self.change.erase {
+            return Ok(()); // erasure is owed wherever a copy exists, whatever the flags
+        }
+        decide(self.flags, &self.disabled, target, self.registration)
+            .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
+    }
+
+    fn action(&self, target: Target) -> TargetAction<'_> {
+        if !self.change.erase {
+            return TargetAction::Upsert {
+                pos_id: self.known.square_customer_id.as_deref(),
+                key: &self.key,
+            };
+        }
+        let id = match target {
+            Target::Pos => &self.known.square_customer_id,
+            _ => &self.known.crm_contact_id,
+        };
+        TargetAction::Erase(id.as_deref())
+    }
+
+    async fn run<X: CustomerTargets>(
+        &self,
+        targets: &X,
+        target: Target,
+    ) -> (TargetStatus, Option<String>) {
+        match self.decision(target) {
+            Err(status) => (status, None),
+            Ok(()) => {
+                let (tenant, customer) = (self.change.tenant, &self.change.customer);
+                at_target(targets, tenant, target, customer, self.action(target)).await
+            }
+        }
+    }
+}
+
 /// What a backfill did (or, dry, would do) for one customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackfillItem {
@@ -219,8 +226,8 @@ pub struct BackfillItem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackfillError {
-    #[error("target {0:?} is not one of: pos, crm")]
-    UnknownTarget(String),
+    #[error("target {0} cannot be backfilled: only pos and crm can")]
+    NotBackfillable(Target),
     #[error("ENABLE_{0}_SYNC is off: switch the target on before backfilling it")]
     FlagOff(String),
     #[error(transparent)]
@@ -233,7 +240,7 @@ pub enum BackfillError {
 pub async fn backfill<X, L, T>(
     ports: &CustomerPorts<'_, X, L, T>,
     tenant: &TenantId,
-    target: &str,
+    target: Target,
     since: Option<&str>,
     dry_run: bool,
 ) -> Result<Vec<BackfillItem>, BackfillError>
@@ -242,19 +249,21 @@ where
     L: CustomerLedger,
     T: TenantDirectory,
 {
-    let target: &'static str = match target {
-        POS => POS,
-        CRM => CRM,
-        other => return Err(BackfillError::UnknownTarget(other.to_owned())),
-    };
+    if target == Target::Storefront {
+        return Err(BackfillError::NotBackfillable(target));
+    }
     if !ports.flags.target(target) {
-        return Err(BackfillError::FlagOff(target.to_ascii_uppercase()));
+        return Err(BackfillError::FlagOff(target.as_str().to_ascii_uppercase()));
     }
     let mut done = Vec::new();
-    for record in ports.ledger.needing_sync(tenant, target, since).await? {
+    for record in ports
+        .ledger
+        .needing_sync(tenant, target.as_str(), since)
+        .await?
+    {
         let previous = record
             .sync_status
-            .get(target)
+            .get(target.as_str())
             .map(|s| s.status.to_string())
             .unwrap_or_default();
         if dry_run {
@@ -271,7 +280,7 @@ where
             key: &key,
         };
         let (status, id) = at_target(ports.targets, tenant, target, &record.profile, action).await;
-        let ids = if target == POS {
+        let ids = if target == Target::Pos {
             TargetIds {
                 pos: id.as_deref(),
                 crm: None,
@@ -288,14 +297,14 @@ where
                 tenant,
                 &record.profile.id,
                 &record.event_id,
-                &[(target, status.clone())],
+                &[(target.as_str(), status.clone())],
                 ids,
             )
             .await
         {
             tracing::error!(tenant = %tenant, customer = %record.profile.id, error = %e, "backfill result not recorded");
         }
-        tracing::info!(tenant = %tenant, customer = %record.profile.id, target, correlation_id = %record.correlation_id, sync_status = %status.status, %previous, "backfilled");
+        tracing::info!(tenant = %tenant, customer = %record.profile.id, target = %target, correlation_id = %record.correlation_id, sync_status = %status.status, %previous, "backfilled");
         done.push(BackfillItem {
             customer_id: record.profile.id.clone(),
             previous,
@@ -322,7 +331,7 @@ enum TargetAction<'a> {
 async fn at_target<X: CustomerTargets>(
     targets: &X,
     tenant: &TenantId,
-    target: &'static str,
+    target: Target,
     customer: &CustomerProfile,
     action: TargetAction<'_>,
 ) -> (TargetStatus, Option<String>) {

@@ -14,12 +14,15 @@ use crate::domain::sync_run::Trigger;
 use crate::domain::time::canonical_time;
 use crate::domain::time::expiry_after;
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
-use crate::domain::{AuditRow, EventId, TenantId, ValidationError};
+use crate::domain::{
+    AuditRow, EntityKey, EntityKind, EventId, PulledObject, TenantId, ValidationError,
+};
 use crate::messages::{EraseShop, PlanRequest, RunsWork};
 use crate::ports::PortError;
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
 use crate::ErrorClass;
 use serde_json::{json, Value};
+use std::time::Duration;
 use tracing::Instrument;
 
 /// Larger bodies are refused with 413 before anything else is done.
@@ -291,18 +294,71 @@ where
     Q: MessageQueue,
     A: AuditLog,
 {
+    let tenant = authenticate_provider(ports.secrets, ports.tenants, request).await?;
+    let event = parse_provider_event(request)?;
+    let what = match &event.inbound {
+        Inbound::Objects(objects) => {
+            queue_objects(
+                ports.queue,
+                &tenant,
+                request,
+                &event,
+                objects,
+                correlation_id,
+            )
+            .await?
+        }
+        // Work for daily-sync (it reads the store and pulls the source): on its queue.
+        Inbound::CatalogPull | Inbound::EraseShop => {
+            queue_runs_work(ports.pulls, &tenant, &event, correlation_id).await?
+        }
+        Inbound::Record {
+            outcome,
+            reason,
+            entity,
+        } => {
+            let row = notice_row(ports.audit_ttl, &tenant, request, &event, correlation_id);
+            let row = AuditRow {
+                entity: entity
+                    .as_ref()
+                    .map(|id| customer_key(&tenant, id).to_string()),
+                reason: Some(reason.clone()),
+                outcome: AuditOutcome::parse(outcome).unwrap_or(AuditOutcome::Ignored),
+                pk: entity.as_ref().map_or(row.pk.clone(), |id| {
+                    customer_key(&tenant, id).audit_partition()
+                }),
+                ..row
+            };
+            ports
+                .audit
+                .record_once(&row)
+                .await
+                .map_err(IngestError::Unavailable)?;
+            format!("{outcome} ({reason})")
+        }
+    };
+    Ok((event, what))
+}
+
+/// The provider's signature over the body (and, for Square, the URL it was
+/// configured with) under the tenant's keys; the tenant, once verified.
+async fn authenticate_provider<S: SecretStore, T: TenantDirectory>(
+    secrets: &S,
+    tenants: &T,
+    request: &ProviderRequest<'_>,
+) -> Result<TenantId, IngestError> {
     if request.body.len() > MAX_BODY_BYTES {
         return Err(IngestError::TooLarge);
     }
     let tag = check_signature_header(request.provider, request.signature)?;
     let tenant = TenantId::parse(request.tenant).map_err(|_| SignatureError::NoValidSignature)?;
-    let keys = match ports.secrets.provider_keys(&tenant, request.provider).await {
+    let keys = match secrets.provider_keys(&tenant, request.provider).await {
         Ok(Some(keys)) => keys,
         Ok(None) => return Err(SignatureError::NoValidSignature.into()),
         Err(e @ PortError::Misconfigured { .. }) => return Err(IngestError::Misconfigured(e)),
         Err(e) => return Err(IngestError::Unavailable(e)),
     };
-    let settings = match ports.tenants.settings(&tenant).await {
+    let settings = match tenants.settings(&tenant).await {
         Ok(Some(settings)) if settings.active => settings,
         Ok(_) => return Err(SignatureError::NoValidSignature.into()),
         Err(e) => return Err(IngestError::Unavailable(e)),
@@ -320,7 +376,10 @@ where
         &signed_parts(request.provider, url, request.body),
         &tag,
     )?;
+    Ok(tenant)
+}
 
+fn parse_provider_event(request: &ProviderRequest<'_>) -> Result<InboundEvent, IngestError> {
     let payload: Value = serde_json::from_slice(request.body)
         .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
     let event = match request.provider {
@@ -333,95 +392,109 @@ where
         "event_id"
     };
     EventId::parse(&event.event_id).map_err(|e| ValidationError::new(field, e.rule))?;
+    Ok(event)
+}
+
+/// The changes a webhook carries, on the sync queue. The provider retries a
+/// failure; what did go out is applied once by the ordering rule.
+async fn queue_objects<Q: MessageQueue>(
+    queue: &Q,
+    tenant: &TenantId,
+    request: &ProviderRequest<'_>,
+    event: &InboundEvent,
+    objects: &[PulledObject],
+    correlation_id: &str,
+) -> Result<String, IngestError> {
+    let messages = objects
+        .iter()
+        .map(|object| {
+            object_message(
+                tenant.as_str(),
+                request.provider.as_str(),
+                correlation_id,
+                Some(event.event_id.clone()),
+                Some(event.topic.clone()),
+                object,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(IngestError::Unavailable)?;
+    send_all(queue, &messages)
+        .await
+        .map_err(IngestError::Unavailable)?;
+    Ok(format!("queued {} change(s)", messages.len()))
+}
+
+/// A catalog pull or a shop erasure, on daily-sync's runs queue.
+async fn queue_runs_work<Q: MessageQueue>(
+    pulls: &Q,
+    tenant: &TenantId,
+    event: &InboundEvent,
+    correlation_id: &str,
+) -> Result<String, IngestError> {
+    let (work, what) = match event.inbound {
+        Inbound::CatalogPull => (
+            RunsWork::Plan(PlanRequest {
+                trigger: Some(Trigger::Webhook),
+                tenant_id: Some(tenant.to_string()),
+                data_types: Some(vec![DataType::Catalog, DataType::Categories]),
+                force: true,
+                ..PlanRequest::default()
+            }),
+            "catalog pull requested",
+        ),
+        _ => (
+            RunsWork::EraseShop(EraseShop {
+                schema: crate::messages::SCHEMA,
+                tenant_id: tenant.to_string(),
+                event_id: event.event_id.clone(),
+                correlation_id: correlation_id.to_owned(),
+            }),
+            "shop erasure requested",
+        ),
+    };
+    let message = OutgoingMessage::json(tenant.as_str(), &work)
+        .map_err(IngestError::Unavailable)?
+        .with_attribute("correlationId", correlation_id);
+    pulls
+        .send(&message)
+        .await
+        .map_err(IngestError::Unavailable)?;
+    Ok(what.to_owned())
+}
+
+fn customer_key(tenant: &TenantId, id: &str) -> EntityKey {
+    EntityKey {
+        tenant: tenant.clone(),
+        kind: EntityKind::Customer,
+        id: id.to_owned(),
+    }
+}
+
+/// The audit row of a webhook recorded for the operator (not applied),
+/// under the provider's partition until the caller ties it to an entity.
+fn notice_row(
+    ttl: Duration,
+    tenant: &TenantId,
+    request: &ProviderRequest<'_>,
+    event: &InboundEvent,
+    correlation_id: &str,
+) -> AuditRow {
     let received_at =
         time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
             .map(canonical_time)
             .unwrap_or_default();
-    let what = match &event.inbound {
-        Inbound::Objects(objects) => {
-            let messages = objects
-                .iter()
-                .map(|object| {
-                    object_message(
-                        tenant.as_str(),
-                        request.provider.as_str(),
-                        correlation_id,
-                        Some(event.event_id.clone()),
-                        Some(event.topic.clone()),
-                        object,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(IngestError::Unavailable)?;
-            // The provider retries a failure; what did go out is applied once by the ordering rule.
-            send_all(ports.queue, &messages)
-                .await
-                .map_err(IngestError::Unavailable)?;
-            format!("queued {} change(s)", messages.len())
-        }
-        // Work for daily-sync (it reads the store and pulls the source): on its queue.
-        Inbound::CatalogPull | Inbound::EraseShop => {
-            let (work, what) = match event.inbound {
-                Inbound::CatalogPull => (
-                    RunsWork::Plan(PlanRequest {
-                        trigger: Some(Trigger::Webhook),
-                        tenant_id: Some(tenant.to_string()),
-                        data_types: Some(vec![DataType::Catalog, DataType::Categories]),
-                        force: true,
-                        ..PlanRequest::default()
-                    }),
-                    "catalog pull requested",
-                ),
-                _ => (
-                    RunsWork::EraseShop(EraseShop {
-                        schema: crate::messages::SCHEMA,
-                        tenant_id: tenant.to_string(),
-                        event_id: event.event_id.clone(),
-                        correlation_id: correlation_id.to_owned(),
-                    }),
-                    "shop erasure requested",
-                ),
-            };
-            let message = OutgoingMessage::json(tenant.as_str(), &work)
-                .map_err(IngestError::Unavailable)?
-                .with_attribute("correlationId", correlation_id);
-            ports
-                .pulls
-                .send(&message)
-                .await
-                .map_err(IngestError::Unavailable)?;
-            what.to_owned()
-        }
-        Inbound::Record {
-            outcome,
-            reason,
-            entity,
-        } => {
-            let row = AuditRow {
-                entity: entity.as_ref().map(|id| format!("{tenant}/customer/{id}")),
-                event_id: Some(event.event_id.clone()),
-                message_id: "webhook".into(),
-                correlation_id: correlation_id.to_owned(),
-                reason: Some(reason.clone()),
-                ..AuditRow::new(
-                    match entity {
-                        Some(id) => format!("{tenant}#customer#{id}"),
-                        None => format!("{tenant}#{}", request.provider.as_str()),
-                    },
-                    AuditRow::sort_key(Some(&event.event_id), "webhook"),
-                    tenant.to_string(),
-                    AuditOutcome::parse(outcome).unwrap_or(AuditOutcome::Ignored),
-                    received_at.clone(),
-                    expiry_after(ports.audit_ttl),
-                )
-            };
-            ports
-                .audit
-                .record_once(&row)
-                .await
-                .map_err(IngestError::Unavailable)?;
-            format!("{outcome} ({reason})")
-        }
-    };
-    Ok((event, what))
+    AuditRow {
+        event_id: Some(event.event_id.clone()),
+        message_id: "webhook".into(),
+        correlation_id: correlation_id.to_owned(),
+        ..AuditRow::new(
+            format!("{tenant}#{}", request.provider.as_str()),
+            AuditRow::sort_key(Some(&event.event_id), "webhook"),
+            tenant.to_string(),
+            AuditOutcome::Ignored,
+            received_at,
+            expiry_after(ttl),
+        )
+    }
 }
