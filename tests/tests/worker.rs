@@ -348,7 +348,7 @@ async fn a_failed_publish_is_audited_keeps_the_applied_state_and_is_retried_on_r
     assert_eq!(rows.len(), 1);
     let status = &rows[0].targets["storefront"];
     assert_eq!(
-        (status.status.as_str(), status.attempts),
+        (status.status.to_string().as_str(), status.attempts),
         ("failed (NETWORK_ERROR)", 3)
     );
 
@@ -370,7 +370,7 @@ async fn a_failed_publish_is_audited_keeps_the_applied_state_and_is_retried_on_r
     assert_eq!(
         (
             rows[0].outcome.as_str(),
-            rows[0].targets["storefront"].status.as_str()
+            rows[0].targets["storefront"].status.to_string().as_str()
         ),
         ("applied", "success")
     );

@@ -102,6 +102,12 @@ impl fmt::Display for TargetState {
     }
 }
 
+impl PartialEq<&str> for TargetState {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
 impl From<TargetState> for String {
     fn from(s: TargetState) -> String {
         s.to_string()

@@ -23,7 +23,7 @@ use crate::domain::{PulledObject, TenantId};
 use crate::ports::PortError;
 use crate::ports::{
     EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
-    TokenStore,
+    SourcePage, TokenStore,
 };
 use crate::ErrorClass;
 use std::collections::HashMap;
@@ -331,14 +331,8 @@ where
     run.invocations += 1;
     let tenant = TenantId::parse(&run.tenant_id)?;
     let Some(token) = ports.tokens.square_token(&tenant).await? else {
-        fail(
-            ports,
-            &mut run,
-            ErrorClass::AuthError,
-            "no Square access token in SSM for this tenant".into(),
-            now(),
-        )
-        .await?;
+        let why = "no Square access token in SSM for this tenant".into();
+        fail(ports, &mut run, ErrorClass::AuthError, why, now()).await?;
         return Ok(Progress::Finished(run));
     };
     let window = PullWindow {
@@ -346,8 +340,7 @@ where
         updated_before: run.updated_before.clone(),
     };
     let ttl = ports.policy.lock_ttl.as_millis() as i64;
-    let mut renewed_at = now();
-    let mut pages_now = 0;
+    let (mut renewed_at, mut pages_now) = (now(), 0);
     while !run.complete {
         // Every invocation pulls at least one page, so a run always progresses.
         if pages_now > 0 && remaining() < ports.policy.margin {
@@ -369,50 +362,83 @@ where
                 return Ok(Progress::Finished(run));
             }
         };
-        let pulled_at = run.started_millis;
-        let mut objects = Vec::with_capacity(page.objects.len());
-        for object in &page.objects {
-            match normalize(run.data_type, object, pulled_at) {
-                Ok(o) => objects.push(o),
-                Err(reason) => {
-                    let id = object
-                        .get("id")
-                        .or_else(|| object.get("catalog_object_id"))
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("(no id)")
-                        .to_owned();
-                    tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
-                    run.reject(id, reason.to_string());
-                }
-            }
-        }
-        run.enqueued += enqueue(ports.queue, &run, &objects).await?;
-        run.fetched += page.objects.len() as u64;
-        run.pages += 1;
-        run.cursor = page.cursor;
-        run.complete = run.cursor.is_none();
-        run.last_progress_millis = now();
-        if run.data_type.is_full() {
-            let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
-            ports.runs.save_seen(&run, run.pages, &ids).await?;
-        } else {
-            ports.runs.save(&run).await?;
-        }
+        checkpoint_page(ports, &mut run, page, now()).await?;
         if run.last_progress_millis - renewed_at > ttl / 3 {
-            ports
-                .runs
-                .renew(&run, run.last_progress_millis, ttl)
-                .await?;
             renewed_at = run.last_progress_millis;
+            ports.runs.renew(&run, renewed_at, ttl).await?;
         }
         pages_now += 1;
         on_page(&run);
     }
+    finish(ports, run, &tenant, now()).await
+}
+
+/// Normalizes and enqueues one page, then saves the run's checkpoint (with
+/// the ids seen, for a full pull's reconciliation).
+async fn checkpoint_page<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    run: &mut SyncRun,
+    page: SourcePage,
+    now: i64,
+) -> Result<(), PortError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+{
+    let objects = normalize_page(run, &page.objects);
+    run.enqueued += enqueue(ports.queue, run, &objects).await?;
+    run.fetched += page.objects.len() as u64;
+    run.pages += 1;
+    run.cursor = page.cursor;
+    run.complete = run.cursor.is_none();
+    run.last_progress_millis = now;
     if run.data_type.is_full() {
-        reconcile(ports, &mut run, &tenant).await?;
+        let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+        ports.runs.save_seen(run, run.pages, &ids).await
+    } else {
+        ports.runs.save(run).await
+    }
+}
+
+/// The page's objects as changes; a malformed one is recorded on the run
+/// (its id and reason) and the run goes on.
+fn normalize_page(run: &mut SyncRun, objects: &[serde_json::Value]) -> Vec<PulledObject> {
+    let mut changes = Vec::with_capacity(objects.len());
+    for object in objects {
+        match normalize(run.data_type, object, run.started_millis) {
+            Ok(o) => changes.push(o),
+            Err(reason) => {
+                let id = object
+                    .get("id")
+                    .or_else(|| object.get("catalog_object_id"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("(no id)")
+                    .to_owned();
+                tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
+                run.reject(id, reason.to_string());
+            }
+        }
+    }
+    changes
+}
+
+/// A complete pull: reconcile a full one, record the status, release the lock.
+async fn finish<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    mut run: SyncRun,
+    tenant: &TenantId,
+    now: i64,
+) -> Result<Progress, SyncError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+    I: EntityIndex,
+{
+    if run.data_type.is_full() {
+        reconcile(ports, &mut run, tenant).await?;
     }
     run.status = run.finished_status();
-    run.finished_at = Some(millis_text(now()));
+    run.finished_at = Some(millis_text(now));
     ports.runs.save(&run).await?;
     ports.runs.unlock(&run).await?;
     tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, status = ?run.status, fetched = run.fetched, enqueued = run.enqueued, rejected = run.rejected, "sync run finished");
@@ -477,18 +503,7 @@ where
         .ok_or_else(|| SyncError::NoToken {
             tenant: tenant.to_string(),
         })?;
-    let mut held: HashMap<String, String> = HashMap::new();
-    let mut after = None;
-    loop {
-        let (rows, next) = index
-            .live_page(tenant, data_type.kind(), SQUARE, after)
-            .await?;
-        held.extend(rows);
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let mut held = live_ids(index, tenant, data_type.kind()).await?;
     let window = PullWindow {
         updated_after: run.updated_after.clone(),
         updated_before: run.updated_before.clone(),
@@ -519,4 +534,21 @@ where
         report.would_delete = held.len() as u64;
     }
     Ok(report)
+}
+
+/// Every live entity of a kind the tenant holds from Square: id → event id.
+async fn live_ids<I: EntityIndex>(
+    index: &I,
+    tenant: &TenantId,
+    kind: EntityKind,
+) -> Result<HashMap<String, String>, PortError> {
+    let (mut held, mut after) = (HashMap::new(), None);
+    loop {
+        let (rows, next) = index.live_page(tenant, kind, SQUARE, after).await?;
+        held.extend(rows);
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(held),
+        }
+    }
 }
