@@ -2,6 +2,8 @@
 //! against AWS and HTTP; the use cases never see an SDK type.
 
 mod error;
+#[cfg(test)]
+pub mod fakes;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
