@@ -7,5 +7,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 echo "building the synchub CLI (first run compiles the AWS SDK: a few minutes)"
-cargo build --quiet -p synchub-cli
+# The demo and its stand-in servers are behind the CLI's `demo` feature.
+cargo build --quiet -p synchub-cli --features demo
 exec bash scripts/with-engines.sh target/debug/synchub demo "$@"

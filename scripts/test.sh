@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and property tests, adapter and end-to-end tests
-# through the real AWS SDK against DynamoDB Local and moto, the sample events,
-# and the SAM template checks (sam validate, cfn-lint).
+# The whole test suite: formatting and lints first (fail fast), then unit and
+# property tests, adapter and end-to-end tests through the real AWS SDK
+# against DynamoDB Local and moto, the sample events, and the SAM template
+# checks (sam validate, cfn-lint). Tests run with every feature on, so the
+# demo's own unit tests run too.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+fail() { echo "test.sh: $*" >&2; exit 1; }
+
+echo "test.sh: cargo fmt --all --check"
+cargo fmt --all --check ||
+  fail "formatting differs from rustfmt's (diff above); run 'cargo fmt --all' and commit the result"
+
+echo "test.sh: cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings ||
+  fail "clippy found warnings (denied; listed above); fix them before the tests run"
+# The demo is behind a feature: lint that build of the CLI too.
+echo "test.sh: cargo clippy -p synchub-cli --all-targets --features demo -- -D warnings"
+cargo clippy -p synchub-cli --no-deps --all-targets --features demo --quiet -- -D warnings ||
+  fail "clippy found warnings in the CLI's demo build (denied; listed above)"
 
 bash scripts/bootstrap.sh
 bash scripts/check-template.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
-  run_tests=(cargo nextest run --workspace --no-fail-fast --failure-output final)
+  run_tests=(cargo nextest run --workspace --all-features --no-fail-fast --failure-output final)
 else
-  run_tests=(cargo test --workspace --no-fail-fast)
+  run_tests=(cargo test --workspace --all-features --no-fail-fast)
 fi
-cargo build --workspace --all-targets --quiet
+cargo build --workspace --all-targets --all-features --quiet
 exec bash scripts/with-engines.sh "${run_tests[@]}"

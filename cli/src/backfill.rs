@@ -2,13 +2,20 @@
 //! status there is skipped or failed (registrations made while the target was
 //! off or down), with the same code the worker uses, and prints each one.
 
-use synchub::app::customers::{backfill, BackfillItem, CustomerPorts, TargetFlags};
-use synchub::domain::TenantId;
+use synchub::app::customers::{
+    backfill, BackfillItem, CustomerPorts, Target, TargetFlags, CRM, POS,
+};
+use synchub::domain::{TargetStatus, TenantId};
 use synchub::ports::{CustomerLedger, CustomerTargets, TenantDirectory};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Runs the backfill and renders one line per customer and a total.
+/// Runs the backfill of `target` (its ledger name: `pos` or `crm`) and
+/// renders one line per customer and a total.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the worker's three ports and flags, then the command's four arguments, as the tests call it"
+)]
 pub async fn run<X, L, T>(
     targets: &X,
     ledger: &L,
@@ -24,6 +31,8 @@ where
     L: CustomerLedger,
     T: TenantDirectory,
 {
+    let target = Target::parse(target)
+        .ok_or_else(|| format!("unknown target {target:?}: one of {POS}, {CRM}"))?;
     if let Some(since) = since {
         synchub::domain::time::parse_rfc3339_millis(since)
             .map_err(|rule| format!("--since {since:?}: {rule}"))?;
@@ -41,7 +50,7 @@ where
             || "would send (dry run)".to_owned(),
             |s| match &s.last_error {
                 Some(e) => format!("{} after {} attempt(s): {e}", s.status, s.attempts),
-                None => s.status.clone(),
+                None => s.status.to_string(),
             },
         );
         out.push_str(&format!(
@@ -51,7 +60,7 @@ where
     }
     let sent = items
         .iter()
-        .filter(|i| i.result.as_ref().is_some_and(|s| s.status == "success"))
+        .filter(|i| i.result.as_ref().is_some_and(TargetStatus::is_success))
         .count();
     out.push_str(&format!(
         "{} customer(s) needed {target}; {sent} sent{}\n",

@@ -56,6 +56,31 @@ impl LocalEventSource {
         F: FnOnce(SqsEvent) -> Fut,
         Fut: Future<Output = SqsBatchResponse>,
     {
+        let messages = self.gather(batch_size, window).await?;
+        if messages.is_empty() {
+            return Ok(PollStats::default());
+        }
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|m| to_lambda(m, &self.queue_url))
+            .collect();
+        let response = handler(event).await;
+        let failed: HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        self.delete_all_but(&messages, &failed).await?;
+        Ok(PollStats {
+            received: messages.len(),
+            failed: failed.len(),
+        })
+    }
+
+    /// Receives until `batch_size` messages are in hand, `window` has passed,
+    /// or the queue has nothing more to give.
+    async fn gather(&self, batch_size: usize, window: Duration) -> Result<Vec<Message>, Error> {
         let started = std::time::Instant::now();
         let mut messages: Vec<Message> = Vec::new();
         loop {
@@ -76,29 +101,23 @@ impl LocalEventSource {
                 || started.elapsed() >= window
                 || (empty && !messages.is_empty())
             {
-                break;
+                return Ok(messages);
             }
             if empty {
                 if window.is_zero() {
-                    break;
+                    return Ok(messages);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        if messages.is_empty() {
-            return Ok(PollStats::default());
-        }
-        let mut event = SqsEvent::default();
-        event.records = messages
-            .iter()
-            .map(|m| to_lambda(m, &self.queue_url))
-            .collect();
-        let response = handler(event).await;
-        let failed: HashSet<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+    }
+
+    /// Deletes the handled messages: all but the reported batch item failures.
+    async fn delete_all_but(
+        &self,
+        messages: &[Message],
+        failed: &HashSet<&str>,
+    ) -> Result<(), Error> {
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
             .enumerate()
@@ -119,10 +138,7 @@ impl LocalEventSource {
                 .send()
                 .await?;
         }
-        Ok(PollStats {
-            received: messages.len(),
-            failed: failed.len(),
-        })
+        Ok(())
     }
 
     /// Messages still on the queue, visible or in flight.

@@ -68,16 +68,27 @@ pub async fn provision(
     prefix: &str,
     queue: QueueSettings,
 ) -> Result<Config, Error> {
-    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    create_tables(&aws_sdk_dynamodb::Client::new(aws), prefix).await?;
+    let queues = create_queues(&aws_sdk_sqs::Client::new(aws), prefix, queue).await?;
+    aws_sdk_ses::Client::new(aws)
+        .verify_email_identity()
+        .email_address(LOCAL_ALERT_SENDER)
+        .send()
+        .await?;
+    Ok(config_for(prefix, queues))
+}
+
+/// The tables, with TTL on the ones whose rows expire.
+async fn create_tables(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> Result<(), Error> {
     for (name, has_sort_key) in table_names(prefix) {
-        create_table(&dynamo, &name, has_sort_key).await?;
+        create_table(dynamo, &name, has_sort_key).await?;
     }
     for table in [
         format!("{prefix}-audit"),
         format!("{prefix}-notifications"),
         format!("{prefix}-sync-runs"),
     ] {
-        dynamo
+        let enabled = dynamo
             .update_time_to_live()
             .table_name(table)
             .time_to_live_specification(
@@ -87,27 +98,39 @@ pub async fn provision(
                     .build()?,
             )
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                if format!("{e:?}").contains("already enabled") {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })?;
+            .await;
+        match enabled {
+            Ok(_) => {}
+            // A second provision of the same stack: TTL is on already.
+            Err(e) if format!("{e:?}").contains("already enabled") => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(())
+}
 
-    let sqs = aws_sdk_sqs::Client::new(aws);
-    let (queue_url, dlq_url) = create_queue_with_dlq(
-        &sqs,
+/// The URLs of the stack's queues.
+struct QueueUrls {
+    sync: String,
+    sync_dlq: String,
+    notify: String,
+    runs: String,
+}
+
+async fn create_queues(
+    sqs: &aws_sdk_sqs::Client,
+    prefix: &str,
+    queue: QueueSettings,
+) -> Result<QueueUrls, Error> {
+    let (sync, sync_dlq) = create_queue_with_dlq(
+        sqs,
         &format!("{prefix}-sync-events"),
         queue.visibility_seconds,
         queue.max_receive_count,
     )
     .await?;
-    let (notify_queue_url, _) = create_queue_with_dlq(
-        &sqs,
+    let (notify, _) = create_queue_with_dlq(
+        sqs,
         &format!("{prefix}-notifications"),
         queue
             .visibility_seconds
@@ -115,35 +138,39 @@ pub async fn provision(
         NOTIFY_MAX_RECEIVE_COUNT,
     )
     .await?;
-    let (runs_queue_url, _) = create_queue_with_dlq(
-        &sqs,
+    let (runs, _) = create_queue_with_dlq(
+        sqs,
         &format!("{prefix}-sync-runs"),
         queue.visibility_seconds.min(RUNS_QUEUE_VISIBILITY_SECONDS),
         MAX_RECEIVE_COUNT,
     )
     .await?;
-    aws_sdk_ses::Client::new(aws)
-        .verify_email_identity()
-        .email_address(LOCAL_ALERT_SENDER)
-        .send()
-        .await?;
+    Ok(QueueUrls {
+        sync,
+        sync_dlq,
+        notify,
+        runs,
+    })
+}
 
-    Ok(Config {
+/// The functions' config for the stack, as template.yaml sets their environment.
+fn config_for(prefix: &str, queues: QueueUrls) -> Config {
+    Config {
         items_table: format!("{prefix}-items"),
         audit_table: format!("{prefix}-audit"),
         tenants_table: format!("{prefix}-tenants"),
-        sync_queue_url: queue_url,
-        sync_dlq_url: dlq_url,
+        sync_queue_url: queues.sync,
+        sync_dlq_url: queues.sync_dlq,
         tenant_secrets_path: format!("/{prefix}/tenants"),
         audit_ttl: Duration::from_secs(90 * 86_400),
         tenant_cache_ttl: Duration::from_secs(60),
         notifications_table: format!("{prefix}-notifications"),
-        notify_queue_url,
+        notify_queue_url: queues.notify,
         alert_sender: LOCAL_ALERT_SENDER.into(),
         alert_default_recipient: LOCAL_ALERT_RECIPIENT.into(),
         alert_window: Duration::from_secs(15 * 60),
         runs_table: format!("{prefix}-sync-runs"),
-        runs_queue_url,
+        runs_queue_url: queues.runs,
         square_base_url: "https://connect.squareup.com".into(),
         orders_lookback: Duration::from_secs(7 * 86_400),
         inventory_lookback: Duration::from_secs(86_400),
@@ -151,7 +178,7 @@ pub async fn provision(
         hubspot_base_url: "https://api.hubapi.com".into(),
         target_attempts: 4,
         flags: Default::default(),
-    })
+    }
 }
 
 /// A queue and its dead-letter queue (`{name}-dlq`), with the redrive policy;
@@ -356,4 +383,26 @@ pub async fn sent_emails(moto_endpoint: &str) -> Result<Vec<SentEmail>, Error> {
         });
     }
     Ok(out)
+}
+
+/// Audit rows by outcome: a scan, fine for a local stack's table and never
+/// what production asks (its counts come from counters).
+pub async fn count_outcomes(
+    aws: &SdkConfig,
+    config: &Config,
+) -> Result<std::collections::BTreeMap<String, usize>, Error> {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut pages = aws_sdk_dynamodb::Client::new(aws)
+        .scan()
+        .table_name(&config.audit_table)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for item in page?.items() {
+            if let Some(outcome) = item.get("outcome").and_then(|v| v.as_s().ok()) {
+                *counts.entry(outcome.clone()).or_default() += 1;
+            }
+        }
+    }
+    Ok(counts)
 }

@@ -4,7 +4,7 @@
 //! has meanwhile been superseded is recorded as stale, never applied.
 
 use synchub::adapters::alerts::DynamoAlertStore;
-use synchub::adapters::AdapterError;
+use synchub::ports::PortError;
 use synchub::ports::{MessageQueue, OutgoingMessage};
 use synchub::ErrorClass;
 
@@ -15,7 +15,7 @@ pub async fn replay<Q: MessageQueue>(
     tenant: &str,
     class: ErrorClass,
     dry_run: bool,
-) -> Result<Vec<(String, &'static str)>, AdapterError> {
+) -> Result<Vec<(String, &'static str)>, PortError> {
     let mut done = Vec::new();
     for failure in store.failures(tenant, class).await? {
         let Some(body) = failure.dead_letter_body.as_ref() else {

@@ -15,6 +15,10 @@ use synchub::lambda::DailySync;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// One line of the final table.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one line per data type, printed once: boxing the run would buy nothing"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunLine {
     Ran(SyncRun),
@@ -47,7 +51,7 @@ pub async fn sync(
     };
     let mut lines = Vec::new();
     for &data_type in data_types {
-        match start_run(
+        let start = start_run(
             &sync.ports(),
             tenant.as_str(),
             data_type,
@@ -55,46 +59,48 @@ pub async fn sync(
             force,
             now_millis(),
         )
-        .await?
-        {
-            Start::Started(run) => {
-                let bar = bar(&progress, data_type);
-                let done = match continue_run(
-                    &sync.ports(),
-                    run,
-                    || Duration::from_secs(3600),
-                    now_millis,
-                    |r| {
-                        bar.set_message(format!(
-                            "{} fetched, {} enqueued, {} rejected, {} pages",
-                            r.fetched, r.enqueued, r.rejected, r.pages
-                        ))
-                    },
-                )
-                .await?
-                {
-                    Progress::Finished(run) | Progress::Paused(run) => run,
-                };
-                bar.finish_with_message(
-                    format!(
-                        "{:?}: {} fetched, {} enqueued, {} rejected",
-                        done.status, done.fetched, done.enqueued, done.rejected
-                    )
-                    .to_lowercase(),
-                );
-                lines.push(RunLine::Ran(done));
-            }
-            Start::AlreadyRunning { run_id } => lines.push(RunLine::Skipped {
+        .await?;
+        lines.push(match start {
+            Start::Started(run) => RunLine::Ran(work(sync, run, bar(&progress, data_type)).await?),
+            Start::AlreadyRunning { run_id } => RunLine::Skipped {
                 data_type,
                 why: format!("a run is in progress ({run_id}); not started"),
-            }),
-            Start::DoneToday { run_id } => lines.push(RunLine::Skipped {
+            },
+            Start::DoneToday { run_id } => RunLine::Skipped {
                 data_type,
                 why: format!("today's run already succeeded ({run_id}); --force starts another"),
-            }),
-        }
+            },
+        });
     }
     Ok(lines)
+}
+
+/// Works a started run to its end in this process, its progress on `bar`.
+async fn work(sync: &DailySync, run: SyncRun, bar: ProgressBar) -> Result<SyncRun, Error> {
+    let done = match continue_run(
+        &sync.ports(),
+        run,
+        || Duration::from_secs(3600),
+        now_millis,
+        |r| {
+            bar.set_message(format!(
+                "{} fetched, {} enqueued, {} rejected, {} pages",
+                r.fetched, r.enqueued, r.rejected, r.pages
+            ))
+        },
+    )
+    .await?
+    {
+        Progress::Finished(run) | Progress::Paused(run) => run,
+    };
+    bar.finish_with_message(
+        format!(
+            "{:?}: {} fetched, {} enqueued, {} rejected",
+            done.status, done.fetched, done.enqueued, done.rejected
+        )
+        .to_lowercase(),
+    );
+    Ok(done)
 }
 
 pub fn table(lines: &[RunLine]) -> String {

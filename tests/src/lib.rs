@@ -22,7 +22,11 @@ use synchub_cli::local::{self, QueueSettings};
 pub mod lambda_emulator;
 pub mod square_server;
 
-pub use synchub_cli::demo::{apigw_event, invoke_ingest, signed_headers, webhook_event};
+/// The local stack's API Gateway stand-in: the events webhooks become, the
+/// headers each sender signs them with, and the real ingest handler run on them.
+pub use synchub_cli::api_gateway::{
+    apigw_event, invoke_ingest, shopify_headers, signed_headers, square_headers, webhook_event,
+};
 
 /// The engines child, kept alive (its stdin open) for the life of the process.
 static ENGINES: OnceLock<Mutex<Option<Child>>> = OnceLock::new();
@@ -367,43 +371,6 @@ impl TestStack {
             .await
             .expect("audit history")
     }
-}
-
-/// Shopify's webhook headers for a body, signed with the app's client secret.
-pub fn shopify_headers(
-    secret: &str,
-    topic: &str,
-    event_id: &str,
-    body: &str,
-) -> Vec<(&'static str, String)> {
-    use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-    vec![
-        (
-            "x-shopify-hmac-sha256",
-            ProviderKey::new(secret).sign(&signed_parts(Provider::Shopify, "", body.as_bytes())),
-        ),
-        ("x-shopify-topic", topic.to_owned()),
-        ("x-shopify-event-id", event_id.to_owned()),
-        ("x-shopify-webhook-id", format!("wh-{event_id}")),
-        (
-            "x-shopify-triggered-at",
-            "2026-06-01T10:00:00.000Z".to_owned(),
-        ),
-        (
-            "x-shopify-shop-domain",
-            "test-shop.myshopify.com".to_owned(),
-        ),
-        ("x-shopify-api-version", "2025-10".to_owned()),
-    ]
-}
-
-/// Square's webhook header for a body sent to `url`.
-pub fn square_headers(key: &str, url: &str, body: &str) -> Vec<(&'static str, String)> {
-    use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-    vec![(
-        "x-square-hmacsha256-signature",
-        ProviderKey::new(key).sign(&signed_parts(Provider::Square, url, body.as_bytes())),
-    )]
 }
 
 /// A Shopify customer payload shaped like the documented `customers/create` example.

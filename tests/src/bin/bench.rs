@@ -401,7 +401,7 @@ async fn main() {
         );
     }
     if !args.floor {
-        let outcomes = synchub_cli::demo::count_outcomes(&aws, &config)
+        let outcomes = synchub_cli::local::count_outcomes(&aws, &config)
             .await
             .unwrap();
         println!("audit rows by outcome: {outcomes:?}");

@@ -1,0 +1,388 @@
+//! The command line. Every closed set (kinds, data types, error classes,
+//! targets) is a `ValueEnum` and every id is parsed into its validated type,
+//! so a typo is refused with the list of valid values before any AWS call.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use synchub::domain::{EntityKey, Sku, TenantId, ValidationError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "synchub",
+    version,
+    about = "Operate synchub: trace, replay, sync, backfill (and, in builds with the `demo` feature, the local demo)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Provision the stack on the configured endpoints and run the demo.
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
+    /// Send a tenant's dead letters of one error class back to the sync queue (once each).
+    Replay {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long, value_enum, ignore_case = true)]
+        error_class: ErrorClass,
+        /// Show what would be replayed; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Pull from Square now: start runs like the daily schedule, show progress, then a table of runs.
+    Sync {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// All data types when omitted.
+        #[arg(long, value_enum)]
+        data_type: Option<DataType>,
+        /// Pull and compare with what is stored; write and enqueue nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Start even if today's run already succeeded (never two at once).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Send to a target the customers whose status there is skipped or failed (after switching it on, or after an outage).
+    Backfill {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long, value_enum)]
+        target: Target,
+        /// Only customers whose last status was recorded at or after this time (RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<String>,
+        /// List who would be sent; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every delivery about one entity, and why the stored one won.
+    Trace {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[command(flatten)]
+        entity: EntityArgs,
+    },
+}
+
+#[cfg(feature = "demo")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "synchub")]
+    pub prefix: String,
+    #[arg(long, default_value = "demo-shop")]
+    pub tenant: String,
+    #[arg(long, default_value_t = 40)]
+    pub skus: usize,
+    /// Where the functions' JSON logs go.
+    #[arg(long, default_value = ".local/logs/demo-functions.jsonl")]
+    pub log_file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArg {
+    /// The tenant (merchant) id.
+    #[arg(long, env = "SYNCHUB_TENANT", value_parser = TenantId::parse)]
+    pub tenant: TenantId,
+}
+
+/// Which entity: `--kind K --id I`, or `--sku S` for a catalog item.
+#[derive(Debug, Args)]
+pub struct EntityArgs {
+    /// What kind of entity.
+    #[arg(long, value_enum, requires = "id", required_unless_present = "sku")]
+    pub kind: Option<Kind>,
+    /// The entity's id as synchub keeps it (a SKU, a POS id, `shopify-{id}`).
+    #[arg(long, requires = "kind")]
+    pub id: Option<String>,
+    /// Short for `--kind catalog_item --id SKU`.
+    #[arg(long, conflicts_with_all = ["kind", "id"], value_parser = Sku::parse)]
+    pub sku: Option<Sku>,
+}
+
+impl EntityArgs {
+    /// The entity, its id checked as its kind requires.
+    pub fn key(&self, tenant: TenantId) -> Result<EntityKey, ValidationError> {
+        match (&self.sku, self.kind, &self.id) {
+            (Some(sku), _, _) => crate::trace::entity_key(
+                tenant,
+                synchub::domain::EntityKind::CatalogItem,
+                sku.as_str(),
+            ),
+            (None, Some(kind), Some(id)) => crate::trace::entity_key(tenant, kind.into(), id),
+            // clap requires one of the two forms; say so if that ever changes.
+            _ => Err(ValidationError::new(
+                "kind",
+                "--kind and --id, or --sku, are required",
+            )),
+        }
+    }
+}
+
+/// `--since`: an RFC 3339 time, checked as the ledger will read it.
+fn parse_since(text: &str) -> Result<String, String> {
+    synchub::domain::time::parse_rfc3339_millis(text)
+        .map(|_| text.to_owned())
+        .map_err(|rule| rule.to_string())
+}
+
+/// The seven kinds of entity, named as the audit table and `EntityKey` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    #[value(name = "catalog_item", alias = "catalog-item")]
+    CatalogItem,
+    Item,
+    Category,
+    Location,
+    Order,
+    Inventory,
+    Customer,
+}
+
+impl From<Kind> for synchub::domain::EntityKind {
+    fn from(kind: Kind) -> Self {
+        use synchub::domain::EntityKind as K;
+        match kind {
+            Kind::CatalogItem => K::CatalogItem,
+            Kind::Item => K::Item,
+            Kind::Category => K::Category,
+            Kind::Location => K::Location,
+            Kind::Order => K::Order,
+            Kind::Inventory => K::Inventory,
+            Kind::Customer => K::Customer,
+        }
+    }
+}
+
+/// What a Square pull fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataType {
+    Orders,
+    Catalog,
+    Categories,
+    Locations,
+    Inventory,
+}
+
+impl From<DataType> for synchub::domain::square::DataType {
+    fn from(data_type: DataType) -> Self {
+        use synchub::domain::square::DataType as D;
+        match data_type {
+            DataType::Orders => D::Orders,
+            DataType::Catalog => D::Catalog,
+            DataType::Categories => D::Categories,
+            DataType::Locations => D::Locations,
+            DataType::Inventory => D::Inventory,
+        }
+    }
+}
+
+/// The error classes, by their documented names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorClass {
+    #[value(name = "AUTH_ERROR")]
+    AuthError,
+    #[value(name = "VALIDATION_ERROR")]
+    ValidationError,
+    #[value(name = "NETWORK_ERROR")]
+    NetworkError,
+    #[value(name = "DATABASE_ERROR")]
+    DatabaseError,
+    #[value(name = "TIMEOUT_ERROR")]
+    TimeoutError,
+    #[value(name = "UNKNOWN_ERROR")]
+    UnknownError,
+}
+
+impl From<ErrorClass> for synchub::ErrorClass {
+    fn from(class: ErrorClass) -> Self {
+        use synchub::ErrorClass as E;
+        match class {
+            ErrorClass::AuthError => E::AuthError,
+            ErrorClass::ValidationError => E::ValidationError,
+            ErrorClass::NetworkError => E::NetworkError,
+            ErrorClass::DatabaseError => E::DatabaseError,
+            ErrorClass::TimeoutError => E::TimeoutError,
+            ErrorClass::UnknownError => E::UnknownError,
+        }
+    }
+}
+
+/// The customer targets a backfill can send to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// The point of sale (Square).
+    Pos,
+    /// The CRM (HubSpot).
+    Crm,
+}
+
+impl From<Target> for synchub::app::customers::Target {
+    fn from(target: Target) -> Self {
+        match target {
+            Target::Pos => synchub::app::customers::POS,
+            Target::Crm => synchub::app::customers::CRM,
+        }
+    }
+}
+
+impl Target {
+    /// The target's name in the ledger and the use cases.
+    pub fn as_str(self) -> &'static str {
+        synchub::app::customers::Target::from(self).as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("synchub").chain(args.iter().copied()))
+    }
+
+    fn name<V: ValueEnum>(value: V) -> String {
+        value.to_possible_value().unwrap().get_name().to_owned()
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Shared's kind back to the command line's: this match stops compiling
+    /// when shared gains a kind that `--kind` does not offer.
+    fn offered(kind: synchub::domain::EntityKind) -> Kind {
+        use synchub::domain::EntityKind as K;
+        match kind {
+            K::CatalogItem => Kind::CatalogItem,
+            K::Item => Kind::Item,
+            K::Category => Kind::Category,
+            K::Location => Kind::Location,
+            K::Order => Kind::Order,
+            K::Inventory => Kind::Inventory,
+            K::Customer => Kind::Customer,
+        }
+    }
+
+    #[test]
+    fn closed_sets_offer_every_value_under_shareds_names() {
+        for &kind in Kind::value_variants() {
+            let shared = synchub::domain::EntityKind::from(kind);
+            assert_eq!(name(kind), shared.as_str());
+            assert_eq!(offered(shared), kind);
+        }
+        let data_types: Vec<synchub::domain::square::DataType> = DataType::value_variants()
+            .iter()
+            .map(|&d| d.into())
+            .collect();
+        assert_eq!(data_types, synchub::domain::square::DataType::ALL);
+        for (&d, shared) in DataType::value_variants().iter().zip(data_types) {
+            assert_eq!(name(d), shared.as_str());
+        }
+        let classes: Vec<synchub::ErrorClass> = ErrorClass::value_variants()
+            .iter()
+            .map(|&c| c.into())
+            .collect();
+        assert_eq!(classes, synchub::ErrorClass::ALL);
+        for (&c, shared) in ErrorClass::value_variants().iter().zip(classes) {
+            assert_eq!(name(c), shared.as_str());
+        }
+        for &t in Target::value_variants() {
+            assert_eq!(name(t), t.as_str());
+        }
+    }
+
+    #[test]
+    fn trace_takes_a_kind_and_id_or_a_sku() {
+        let Command::Trace { tenant, entity } = parse(&[
+            "trace",
+            "--tenant",
+            "acme",
+            "--kind",
+            "customer",
+            "--id",
+            "shopify-7",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("trace")
+        };
+        let key = entity.key(tenant.tenant).unwrap();
+        assert_eq!(key.audit_partition(), "acme#customer#shopify-7");
+
+        let Command::Trace { tenant, entity } =
+            parse(&["trace", "--tenant", "acme", "--sku", "SKU-1"])
+                .unwrap()
+                .command
+        else {
+            panic!("trace")
+        };
+        assert_eq!(
+            entity.key(tenant.tenant).unwrap().audit_partition(),
+            "acme#catalog_item#SKU-1"
+        );
+    }
+
+    #[test]
+    fn trace_refuses_half_or_both_forms() {
+        for args in [
+            &["trace", "--tenant", "acme"][..],
+            &["trace", "--tenant", "acme", "--kind", "order"],
+            &["trace", "--tenant", "acme", "--id", "1"],
+            &[
+                "trace", "--tenant", "acme", "--sku", "S", "--kind", "order", "--id", "1",
+            ],
+            &["trace", "--tenant", "acme", "--kind", "widget", "--id", "1"],
+            &["trace", "--tenant", "acme", "--sku", "not a sku"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn closed_sets_are_refused_with_the_valid_values() {
+        let err = parse(&["backfill", "--tenant", "acme", "--target", "erp"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("pos, crm"), "{err}");
+        let err = parse(&["sync", "--tenant", "acme", "--data-type", "widgets"]).unwrap_err();
+        assert!(err.to_string().contains("orders, catalog"), "{err}");
+        let err = parse(&["replay", "--tenant", "acme", "--error-class", "OOPS"]).unwrap_err();
+        assert!(err.to_string().contains("AUTH_ERROR"), "{err}");
+        assert!(parse(&[
+            "replay",
+            "--tenant",
+            "acme",
+            "--error-class",
+            "network_error"
+        ])
+        .is_ok());
+        assert!(parse(&[
+            "backfill",
+            "--tenant",
+            "acme",
+            "--target",
+            "crm",
+            "--since",
+            "yesterday"
+        ])
+        .is_err());
+        assert!(parse(&["trace", "--tenant", "acme#other", "--sku", "S"]).is_err());
+    }
+
+    #[test]
+    fn the_tenant_may_come_from_the_environment() {
+        // The only test that sets the variable; clap reads it at parse time.
+        std::env::set_var("SYNCHUB_TENANT", "from-env");
+        let parsed = parse(&["sync", "--dry-run"]);
+        std::env::remove_var("SYNCHUB_TENANT");
+        let Command::Sync { tenant, .. } = parsed.unwrap().command else {
+            panic!("sync")
+        };
+        assert_eq!(tenant.tenant.as_str(), "from-env");
+    }
+}

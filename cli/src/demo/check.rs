@@ -1,0 +1,81 @@
+//! The demo's check: every SKU holds the newest event accepted for it, and
+//! `synchub trace` on one SKU that saw a stale event says why.
+
+use super::Error;
+use crate::trace;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use synchub::adapters::dynamodb::DynamoAuditLog;
+use synchub::config::Config;
+use synchub::domain::{Sku, TenantId};
+
+/// Whether every SKU holds its newest accepted event; prints the verdict.
+pub async fn newest_held(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &TenantId,
+    newest: &HashMap<&str, &str>,
+) -> Result<bool, Error> {
+    let mut wrong = Vec::new();
+    for (sku, expected) in newest {
+        let stored = stored_event_id(aws, config, tenant, sku).await?;
+        if stored.as_deref() != Some(*expected) {
+            wrong.push(format!("{sku}: stored {stored:?}, newest {expected}"));
+        }
+    }
+    if wrong.is_empty() {
+        println!(
+            "check       ✔ every SKU holds its newest event ({}/{})",
+            newest.len(),
+            newest.len()
+        );
+    } else {
+        println!(
+            "check       ✘ {} SKUs do not hold their newest event:\n  {}",
+            wrong.len(),
+            wrong.join("\n  ")
+        );
+    }
+    Ok(wrong.is_empty())
+}
+
+/// The event id the store holds for a SKU (a consistent read).
+async fn stored_event_id(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &TenantId,
+    sku: &str,
+) -> Result<Option<String>, Error> {
+    let out = aws_sdk_dynamodb::Client::new(aws)
+        .get_item()
+        .table_name(&config.items_table)
+        .key("pk", AttributeValue::S(tenant.to_string()))
+        .key("sk", AttributeValue::S(format!("catalog_item#{sku}")))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(out
+        .item
+        .and_then(|i| i.get("eventId").and_then(|v| v.as_s().ok()).cloned()))
+}
+
+/// Prints the trace of the first SKU (in order) that saw a stale event.
+pub async fn explain_a_stale_sku(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &TenantId,
+    newest: &HashMap<&str, &str>,
+) -> Result<(), Error> {
+    let audit = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table);
+    let mut skus: Vec<&str> = newest.keys().copied().collect();
+    skus.sort_unstable();
+    for sku in skus {
+        let text = trace::trace_item(&audit, tenant, &Sku::parse(sku)?).await?;
+        if text.contains("stale") {
+            println!("\n$ synchub trace --tenant {tenant} --sku {sku}\n{text}");
+            break;
+        }
+    }
+    Ok(())
+}

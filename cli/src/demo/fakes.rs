@@ -1,0 +1,66 @@
+//! The demo's stand-ins for the systems synchub sends to: a storefront that
+//! takes cache-bust POSTs, and Square's and HubSpot's customer APIs answering
+//! as their documentation shows. Local HTTP servers, so the demo runs offline.
+
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// A storefront accepting every cache-bust POST.
+pub struct Storefront(MockServer);
+
+impl Storefront {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        Self(server)
+    }
+
+    pub fn uri(&self) -> String {
+        self.0.uri()
+    }
+
+    /// How many cache-bust POSTs it has received.
+    pub async fn publishes(&self) -> usize {
+        self.0.received_requests().await.unwrap_or_default().len()
+    }
+}
+
+/// Square's Customers API and HubSpot's contacts batch upsert, on one server.
+pub struct CustomerTargets(MockServer);
+
+impl CustomerTargets {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/customers"))
+            .respond_with(|r: &Request| {
+                let sent: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                let id = format!("SQ-{}", sent["reference_id"].as_str().unwrap_or("?"));
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"customer": {"id": id, "version": 0}}))
+            })
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/crm/v3/objects/contacts/batch/upsert"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"status": "COMPLETE", "results": [{"id": "901", "new": true}]}),
+            ))
+            .mount(&server)
+            .await;
+        Self(server)
+    }
+
+    pub fn uri(&self) -> String {
+        self.0.uri()
+    }
+
+    /// How many requests both targets have received.
+    pub async fn requests(&self) -> usize {
+        self.0.received_requests().await.unwrap_or_default().len()
+    }
+}

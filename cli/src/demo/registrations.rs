@@ -1,0 +1,151 @@
+//! Shopify registrations through the real ingest and worker: the master
+//! record first, then the POS (the Square stand-in, its flag on) while the
+//! CRM's flag is off; then the CRM is switched on and backfilled.
+
+use super::fakes::CustomerTargets;
+use super::Error;
+use crate::api_gateway::{invoke_ingest, shopify_headers, webhook_event};
+use crate::event_source::LocalEventSource;
+use crate::local;
+use aws_config::SdkConfig;
+use serde_json::json;
+use synchub::app::customers::{TargetFlags, CRM};
+use synchub::config::Config;
+use synchub::domain::TenantId;
+use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
+use synchub::ports::CustomerLedger;
+
+/// The Shopify customer ids the demo registers.
+const CUSTOMERS: [(u64, &str); 3] = [
+    (7_000_000_001, "Ada"),
+    (7_000_000_002, "Grace"),
+    (7_000_000_003, "Alan"),
+];
+
+/// Runs the registrations and returns whether each target got what it should.
+pub async fn run(
+    aws: &SdkConfig,
+    config: &Config,
+    ingest: &Ingest,
+    tenant: &str,
+) -> Result<bool, Error> {
+    let shopify_secret = store_credentials(aws, config, tenant).await?;
+    let targets = CustomerTargets::start().await;
+    let mut config = config.clone();
+    (config.square_base_url, config.hubspot_base_url) = (targets.uri(), targets.uri());
+    config.flags = TargetFlags {
+        pos: true,
+        crm: false,
+        updates: false,
+    };
+    let worker = Worker::new(aws, &config);
+
+    println!("\nregistrations  {} Shopify customers/create webhooks (X-Shopify-Hmac-Sha256); ENABLE_POS_SYNC=true, ENABLE_CRM_SYNC=false", CUSTOMERS.len());
+    send_registrations(ingest, tenant, &shopify_secret).await;
+    let source = LocalEventSource::new(aws_sdk_sqs::Client::new(aws), &config.sync_queue_url);
+    while source
+        .poll_once(|event| async { handle_sync_batch(&worker, event).await })
+        .await?
+        .received
+        > 0
+    {}
+    let tenant = TenantId::parse(tenant)?;
+    let recorded = show_master_records(&worker, &tenant).await?;
+    let flags = TargetFlags {
+        crm: true,
+        ..config.flags
+    };
+    let backfilled = backfill_crm(&worker, flags, &tenant).await?;
+    // One Square create per registration, then one HubSpot upsert per backfilled customer.
+    let calls = targets.requests().await == 2 * CUSTOMERS.len();
+    Ok(recorded && backfilled && calls)
+}
+
+/// The tenant's Shopify signing secret and target tokens, in SSM; returns the secret.
+async fn store_credentials(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &str,
+) -> Result<String, Error> {
+    let shopify_secret = format!("shpss_{:032x}", rand::random::<u128>());
+    for (name, value) in [
+        ("shopify-secret", shopify_secret.as_str()),
+        ("square-token", "EAAA-demo"),
+        ("hubspot-token", "pat-demo"),
+    ] {
+        local::put_tenant_parameter(aws, config, tenant, name, value).await?;
+    }
+    Ok(shopify_secret)
+}
+
+/// Shopify's `customers/create` webhooks, signed, through the real ingest handler.
+async fn send_registrations(ingest: &Ingest, tenant: &str, shopify_secret: &str) {
+    for (n, (id, first_name)) in CUSTOMERS.iter().enumerate() {
+        let body = json!({"id": id, "email": format!("customer{n}@demo-shop.example"), "first_name": first_name, "last_name": "Demo",
+            "created_at": "2026-06-01T10:00:00Z", "updated_at": "2026-06-01T10:00:00Z", "state": "enabled"}).to_string();
+        let headers = shopify_headers(
+            shopify_secret,
+            "customers/create",
+            &format!("demo-reg-{id}"),
+            &body,
+        );
+        let (status, answer) =
+            invoke_ingest(ingest, &webhook_event("shopify", tenant, &headers, &body)).await;
+        println!(
+            "  HTTP {status} {}",
+            answer["outcome"].as_str().unwrap_or_default()
+        );
+    }
+}
+
+/// Prints each master record's target statuses; true when the POS has each
+/// and the CRM's are recorded as skipped (its flag is off).
+async fn show_master_records(worker: &Worker, tenant: &TenantId) -> Result<bool, Error> {
+    let mut ok = true;
+    for (id, _) in CUSTOMERS {
+        let record = worker
+            .items
+            .customer(tenant, &format!("shopify-{id}"))
+            .await?
+            .ok_or("master record missing")?;
+        let status = |t: &str| {
+            record
+                .sync_status
+                .get(t)
+                .map(|s| s.status.to_string())
+                .unwrap_or_default()
+        };
+        println!(
+            "  master record {:<24} pos: {:<10} (Square id {})  crm: {}",
+            record.profile.id,
+            status("pos"),
+            record.square_customer_id.as_deref().unwrap_or("-"),
+            status("crm")
+        );
+        ok &= status("pos") == "success" && status("crm") == "skipped (disabled)";
+    }
+    Ok(ok)
+}
+
+/// `synchub backfill --target crm` once the CRM is switched on; true when it
+/// sent every registration.
+async fn backfill_crm(
+    worker: &Worker,
+    flags: TargetFlags,
+    tenant: &TenantId,
+) -> Result<bool, Error> {
+    println!("\n$ ENABLE_CRM_SYNC=true synchub backfill --tenant {tenant} --target {CRM}");
+    let (report, items) = crate::backfill::run(
+        &worker.targets,
+        &worker.items,
+        &worker.tenants,
+        flags,
+        tenant,
+        CRM.as_str(),
+        None,
+        false,
+    )
+    .await?;
+    print!("{report}");
+    Ok(items.len() == CUSTOMERS.len())
+}
