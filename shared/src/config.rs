@@ -105,7 +105,7 @@ impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
 
     fn url(&mut self, key: &str, default: &str) -> String {
         let url = self.text(key, default);
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
             self.problems
                 .push(format!("{key}={url:?} must be an http(s) URL"));
         }

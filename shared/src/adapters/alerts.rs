@@ -326,7 +326,7 @@ impl AlertLedger for DynamoAlertStore {
 
     async fn sent(&self, state: &AlertState, reported: u64, now: i64) -> Result<(), PortError> {
         let class = ErrorClass::parse(&state.error_class).unwrap_or(ErrorClass::UnknownError);
-        let list = |ids: &[String]| AttributeValue::L(ids.iter().map(|i| s(i)).collect());
+        let list = |ids: &[String]| AttributeValue::L(ids.iter().map(s).collect());
         let values = HashMap::from([
             (":now".to_owned(), n(now)),
             (":minus".to_owned(), n(-(reported as i64))),

@@ -253,7 +253,7 @@ impl RunLog for DynamoRunStore {
                 runs.push(serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?);
             }
         }
-        runs.sort_by(|a, b| b.started_millis.cmp(&a.started_millis));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_millis));
         Ok(runs)
     }
 }
@@ -265,7 +265,7 @@ impl SeenLog for DynamoRunStore {
             ("sk".to_owned(), s(format!("{page:08}"))),
             (
                 "ids".to_owned(),
-                AttributeValue::L(ids.iter().map(|i| s(i)).collect()),
+                AttributeValue::L(ids.iter().map(s).collect()),
             ),
             (
                 "expiresAt".to_owned(),

@@ -80,6 +80,7 @@ struct Rejected<'d> {
     reason: ValidationError,
 }
 
+#[allow(clippy::result_large_err)] // a rejection is kept whole for its audit row and DLQ message
 fn parse<'d>(delivery: &'d Delivery, now_millis: i64) -> Result<Parsed<'d>, Rejected<'d>> {
     let reject = |tenant, event_id, correlation_id: Option<String>, reason| Rejected {
         delivery,
@@ -244,6 +245,9 @@ where
     }
     Ok(Some(row.outcome.to_string()))
 }
+
+/// A delivery's audit row, the delivery, and whether SQS must redeliver it.
+type SettledRow<'d> = (AuditRow, &'d Delivery, bool);
 
 type TargetResults = Vec<(&'static str, TargetStatus)>;
 
@@ -535,7 +539,7 @@ async fn record<A: AuditLog>(
 ) {
     let (first, again): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d, _)| d.receive_count <= 1);
     let first_rows: Vec<AuditRow> = first.iter().map(|(r, _, _)| r.clone()).collect();
-    let mut results: Vec<(&(AuditRow, &Delivery, bool), Result<(), PortError>)> = first
+    let mut results: Vec<(&SettledRow, Result<(), PortError>)> = first
         .iter()
         .copied()
         .zip(audit.record_new(&first_rows).await)

@@ -33,7 +33,7 @@ pub fn object_message(
         payload: serde_json::to_value(object)
             .map_err(|e| crate::ports::PortError::encode("pulled object", e))?,
     };
-    Ok(event_message(&event)?)
+    event_message(&event)
 }
 
 /// The sync queue message of an event, with its ids as attributes.

@@ -104,7 +104,7 @@ impl fmt::Display for TargetState {
 
 impl PartialEq<&str> for TargetState {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        TargetState::try_from((*other).to_owned()).is_ok_and(|s| s == *self)
     }
 }
 

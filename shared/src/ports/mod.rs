@@ -389,6 +389,9 @@ pub trait RunStore: RunLock + RunLog + SeenLog {}
 
 impl<T: RunLock + RunLog + SeenLog> RunStore for T {}
 
+/// One page of live entities: (id, event id) pairs, and where the next page starts.
+pub type LivePage = (Vec<(String, String)>, Option<String>);
+
 /// What the tenant's store holds, for reconciliation and dry runs.
 pub trait EntityIndex: Send + Sync {
     /// One page of the ids and event ids of the tenant's live (not deleted)
@@ -401,7 +404,7 @@ pub trait EntityIndex: Send + Sync {
         kind: EntityKind,
         source: &str,
         after: Option<String>,
-    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), PortError>> + Send;
+    ) -> impl Future<Output = Result<LivePage, PortError>> + Send;
 }
 
 /// The customer fields synchub sends to targets, read from the master record.

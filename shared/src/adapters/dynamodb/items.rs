@@ -200,7 +200,7 @@ impl EntityIndex for DynamoItemStore {
         kind: EntityKind,
         source: &str,
         after: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), PortError> {
+    ) -> Result<crate::ports::LivePage, PortError> {
         let prefix = format!("{}#", kind.as_str());
         let start = after.map(|id| key(tenant.as_str(), format!("{prefix}{id}")));
         let out = self

@@ -93,6 +93,7 @@ pub struct SyncPorts<'a, P, R, Q, K, I> {
 
 /// What asking for a run did.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per run start: a box would buy nothing
 pub enum Start {
     Started(SyncRun),
     AlreadyRunning { run_id: String },
