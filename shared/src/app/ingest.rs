@@ -9,7 +9,7 @@ use crate::domain::provider_webhook::{
     InboundEvent, Provider, ShopifyMeta,
 };
 use crate::domain::square::DataType;
-use crate::domain::supplier::SupplierEvent;
+use crate::domain::supplier::{parse_body, SupplierEvent};
 use crate::domain::sync_run::Trigger;
 use crate::domain::time::canonical_time;
 use crate::domain::time::expiry_after;
@@ -127,6 +127,11 @@ where
     respond(&tenant_label, "supplier", &correlation_id, result)
 }
 
+/// The body as JSON; a value JSON cannot hold (`1e400`) is named like any bad field.
+fn read_body(body: &[u8]) -> Result<Value, IngestError> {
+    Ok(parse_body(body).map_err(|e| IngestError::InvalidJson(e.to_string()))??)
+}
+
 /// The tenant as logged (`unknown` when the path segment is not a tenant id)
 /// and the delivery's correlation id.
 fn label_and_correlation(tenant: &str, now_millis: i64) -> (String, String) {
@@ -201,8 +206,7 @@ where
         Err(e) => return Err(IngestError::Unavailable(e)),
     }
 
-    let payload: Value = serde_json::from_slice(request.body)
-        .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let payload = read_body(request.body)?;
     let event = SupplierEvent::parse(&payload, request.now_millis)?;
     let received_at =
         time::OffsetDateTime::from_unix_timestamp_nanos(request.now_millis as i128 * 1_000_000)
@@ -380,8 +384,7 @@ async fn authenticate_provider<S: SecretStore, T: TenantDirectory>(
 }
 
 fn parse_provider_event(request: &ProviderRequest<'_>) -> Result<InboundEvent, IngestError> {
-    let payload: Value = serde_json::from_slice(request.body)
-        .map_err(|e| IngestError::InvalidJson(e.to_string()))?;
+    let payload = read_body(request.body)?;
     let event = match request.provider {
         Provider::Shopify => shopify_event(request.shopify, &payload, request.now_millis)?,
         Provider::Square => square_event(&payload, request.now_millis)?,
