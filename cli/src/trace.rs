@@ -100,6 +100,12 @@ fn delivery_line(row: &AuditRow) -> String {
     let when = row.source_updated_at.as_deref().unwrap_or("-");
     let why = match row.outcome.as_str() {
         "applied" => format!("applied (revision {})", row.revision.unwrap_or(0)),
+        // A tombstone that won, as an applied change does: an erasure, or gone from a full pull.
+        "deleted" => format!(
+            "deleted (revision {}): {}",
+            row.revision.unwrap_or(0),
+            row.reason.as_deref().unwrap_or("")
+        ),
         "stale" => format!(
             "stale: beaten by {}",
             row.beaten_by.as_deref().unwrap_or("?")
@@ -124,10 +130,11 @@ fn delivery_line(row: &AuditRow) -> String {
     )
 }
 
-/// The applied delivery the ordering rule keeps: greatest (updatedAt, eventId).
+/// The applied delivery (a change or a tombstone) the ordering rule keeps:
+/// greatest (updatedAt, eventId).
 fn winner(rows: &[AuditRow]) -> Option<&AuditRow> {
     rows.iter()
-        .filter(|r| r.outcome == "applied")
+        .filter(|r| matches!(r.outcome.as_str(), "applied" | "deleted"))
         .max_by(|a, b| {
             a.source_updated_at
                 .cmp(&b.source_updated_at)
@@ -153,7 +160,11 @@ mod tests {
             "pk": "acme#customer#shopify-1", "sk": format!("{event}#m"), "tenantId": "acme",
             "eventId": event, "messageId": "message-1234", "correlationId": format!("sync-acme-1-{event}"),
             "outcome": outcome, "sourceUpdatedAt": at, "revision": 1,
-            "reason": (outcome == "data request").then_some("data request 9 for customer shopify-1"),
+            "reason": match outcome {
+                "data request" => Some("data request 9 for customer shopify-1"),
+                "deleted" => Some("redacted (customers/redact)"),
+                _ => None,
+            },
             "recordedAt": "2026-06-01T10:00:00.000Z", "expiresAt": 0
         }))
         .unwrap()
@@ -202,6 +213,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("winner: evt-2"), "{text}");
+    }
+
+    #[test]
+    fn an_erasure_that_won_is_the_winner() {
+        let key = entity_key(tenant(), EntityKind::Customer, "shopify-1").unwrap();
+        let rows = [
+            row("evt-1", "applied", Some("2026-06-01T10:00:00.000Z")),
+            row("redact-1", "deleted", Some("2026-06-02T10:00:00.000Z")),
+        ];
+        let text = render(&key, &rows);
+        assert!(
+            text.contains("deleted (revision 1): redacted (customers/redact)"),
+            "{text}"
+        );
+        assert!(text.contains("winner: redact-1"), "{text}");
     }
 
     #[test]
