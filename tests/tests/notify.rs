@@ -378,9 +378,9 @@ async fn an_ses_outage_is_retried_through_sqs_and_the_email_is_sent_once_afterwa
         (1, 1),
         "the record is handed back to SQS"
     );
-    assert!(ses_down.received_requests().await.unwrap().len() >= 1);
+    assert!(!ses_down.received_requests().await.unwrap().is_empty());
     assert!(emails_to(&recipient).await.is_empty());
-    let state = store(&stack)
+    let state = store(stack)
         .state(&tenant.id, ErrorClass::UnknownError)
         .await
         .unwrap()
@@ -422,7 +422,7 @@ async fn an_ses_outage_is_retried_through_sqs_and_the_email_is_sent_once_afterwa
         "a redriven record says why it is there: {}",
         emails[0].body
     );
-    let state = store(&stack)
+    let state = store(stack)
         .state(&tenant.id, ErrorClass::UnknownError)
         .await
         .unwrap()

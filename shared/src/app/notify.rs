@@ -27,6 +27,7 @@ use crate::domain::TenantId;
 use crate::ports::PortError;
 use crate::ports::{
     AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory,
+    TenantSettings,
 };
 use crate::Classified;
 use crate::ErrorClass;
@@ -148,38 +149,8 @@ where
     T: TenantDirectory,
     Q: MessageQueue,
 {
-    let work = match record {
-        Incoming::DeadLetter {
-            message_id,
-            body,
-            attributes,
-            sent_millis,
-        } => Work::Record(dead_letter_failure(
-            message_id,
-            body,
-            attributes,
-            *sent_millis,
-        )),
-        // A notice that cannot be read is retried into the notifications DLQ
-        // (alarmed), never dropped.
-        Incoming::Notice { body, .. } => {
-            Notice::parse(body).map_err(NotifyError::UnreadableNotice)?
-        }
-    };
-    match work {
-        Work::Record(failure) => {
-            let new = ports.store.record(&failure).await?;
-            tracing::info!(
-                tenant_id = %failure.tenant_id, error.class = %failure.error_class, correlation_id = %failure.correlation_id,
-                subject_id = %failure.subject_id, source = %failure.source, new, "failure recorded"
-            );
-            let sent = try_email(ports, &failure.tenant_id, failure.error_class, now).await?;
-            Ok(if new {
-                format!("recorded; {sent}")
-            } else {
-                format!("already recorded; {sent}")
-            })
-        }
+    match work_of(record)? {
+        Work::Record(failure) => record_failure(ports, &failure, now).await,
         Work::Flush {
             tenant_id,
             error_class,
@@ -200,6 +171,51 @@ where
             runs,
         } => send_summary(ports, &tenant_id, &day, &runs).await,
     }
+}
+
+/// What a record asks for. A notice that cannot be read is retried into the
+/// notifications DLQ (alarmed), never dropped.
+fn work_of(record: &Incoming) -> Result<Work, NotifyError> {
+    match record {
+        Incoming::DeadLetter {
+            message_id,
+            body,
+            attributes,
+            sent_millis,
+        } => Ok(Work::Record(dead_letter_failure(
+            message_id,
+            body,
+            attributes,
+            *sent_millis,
+        ))),
+        Incoming::Notice { body, .. } => Notice::parse(body).map_err(NotifyError::UnreadableNotice),
+    }
+}
+
+/// Keeps and counts a failure (once, however often it is delivered), then
+/// emails about it if one is due.
+async fn record_failure<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    failure: &Failure,
+    now: i64,
+) -> Result<String, NotifyError>
+where
+    S: AlertStore,
+    M: Mailer,
+    T: TenantDirectory,
+    Q: MessageQueue,
+{
+    let new = ports.store.record(failure).await?;
+    tracing::info!(
+        tenant_id = %failure.tenant_id, error.class = %failure.error_class, correlation_id = %failure.correlation_id,
+        subject_id = %failure.subject_id, source = %failure.source, new, "failure recorded"
+    );
+    let sent = try_email(ports, &failure.tenant_id, failure.error_class, now).await?;
+    Ok(if new {
+        format!("recorded; {sent}")
+    } else {
+        format!("already recorded; {sent}")
+    })
 }
 
 /// Sends the email for (tenant, class) if one is due, or makes sure a digest
@@ -223,30 +239,10 @@ where
         .await?
     {
         AlertClaim::Nothing => return Ok("nothing pending".into()),
-        AlertClaim::NotDue(state) => {
-            let due = state
-                .window_end(window)
-                .max(state.lease_until_millis.map_or(0, |l| l + 1));
-            // Usually a flush is already armed for this window: no write then.
-            let armed = state.flush_at_millis.is_none_or(|at| at < due)
-                && ports.store.arm_flush(tenant, class, due).await?;
-            if armed {
-                if let Err(e) = schedule_flush(ports, tenant, class, due, now).await {
-                    // Un-arm so the retry schedules it again; if even that
-                    // fails, the next failure past `due` is emailed at once.
-                    let _ = ports.store.disarm_flush(tenant, class, due).await;
-                    return Err(e.into());
-                }
-            }
-            return Ok(format!(
-                "{} pending for the digest due at {due}",
-                state.pending
-            ));
-        }
+        AlertClaim::NotDue(state) => return await_digest(ports, &state, class, now).await,
         AlertClaim::Claimed(state) => state,
     };
-    let outcome = send(ports, &state, now).await;
-    match outcome {
+    match send(ports, &state, now).await {
         Ok(label) => Ok(label),
         Err(e) if !e.class().is_retryable() => {
             tracing::error!(tenant_id = %tenant, error.class = %class, error = %e, "alert email rejected permanently; failures stay pending");
@@ -265,6 +261,38 @@ where
             Err(e)
         }
     }
+}
+
+/// Not yet: makes sure a digest is scheduled for the window's end.
+async fn await_digest<S, M, T, Q>(
+    ports: &NotifyPorts<'_, S, M, T, Q>,
+    state: &AlertState,
+    class: ErrorClass,
+    now: i64,
+) -> Result<String, NotifyError>
+where
+    S: AlertStore,
+    Q: MessageQueue,
+{
+    let tenant = state.tenant_id.as_str();
+    let due = state
+        .window_end(ports.policy.window_millis)
+        .max(state.lease_until_millis.map_or(0, |l| l + 1));
+    // Usually a flush is already armed for this window: no write then.
+    let armed = state.flush_at_millis.is_none_or(|at| at < due)
+        && ports.store.arm_flush(tenant, class, due).await?;
+    if armed {
+        if let Err(e) = schedule_flush(ports, tenant, class, due, now).await {
+            // Un-arm so the retry schedules it again; if even that
+            // fails, the next failure past `due` is emailed at once.
+            let _ = ports.store.disarm_flush(tenant, class, due).await;
+            return Err(e.into());
+        }
+    }
+    Ok(format!(
+        "{} pending for the digest due at {due}",
+        state.pending
+    ))
 }
 
 async fn send<S, M, T, Q>(
@@ -288,31 +316,7 @@ where
         .store
         .recent(&state.tenant_id, class, since, SAMPLES)
         .await?;
-    let mut to = settings
-        .as_ref()
-        .map(|s| s.alert_recipients.clone())
-        .unwrap_or_default();
-    if to.is_empty() {
-        to.push(ports.policy.default_recipient.clone());
-    }
-    let tenant_name = settings
-        .as_ref()
-        .map(|s| s.name.as_str())
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&state.tenant_id);
-    let (subject, text, html) = email::render(
-        state,
-        tenant_name,
-        &samples,
-        ports.policy.window_millis / 60_000,
-    )
-    .map_err(NotifyError::Render)?;
-    let email = Email {
-        to,
-        subject,
-        text,
-        html,
-    };
+    let email = alert_email(ports.policy, settings.as_ref(), state, &samples)?;
     let message_id = ports.mailer.send(&email).await?;
     let mut reported = state.clone();
     reported.sample_ids = samples.iter().map(|f| f.subject_id.clone()).collect();
@@ -327,6 +331,34 @@ where
         if state.is_digest() { "digest" } else { "alert" },
         state.pending
     ))
+}
+
+/// The alert (or digest) to the tenant's recipients, else the deployment's.
+fn alert_email(
+    policy: &AlertPolicy,
+    settings: Option<&TenantSettings>,
+    state: &AlertState,
+    samples: &[Failure],
+) -> Result<Email, NotifyError> {
+    let mut to = settings
+        .map(|s| s.alert_recipients.clone())
+        .unwrap_or_default();
+    if to.is_empty() {
+        to.push(policy.default_recipient.clone());
+    }
+    let tenant_name = settings
+        .map(|s| s.name.as_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&state.tenant_id);
+    let (subject, text, html) =
+        email::render(state, tenant_name, samples, policy.window_millis / 60_000)
+            .map_err(NotifyError::Render)?;
+    Ok(Email {
+        to,
+        subject,
+        text,
+        html,
+    })
 }
 
 /// The daily success report: one email per (tenant, day), however often the
