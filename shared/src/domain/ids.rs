@@ -1,5 +1,7 @@
 //! Validated identifiers. Each constructor names the field and the rule it broke,
 //! so a bad value is reported precisely at the edge and never travels further.
+//! Typed payloads name the JSON path of a value that does not fit, and one rule
+//! here refuses ids made of `.`/`..` path segments, whatever the id.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
