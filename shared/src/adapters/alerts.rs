@@ -185,8 +185,9 @@ impl DynamoAlertStore {
     }
 }
 
-impl FailureLog for DynamoAlertStore {
-    async fn record(&self, failure: &Failure) -> Result<bool, PortError> {
+impl DynamoAlertStore {
+    /// The failure's own row, written only once per failure key.
+    fn failure_put(&self, failure: &Failure) -> Result<Put, PortError> {
         let mut row: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(failure).map_err(|e| internal("TransactWriteItems", e))?;
         row.insert(
@@ -198,13 +199,17 @@ impl FailureLog for DynamoAlertStore {
             "expiresAt".into(),
             n(crate::domain::time::now_millis() / 1000 + self.failure_ttl.as_secs() as i64),
         );
-        let put = Put::builder()
+        Put::builder()
             .table_name(&self.table)
             .set_item(Some(row))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| internal("TransactWriteItems", e))?;
-        let count = Update::builder()
+            .map_err(|e| internal("TransactWriteItems", e))
+    }
+
+    /// The (tenant, class) counters, in the same transaction as the row.
+    fn count_update(&self, failure: &Failure) -> Result<Update, PortError> {
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(alert_key(&failure.tenant_id, failure.error_class)))
             .update_expression(
@@ -218,7 +223,26 @@ impl FailureLog for DynamoAlertStore {
             .expression_attribute_values(":class", s(failure.error_class.as_str()))
             .expression_attribute_values(":at", n(failure.at_millis))
             .build()
-            .map_err(|e| internal("TransactWriteItems", e))?;
+            .map_err(|e| internal("TransactWriteItems", e))
+    }
+}
+
+/// The code of the first cancellation reason of a cancelled transaction.
+fn first_reason<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<&str> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+            tc.cancellation_reasons().first().and_then(|r| r.code())
+        }
+        _ => None,
+    }
+}
+
+impl FailureLog for DynamoAlertStore {
+    async fn record(&self, failure: &Failure) -> Result<bool, PortError> {
+        let put = self.failure_put(failure)?;
+        let count = self.count_update(failure)?;
         let result = self
             .client
             .transact_write_items()
@@ -228,23 +252,14 @@ impl FailureLog for DynamoAlertStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let already = matches!(
-                    e.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionCanceledException(tc))
-                        if tc.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                );
-                if already {
-                    Ok(false)
-                } else {
-                    Err(super::classify::sdk_error(
-                        "DynamoDB",
-                        "TransactWriteItems",
-                        DB,
-                        e,
-                    ))
-                }
-            }
+            // The failure's own row exists: a redelivery, counted already.
+            Err(e) if first_reason(&e) == Some("ConditionalCheckFailed") => Ok(false),
+            Err(e) => Err(super::classify::sdk_error(
+                "DynamoDB",
+                "TransactWriteItems",
+                DB,
+                e,
+            )),
         }
     }
 

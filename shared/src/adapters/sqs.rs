@@ -63,34 +63,14 @@ impl MessageQueue for SqsQueue {
         if messages.is_empty() {
             return Vec::new();
         }
-        let entries: Result<Vec<_>, _> = messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(&m.body)
-                    .message_group_id(&m.group_id)
-                    .set_message_attributes(Some(attributes(m)))
-                    .set_delay_seconds((m.delay_seconds > 0).then_some(m.delay_seconds))
-                    .build()
-            })
-            .collect();
-        let entries = match entries {
+        // Every entry fails alike when the request as a whole does.
+        let all_failed = |e: &PortError| -> Vec<Result<(), PortError>> {
+            let each = || PortError::new("SQS", "SendMessageBatch", e.class(), e.message());
+            messages.iter().map(|_| Err(each())).collect()
+        };
+        let entries = match batch_entries(messages) {
             Ok(e) => e,
-            Err(e) => {
-                return messages
-                    .iter()
-                    .map(|_| {
-                        Err(PortError::new(
-                            "SQS",
-                            "SendMessageBatch",
-                            ErrorClass::UnknownError,
-                            e.to_string(),
-                        ))
-                    })
-                    .collect()
-            }
+            Err(e) => return all_failed(&e),
         };
         match self
             .client
@@ -100,39 +80,58 @@ impl MessageQueue for SqsQueue {
             .send()
             .await
         {
-            Ok(out) => {
-                let mut results: Vec<Result<(), PortError>> =
-                    messages.iter().map(|_| Ok(())).collect();
-                for failed in out.failed() {
-                    if let Ok(i) = failed.id().parse::<usize>() {
-                        let class = if failed.sender_fault() {
-                            ErrorClass::ValidationError
-                        } else {
-                            NET
-                        };
-                        let message =
-                            format!("{}: {}", failed.code(), failed.message().unwrap_or(""));
-                        if let Some(slot) = results.get_mut(i) {
-                            *slot = Err(PortError::new("SQS", "SendMessageBatch", class, message));
-                        }
-                    }
-                }
-                results
-            }
-            Err(err) => {
-                let err = super::classify::sdk_error("SQS", "SendMessageBatch", NET, err);
-                messages
-                    .iter()
-                    .map(|_| {
-                        Err(PortError::new(
-                            "SQS",
-                            "SendMessageBatch",
-                            err.class(),
-                            err.message(),
-                        ))
-                    })
-                    .collect()
-            }
+            Ok(out) => entry_results(messages.len(), out.failed()),
+            Err(err) => all_failed(&super::classify::sdk_error(
+                "SQS",
+                "SendMessageBatch",
+                NET,
+                err,
+            )),
         }
     }
+}
+
+fn batch_entries(
+    messages: &[OutgoingMessage],
+) -> Result<Vec<SendMessageBatchRequestEntry>, PortError> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(&m.body)
+                .message_group_id(&m.group_id)
+                .set_message_attributes(Some(attributes(m)))
+                .set_delay_seconds((m.delay_seconds > 0).then_some(m.delay_seconds))
+                .build()
+                .map_err(|e| PortError::encode("SQS batch entry", e))
+        })
+        .collect()
+}
+
+/// One result per message, in order: the entries SQS reports as failed
+/// (the sender's fault is not retried), the rest sent.
+fn entry_results(
+    count: usize,
+    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
+) -> Vec<Result<(), PortError>> {
+    let mut results: Vec<Result<(), PortError>> = (0..count).map(|_| Ok(())).collect();
+    for f in failed {
+        let class = if f.sender_fault() {
+            ErrorClass::ValidationError
+        } else {
+            NET
+        };
+        let message = format!("{}: {}", f.code(), f.message().unwrap_or(""));
+        if let Some(slot) = f
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| results.get_mut(i))
+        {
+            *slot = Err(PortError::new("SQS", "SendMessageBatch", class, message));
+        }
+    }
+    results
 }

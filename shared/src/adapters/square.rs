@@ -134,113 +134,120 @@ impl PosSource for SquareClient {
         cursor: Option<&str>,
     ) -> Result<SourcePage, PortError> {
         match data_type {
-            DataType::Catalog | DataType::Categories => {
-                let types = if data_type == DataType::Catalog {
-                    "ITEM"
-                } else {
-                    "CATEGORY"
-                };
-                let mut query = vec![
-                    ("types", types.to_owned()),
-                    ("limit", CATALOG_PAGE.to_string()),
-                ];
-                if let Some(c) = cursor {
-                    query.push(("cursor", c.to_owned()));
-                }
-                let body = self
-                    .call(
-                        token,
-                        "ListCatalog",
-                        &Request::get("/v2/catalog/list", query),
-                    )
-                    .await?;
-                Ok(SourcePage {
-                    objects: objects(&body, "objects"),
-                    cursor: next_cursor(&body),
-                })
-            }
+            DataType::Catalog => self.catalog_page(token, "ITEM", cursor).await,
+            DataType::Categories => self.catalog_page(token, "CATEGORY", cursor).await,
             DataType::Locations => {
-                let body = self
-                    .call(
-                        token,
-                        "ListLocations",
-                        &Request::get("/v2/locations", vec![]),
-                    )
-                    .await?;
+                let request = Request::get("/v2/locations", vec![]);
+                let body = self.call(token, "ListLocations", &request).await?;
                 Ok(SourcePage {
                     objects: objects(&body, "locations"),
                     cursor: None,
                 })
             }
-            DataType::Inventory => {
-                let mut request = json!({"limit": INVENTORY_PAGE});
-                if let Some(after) = &window.updated_after {
-                    request["updated_after"] = json!(after);
-                }
-                if let Some(c) = cursor {
-                    request["cursor"] = json!(c);
-                }
-                let body = self
-                    .call(
-                        token,
-                        "BatchRetrieveInventoryCounts",
-                        &Request::post("/v2/inventory/counts/batch-retrieve", request),
-                    )
-                    .await?;
-                Ok(SourcePage {
-                    objects: objects(&body, "counts"),
-                    cursor: next_cursor(&body),
-                })
-            }
-            DataType::Orders => {
-                // Our cursor: "{group of ten locations}:{Square's cursor}".
-                let locations = self.location_ids(token).await?;
-                let groups: Vec<&[String]> = locations.chunks(LOCATIONS_PER_SEARCH).collect();
-                let (group, square_cursor) = match cursor.and_then(|c| c.split_once(':')) {
-                    Some((g, c)) => (
-                        g.parse::<usize>().map_err(|_| {
-                            PortError::new(
-                                "Square",
-                                "SearchOrders",
-                                ErrorClass::ValidationError,
-                                format!("bad checkpoint cursor {g:?}"),
-                            )
-                        })?,
-                        (!c.is_empty()).then(|| c.to_owned()),
-                    ),
-                    None => (0, None),
-                };
-                let Some(ids) = groups.get(group) else {
-                    return Ok(SourcePage::default());
-                };
-                let mut request = json!({
-                    "location_ids": ids,
-                    "limit": ORDERS_PAGE,
-                    "query": {
-                        "filter": {"date_time_filter": {"updated_at": {"start_at": window.updated_after, "end_at": window.updated_before}}},
-                        "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"}
-                    }
-                });
-                if let Some(c) = square_cursor {
-                    request["cursor"] = json!(c);
-                }
-                let body = self
-                    .call(
-                        token,
-                        "SearchOrders",
-                        &Request::post("/v2/orders/search", request),
-                    )
-                    .await?;
-                let cursor = match next_cursor(&body) {
-                    Some(c) => Some(format!("{group}:{c}")),
-                    None if group + 1 < groups.len() => Some(format!("{}:", group + 1)),
-                    None => None,
-                };
-                Ok(SourcePage {
-                    objects: objects(&body, "orders"),
-                    cursor,
-                })
-            }
+            DataType::Inventory => self.inventory_page(token, window, cursor).await,
+            DataType::Orders => self.orders_page(token, window, cursor).await,
         }
     }
+}
+
+impl SquareClient {
+    /// `ListCatalog` of one object type.
+    async fn catalog_page(
+        &self,
+        token: &str,
+        types: &str,
+        cursor: Option<&str>,
+    ) -> Result<SourcePage, PortError> {
+        let mut query = vec![
+            ("types", types.to_owned()),
+            ("limit", CATALOG_PAGE.to_string()),
+        ];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        let request = Request::get("/v2/catalog/list", query);
+        let body = self.call(token, "ListCatalog", &request).await?;
+        Ok(SourcePage {
+            objects: objects(&body, "objects"),
+            cursor: next_cursor(&body),
+        })
+    }
+
+    /// `BatchRetrieveInventoryCounts` updated in the window.
+    async fn inventory_page(
+        &self,
+        token: &str,
+        window: &PullWindow,
+        cursor: Option<&str>,
+    ) -> Result<SourcePage, PortError> {
+        let mut request = json!({"limit": INVENTORY_PAGE});
+        if let Some(after) = &window.updated_after {
+            request["updated_after"] = json!(after);
+        }
+        if let Some(c) = cursor {
+            request["cursor"] = json!(c);
+        }
+        let request = Request::post("/v2/inventory/counts/batch-retrieve", request);
+        let body = self
+            .call(token, "BatchRetrieveInventoryCounts", &request)
+            .await?;
+        Ok(SourcePage {
+            objects: objects(&body, "counts"),
+            cursor: next_cursor(&body),
+        })
+    }
+
+    /// `SearchOrders`, ten locations per call. Our cursor is
+    /// "{group of ten locations}:{Square's cursor}".
+    async fn orders_page(
+        &self,
+        token: &str,
+        window: &PullWindow,
+        cursor: Option<&str>,
+    ) -> Result<SourcePage, PortError> {
+        let locations = self.location_ids(token).await?;
+        let groups: Vec<&[String]> = locations.chunks(LOCATIONS_PER_SEARCH).collect();
+        let (group, square_cursor) = orders_cursor(cursor)?;
+        let Some(ids) = groups.get(group) else {
+            return Ok(SourcePage::default());
+        };
+        let mut request = json!({
+            "location_ids": ids,
+            "limit": ORDERS_PAGE,
+            "query": {
+                "filter": {"date_time_filter": {"updated_at": {"start_at": window.updated_after, "end_at": window.updated_before}}},
+                "sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"}
+            }
+        });
+        if let Some(c) = square_cursor {
+            request["cursor"] = json!(c);
+        }
+        let request = Request::post("/v2/orders/search", request);
+        let body = self.call(token, "SearchOrders", &request).await?;
+        let cursor = match next_cursor(&body) {
+            Some(c) => Some(format!("{group}:{c}")),
+            None if group + 1 < groups.len() => Some(format!("{}:", group + 1)),
+            None => None,
+        };
+        Ok(SourcePage {
+            objects: objects(&body, "orders"),
+            cursor,
+        })
+    }
+}
+
+/// The location group and Square's own cursor of an orders checkpoint.
+fn orders_cursor(cursor: Option<&str>) -> Result<(usize, Option<String>), PortError> {
+    let Some((group, square)) = cursor.and_then(|c| c.split_once(':')) else {
+        return Ok((0, None));
+    };
+    let group = group.parse::<usize>().map_err(|_| {
+        PortError::new(
+            "Square",
+            "SearchOrders",
+            ErrorClass::ValidationError,
+            format!("bad checkpoint cursor {group:?}"),
+        )
+    })?;
+    Ok((group, (!square.is_empty()).then(|| square.to_owned())))
 }

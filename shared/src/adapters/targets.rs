@@ -184,25 +184,8 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
                 self.http.post(&url).bearer_auth(&token).json(&body)
             })
             .await?;
-        // 207 Multi-Status: the batch went through, but records may have failed.
-        if status == 207 || answer["numErrors"].as_u64().unwrap_or(0) > 0 {
-            if let Some(error) = answer["errors"].as_array().and_then(|e| e.first()) {
-                let class = provider_error_class(status, error["category"].as_str().unwrap_or(""));
-                let message = format!(
-                    "multi-status: {} {}",
-                    error["category"].as_str().unwrap_or(""),
-                    error["message"].as_str().unwrap_or("")
-                );
-                return Err((
-                    PortError::new(
-                        "HubSpot",
-                        "UpsertContacts",
-                        class,
-                        message.trim().to_owned(),
-                    ),
-                    attempts,
-                ));
-            }
+        if let Some(error) = multi_status_error(status, &answer) {
+            return Err((error, attempts));
         }
         let id = answer
             .pointer("/results/0/id")
@@ -246,4 +229,24 @@ impl<K: TokenStore> CustomerTargets for HttpCustomerTargets<K> {
             .await
             .map(|(_, _, attempts)| attempts)
     }
+}
+
+/// HubSpot's 207 Multi-Status: the batch went through, but a record may have
+/// failed; its first error, classified.
+fn multi_status_error(status: u16, answer: &Value) -> Option<PortError> {
+    if status != 207 && answer["numErrors"].as_u64().unwrap_or(0) == 0 {
+        return None;
+    }
+    let error = answer["errors"].as_array()?.first()?;
+    let category = error["category"].as_str().unwrap_or("");
+    let message = format!(
+        "multi-status: {category} {}",
+        error["message"].as_str().unwrap_or("")
+    );
+    Some(PortError::new(
+        "HubSpot",
+        "UpsertContacts",
+        provider_error_class(status, category),
+        message.trim().to_owned(),
+    ))
 }

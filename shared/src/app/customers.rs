@@ -174,7 +174,8 @@ impl TargetPlan<'_> {
     /// `Err` with the status to record when the target is not called.
     fn decision(&self, target: Target) -> Result<(), TargetStatus> {
         let done = self.known.sync_status.get(target.as_str());
-        if self.change.resumed && done.is_some_and(TargetStatus::is_success) {
+        // A redelivery never calls a target again for what this event already did there.
+        if self.change.resumed && done.is_some_and(TargetStatus::is_done) {
             return Err(done
                 .cloned()
                 .unwrap_or_else(|| TargetStatus::success(0, now_rfc3339())));

@@ -180,6 +180,11 @@ impl TargetStatus {
         self.status == TargetState::Success
     }
 
+    /// The target did what was asked (an upsert or an erasure).
+    pub fn is_done(&self) -> bool {
+        matches!(self.status, TargetState::Success | TargetState::Erased)
+    }
+
     /// A failure a later delivery attempt should try again: the one retry verdict.
     pub fn needs_retry(&self) -> bool {
         matches!(self.status, TargetState::Failed(class) if class.is_retryable())

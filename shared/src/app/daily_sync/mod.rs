@@ -186,6 +186,7 @@ where
         match ports.runs.lock(&run, now, ttl, force).await? {
             LockResult::Acquired => {
                 ports.runs.save(&run).await?;
+                fail_abandoned(ports, &run, now).await?;
                 return Ok(Start::Started(run));
             }
             LockResult::DoneToday { run_id } => return Ok(Start::DoneToday { run_id }),
@@ -214,6 +215,35 @@ where
 }
 
 /// Ends a run as failed, releases its lock and tells the failure notifier.
+/// Runs of the same (tenant, data type) still `running` when a new run takes
+/// the lock were abandoned: their lock expired without progress (a crashed
+/// invocation, a continuation lost to the runs DLQ). They are failed with
+/// TIMEOUT_ERROR and reported, never left `running`.
+async fn fail_abandoned<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    new: &SyncRun,
+    now: i64,
+) -> Result<(), PortError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+{
+    let abandoned = ports
+        .runs
+        .runs(&new.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.status == RunStatus::Running && r.data_type == new.data_type && r.run_id != new.run_id
+        });
+    for mut old in abandoned {
+        let minutes = (now - old.last_progress_millis) / 60_000;
+        let why = format!("abandoned: no progress for {minutes} minutes and its lock expired");
+        fail(ports, &mut old, ErrorClass::TimeoutError, why, now).await?;
+    }
+    Ok(())
+}
+
 async fn fail<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     run: &mut SyncRun,

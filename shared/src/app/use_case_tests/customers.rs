@@ -293,7 +293,6 @@ async fn an_erasure_deletes_the_copies_the_targets_hold() {
 }
 
 #[tokio::test]
-#[ignore = "fails today: a resumed change skips only targets whose ledger says `success`, and an erasure records `erased`"]
 async fn a_redelivered_erasure_calls_no_target_again() {
     let w = worker(all_on());
     w.apply(&[customer_delivery("m1", "customers/create", "evt-1", 1)])

@@ -543,7 +543,6 @@ async fn work_on_a_run_queues_its_own_continuation_when_it_pauses() {
 }
 
 #[tokio::test]
-#[ignore = "fails today: with the default policy (lock 15 min, stuck after 30) a run is only found stuck while its lock is held, which it no longer is"]
 async fn an_abandoned_run_is_failed_and_reported_when_the_next_run_starts() {
     let s = Sync::new();
     s.source
