@@ -111,7 +111,12 @@ fn delivery_line(row: &AuditRow) -> String {
             row.beaten_by.as_deref().unwrap_or("?")
         ),
         "duplicate" => "duplicate: this version was already stored".to_owned(),
-        other => format!("{other} {}", row.reason.as_deref().unwrap_or("")),
+        // Rejected, ignored, a data request: the reason says what it was.
+        other => match row.reason.as_deref() {
+            Some(reason) if reason.starts_with(other) => reason.to_owned(),
+            Some(reason) => format!("{other}: {reason}"),
+            None => other.to_owned(),
+        },
     };
     let targets: Vec<String> = row
         .targets
@@ -209,7 +214,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("data request data request 9 for customer shopify-1"),
+            text.contains("msg message-  data request 9 for customer shopify-1  ["),
             "{text}"
         );
         assert!(text.contains("winner: evt-2"), "{text}");

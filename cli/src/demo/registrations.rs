@@ -1,17 +1,20 @@
 //! Shopify registrations through the real ingest and worker: the master
 //! record first, then the POS (the Square stand-in, its flag on) while the
-//! CRM's flag is off; then the CRM is switched on and backfilled.
+//! CRM's flag is off; then the CRM is switched on and backfilled. Last, a
+//! customer's data request, and the trace its audit row tells support to run.
 
 use super::fakes::CustomerTargets;
 use super::Error;
 use crate::api_gateway::{invoke_ingest, shopify_headers, webhook_event};
 use crate::event_source::LocalEventSource;
 use crate::local;
+use crate::trace;
 use aws_config::SdkConfig;
 use serde_json::json;
+use synchub::adapters::dynamodb::DynamoAuditLog;
 use synchub::app::customers::{TargetFlags, CRM};
 use synchub::config::Config;
-use synchub::domain::TenantId;
+use synchub::domain::{EntityKind, TenantId};
 use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
 use synchub::ports::CustomerLedger;
 
@@ -58,7 +61,8 @@ pub async fn run(
     let backfilled = backfill_crm(&worker, flags, &tenant).await?;
     // One Square create per registration, then one HubSpot upsert per backfilled customer.
     let calls = targets.requests().await == 2 * CUSTOMERS.len();
-    Ok(recorded && backfilled && calls)
+    let traced = data_request(aws, &config, ingest, &tenant, &shopify_secret).await?;
+    Ok(recorded && backfilled && calls && traced)
 }
 
 /// The tenant's Shopify signing secret and target tokens, in SSM; returns the secret.
@@ -148,4 +152,44 @@ async fn backfill_crm(
     .await?;
     print!("{report}");
     Ok(items.len() == CUSTOMERS.len())
+}
+
+/// Shopify's `customers/data_request` for the first customer, then `synchub
+/// trace --kind customer`, as its audit row tells support; true when the
+/// trace shows the request beside the registration.
+async fn data_request(
+    aws: &SdkConfig,
+    config: &Config,
+    ingest: &Ingest,
+    tenant: &TenantId,
+    shopify_secret: &str,
+) -> Result<bool, Error> {
+    let (id, _) = CUSTOMERS[0];
+    let body = json!({"shop_id": 954889, "shop_domain": "demo-shop.myshopify.com", "orders_requested": [],
+        "customer": {"id": id, "email": "customer0@demo-shop.example"}, "data_request": {"id": 9999}})
+    .to_string();
+    let headers = shopify_headers(
+        shopify_secret,
+        "customers/data_request",
+        &format!("demo-dr-{id}"),
+        &body,
+    );
+    let event = webhook_event("shopify", tenant.as_str(), &headers, &body);
+    let (status, _) = invoke_ingest(ingest, &event).await;
+    println!(
+        "
+data request  Shopify customers/data_request for shopify-{id}: HTTP {status}"
+    );
+    let key = trace::entity_key(
+        tenant.clone(),
+        EntityKind::Customer,
+        &format!("shopify-{id}"),
+    )?;
+    let audit = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table);
+    let text = trace::trace(&audit, &key).await?;
+    println!(
+        "\n$ synchub trace --tenant {tenant} --kind customer --id {}\n{text}",
+        key.id
+    );
+    Ok(status == 202 && text.contains("data request") && text.contains("applied"))
 }
