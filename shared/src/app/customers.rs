@@ -267,52 +267,58 @@ where
             .get(target.as_str())
             .map(|s| s.status.to_string())
             .unwrap_or_default();
-        if dry_run {
-            done.push(BackfillItem {
-                customer_id: record.profile.id.clone(),
-                previous,
-                result: None,
-            });
-            continue;
-        }
-        let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
-        let action = TargetAction::Upsert {
-            pos_id: record.square_customer_id.as_deref(),
-            key: &key,
-        };
-        let (status, id) = at_target(ports.targets, tenant, target, &record.profile, action).await;
-        let ids = if target == Target::Pos {
-            TargetIds {
-                pos: id.as_deref(),
-                crm: None,
-            }
+        let result = if dry_run {
+            None
         } else {
-            TargetIds {
-                pos: None,
-                crm: id.as_deref(),
-            }
+            Some(resend(ports, tenant, target, &record).await)
         };
-        if let Err(e) = ports
-            .ledger
-            .record_sync(
-                tenant,
-                &record.profile.id,
-                &record.event_id,
-                &[(target.as_str(), status.clone())],
-                ids,
-            )
-            .await
-        {
-            tracing::error!(tenant = %tenant, customer = %record.profile.id, error = %e, "backfill result not recorded");
-        }
-        tracing::info!(tenant = %tenant, customer = %record.profile.id, target = %target, correlation_id = %record.correlation_id, sync_status = %status.status, %previous, "backfilled");
+        tracing::info!(tenant = %tenant, customer = %record.profile.id, target = %target, correlation_id = %record.correlation_id,
+            sync_status = result.as_ref().map(|s| s.status.to_string()), %previous, dry_run, "backfilled");
         done.push(BackfillItem {
             customer_id: record.profile.id.clone(),
             previous,
-            result: Some(status),
+            result,
         });
     }
     Ok(done)
+}
+
+/// Sends one customer's current state to the target again and records how it went.
+async fn resend<X, L, T>(
+    ports: &CustomerPorts<'_, X, L, T>,
+    tenant: &TenantId,
+    target: Target,
+    record: &CustomerRecord,
+) -> TargetStatus
+where
+    X: CustomerTargets,
+    L: CustomerLedger,
+{
+    let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
+    let action = TargetAction::Upsert {
+        pos_id: record.square_customer_id.as_deref(),
+        key: &key,
+    };
+    let (status, id) = at_target(ports.targets, tenant, target, &record.profile, action).await;
+    let ids = match target {
+        Target::Pos => TargetIds {
+            pos: id.as_deref(),
+            crm: None,
+        },
+        _ => TargetIds {
+            pos: None,
+            crm: id.as_deref(),
+        },
+    };
+    let statuses = [(target.as_str(), status.clone())];
+    let recorded = ports
+        .ledger
+        .record_sync(tenant, &record.profile.id, &record.event_id, &statuses, ids)
+        .await;
+    if let Err(e) = recorded {
+        tracing::error!(tenant = %tenant, customer = %record.profile.id, correlation_id = %record.correlation_id, error = %e, "backfill result not recorded");
+    }
+    status
 }
 
 /// What to do for one customer at one target.

@@ -121,58 +121,63 @@ impl SignedHeaders<'_> {
             .timestamp
             .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?
             .trim();
-        if ts_text.is_empty() || ts_text.len() > 12 || !ts_text.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(SignatureError::MalformedHeader {
-                header: "webhook-timestamp",
-                why: "must be unix seconds",
-            });
-        }
-        let timestamp: i64 = ts_text
-            .parse()
-            .map_err(|_| SignatureError::MalformedHeader {
-                header: "webhook-timestamp",
-                why: "must be unix seconds",
-            })?;
+        let timestamp = unix_seconds(ts_text)?;
         if (now - timestamp).abs() > TOLERANCE_SECONDS {
             return Err(SignatureError::StaleTimestamp);
         }
         let header = self
             .signature
             .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
-        let malformed = |why| SignatureError::MalformedHeader {
-            header: "webhook-signature",
-            why,
-        };
-        let mut signatures = Vec::new();
-        for entry in header.split(' ').filter(|s| !s.is_empty()) {
-            let (version, value) = entry
-                .split_once(',')
-                .ok_or(malformed("each signature must look like v1,<base64>"))?;
-            if version != "v1" {
-                continue; // other schemes (e.g. v1a) are allowed beside v1 and not ours to check
-            }
-            let bytes = B64
-                .decode(value)
-                .map_err(|_| malformed("v1 signature is not valid base64"))?;
-            let tag: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| malformed("v1 signature must be 32 bytes"))?;
-            signatures.push(tag);
-            if signatures.len() > MAX_SIGNATURES {
-                return Err(malformed("too many signatures"));
-            }
-        }
-        if signatures.is_empty() {
-            return Err(malformed("no v1 signature"));
-        }
         Ok(CheckedHeaders {
             id: id.to_owned(),
             timestamp,
             timestamp_text: ts_text.to_owned(),
-            signatures,
+            signatures: v1_signatures(header)?,
         })
     }
+}
+
+fn unix_seconds(text: &str) -> Result<i64, SignatureError> {
+    let malformed = SignatureError::MalformedHeader {
+        header: "webhook-timestamp",
+        why: "must be unix seconds",
+    };
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed);
+    }
+    text.parse().map_err(|_| malformed)
+}
+
+/// The `v1` signatures of a `webhook-signature` header (space-separated
+/// `version,base64` entries; other versions are allowed and skipped).
+fn v1_signatures(header: &str) -> Result<Vec<[u8; 32]>, SignatureError> {
+    let malformed = |why| SignatureError::MalformedHeader {
+        header: "webhook-signature",
+        why,
+    };
+    let mut signatures = Vec::new();
+    for entry in header.split(' ').filter(|s| !s.is_empty()) {
+        let (version, value) = entry
+            .split_once(',')
+            .ok_or(malformed("each signature must look like v1,<base64>"))?;
+        if version != "v1" {
+            continue; // other schemes (e.g. v1a) are allowed beside v1 and not ours to check
+        }
+        let bytes = B64
+            .decode(value)
+            .map_err(|_| malformed("v1 signature is not valid base64"))?;
+        let tag: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| malformed("v1 signature must be 32 bytes"))?;
+        signatures.push(tag);
+        if signatures.len() > MAX_SIGNATURES {
+            return Err(malformed("too many signatures"));
+        }
+    }
+    if signatures.is_empty() {
+        return Err(malformed("no v1 signature"));
+    }
+    Ok(signatures)
 }
 
 impl CheckedHeaders {
