@@ -6,6 +6,8 @@ pub mod error;
 pub mod http;
 pub mod notify;
 pub mod sqs;
+#[cfg(test)]
+mod tests;
 
 use crate::adapters::alerts::DynamoAlertStore;
 use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDirectory};
@@ -26,16 +28,29 @@ use std::time::Duration;
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = tracing::subscriber::set_global_default(json_logs(filter, std::io::stdout));
+}
+
+/// The functions' log format, writing to `writer`: one flat JSON object per
+/// line, with the current span (the record or run being handled, and so its
+/// correlation id), no time (CloudWatch stamps every line).
+pub fn json_logs<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        // The span of the record or run being handled carries its correlation id.
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
-        .without_time() // CloudWatch stamps every line
-        .try_init();
+        .without_time()
+        .with_writer(writer)
+        .finish()
 }
 
 /// Loads the SDK config once. Endpoints come from the standard
