@@ -122,15 +122,17 @@ async fn one_flow() {
 async fn every_line_written_for_a_webhook_or_a_record_names_its_correlation_id() {
     let logs = Captured::default();
     let writer = logs.clone();
-    let subscriber = json_logs(
-        tracing_subscriber::EnvFilter::new("debug"),
-        move || writer.clone(),
-    );
+    let subscriber = json_logs(tracing_subscriber::EnvFilter::new("debug"), move || {
+        writer.clone()
+    });
 
     one_flow().with_subscriber(subscriber).await;
 
     let lines = logs.lines();
-    assert!(lines.len() >= 7, "three webhooks and four records: {lines:#?}");
+    assert!(
+        lines.len() >= 7,
+        "three webhooks and four records: {lines:#?}"
+    );
     for line in &lines {
         let id = correlation_of(line).unwrap_or_else(|| panic!("no correlation id: {line}"));
         assert!(id.starts_with("sync-acme-"), "{line}");

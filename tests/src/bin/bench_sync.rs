@@ -176,7 +176,7 @@ async fn main() {
             .await
             .unwrap();
         invocations += stats.received;
-        use synchub::ports::RunStore;
+        use synchub::ports::RunLog;
         let run = runs
             .runs(tenant)
             .await
