@@ -5,7 +5,7 @@
 use synchub::adapters::dynamodb::DynamoAuditLog;
 use synchub::domain::audit::AuditRow;
 use synchub::domain::{EntityKey, EntityKind, Sku, TenantId, ValidationError};
-use synchub::ports::PortError;
+use synchub::ports::{AuditHistory, PortError};
 
 /// The longest entity id accepted (POS ids, `shopify-{id}`, `{item}@{location}`).
 const MAX_ID_CHARS: usize = 256;

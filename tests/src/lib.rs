@@ -15,7 +15,7 @@ use std::time::Duration;
 use synchub::config::Config;
 use synchub::domain::webhook_signature::WebhookSecret;
 use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
-use synchub::ports::TenantSettings;
+use synchub::ports::{AuditHistory, TenantSettings};
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
 
@@ -158,6 +158,8 @@ impl TestStack {
             alert_recipients,
             daily_summary: false,
             square_notification_url: None,
+            flag_overrides: Default::default(),
+            sync_method: None,
         };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text)
             .await
@@ -295,6 +297,8 @@ impl TestStack {
             alert_recipients: vec![],
             daily_summary: false,
             square_notification_url: Some(square_url.clone()),
+            flag_overrides: Default::default(),
+            sync_method: None,
         };
         local::seed_tenant(
             &self.aws,

@@ -13,7 +13,7 @@ use synchub::domain::sync_run::{RunStatus, Trigger};
 use synchub::domain::time::now_millis;
 use synchub::domain::TenantId;
 use synchub::lambda::DailySync;
-use synchub::ports::{RunLock, RunLog};
+use synchub::ports::{AuditHistory, RunLock, RunLog};
 use synchub::ErrorClass;
 use synchub_cli::sync::{sync, RunLine};
 use synchub_tests::square_server::{self, Fault, SquareData, SquareServer};

@@ -233,6 +233,8 @@ async fn a_rotated_key_list_accepts_either_secret_and_several_signatures_need_on
         alert_recipients: vec![],
         daily_summary: false,
         square_notification_url: None,
+        flag_overrides: Default::default(),
+        sync_method: None,
     };
     synchub_cli::local::seed_tenant(
         &stack.aws,
@@ -483,6 +485,8 @@ async fn a_malformed_secret_in_ssm_is_a_500_for_operators_not_a_401() {
         alert_recipients: vec![],
         daily_summary: false,
         square_notification_url: None,
+        flag_overrides: Default::default(),
+        sync_method: None,
     };
     synchub_cli::local::seed_tenant(&stack.aws, &stack.config, &settings, "not-a-secret")
         .await

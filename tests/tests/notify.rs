@@ -531,6 +531,8 @@ async fn the_daily_summary_is_sent_once_per_day_and_only_to_tenants_that_asked()
             alert_recipients: vec![recipient.clone()],
             daily_summary: true,
             square_notification_url: None,
+            flag_overrides: Default::default(),
+            sync_method: None,
         })
         .await
         .unwrap();

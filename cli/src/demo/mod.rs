@@ -113,6 +113,8 @@ async fn seed_tenant(
         alert_recipients: vec![DEMO_ALERT_RECIPIENT.into()],
         daily_summary: true,
         square_notification_url: None,
+        flag_overrides: Default::default(),
+        sync_method: None,
     };
     local::seed_tenant(aws, config, &settings, &secret_text).await?;
     println!(

@@ -1,7 +1,7 @@
 //! SQS adapter for the sync queue and its dead-letter queue.
 
 use crate::ports::PortError;
-use crate::ports::{MessageQueue, OutgoingMessage};
+use crate::ports::{MessageQueue, OutgoingMessage, QueueDepth, QueueStats};
 use crate::ErrorClass;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
@@ -25,6 +25,31 @@ impl SqsQueue {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+}
+
+impl QueueStats for SqsQueue {
+    async fn depth(&self) -> Result<QueueDepth, PortError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("SQS", "GetQueueAttributes", NET, e))?;
+        let count = |name: A| {
+            out.attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(QueueDepth {
+            visible: count(A::ApproximateNumberOfMessages),
+            in_flight: count(A::ApproximateNumberOfMessagesNotVisible),
+        })
     }
 }
 

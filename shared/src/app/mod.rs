@@ -6,6 +6,7 @@ pub mod customers;
 pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
+pub mod ops;
 #[cfg(test)]
 mod use_case_tests;
 

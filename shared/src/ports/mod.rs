@@ -50,6 +50,28 @@ pub trait AuditLog: Send + Sync {
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
+/// Every delivery about one entity, for `trace`.
+pub trait AuditHistory: Send + Sync {
+    /// The rows of one entity's audit partition.
+    fn entity_history(
+        &self,
+        partition: &str,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, PortError>> + Send;
+}
+
+/// What a queue holds right now, for `health`.
+pub trait QueueStats: Send + Sync {
+    /// Messages waiting (visible) and being worked on (in flight).
+    fn depth(&self) -> impl Future<Output = Result<QueueDepth, PortError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+}
+
 /// A message for the sync queue.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage {
@@ -121,6 +143,13 @@ pub struct TenantSettings {
     /// subscription: Square signs it with the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub square_notification_url: Option<String>,
+    /// Per-tenant flag overrides (`ENABLE_POS_SYNC` → on/off), winning over
+    /// the canary list and the deploy default.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub flag_overrides: std::collections::BTreeMap<String, bool>,
+    /// How an on-demand sync runs for this tenant (`queued` unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_method: Option<String>,
 }
 
 fn yes() -> bool {

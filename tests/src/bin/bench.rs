@@ -135,6 +135,8 @@ async fn main() {
         alert_recipients: vec![],
         daily_summary: false,
         square_notification_url: None,
+        flag_overrides: Default::default(),
+        sync_method: None,
     };
     local::seed_tenant(&aws, &config, &settings, &secret_text)
         .await

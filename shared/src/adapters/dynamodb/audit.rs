@@ -2,7 +2,7 @@
 
 use super::{call_error, decode_error, get_decoded, key, s, Item, Read, DB};
 use crate::domain::audit::{AuditRow, TargetStatus};
-use crate::ports::{AuditLog, PortError};
+use crate::ports::{AuditHistory, AuditLog, PortError};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -27,30 +27,6 @@ impl DynamoAuditLog {
         }
     }
 
-    /// Every row of one entity, oldest source time first (what `trace` shows).
-    pub async fn entity_history(&self, pk: &str) -> Result<Vec<AuditRow>, PortError> {
-        let mut rows = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("Query", e))?;
-            for item in page.items() {
-                rows.push(
-                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
-                );
-            }
-        }
-        rows.sort_by(|a: &AuditRow, b| {
-            (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at))
-        });
-        Ok(rows)
-    }
 }
 
 fn encode(row: &AuditRow) -> Result<Item, PortError> {
@@ -230,5 +206,32 @@ impl DynamoAuditLog {
             .sleep(tokio::time::sleep)
             .when(PortError::is_retryable)
             .await
+    }
+}
+
+impl AuditHistory for DynamoAuditLog {
+    /// Every row of one entity, oldest source time first (what `trace` shows).
+    async fn entity_history(&self, pk: &str) -> Result<Vec<AuditRow>, PortError> {
+        let mut rows = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("Query", e))?;
+            for item in page.items() {
+                rows.push(
+                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?,
+                );
+            }
+        }
+        rows.sort_by(|a: &AuditRow, b| {
+            (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at))
+        });
+        Ok(rows)
     }
 }

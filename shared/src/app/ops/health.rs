@@ -1,0 +1,127 @@
+//! Is the sync healthy right now: the sync queue's backlog, the dead-letter
+//! queues' depths, and failed or stuck runs in the last day, each against a
+//! threshold (template parameters). Any miss is `degraded`; a dead letter or
+//! a stuck run is `unhealthy`.
+
+use super::OpsError;
+use crate::domain::sync_run::RunStatus;
+use crate::ports::{QueueStats, RunLog, TenantRoster};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HealthStatus {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub name: &'static str,
+    pub value: u64,
+    pub threshold: u64,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub status: HealthStatus,
+    /// One sentence per check that missed.
+    pub reasons: Vec<String>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthThresholds {
+    /// Messages waiting on the sync queue before it counts as backed up.
+    pub max_sync_backlog: u64,
+    pub max_dead_letters: u64,
+    pub max_failed_runs: u64,
+    /// A running run without progress for this long is stuck.
+    pub stuck_after_millis: i64,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self {
+            max_sync_backlog: 1_000,
+            max_dead_letters: 0,
+            max_failed_runs: 0,
+            stuck_after_millis: 30 * 60_000,
+        }
+    }
+}
+
+/// The queues health looks at.
+pub struct Queues<'a, Q> {
+    pub sync: &'a Q,
+    pub sync_dlq: &'a Q,
+    pub runs_dlq: &'a Q,
+    pub notify_dlq: &'a Q,
+}
+
+pub async fn health<Q, R, T>(
+    queues: &Queues<'_, Q>,
+    runs: &R,
+    tenants: &T,
+    thresholds: &HealthThresholds,
+    now_millis: i64,
+) -> Result<Health, OpsError>
+where
+    Q: QueueStats,
+    R: RunLog,
+    T: TenantRoster,
+{
+    let backlog = queues.sync.depth().await?.visible;
+    let mut dead = 0;
+    for q in [queues.sync_dlq, queues.runs_dlq, queues.notify_dlq] {
+        dead += q.depth().await?.visible;
+    }
+    let (mut failed, mut stuck) = (0, 0);
+    for tenant in tenants.active().await? {
+        for run in runs.runs(&tenant.tenant_id).await? {
+            if run.started_millis < now_millis - 86_400_000 {
+                break; // newest first: the rest are older than a day
+            }
+            failed += u64::from(run.status == RunStatus::Failed);
+            stuck += u64::from(run.is_stuck(now_millis, thresholds.stuck_after_millis));
+        }
+    }
+    let check = |name, value, threshold| Check {
+        name,
+        value,
+        threshold,
+        ok: value <= threshold,
+    };
+    let checks = vec![
+        check("syncQueueBacklog", backlog, thresholds.max_sync_backlog),
+        check("deadLetters", dead, thresholds.max_dead_letters),
+        check("failedRunsLastDay", failed, thresholds.max_failed_runs),
+        check("stuckRuns", stuck, 0),
+    ];
+    Ok(judge(checks))
+}
+
+fn judge(checks: Vec<Check>) -> Health {
+    let reasons: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{} is {} (threshold {})", c.name, c.value, c.threshold))
+        .collect();
+    let severe = checks
+        .iter()
+        .any(|c| !c.ok && matches!(c.name, "deadLetters" | "stuckRuns"));
+    let status = match (reasons.is_empty(), severe) {
+        (true, _) => HealthStatus::Healthy,
+        (false, true) => HealthStatus::Unhealthy,
+        (false, false) => HealthStatus::Degraded,
+    };
+    Health {
+        status,
+        reasons,
+        checks,
+    }
+}

@@ -1,0 +1,39 @@
+//! The operator's questions, answered once for every door (the sync API,
+//! the CLI, the dashboard): is the sync healthy, what did a tenant's runs
+//! do, which flags are in effect and why, why does an entity hold what it
+//! holds. Each answer is a `Serialize` type: the API and `--json` print the
+//! same JSON.
+
+pub mod flags;
+pub mod health;
+pub mod status;
+pub mod trace;
+
+use crate::domain::ValidationError;
+use crate::ports::PortError;
+use crate::{Classified, ErrorClass};
+
+pub use flags::{effective_flags, FlagPolicy, FlagSource, FlagValue};
+pub use health::{health, Check, Health, HealthStatus, HealthThresholds, Queues};
+pub use status::{status, RunLine, TenantStatus};
+pub use trace::{trace, Trace, TraceEntry, Winner};
+
+/// Why an operator's question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("tenant {0} is not known")]
+    UnknownTenant(String),
+}
+
+impl Classified for OpsError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            OpsError::Port(e) => e.class(),
+            OpsError::Invalid(_) | OpsError::UnknownTenant(_) => ErrorClass::ValidationError,
+        }
+    }
+}
