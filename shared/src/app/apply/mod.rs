@@ -6,26 +6,26 @@
 //! moved to the DLQ at once. Retryable failures are handed back to SQS as batch
 //! item failures, which end in the DLQ after `maxReceiveCount`.
 
+mod record;
+mod rejected;
+
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
-use super::QueuedEvent;
-use super::{SHOPIFY, SQUARE};
-use crate::domain::audit::AuditOutcome;
+use super::SHOPIFY;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
 use crate::domain::ordering::{plan_batch, settle, Claim, EntityPlan, WriteResult};
-use crate::domain::time::expiry_after;
-use crate::domain::time::{now_millis, now_rfc3339};
+use crate::domain::time::now_millis;
+use crate::domain::time::now_rfc3339;
 use crate::domain::EntityKind;
-use crate::domain::{
-    ChangeBody, EntityChange, PulledObject, SupplierEvent, TenantId, ValidationError,
-};
+use crate::domain::{ChangeBody, EntityChange, TenantId};
 use crate::ports::PortError;
 use crate::ports::{
     AuditLog, CacheBust, CustomerLedger, CustomerProfile, CustomerTargets, ItemStore, MessageQueue,
-    OutgoingMessage, StorefrontPublisher, TenantDirectory,
+    StorefrontPublisher, TenantDirectory,
 };
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
-use std::collections::{HashMap, HashSet};
+use record::{record, settled_rows};
+use rejected::{park_rejected, parse, rejected_row};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -69,76 +69,6 @@ struct Parsed<'d> {
     correlation_id: String,
     /// The provider's topic, for webhooks from Shopify and Square.
     topic: Option<String>,
-}
-
-/// A record that did not, with what could be read of it.
-struct Rejected<'d> {
-    delivery: &'d Delivery,
-    tenant: Option<String>,
-    event_id: Option<String>,
-    correlation_id: String,
-    reason: ValidationError,
-}
-
-#[allow(clippy::result_large_err)] // a rejection is kept whole for its audit row and DLQ message
-fn parse<'d>(delivery: &'d Delivery, now_millis: i64) -> Result<Parsed<'d>, Rejected<'d>> {
-    let reject = |tenant, event_id, correlation_id: Option<String>, reason| Rejected {
-        delivery,
-        tenant,
-        event_id,
-        correlation_id: correlation_id.unwrap_or_else(|| format!("sqs-{}", delivery.message_id)),
-        reason,
-    };
-    let queued: QueuedEvent = serde_json::from_str(&delivery.body).map_err(|e| {
-        reject(
-            None,
-            None,
-            None,
-            ValidationError::new("message", format!("is not a queued event: {e}")),
-        )
-    })?;
-    let tenant = TenantId::parse(&queued.tenant_id).map_err(|e| {
-        reject(
-            None,
-            Some(queued.event_id.clone()),
-            Some(queued.correlation_id.clone()),
-            e,
-        )
-    })?;
-    let rejected = |reason| {
-        reject(
-            Some(tenant.to_string()),
-            Some(queued.event_id.clone()),
-            Some(queued.correlation_id.clone()),
-            reason,
-        )
-    };
-    let change = match queued.source.as_str() {
-        "supplier" => SupplierEvent::parse(&queued.payload, now_millis)
-            .map_err(rejected)?
-            .into_change(tenant.clone()),
-        SQUARE | SHOPIFY => serde_json::from_value::<PulledObject>(queued.payload.clone())
-            .map_err(|e| {
-                rejected(ValidationError::new(
-                    "payload",
-                    format!("is not a normalized object: {e}"),
-                ))
-            })?
-            .into_change(tenant.clone(), &queued.source, now_millis)
-            .map_err(rejected)?,
-        other => {
-            return Err(rejected(ValidationError::new(
-                "source",
-                format!("unsupported source {other:?}"),
-            )))
-        }
-    };
-    Ok(Parsed {
-        delivery,
-        change,
-        correlation_id: queued.correlation_id,
-        topic: queued.topic,
-    })
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
@@ -245,9 +175,6 @@ where
     }
     Ok(Some(row.outcome.to_string()))
 }
-
-/// A delivery's audit row, the delivery, and whether SQS must redeliver it.
-type SettledRow<'d> = (AuditRow, &'d Delivery, bool);
 
 type TargetResults = Vec<(&'static str, TargetStatus)>;
 
@@ -371,49 +298,6 @@ where
     vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]
 }
 
-/// One audit row per delivery of the entity, with its outcome and, for the
-/// applied one, what its targets did.
-fn settled_rows<'d>(
-    ttl: Duration,
-    parsed: &[Parsed<'d>],
-    plan: &EntityPlan,
-    claims: &[Claim],
-    write: &WriteResult,
-    targets: &TargetResults,
-    rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
-) {
-    let revision = match write {
-        WriteResult::Applied { revision } => Some(*revision),
-        WriteResult::NotNewer(_) => None,
-    };
-    for (i, outcome) in settle(plan, claims, write) {
-        let p = &parsed[i];
-        let mut row = entity_row(p, ttl);
-        row.set_outcome(&outcome);
-        let mut retry = false;
-        if outcome == Outcome::Applied {
-            row.revision = revision;
-            if let Some(why) = p.change.tombstone_reason() {
-                row.outcome = AuditOutcome::Deleted;
-                row.reason = Some(why);
-            }
-            for (target, status) in targets {
-                // Only the storefront is retried through SQS; the customer
-                // targets retry inline and leave the rest to backfill.
-                retry |= *target == STOREFRONT && status.needs_retry();
-                row.targets.insert((*target).into(), status.clone());
-            }
-        }
-        tracing::info!(
-            tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
-            message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
-            outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
-            "event settled"
-        );
-        rows.push((row, p.delivery, retry));
-    }
-}
-
 /// A Shopify registration, update or erasure goes to the targets; `resumed`
 /// when an earlier delivery of the message already applied it.
 fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChange<'p>> {
@@ -487,122 +371,5 @@ where
             tracing::warn!(tenant = %notice.tenant_id, entity = %notice.id, correlation_id = %notice.correlation_id, error.class = %e.class(), error = %e, attempts, "storefront publish failed");
             TargetStatus::failed(e.class(), attempts, e.message(), now_rfc3339())
         }
-    }
-}
-
-fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
-    AuditRow {
-        entity: Some(p.change.key.to_string()),
-        event_id: Some(p.change.version.event_id.to_string()),
-        message_id: p.delivery.message_id.clone(),
-        correlation_id: p.correlation_id.clone(),
-        source_updated_at: Some(p.change.updated_at.clone()),
-        ..AuditRow::new(
-            p.change.key.audit_partition(),
-            AuditRow::sort_key(
-                Some(p.change.version.event_id.as_str()),
-                &p.delivery.message_id,
-            ),
-            p.change.key.tenant.to_string(),
-            AuditOutcome::Applied,
-            now_rfc3339(),
-            expiry_after(ttl),
-        )
-    }
-}
-
-fn rejected_row(r: &Rejected<'_>, ttl: Duration) -> AuditRow {
-    let mut row = AuditRow {
-        event_id: r.event_id.clone(),
-        message_id: r.delivery.message_id.clone(),
-        correlation_id: r.correlation_id.clone(),
-        ..AuditRow::new(
-            AuditRow::rejected_partition(r.tenant.as_deref()),
-            AuditRow::sort_key(r.event_id.as_deref(), &r.delivery.message_id),
-            r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-            AuditOutcome::Applied,
-            now_rfc3339(),
-            expiry_after(ttl),
-        )
-    };
-    row.set_outcome(&Outcome::Rejected {
-        reason: r.reason.to_string(),
-    });
-    row
-}
-
-/// First deliveries are written in batches; redeliveries only if their row is absent.
-async fn record<A: AuditLog>(
-    audit: &A,
-    rows: &[(AuditRow, &Delivery, bool)],
-    report: &mut BatchReport,
-) {
-    let (first, again): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d, _)| d.receive_count <= 1);
-    let first_rows: Vec<AuditRow> = first.iter().map(|(r, _, _)| r.clone()).collect();
-    let mut results: Vec<(&SettledRow, Result<(), PortError>)> = first
-        .iter()
-        .copied()
-        .zip(audit.record_new(&first_rows).await)
-        .collect();
-    for entry in again {
-        results.push((entry, audit.record_once(&entry.0).await.map(|_| ())));
-    }
-    for ((row, delivery, retry), result) in results {
-        match result {
-            Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
-            Ok(()) => report
-                .outcomes
-                .push((delivery.message_id.clone(), row.outcome.to_string())),
-            Err(e) => {
-                tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
-                report.retry.push(delivery.message_id.clone());
-            }
-        }
-    }
-}
-
-/// Moves rejected records to the DLQ now: retrying cannot fix them.
-async fn park_rejected<D: MessageQueue>(
-    dlq: &D,
-    rejected: &[Rejected<'_>],
-    report: &mut BatchReport,
-) {
-    let failed_audit: HashSet<&String> = report.retry.iter().collect();
-    let to_park: Vec<&Rejected> = rejected
-        .iter()
-        .filter(|r| !failed_audit.contains(&r.delivery.message_id))
-        .collect();
-    let mut parked_failures: HashMap<String, ()> = HashMap::new();
-    for chunk in to_park.chunks(10) {
-        let messages: Vec<OutgoingMessage> = chunk
-            .iter()
-            .map(|r| OutgoingMessage {
-                group_id: r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-                body: r.delivery.body.clone(),
-                attributes: vec![
-                    ("errorClass", ErrorClass::ValidationError.to_string()),
-                    ("rejectReason", r.reason.to_string()),
-                    ("sourceMessageId", r.delivery.message_id.clone()),
-                    (
-                        "tenantId",
-                        r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-                    ),
-                    ("correlationId", r.correlation_id.clone()),
-                ],
-                delay_seconds: 0,
-            })
-            .collect();
-        for (r, result) in chunk.iter().zip(dlq.send_batch(&messages).await) {
-            if let Err(e) = result {
-                tracing::warn!(message_id = %r.delivery.message_id, error.class = %e.class(), error = %e, "rejected record not parked in the DLQ; will be retried");
-                parked_failures.insert(r.delivery.message_id.clone(), ());
-            }
-        }
-    }
-    if !parked_failures.is_empty() {
-        report
-            .outcomes
-            .retain(|(id, _)| !parked_failures.contains_key(id));
-        report.retry.extend(parked_failures.into_keys());
     }
 }

@@ -1,0 +1,106 @@
+//! The audit step: one row per delivery, with its outcome and what its
+//! targets did, written once.
+
+use super::{BatchReport, Delivery, Parsed, TargetResults, STOREFRONT};
+use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
+use crate::domain::ordering::{settle, Claim, EntityPlan, WriteResult};
+use crate::domain::time::{expiry_after, now_rfc3339};
+use crate::ports::{AuditLog, PortError};
+use std::time::Duration;
+
+/// A delivery's audit row, the delivery, and whether SQS must redeliver it.
+type SettledRow<'d> = (AuditRow, &'d Delivery, bool);
+
+/// One audit row per delivery of the entity, with its outcome and, for the
+/// applied one, what its targets did.
+pub(super) fn settled_rows<'d>(
+    ttl: Duration,
+    parsed: &[Parsed<'d>],
+    plan: &EntityPlan,
+    claims: &[Claim],
+    write: &WriteResult,
+    targets: &TargetResults,
+    rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
+) {
+    let revision = match write {
+        WriteResult::Applied { revision } => Some(*revision),
+        WriteResult::NotNewer(_) => None,
+    };
+    for (i, outcome) in settle(plan, claims, write) {
+        let p = &parsed[i];
+        let mut row = entity_row(p, ttl);
+        row.set_outcome(&outcome);
+        let mut retry = false;
+        if outcome == Outcome::Applied {
+            row.revision = revision;
+            if let Some(why) = p.change.tombstone_reason() {
+                row.outcome = AuditOutcome::Deleted;
+                row.reason = Some(why);
+            }
+            for (target, status) in targets {
+                // Only the storefront is retried through SQS; the customer
+                // targets retry inline and leave the rest to backfill.
+                retry |= *target == STOREFRONT && status.needs_retry();
+                row.targets.insert((*target).into(), status.clone());
+            }
+        }
+        tracing::info!(
+            tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
+            message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
+            outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
+            "event settled"
+        );
+        rows.push((row, p.delivery, retry));
+    }
+}
+
+fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
+    AuditRow {
+        entity: Some(p.change.key.to_string()),
+        event_id: Some(p.change.version.event_id.to_string()),
+        message_id: p.delivery.message_id.clone(),
+        correlation_id: p.correlation_id.clone(),
+        source_updated_at: Some(p.change.updated_at.clone()),
+        ..AuditRow::new(
+            p.change.key.audit_partition(),
+            AuditRow::sort_key(
+                Some(p.change.version.event_id.as_str()),
+                &p.delivery.message_id,
+            ),
+            p.change.key.tenant.to_string(),
+            AuditOutcome::Applied,
+            now_rfc3339(),
+            expiry_after(ttl),
+        )
+    }
+}
+
+/// First deliveries are written in batches; redeliveries only if their row is absent.
+pub(super) async fn record<A: AuditLog>(
+    audit: &A,
+    rows: &[(AuditRow, &Delivery, bool)],
+    report: &mut BatchReport,
+) {
+    let (first, again): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d, _)| d.receive_count <= 1);
+    let first_rows: Vec<AuditRow> = first.iter().map(|(r, _, _)| r.clone()).collect();
+    let mut results: Vec<(&SettledRow, Result<(), PortError>)> = first
+        .iter()
+        .copied()
+        .zip(audit.record_new(&first_rows).await)
+        .collect();
+    for entry in again {
+        results.push((entry, audit.record_once(&entry.0).await.map(|_| ())));
+    }
+    for ((row, delivery, retry), result) in results {
+        match result {
+            Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
+            Ok(()) => report
+                .outcomes
+                .push((delivery.message_id.clone(), row.outcome.to_string())),
+            Err(e) => {
+                tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
+                report.retry.push(delivery.message_id.clone());
+            }
+        }
+    }
+}
