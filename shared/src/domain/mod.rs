@@ -6,6 +6,7 @@ pub mod audit;
 pub mod change;
 pub mod correlation;
 pub mod ids;
+pub mod metrics;
 pub mod ordering;
 pub mod provider_webhook;
 pub mod square;

@@ -72,6 +72,24 @@ pub struct QueueDepth {
     pub in_flight: u64,
 }
 
+/// The per-(tenant, hour) counters behind the gate and the metrics.
+pub trait MetricsLedger: Send + Sync {
+    /// Adds a batch's counts to the tenant's hour (`2026-12-02T07`).
+    fn add(
+        &self,
+        tenant: &str,
+        hour: &str,
+        tally: &crate::domain::metrics::Tally,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The tenant's hours from `since` to `until` (inclusive), in order.
+    fn hours(
+        &self,
+        tenant: &str,
+        since: &str,
+        until: &str,
+    ) -> impl Future<Output = Result<Vec<(String, crate::domain::metrics::Tally)>, PortError>> + Send;
+}
+
 /// A message for the sync queue.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage {

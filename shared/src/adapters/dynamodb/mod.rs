@@ -6,10 +6,12 @@
 mod audit;
 mod customers;
 mod items;
+mod metrics;
 mod tenants;
 
 pub use audit::DynamoAuditLog;
 pub use items::{DynamoItemStore, NEWER_THAN_STORED};
+pub use metrics::DynamoMetricsLedger;
 pub use tenants::DynamoTenantDirectory;
 
 use crate::ports::PortError;

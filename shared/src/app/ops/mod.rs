@@ -5,6 +5,7 @@
 //! same JSON.
 
 pub mod flags;
+pub mod gate;
 pub mod health;
 pub mod status;
 pub mod trace;
@@ -14,6 +15,7 @@ use crate::ports::PortError;
 use crate::{Classified, ErrorClass};
 
 pub use flags::{effective_flags, FlagPolicy, FlagSource, FlagValue};
+pub use gate::{gate, GateReport, TenantGate};
 pub use health::{health, Check, Health, HealthStatus, HealthThresholds, Queues};
 pub use status::{status, RunLine, TenantStatus};
 pub use trace::{trace, Trace, TraceEntry, Winner};

@@ -1,0 +1,178 @@
+//! The per-(tenant, hour) counters, on the audit table beside the rows they
+//! count (`pk = {tenant}#metrics`, `sk = {hour}`), expiring with them. One
+//! `UpdateItem` of `ADD`s per tenant per batch, and a conditional one for the
+//! longest queue wait when the batch beat it.
+
+use super::{n, s, DB};
+use crate::domain::metrics::Tally;
+use crate::ports::{MetricsLedger, PortError};
+use aws_sdk_dynamodb::Client;
+use std::time::Duration;
+
+pub struct DynamoMetricsLedger {
+    client: Client,
+    table: String,
+    ttl: Duration,
+}
+
+impl DynamoMetricsLedger {
+    pub fn new(client: Client, table: impl Into<String>, ttl: Duration) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            ttl,
+        }
+    }
+}
+
+fn metrics_pk(tenant: &str) -> String {
+    format!("{tenant}#metrics")
+}
+
+const COUNTERS: [&str; 9] = [
+    "received",
+    "audited",
+    "applied",
+    "stale",
+    "duplicate",
+    "rejected",
+    "publishOk",
+    "publishFailed",
+    "publishRecovered",
+];
+
+fn counts(t: &Tally) -> [u64; 9] {
+    [
+        t.received,
+        t.audited,
+        t.applied,
+        t.stale,
+        t.duplicate,
+        t.rejected,
+        t.publish_ok,
+        t.publish_failed,
+        t.publish_recovered,
+    ]
+}
+
+impl MetricsLedger for DynamoMetricsLedger {
+    async fn add(&self, tenant: &str, hour: &str, tally: &Tally) -> Result<(), PortError> {
+        let expires = crate::domain::time::expiry_after(self.ttl);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(metrics_pk(tenant)))
+            .key("sk", s(hour))
+            .expression_attribute_values(":exp", n(expires));
+        let mut adds = Vec::new();
+        for (i, (name, value)) in COUNTERS.iter().zip(counts(tally)).enumerate() {
+            if value > 0 {
+                adds.push(format!("#c{i} :c{i}"));
+                update = update
+                    .expression_attribute_names(format!("#c{i}"), *name)
+                    .expression_attribute_values(format!(":c{i}"), n(value));
+            }
+        }
+        let expression = if adds.is_empty() {
+            "SET expiresAt = :exp".to_owned()
+        } else {
+            format!("ADD {} SET expiresAt = :exp", adds.join(", "))
+        };
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| super::super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
+        if tally.lag_max_ms > 0 {
+            self.raise_lag(tenant, hour, tally.lag_max_ms).await?;
+        }
+        Ok(())
+    }
+
+    async fn hours(
+        &self,
+        tenant: &str,
+        since: &str,
+        until: &str,
+    ) -> Result<Vec<(String, Tally)>, PortError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(metrics_pk(tenant)))
+            .expression_attribute_values(":a", s(since))
+            .expression_attribute_values(":b", s(until))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| super::super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
+            for item in page.items() {
+                let number = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                let [received, audited, applied, stale, duplicate, rejected, publish_ok, publish_failed, publish_recovered] =
+                    COUNTERS.map(number);
+                let hour = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                out.push((
+                    hour,
+                    Tally {
+                        received,
+                        audited,
+                        applied,
+                        stale,
+                        duplicate,
+                        rejected,
+                        publish_ok,
+                        publish_failed,
+                        publish_recovered,
+                        lag_max_ms: number("lagMaxMs"),
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl DynamoMetricsLedger {
+    /// Keeps the hour's longest queue wait; a smaller one changes nothing.
+    async fn raise_lag(&self, tenant: &str, hour: &str, lag_ms: u64) -> Result<(), PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(metrics_pk(tenant)))
+            .key("sk", s(hour))
+            .update_expression("SET lagMaxMs = :lag")
+            .condition_expression("attribute_not_exists(lagMaxMs) OR lagMaxMs < :lag")
+            .expression_attribute_values(":lag", n(lag_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(super::super::classify::sdk_error(
+                "DynamoDB",
+                "UpdateItem",
+                DB,
+                e,
+            )),
+        }
+    }
+}
