@@ -42,6 +42,7 @@ where
         ledger,
         tenants,
         flags,
+        canary_tenants: &[],
     };
     let items = backfill(&ports, tenant, target, since, dry_run).await?;
     let mut out = String::new();

@@ -5,6 +5,7 @@
 //! (disabled)`, `failed (CLASS)`), so `synchub backfill` can send exactly what
 //! is missing once a target is switched on or back up.
 
+use crate::app::ops::flags::target_flags;
 use crate::domain::audit::TargetState;
 use crate::domain::provider_webhook::is_registration;
 use crate::domain::time::now_rfc3339;
@@ -67,7 +68,10 @@ pub struct CustomerPorts<'a, X, L, T> {
     pub targets: &'a X,
     pub ledger: &'a L,
     pub tenants: &'a T,
+    /// The deploy-time switches, and `CANARY_TENANTS` (tenant overrides are
+    /// read with the tenant's settings).
     pub flags: TargetFlags,
+    pub canary_tenants: &'a [String],
 }
 
 /// One applied customer change to send.
@@ -98,8 +102,12 @@ where
     T: TenantDirectory,
 {
     let registration = change.topic.is_some_and(is_registration);
-    let disabled = match ports.tenants.settings(change.tenant).await {
-        Ok(settings) => settings.map(|s| s.targets_disabled).unwrap_or_default(),
+    let (disabled, flags) = match ports.tenants.settings(change.tenant).await {
+        Ok(Some(settings)) => (
+            settings.targets_disabled.clone(),
+            target_flags(ports.flags, ports.canary_tenants, &settings),
+        ),
+        Ok(None) => (Vec::new(), ports.flags),
         Err(e) => {
             let status = TargetStatus::failed(e.class(), 0, e.to_string(), now_rfc3339());
             return vec![(POS.as_str(), status.clone()), (CRM.as_str(), status)];
@@ -109,7 +117,7 @@ where
         change,
         known: known_record(ports.ledger, change, registration).await,
         disabled,
-        flags: ports.flags,
+        flags,
         registration,
         key: idempotency_key(change.tenant, &change.customer.id, change.event_id),
     };

@@ -129,6 +129,8 @@ impl Ingest {
 
 /// sync-worker's adapters, built once per cold start.
 pub struct Worker {
+    pub canary_tenants: Vec<String>,
+    pub metrics: crate::adapters::dynamodb::DynamoMetricsLedger,
     pub items: DynamoItemStore,
     pub audit: DynamoAuditLog,
     pub tenants: DynamoTenantDirectory,
@@ -159,6 +161,12 @@ impl Worker {
     pub fn new(aws: &SdkConfig, config: &Config) -> Self {
         let dynamo = aws_sdk_dynamodb::Client::new(aws);
         Self {
+            canary_tenants: config.canary_tenants.clone(),
+            metrics: crate::adapters::dynamodb::DynamoMetricsLedger::new(
+                dynamo.clone(),
+                &config.audit_table,
+                config.audit_ttl,
+            ),
             items: DynamoItemStore::new(dynamo.clone(), &config.items_table),
             audit: DynamoAuditLog::new(dynamo.clone(), &config.audit_table),
             tenants: DynamoTenantDirectory::new(
@@ -193,6 +201,7 @@ impl Worker {
             storefront: &self.storefront,
             targets: &self.targets,
             flags: self.flags,
+            canary_tenants: &self.canary_tenants,
             audit_ttl: self.audit_ttl,
         }
     }

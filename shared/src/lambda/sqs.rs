@@ -2,6 +2,9 @@
 
 use super::Worker;
 use crate::app::apply::{apply_batch, BatchReport, Delivery};
+use crate::domain::metrics::hour_of;
+use crate::domain::time::{now_millis, now_rfc3339};
+use crate::ports::MetricsLedger;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
 pub fn delivery_from(message: &SqsMessage) -> Delivery {
@@ -33,11 +36,38 @@ pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
 /// Handles one SQS batch; a failed record never fails the rest.
 pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
-    let report = apply_batch(&worker.ports(), &deliveries).await;
+    let mut report = apply_batch(&worker.ports(), &deliveries).await;
+    count_batch(&worker.metrics, &event, &mut report).await;
     tracing::info!(
         records = deliveries.len(),
         retry = report.retry.len(),
         "batch done"
     );
     batch_response(&report)
+}
+
+/// Adds the batch to each tenant's counters for this hour, with the longest
+/// any of its records waited on the queue (now − `SentTimestamp`; the tenant
+/// is the message group). Counters are best effort: a failure is logged and
+/// never fails the batch.
+async fn count_batch<M: MetricsLedger>(metrics: &M, event: &SqsEvent, report: &mut BatchReport) {
+    let now = now_millis();
+    for message in &event.records {
+        let attribute = |k: &str| message.attributes.get(k);
+        let (Some(tenant), Some(sent)) = (
+            attribute("MessageGroupId"),
+            attribute("SentTimestamp").and_then(|t| t.parse::<i64>().ok()),
+        ) else {
+            continue;
+        };
+        let lag = u64::try_from(now - sent).unwrap_or(0);
+        let tally = report.tally(tenant);
+        tally.lag_max_ms = tally.lag_max_ms.max(lag);
+    }
+    let hour = hour_of(&now_rfc3339());
+    for (tenant, tally) in &report.tallies {
+        if let Err(e) = metrics.add(tenant, &hour, tally).await {
+            tracing::warn!(tenant = %tenant, error.class = %e.class(), error = %e, "batch counters not recorded");
+        }
+    }
 }

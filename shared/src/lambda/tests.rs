@@ -112,6 +112,7 @@ async fn one_flow() {
         storefront: &storefront,
         targets: &targets,
         flags: TargetFlags::default(),
+        canary_tenants: &[],
         audit_ttl: Duration::from_secs(86_400),
     };
     let report = apply_batch(&worker, &deliveries).await;

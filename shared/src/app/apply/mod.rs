@@ -12,6 +12,7 @@ mod rejected;
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::SHOPIFY;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
+use crate::domain::metrics::Tally;
 use crate::domain::ordering::{plan_batch, settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::now_millis;
 use crate::domain::time::now_rfc3339;
@@ -26,6 +27,7 @@ use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
 use record::{record, settled_rows};
 use rejected::{park_rejected, parse, rejected_row};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -48,6 +50,14 @@ pub struct BatchReport {
     pub retry: Vec<String>,
     /// (message id, outcome label) for every record that reached an outcome.
     pub outcomes: Vec<(String, String)>,
+    /// What the batch did per tenant, for the gate's counters.
+    pub tallies: BTreeMap<String, Tally>,
+}
+
+impl BatchReport {
+    pub fn tally(&mut self, tenant: &str) -> &mut Tally {
+        self.tallies.entry(tenant.to_owned()).or_default()
+    }
 }
 
 pub struct ApplyPorts<'a, I, A, T, D, P, X> {
@@ -59,6 +69,8 @@ pub struct ApplyPorts<'a, I, A, T, D, P, X> {
     /// The customer targets (POS, CRM) and their deploy-time switches.
     pub targets: &'a X,
     pub flags: TargetFlags,
+    /// `CANARY_TENANTS`: tenants whose flags are on unless they override them.
+    pub canary_tenants: &'a [String],
     pub audit_ttl: Duration,
 }
 
@@ -89,7 +101,15 @@ where
     let mut fresh = Vec::new();
     let mut rejected = Vec::new();
     for delivery in deliveries {
-        match parse(delivery, now) {
+        let parsed = parse(delivery, now);
+        if delivery.receive_count <= 1 {
+            let tenant = match &parsed {
+                Ok(p) => p.change.key.tenant.as_str(),
+                Err(r) => r.tenant.as_deref().unwrap_or("unknown"),
+            };
+            report.tally(tenant).received += 1;
+        }
+        match parsed {
             Ok(p) => fresh.push(p),
             Err(r) => rejected.push(r),
         }
@@ -99,7 +119,7 @@ where
     let mut parsed = Vec::new();
     for p in fresh {
         if p.delivery.receive_count > 1 {
-            match resume(ports, &p).await {
+            match resume(ports, &p, &mut report).await {
                 Ok(Some(outcome)) => report
                     .outcomes
                     .push((p.delivery.message_id.clone(), outcome)),
@@ -130,6 +150,7 @@ where
 async fn resume<I, A, T, D, P, X>(
     ports: &ApplyPorts<'_, I, A, T, D, P, X>,
     p: &Parsed<'_>,
+    report: &mut BatchReport,
 ) -> Result<Option<String>, PortError>
 where
     A: AuditLog,
@@ -172,6 +193,9 @@ where
             ));
         }
         tracing::info!(entity = %p.change.key, correlation_id = %row.correlation_id, target = STOREFRONT, status = %status.status, "target retried");
+        if status.is_success() {
+            report.tally(p.change.key.tenant.as_str()).publish_recovered += 1;
+        }
     }
     Ok(Some(row.outcome.to_string()))
 }
@@ -285,6 +309,7 @@ where
             ledger: ports.items,
             tenants: ports.tenants,
             flags: ports.flags,
+            canary_tenants: ports.canary_tenants,
         };
         return sync_customer(&customer_ports, &customer).await;
     }

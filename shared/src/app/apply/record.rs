@@ -2,7 +2,9 @@
 //! targets did, written once.
 
 use super::{BatchReport, Delivery, Parsed, TargetResults, STOREFRONT};
+use crate::domain::audit::TargetState;
 use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
+use crate::domain::metrics::Tally;
 use crate::domain::ordering::{settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::{expiry_after, now_rfc3339};
 use crate::ports::{AuditLog, PortError};
@@ -92,6 +94,9 @@ pub(super) async fn record<A: AuditLog>(
         results.push((entry, audit.record_once(&entry.0).await.map(|_| ())));
     }
     for ((row, delivery, retry), result) in results {
+        if result.is_ok() {
+            count(report.tally(&row.tenant_id), row);
+        }
         match result {
             Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
             Ok(()) => report
@@ -102,5 +107,22 @@ pub(super) async fn record<A: AuditLog>(
                 report.retry.push(delivery.message_id.clone());
             }
         }
+    }
+}
+
+/// A recorded row in the tenant's counters: its outcome, its storefront result.
+fn count(tally: &mut Tally, row: &AuditRow) {
+    tally.audited += 1;
+    match row.outcome {
+        AuditOutcome::Applied | AuditOutcome::Deleted => tally.applied += 1,
+        AuditOutcome::Stale => tally.stale += 1,
+        AuditOutcome::Duplicate => tally.duplicate += 1,
+        AuditOutcome::Rejected => tally.rejected += 1,
+        AuditOutcome::Ignored | AuditOutcome::DataRequest => {}
+    }
+    match row.targets.get(STOREFRONT).map(|s| &s.status) {
+        Some(TargetState::Success) => tally.publish_ok += 1,
+        Some(TargetState::Failed(_)) => tally.publish_failed += 1,
+        _ => {}
     }
 }

@@ -37,11 +37,18 @@ pub const FLAG_NAMES: [&str; 3] = ["ENABLE_POS_SYNC", "ENABLE_CRM_SYNC", "ENABLE
 
 /// Every flag's value for the tenant, and why.
 pub fn effective_flags(policy: &FlagPolicy, settings: &TenantSettings) -> Vec<FlagValue> {
-    let canary = policy
-        .canary_tenants
-        .iter()
-        .any(|t| *t == settings.tenant_id);
-    let deploy = [policy.deploy.pos, policy.deploy.crm, policy.deploy.updates];
+    resolve(policy.deploy, &policy.canary_tenants, settings)
+}
+
+/// The flags from their three sources: the deploy default, the canary list,
+/// the tenant's overrides.
+pub fn resolve(
+    deploy: TargetFlags,
+    canary: &[String],
+    settings: &TenantSettings,
+) -> Vec<FlagValue> {
+    let canary = canary.contains(&settings.tenant_id);
+    let deploy = [deploy.pos, deploy.crm, deploy.updates];
     FLAG_NAMES
         .into_iter()
         .zip(deploy)
@@ -66,12 +73,13 @@ pub fn effective_flags(policy: &FlagPolicy, settings: &TenantSettings) -> Vec<Fl
 }
 
 /// The target flags the worker applies for the tenant.
-pub fn target_flags(policy: &FlagPolicy, settings: &TenantSettings) -> TargetFlags {
-    let on = |name: &str| {
-        effective_flags(policy, settings)
-            .iter()
-            .any(|f| f.name == name && f.value)
-    };
+pub fn target_flags(
+    deploy: TargetFlags,
+    canary: &[String],
+    settings: &TenantSettings,
+) -> TargetFlags {
+    let flags = resolve(deploy, canary, settings);
+    let on = |name: &str| flags.iter().any(|f| f.name == name && f.value);
     TargetFlags {
         pos: on("ENABLE_POS_SYNC"),
         crm: on("ENABLE_CRM_SYNC"),
@@ -119,7 +127,11 @@ mod tests {
                 ("ENABLE_UPDATE_SYNC", true, FlagSource::Canary),
             ]
         );
-        let flags = target_flags(&policy, &settings(&[("ENABLE_CRM_SYNC", false)]));
+        let flags = target_flags(
+            policy.deploy,
+            &policy.canary_tenants,
+            &settings(&[("ENABLE_CRM_SYNC", false)]),
+        );
         assert!(flags.pos && !flags.crm && flags.updates);
     }
 }

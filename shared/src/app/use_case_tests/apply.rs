@@ -60,6 +60,7 @@ impl Worker {
             storefront: &self.storefront,
             targets: &self.targets,
             flags: self.flags,
+            canary_tenants: &[],
             audit_ttl: Duration::from_secs(86_400),
         };
         apply_batch(&ports, deliveries).await
