@@ -41,6 +41,15 @@ pub struct Config {
     pub target_attempts: usize,
     /// `ENABLE_POS_SYNC`, `ENABLE_CRM_SYNC`, `ENABLE_UPDATE_SYNC`.
     pub flags: crate::app::customers::TargetFlags,
+    /// The runs queue's dead-letter queue (health counts its messages).
+    pub runs_dlq_url: String,
+    /// The notifications queue's dead-letter queue (health counts its messages).
+    pub notify_dlq_url: String,
+    /// `CANARY_TENANTS` (comma-separated): tenants that get new behaviour first.
+    pub canary_tenants: Vec<String>,
+    /// What `health` holds the queues and runs to (`HEALTH_MAX_*`; stuck runs
+    /// by `STUCK_AFTER_MINUTES`).
+    pub health: crate::app::ops::HealthThresholds,
 }
 
 /// Every variable that was missing or malformed, named at init.
@@ -55,6 +64,15 @@ pub const WEBHOOK_INGEST: &[&str] = &["SYNC_QUEUE_URL", "RUNS_QUEUE_URL"];
 pub const SYNC_WORKER: &[&str] = &["SYNC_DLQ_URL"];
 pub const FAILURE_NOTIFIER: &[&str] = &["NOTIFY_QUEUE_URL"];
 pub const DAILY_SYNC: &[&str] = &["RUNS_QUEUE_URL", "SYNC_QUEUE_URL", "NOTIFY_QUEUE_URL"];
+/// sync-api reads every queue's depth for health and queues manual runs.
+pub const SYNC_API: &[&str] = &[
+    "SYNC_QUEUE_URL",
+    "SYNC_DLQ_URL",
+    "RUNS_QUEUE_URL",
+    "RUNS_DLQ_URL",
+    "NOTIFY_QUEUE_URL",
+    "NOTIFY_DLQ_URL",
+];
 
 /// Reads variables, remembering each problem instead of stopping at the first.
 struct Reader<'a, G> {
@@ -103,6 +121,23 @@ impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
         }
     }
 
+    /// A comma-separated list of tenant ids; each must be a valid tenant id.
+    fn tenants(&mut self, key: &str) -> Vec<String> {
+        let Some(text) = self.value(key) else {
+            return Vec::new();
+        };
+        let mut tenants = Vec::new();
+        for id in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            match crate::domain::TenantId::parse(id) {
+                Ok(t) => tenants.push(t.to_string()),
+                Err(e) => self
+                    .problems
+                    .push(format!("{key} has {id:?}, not a tenant id: {}", e.rule)),
+            }
+        }
+        tenants
+    }
+
     fn url(&mut self, key: &str, default: &str) -> String {
         let url = self.text(key, default);
         if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
@@ -133,6 +168,7 @@ impl Config {
                 .map(|k| format!("{k} is not set"))
                 .collect(),
         };
+        let stuck_after = Duration::from_secs(r.number("STUCK_AFTER_MINUTES", 30, 1..=1440) * 60);
         let config = Self {
             items_table: r.text("ITEMS_TABLE", "synchub-items"),
             audit_table: r.text("AUDIT_TABLE", "synchub-audit"),
@@ -159,13 +195,22 @@ impl Config {
             inventory_lookback: Duration::from_secs(
                 r.number("INVENTORY_LOOKBACK_HOURS", 24, 1..=720) * 3_600,
             ),
-            stuck_after: Duration::from_secs(r.number("STUCK_AFTER_MINUTES", 30, 1..=1440) * 60),
+            stuck_after,
             hubspot_base_url: r.url("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
             target_attempts: r.number("TARGET_ATTEMPTS", 4, 1..=10) as usize,
             flags: crate::app::customers::TargetFlags {
                 pos: r.flag("ENABLE_POS_SYNC"),
                 crm: r.flag("ENABLE_CRM_SYNC"),
                 updates: r.flag("ENABLE_UPDATE_SYNC"),
+            },
+            runs_dlq_url: r.url("RUNS_DLQ_URL", ""),
+            notify_dlq_url: r.url("NOTIFY_DLQ_URL", ""),
+            canary_tenants: r.tenants("CANARY_TENANTS"),
+            health: crate::app::ops::HealthThresholds {
+                max_sync_backlog: r.number("HEALTH_MAX_SYNC_BACKLOG", 1_000, 0..=10_000_000),
+                max_dead_letters: r.number("HEALTH_MAX_DEAD_LETTERS", 0, 0..=10_000_000),
+                max_failed_runs: r.number("HEALTH_MAX_FAILED_RUNS", 0, 0..=100_000),
+                stuck_after_millis: stuck_after.as_millis() as i64,
             },
         };
         if r.problems.is_empty() {
@@ -236,6 +281,41 @@ mod tests {
         )
         .unwrap();
         assert!(c.flags.pos && !c.flags.crm && c.flags.updates);
+    }
+
+    #[test]
+    fn the_canary_list_and_health_thresholds_are_read_and_checked() {
+        let c = Config::from_lookup(
+            lookup(&[
+                ("CANARY_TENANTS", " acme, beta-shop ,,"),
+                ("HEALTH_MAX_SYNC_BACKLOG", "50"),
+                ("STUCK_AFTER_MINUTES", "10"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.canary_tenants, vec!["acme", "beta-shop"]);
+        assert_eq!(c.health.max_sync_backlog, 50);
+        assert_eq!(c.health.max_dead_letters, 0);
+        assert_eq!(c.health.stuck_after_millis, 600_000);
+
+        let e = Config::from_lookup(
+            lookup(&[
+                ("CANARY_TENANTS", "acme,not a tenant"),
+                ("HEALTH_MAX_DEAD_LETTERS", "-1"),
+            ]),
+            SYNC_API,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        for needle in [
+            "CANARY_TENANTS has \"not a tenant\"",
+            "HEALTH_MAX_DEAD_LETTERS=\"-1\"",
+            "RUNS_DLQ_URL is not set",
+            "NOTIFY_DLQ_URL is not set",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
     }
 
     proptest::proptest! {

@@ -1,6 +1,7 @@
 //! Lambda glue written once: init (JSON logs, one SDK config), the wiring of
 //! adapters per function, HTTP mapping and SQS partial batch responses.
 
+pub mod api;
 pub mod daily_sync;
 pub mod error;
 pub mod http;
@@ -322,6 +323,38 @@ impl DailySync {
             tokens: &self.tokens,
             index: &self.index,
             policy: &self.policy,
+        }
+    }
+}
+
+/// sync-api's adapters, built once per cold start: daily-sync's (runs,
+/// tenants, the Square client, tokens and the item index, so a manual or dry
+/// run takes the schedule's code path), the audit trail for traces, the
+/// dead-letter queues health counts, and the deploy-time flags and thresholds.
+pub struct Api {
+    pub sync: DailySync,
+    pub audit: DynamoAuditLog,
+    pub sync_dlq: SqsQueue,
+    pub runs_dlq: SqsQueue,
+    pub notify_dlq: SqsQueue,
+    pub flags: crate::app::ops::FlagPolicy,
+    pub thresholds: crate::app::ops::HealthThresholds,
+}
+
+impl Api {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        Self {
+            sync: DailySync::new(aws, config),
+            audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table),
+            sync_dlq: SqsQueue::new(sqs.clone(), &config.sync_dlq_url),
+            runs_dlq: SqsQueue::new(sqs.clone(), &config.runs_dlq_url),
+            notify_dlq: SqsQueue::new(sqs, &config.notify_dlq_url),
+            flags: crate::app::ops::FlagPolicy {
+                deploy: config.flags,
+                canary_tenants: config.canary_tenants.clone(),
+            },
+            thresholds: config.health,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! first, with its outcome, and the winner by the ordering rule.
 
 use crate::domain::audit::{AuditOutcome, AuditRow};
-use crate::domain::EntityKey;
+use crate::domain::{EntityKey, EntityKind, Sku, TenantId, ValidationError};
 use crate::ports::{AuditHistory, PortError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,6 +44,41 @@ pub struct Winner {
     pub event_id: String,
     pub source_updated_at: String,
     pub why: String,
+}
+
+/// The longest entity id accepted (POS ids, `shopify-{id}`, `{item}@{location}`).
+const MAX_ID_CHARS: usize = 256;
+
+/// The entity an operator names, its id checked as its kind requires: a
+/// catalog item's id is a SKU; other ids are the source's, never empty, and
+/// without `#` (the audit key's separator), spaces or control characters,
+/// so a trace can only ever read the named tenant's own partition.
+pub fn entity_key(
+    tenant: TenantId,
+    kind: EntityKind,
+    id: &str,
+) -> Result<EntityKey, ValidationError> {
+    let id = if kind == EntityKind::CatalogItem {
+        Sku::parse(id)?.to_string()
+    } else if id.is_empty() {
+        return Err(ValidationError::new("id", "must not be empty"));
+    } else if id.chars().count() > MAX_ID_CHARS {
+        return Err(ValidationError::new(
+            "id",
+            format!("must be at most {MAX_ID_CHARS} characters"),
+        ));
+    } else if let Some(bad) = id
+        .chars()
+        .find(|c| *c == '#' || c.is_whitespace() || c.is_control())
+    {
+        return Err(ValidationError::new(
+            "id",
+            format!("must not contain '#', spaces or control characters (found {bad:?})"),
+        ));
+    } else {
+        id.to_owned()
+    };
+    Ok(EntityKey { tenant, kind, id })
 }
 
 /// Reads the entity's audit partition.
@@ -90,5 +125,33 @@ fn entry(row: &AuditRow) -> TraceEntry {
             .map(|(t, s)| (t.clone(), s.status.to_string()))
             .collect(),
         correlation_id: row.correlation_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    #[test]
+    fn a_catalog_items_id_must_be_a_sku() {
+        let err = entity_key(tenant(), EntityKind::CatalogItem, "not a sku").unwrap_err();
+        assert_eq!(err.field, "sku");
+        let key = entity_key(tenant(), EntityKind::CatalogItem, "SKU-1").unwrap();
+        assert_eq!(key.audit_partition(), "acme#catalog_item#SKU-1");
+    }
+
+    #[test]
+    fn an_id_that_would_read_another_partition_is_refused() {
+        for bad in ["", "a#b", "a b", "a\u{7}"] {
+            let err = entity_key(tenant(), EntityKind::Order, bad).unwrap_err();
+            assert_eq!(err.field, "id", "{bad:?}");
+        }
+        assert!(entity_key(tenant(), EntityKind::Order, &"x".repeat(257)).is_err());
+        let key = entity_key(tenant(), EntityKind::Inventory, "shopify-7@99").unwrap();
+        assert_eq!(key.audit_partition(), "acme#inventory#shopify-7@99");
     }
 }
