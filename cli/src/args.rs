@@ -4,12 +4,13 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use synchub::domain::{EntityKey, Sku, TenantId, ValidationError};
+use synchub::lambda::api::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "synchub",
     version,
-    about = "Operate synchub: trace, replay, sync, backfill (and, in builds with the `demo` feature, the local demo)"
+    about = "Operate synchub: health, status, flags, runs, trace, replay, sync, backfill (and, in builds with the `demo` feature, the local demo)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,6 +26,7 @@ pub enum Command {
     Replay {
         #[command(flatten)]
         tenant: TenantArg,
+        /// The class of the failures to replay (any letter case).
         #[arg(long, value_enum, ignore_case = true)]
         error_class: ErrorClass,
         /// Show what would be replayed; send nothing.
@@ -35,7 +37,7 @@ pub enum Command {
     Sync {
         #[command(flatten)]
         tenant: TenantArg,
-        /// All data types when omitted.
+        /// One data type; all of them when omitted.
         #[arg(long, value_enum)]
         data_type: Option<DataType>,
         /// Pull and compare with what is stored; write and enqueue nothing.
@@ -49,6 +51,7 @@ pub enum Command {
     Backfill {
         #[command(flatten)]
         tenant: TenantArg,
+        /// The target to send to; its ENABLE_*_SYNC flag must be on.
         #[arg(long, value_enum)]
         target: Target,
         /// Only customers whose last status was recorded at or after this time (RFC 3339).
@@ -64,16 +67,62 @@ pub enum Command {
         tenant: TenantArg,
         #[command(flatten)]
         entity: EntityArgs,
+        #[command(flatten)]
+        output: Output,
     },
+    /// Is the sync healthy: the sync queue's backlog, dead letters, failed and
+    /// stuck runs, each against its threshold. Exit status 0 healthy, 1 degraded,
+    /// 2 unhealthy (or health could not be read).
+    Health {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A tenant's last run per data type, failed collections, flags in effect
+    /// and sync method. Exit status 1 when a collection's last run failed.
+    Status {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The flags in effect for a tenant, and where each value comes from
+    /// (deploy, canary from CANARY_TENANTS, or the tenant's override).
+    Flags {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A tenant's sync runs, newest first.
+    Runs {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// How many runs to show (as the sync API's `limit`).
+        #[arg(long, default_value_t = DEFAULT_RUNS_LIMIT, value_parser = runs_limit())]
+        limit: usize,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// How an answer is printed.
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Print the answer as JSON, as the sync API answers it.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// The resources' name prefix (template.yaml's NamePrefix).
     #[arg(long, default_value = "synchub")]
     pub prefix: String,
+    /// The demo tenant (not SYNCHUB_TENANT: the demo seeds its own).
     #[arg(long, default_value = "demo-shop")]
     pub tenant: String,
+    /// How many SKUs the supplier sends versions of.
     #[arg(long, default_value_t = 40)]
     pub skus: usize,
     /// Where the functions' JSON logs go.
@@ -106,12 +155,14 @@ impl EntityArgs {
     /// The entity, its id checked as its kind requires.
     pub fn key(&self, tenant: TenantId) -> Result<EntityKey, ValidationError> {
         match (&self.sku, self.kind, &self.id) {
-            (Some(sku), _, _) => crate::trace::entity_key(
+            (Some(sku), _, _) => synchub::app::ops::trace::entity_key(
                 tenant,
                 synchub::domain::EntityKind::CatalogItem,
                 sku.as_str(),
             ),
-            (None, Some(kind), Some(id)) => crate::trace::entity_key(tenant, kind.into(), id),
+            (None, Some(kind), Some(id)) => {
+                synchub::app::ops::trace::entity_key(tenant, kind.into(), id)
+            }
             // clap requires one of the two forms; say so if that ever changes.
             _ => Err(ValidationError::new(
                 "kind",
@@ -119,6 +170,11 @@ impl EntityArgs {
             )),
         }
     }
+}
+
+/// `--limit` of `runs`: from 1 to the most the sync API answers in one page.
+fn runs_limit() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=MAX_RUNS_LIMIT as u64)
 }
 
 /// `--since`: an RFC 3339 time, checked as the ledger will read it.
@@ -298,7 +354,7 @@ mod tests {
 
     #[test]
     fn trace_takes_a_kind_and_id_or_a_sku() {
-        let Command::Trace { tenant, entity } = parse(&[
+        let Command::Trace { tenant, entity, .. } = parse(&[
             "trace",
             "--tenant",
             "acme",
@@ -315,7 +371,7 @@ mod tests {
         let key = entity.key(tenant.tenant).unwrap();
         assert_eq!(key.audit_partition(), "acme#customer#shopify-7");
 
-        let Command::Trace { tenant, entity } =
+        let Command::Trace { tenant, entity, .. } =
             parse(&["trace", "--tenant", "acme", "--sku", "SKU-1"])
                 .unwrap()
                 .command
@@ -372,6 +428,35 @@ mod tests {
         ])
         .is_err());
         assert!(parse(&["trace", "--tenant", "acme#other", "--sku", "S"]).is_err());
+    }
+
+    #[test]
+    fn the_operations_commands_take_json_and_a_limit() {
+        let Command::Runs { limit, output, .. } =
+            parse(&["runs", "--tenant", "acme"]).unwrap().command
+        else {
+            panic!("runs")
+        };
+        assert_eq!((limit, output.json), (20, false));
+        let Command::Runs { limit, output, .. } =
+            parse(&["runs", "--tenant", "acme", "--limit", "5", "--json"])
+                .unwrap()
+                .command
+        else {
+            panic!("runs")
+        };
+        assert_eq!((limit, output.json), (5, true));
+        assert!(parse(&["runs", "--tenant", "acme", "--limit", "0"]).is_err());
+        assert!(parse(&["runs", "--tenant", "acme", "--limit", "101"]).is_err());
+        let Command::Health { output } = parse(&["health", "--json"]).unwrap().command else {
+            panic!("health")
+        };
+        assert!(output.json);
+        for command in ["status", "flags"] {
+            assert!(parse(&[command, "--tenant", "acme", "--json"]).is_ok());
+            assert!(parse(&[command, "--tenant", "acme#b"]).is_err());
+        }
+        assert!(parse(&["trace", "--tenant", "acme", "--sku", "S", "--json"]).is_ok());
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The synchub operator CLI's library: the command line ([`args`]), the
-//! commands (`trace`, `replay`, `sync`, `backfill`), and the local stack the
-//! demo and the tests drive: resources named and configured as in
-//! template.yaml ([`local`]), stand-ins for Lambda's SQS event source
-//! ([`event_source`]) and for API Gateway in front of ingest ([`api_gateway`]).
+//! operator's questions (`health`, `status`, `flags`, `runs`, `trace`: the
+//! use cases of `synchub::app::ops` wired in [`ops`], rendered by [`health`],
+//! [`status`] and [`trace`]), the commands that act (`replay`, `sync`,
+//! `backfill`), and the local stack the demo and the tests drive: resources
+//! named and configured as in template.yaml ([`local`]), stand-ins for
+//! Lambda's SQS event source ([`event_source`]) and for API Gateway in front
+//! of ingest ([`api_gateway`]).
 //! The demo ([`demo`], with its stand-in storefront and customer targets) is
 //! only in builds with the `demo` feature.
 
@@ -12,8 +15,11 @@ pub mod backfill;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod event_source;
+pub mod health;
 pub mod local;
+pub mod ops;
 pub mod replay;
+pub mod status;
 pub mod sync;
 pub mod trace;
 

@@ -114,7 +114,9 @@ struct QueueUrls {
     sync: String,
     sync_dlq: String,
     notify: String,
+    notify_dlq: String,
     runs: String,
+    runs_dlq: String,
 }
 
 async fn create_queues(
@@ -129,7 +131,7 @@ async fn create_queues(
         queue.max_receive_count,
     )
     .await?;
-    let (notify, _) = create_queue_with_dlq(
+    let (notify, notify_dlq) = create_queue_with_dlq(
         sqs,
         &format!("{prefix}-notifications"),
         queue
@@ -138,7 +140,7 @@ async fn create_queues(
         NOTIFY_MAX_RECEIVE_COUNT,
     )
     .await?;
-    let (runs, _) = create_queue_with_dlq(
+    let (runs, runs_dlq) = create_queue_with_dlq(
         sqs,
         &format!("{prefix}-sync-runs"),
         queue.visibility_seconds.min(RUNS_QUEUE_VISIBILITY_SECONDS),
@@ -149,7 +151,9 @@ async fn create_queues(
         sync,
         sync_dlq,
         notify,
+        notify_dlq,
         runs,
+        runs_dlq,
     })
 }
 
@@ -178,6 +182,10 @@ fn config_for(prefix: &str, queues: QueueUrls) -> Config {
         hubspot_base_url: "https://api.hubapi.com".into(),
         target_attempts: 4,
         flags: Default::default(),
+        runs_dlq_url: queues.runs_dlq,
+        notify_dlq_url: queues.notify_dlq,
+        canary_tenants: Vec::new(),
+        health: Default::default(),
     }
 }
 

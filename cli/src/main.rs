@@ -1,32 +1,50 @@
-//! `synchub`: the operator CLI. `synchub trace` explains an entity's history;
-//! `replay`, `sync` and `backfill` act on a tenant's data through the same use
-//! cases the functions run. Every AWS call goes to the endpoints the standard
-//! `AWS_*` variables name. With the `demo` feature, `synchub demo` runs the
-//! local demo.
+//! `synchub`: the operator CLI. `health`, `status`, `flags`, `runs` and
+//! `trace` answer the operator's questions through the use cases the sync API
+//! calls (`--json` prints the same JSON); `replay`, `sync` and `backfill` act
+//! on a tenant's data through the same use cases the functions run. Every AWS
+//! call goes to the endpoints the standard `AWS_*` variables name. With the
+//! `demo` feature, `synchub demo` runs the local demo.
 
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
-use synchub::adapters::dynamodb::DynamoAuditLog;
 use synchub::config::Config;
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::RunStatus;
 use synchub::domain::{EntityKey, TargetStatus, TenantId};
-use synchub_cli::args::{Cli, Command, Target};
+use synchub_cli::args::{Cli, Command, Output, Target};
+use synchub_cli::ops::{answer, with_dead_letter_queues, Operations};
 use synchub_cli::sync::RunLine;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The exit status of a command that either did all it was asked or did not.
+fn done(all_ok: bool) -> u8 {
+    u8::from(!all_ok)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    match run(Cli::parse().command).await {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("{}", synchub_cli::error_report(&*e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the command; its exit status (2 for an error, as clap's for a usage error).
+async fn run(command: Command) -> Result<u8, Error> {
+    match command {
         #[cfg(feature = "demo")]
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => demo::run(args).await.map(done),
         Command::Replay {
             tenant,
             error_class,
             dry_run,
-        } => replay(&tenant.tenant, error_class.into(), dry_run).await,
+        } => replay(&tenant.tenant, error_class.into(), dry_run)
+            .await
+            .map(done),
         Command::Sync {
             tenant,
             data_type,
@@ -34,29 +52,37 @@ async fn main() -> ExitCode {
             force,
         } => {
             let data_types = data_type.map_or_else(|| DataType::ALL.to_vec(), |d| vec![d.into()]);
-            sync(&tenant.tenant, &data_types, dry_run, force).await
+            sync(&tenant.tenant, &data_types, dry_run, force)
+                .await
+                .map(done)
         }
         Command::Backfill {
             tenant,
             target,
             since,
             dry_run,
-        } => backfill(&tenant.tenant, target, since.as_deref(), dry_run).await,
-        Command::Trace { tenant, entity } => {
+        } => backfill(&tenant.tenant, target, since.as_deref(), dry_run)
+            .await
+            .map(done),
+        Command::Trace {
+            tenant,
+            entity,
+            output,
+        } => {
             // Checked here, before any AWS call: the id's rule depends on the kind.
             let key = entity
                 .key(tenant.tenant)
                 .unwrap_or_else(|e| usage_error("trace", format!("invalid --id: {e}")));
-            trace(&key).await
+            trace(&key, &output).await
         }
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("{}", synchub_cli::error_report(&*e));
-            ExitCode::from(2)
-        }
+        Command::Health { output } => health(&output).await,
+        Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
+        Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
+        Command::Runs {
+            tenant,
+            limit,
+            output,
+        } => runs(&tenant.tenant, limit, &output).await,
     }
 }
 
@@ -153,12 +179,64 @@ async fn backfill(
         .all(|i| i.result.as_ref().is_none_or(TargetStatus::is_success)))
 }
 
-async fn trace(key: &EntityKey) -> Result<bool, Error> {
-    let config = Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
-    let audit = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&aws), &config.audit_table);
-    print!("{}", synchub_cli::trace::trace(&audit, key).await?);
-    Ok(true)
+/// The operator's questions, on the adapters the environment names (the
+/// flags' deploy side too: `ENABLE_*` and `CANARY_TENANTS`).
+async fn operations(config: &Config) -> Operations {
+    Operations::new(&synchub::lambda::aws_config().await, config)
+}
+
+async fn trace(key: &EntityKey, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let trace = ops.trace(key).await?;
+    print!(
+        "{}",
+        answer(&trace, output.json, synchub_cli::trace::render)?
+    );
+    Ok(0)
+}
+
+/// 0 healthy, 1 degraded, 2 unhealthy (as when health cannot be read).
+async fn health(output: &Output) -> Result<u8, Error> {
+    let ops = operations(&with_dead_letter_queues(Config::from_env(&[])?)?).await;
+    let health = ops.health().await?;
+    print!(
+        "{}",
+        answer(&health, output.json, synchub_cli::health::render)?
+    );
+    Ok(synchub_cli::health::exit_status(&health))
+}
+
+/// 1 when a collection's last run failed.
+async fn status(tenant: &TenantId, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let status = ops.status(tenant).await?;
+    print!(
+        "{}",
+        answer(&status, output.json, synchub_cli::status::render)?
+    );
+    Ok(synchub_cli::status::exit_status(&status))
+}
+
+async fn flags(tenant: &TenantId, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let flags = ops.flags(tenant).await?;
+    print!(
+        "{}",
+        answer(&flags, output.json, |f| synchub_cli::status::flag_table(f))?
+    );
+    Ok(0)
+}
+
+async fn runs(tenant: &TenantId, limit: usize, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let runs = ops.runs(tenant, limit).await?;
+    print!(
+        "{}",
+        answer(&runs, output.json, |r| synchub_cli::status::run_table(
+            &r.runs
+        ))?
+    );
+    Ok(0)
 }
 
 #[cfg(feature = "demo")]

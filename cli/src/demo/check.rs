@@ -2,13 +2,14 @@
 //! `synchub trace` on one SKU that saw a stale event says why.
 
 use super::Error;
-use crate::trace;
+use crate::ops::Operations;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-use synchub::adapters::dynamodb::DynamoAuditLog;
+use synchub::app::ops::trace::entity_key;
 use synchub::config::Config;
-use synchub::domain::{Sku, TenantId};
+use synchub::domain::audit::AuditOutcome;
+use synchub::domain::{EntityKind, TenantId};
 
 /// Whether every SKU holds its newest accepted event; prints the verdict.
 pub async fn newest_held(
@@ -62,18 +63,24 @@ async fn stored_event_id(
 
 /// Prints the trace of the first SKU (in order) that saw a stale event.
 pub async fn explain_a_stale_sku(
-    aws: &SdkConfig,
-    config: &Config,
+    ops: &Operations,
     tenant: &TenantId,
     newest: &HashMap<&str, &str>,
 ) -> Result<(), Error> {
-    let audit = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table);
     let mut skus: Vec<&str> = newest.keys().copied().collect();
     skus.sort_unstable();
     for sku in skus {
-        let text = trace::trace_item(&audit, tenant, &Sku::parse(sku)?).await?;
-        if text.contains("stale") {
-            println!("\n$ synchub trace --tenant {tenant} --sku {sku}\n{text}");
+        let key = entity_key(tenant.clone(), EntityKind::CatalogItem, sku)?;
+        let trace = ops.trace(&key).await?;
+        if trace
+            .deliveries
+            .iter()
+            .any(|d| d.outcome == AuditOutcome::Stale)
+        {
+            println!(
+                "\n$ synchub trace --tenant {tenant} --sku {sku}\n{}",
+                crate::trace::render(&trace)
+            );
             break;
         }
     }

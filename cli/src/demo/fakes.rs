@@ -1,6 +1,7 @@
-//! The demo's stand-ins for the systems synchub sends to: a storefront that
-//! takes cache-bust POSTs, and Square's and HubSpot's customer APIs answering
-//! as their documentation shows. Local HTTP servers, so the demo runs offline.
+//! The demo's stand-ins for the systems synchub talks to: a storefront that
+//! takes cache-bust POSTs, Square's and HubSpot's customer APIs, and Square's
+//! locations for a pull, answering as their documentation shows. Local HTTP
+//! servers, so the demo runs offline.
 
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -62,5 +63,27 @@ impl CustomerTargets {
     /// How many requests both targets have received.
     pub async fn requests(&self) -> usize {
         self.0.received_requests().await.unwrap_or_default().len()
+    }
+}
+
+/// Square's Locations API with the merchant's two stores, for a pull.
+pub struct SquareLocations(MockServer);
+
+impl SquareLocations {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v2/locations"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"locations": [
+                {"id": "LDEMO1", "name": "Demo Shop Downtown", "status": "ACTIVE", "timezone": "Europe/Berlin", "currency": "EUR"},
+                {"id": "LDEMO2", "name": "Demo Shop Harbour", "status": "ACTIVE", "timezone": "Europe/Berlin", "currency": "EUR"}
+            ]})))
+            .mount(&server)
+            .await;
+        Self(server)
+    }
+
+    pub fn uri(&self) -> String {
+        self.0.uri()
     }
 }

@@ -2,18 +2,21 @@
 //! supplier webhooks (shuffled, with duplicates and malformed ones) through
 //! the real ingest handler, the real worker consuming the queue concurrently,
 //! then what happened, a check that every SKU holds its newest event, the
-//! failure notifier on the DLQ, and Shopify registrations sent to the
-//! customer targets. The storefront, Square and HubSpot are local stand-ins
-//! ([`fakes`]); everything else is the stack's own code on the local engines.
+//! failure notifier on the DLQ, Shopify registrations sent to the customer
+//! targets, and last what `synchub health`, `status` and `trace` answer. The
+//! storefront, Square and HubSpot are local stand-ins ([`fakes`]); everything
+//! else is the stack's own code on the local engines.
 
 mod check;
 mod fakes;
 mod notifier;
+mod operations;
 mod registrations;
 mod supplier;
 
 use crate::event_source::LocalEventSource;
 use crate::local::{self, QueueSettings};
+use crate::ops::Operations;
 use aws_config::SdkConfig;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -71,11 +74,13 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
 
     let tenant = TenantId::parse(&options.tenant)?;
     let newest_held = check::newest_held(aws, &config, &tenant, &tally.newest).await?;
-    check::explain_a_stale_sku(aws, &config, &tenant, &tally.newest).await?;
+    let ops = Operations::new(aws, &config);
+    check::explain_a_stale_sku(&ops, &tenant, &tally.newest).await?;
     // Every accepted webhook, and the junk message, has exactly one audit row.
     let all_audited = outcomes.values().sum::<usize>() == tally.accepted() + 1;
     let registered = registrations::run(aws, &config, &ingest, &options.tenant).await?;
-    Ok(newest_held && all_audited && registered)
+    let operated = operations::run(aws, &config, &tenant).await?;
+    Ok(newest_held && all_audited && registered && operated)
 }
 
 /// The stack's resources, with a short visibility timeout so retries show quickly.

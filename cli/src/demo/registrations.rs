@@ -8,12 +8,13 @@ use super::Error;
 use crate::api_gateway::{invoke_ingest, shopify_headers, webhook_event};
 use crate::event_source::LocalEventSource;
 use crate::local;
-use crate::trace;
 use aws_config::SdkConfig;
 use serde_json::json;
 use synchub::adapters::dynamodb::DynamoAuditLog;
 use synchub::app::customers::{TargetFlags, CRM};
+use synchub::app::ops::trace::entity_key;
 use synchub::config::Config;
+use synchub::domain::audit::AuditOutcome;
 use synchub::domain::{EntityKind, TenantId};
 use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
 use synchub::ports::CustomerLedger;
@@ -180,16 +181,18 @@ async fn data_request(
         "
 data request  Shopify customers/data_request for shopify-{id}: HTTP {status}"
     );
-    let key = trace::entity_key(
+    let key = entity_key(
         tenant.clone(),
         EntityKind::Customer,
         &format!("shopify-{id}"),
     )?;
     let audit = DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(aws), &config.audit_table);
-    let text = trace::trace(&audit, &key).await?;
+    let trace = crate::trace::trace(&audit, &key).await?;
     println!(
-        "\n$ synchub trace --tenant {tenant} --kind customer --id {}\n{text}",
-        key.id
+        "\n$ synchub trace --tenant {tenant} --kind customer --id {}\n{}",
+        key.id,
+        crate::trace::render(&trace)
     );
-    Ok(status == 202 && text.contains("data request") && text.contains("applied"))
+    let held = |outcome| trace.deliveries.iter().any(|d| d.outcome == outcome);
+    Ok(status == 202 && held(AuditOutcome::DataRequest) && held(AuditOutcome::Applied))
 }

@@ -1,0 +1,215 @@
+//! The operator's questions (health, status, flags, runs, trace) answered by
+//! the use cases in `synchub::app::ops`, on the adapters the sync API uses:
+//! nothing here decides an answer. The commands and the demo both ask
+//! through [`Operations`].
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+use synchub::app::ops::{FlagValue, Health, OpsError, Queues, RunLine, TenantStatus, Trace};
+use synchub::config::{Config, ConfigError};
+use synchub::domain::time::now_millis;
+use synchub::domain::{EntityKey, TenantId};
+use synchub::lambda::Api;
+use synchub::ports::{RunLog, TenantDirectory};
+
+/// The operator's questions on the sync API's own adapters (built from the
+/// configuration as the `sync-api` function builds them, the flags' deploy
+/// side included: `ENABLE_*` and `CANARY_TENANTS`).
+pub struct Operations {
+    pub api: Api,
+}
+
+impl Operations {
+    pub fn new(aws: &SdkConfig, config: &Config) -> Self {
+        Self {
+            api: Api::new(aws, config),
+        }
+    }
+
+    /// Needs every queue's URL (see [`with_dead_letter_queues`]).
+    pub async fn health(&self) -> Result<Health, OpsError> {
+        let api = &self.api;
+        let queues = Queues {
+            sync: &api.sync.queue,
+            sync_dlq: &api.sync_dlq,
+            runs_dlq: &api.runs_dlq,
+            notify_dlq: &api.notify_dlq,
+        };
+        synchub::app::ops::health(
+            &queues,
+            &api.sync.runs,
+            &api.sync.tenants,
+            &api.thresholds,
+            now_millis(),
+        )
+        .await
+    }
+
+    pub async fn status(&self, tenant: &TenantId) -> Result<TenantStatus, OpsError> {
+        let api = &self.api;
+        synchub::app::ops::status(&api.sync.runs, &api.sync.tenants, &api.flags, tenant).await
+    }
+
+    /// The flags part of the tenant's status.
+    pub async fn flags(&self, tenant: &TenantId) -> Result<Vec<FlagValue>, OpsError> {
+        Ok(self.status(tenant).await?.flags)
+    }
+
+    /// The tenant's runs, newest first, at most `limit`.
+    pub async fn runs(&self, tenant: &TenantId, limit: usize) -> Result<Runs, OpsError> {
+        self.known_tenant(tenant).await?;
+        let runs = self.api.sync.runs.runs(tenant.as_str()).await?;
+        Ok(Runs {
+            tenant_id: tenant.to_string(),
+            runs: runs.iter().take(limit).map(RunLine::from).collect(),
+        })
+    }
+
+    pub async fn trace(&self, key: &EntityKey) -> Result<Trace, OpsError> {
+        self.known_tenant(&key.tenant).await?;
+        Ok(crate::trace::trace(&self.api.audit, key).await?)
+    }
+
+    /// As the sync API answers: an unknown tenant is an error, not an empty answer.
+    async fn known_tenant(&self, tenant: &TenantId) -> Result<(), OpsError> {
+        match self.api.sync.tenants.settings(tenant).await? {
+            Some(_) => Ok(()),
+            None => Err(OpsError::UnknownTenant(tenant.to_string())),
+        }
+    }
+}
+
+/// `synchub runs`: the sync API's page of runs (`tenantId`, `runs`) without
+/// its paging cursor; the CLI shows one page, `--limit` long.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Runs {
+    pub tenant_id: String,
+    pub runs: Vec<RunLine>,
+}
+
+/// The configuration health needs: every queue named. A runs or
+/// notifications DLQ it does not name is taken to be beside its queue, as
+/// template.yaml names it (`{queue}-dlq`). Names every queue still missing.
+pub fn with_dead_letter_queues(mut config: Config) -> Result<Config, ConfigError> {
+    let beside = |queue: &str| {
+        if queue.is_empty() {
+            String::new()
+        } else {
+            format!("{queue}-dlq")
+        }
+    };
+    if config.runs_dlq_url.is_empty() {
+        config.runs_dlq_url = beside(&config.runs_queue_url);
+    }
+    if config.notify_dlq_url.is_empty() {
+        config.notify_dlq_url = beside(&config.notify_queue_url);
+    }
+    let problems: Vec<String> = [
+        (&config.sync_queue_url, "SYNC_QUEUE_URL"),
+        (&config.sync_dlq_url, "SYNC_DLQ_URL"),
+        (&config.runs_dlq_url, "RUNS_DLQ_URL (or RUNS_QUEUE_URL)"),
+        (
+            &config.notify_dlq_url,
+            "NOTIFY_DLQ_URL (or NOTIFY_QUEUE_URL)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(url, _)| url.is_empty())
+    .map(|(_, name)| format!("{name} is not set"))
+    .collect();
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+/// An answer as the person asked for it: the use case's JSON (what the sync
+/// API answers), or the human rendering.
+pub fn answer<T: Serialize>(
+    value: &T,
+    json: bool,
+    human: impl Fn(&T) -> String,
+) -> Result<String, serde_json::Error> {
+    if json {
+        Ok(serde_json::to_string_pretty(value)? + "\n")
+    } else {
+        Ok(human(value))
+    }
+}
+
+/// A value's word as its JSON names it (`succeeded`, `canary`, `TIMEOUT_ERROR`),
+/// so the tables and the JSON never disagree.
+pub fn word<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(word)) => word,
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synchub::app::ops::{FlagSource, HealthStatus};
+    use synchub::domain::sync_run::RunStatus;
+
+    fn config(pairs: &'static [(&'static str, &'static str)]) -> Config {
+        Config::from_lookup(
+            |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            },
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_dead_letter_queues_are_found_beside_their_queues_unless_named() {
+        let mut config = config(&[
+            ("SYNC_QUEUE_URL", "http://q/synchub-sync-events"),
+            ("SYNC_DLQ_URL", "http://q/synchub-sync-events-dlq"),
+            ("RUNS_QUEUE_URL", "http://q/synchub-sync-runs"),
+            ("NOTIFY_QUEUE_URL", "http://q/synchub-notifications"),
+        ]);
+        let named = with_dead_letter_queues(config.clone()).unwrap();
+        assert_eq!(named.runs_dlq_url, "http://q/synchub-sync-runs-dlq");
+        assert_eq!(named.notify_dlq_url, "http://q/synchub-notifications-dlq");
+        config.runs_dlq_url = "http://q/other-dlq".into();
+        let named = with_dead_letter_queues(config).unwrap();
+        assert_eq!(named.runs_dlq_url, "http://q/other-dlq");
+    }
+
+    #[test]
+    fn every_missing_queue_is_named_at_once() {
+        let err = with_dead_letter_queues(config(&[])).unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "SYNC_QUEUE_URL is not set",
+                "SYNC_DLQ_URL is not set",
+                "RUNS_DLQ_URL (or RUNS_QUEUE_URL) is not set",
+                "NOTIFY_DLQ_URL (or NOTIFY_QUEUE_URL) is not set",
+            ]
+        );
+    }
+
+    #[test]
+    fn words_are_the_json_words() {
+        assert_eq!(word(&RunStatus::Succeeded), "succeeded");
+        assert_eq!(word(&FlagSource::Canary), "canary");
+        assert_eq!(word(&HealthStatus::Unhealthy), "unhealthy");
+        assert_eq!(word(&synchub::ErrorClass::TimeoutError), "TIMEOUT_ERROR");
+    }
+
+    #[test]
+    fn json_is_the_use_cases_answer() {
+        let text = answer(&FlagSource::Tenant, true, |_| "human".into()).unwrap();
+        assert_eq!(text, "\"tenant\"\n");
+        let text = answer(&FlagSource::Tenant, false, |_| "human".into()).unwrap();
+        assert_eq!(text, "human");
+    }
+}
