@@ -21,7 +21,11 @@ pub async fn handle(
     event: Value,
     deadline_millis: u64,
 ) -> Result<Value, HandlerError> {
-    let answer = if event.get("Records").is_some() {
+    let answer = if event.get("sweep").and_then(Value::as_bool) == Some(true) {
+        let report =
+            crate::app::daily_sync::sweep(&sync.ports(), &sync.tenants, now_millis()).await?;
+        serde_json::to_value(report)
+    } else if event.get("Records").is_some() {
         let sqs: SqsEvent = serde_json::from_value(event).map_err(HandlerError::UnreadableEvent)?;
         serde_json::to_value(work(sync, sqs, deadline_millis).await)
     } else {

@@ -10,7 +10,10 @@
 //! pull, entities the POS no longer returned get a tombstone.
 
 mod work;
-pub use work::{handle_work, plan, queue_run, send_summary, PlanOutcome, PlanReport, PlannedRun};
+pub use work::{
+    handle_work, plan, queue_run, send_summary, sweep, PlanOutcome, PlanReport, PlannedRun,
+    SweepReport,
+};
 
 use super::{object_message, send_all, SHOPIFY, SQUARE};
 use crate::domain::alert::Notice;
@@ -244,7 +247,7 @@ where
     Ok(())
 }
 
-async fn fail<P, R, Q, K, I>(
+pub(crate) async fn fail<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     run: &mut SyncRun,
     class: ErrorClass,

@@ -61,6 +61,42 @@ impl PlanOutcome {
     }
 }
 
+/// What a sweep failed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    /// Run ids failed with TIMEOUT_ERROR (their failure notice sent).
+    pub failed: Vec<String>,
+}
+
+/// Runs that died quietly (an invocation crashed until the lock expired and
+/// the work went to the runs DLQ) stay `running` with no progress: every run
+/// without progress for `stuck_after` is failed with TIMEOUT_ERROR and
+/// reported. On a schedule, so nobody has to start the next run to find them.
+pub async fn sweep<P, R, Q, K, I, D>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    tenants: &D,
+    now: i64,
+) -> Result<SweepReport, SyncError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+    D: TenantRoster,
+{
+    let stuck_after = ports.policy.stuck_after.as_millis() as i64;
+    let mut report = SweepReport::default();
+    for tenant in tenants.active().await? {
+        let runs = ports.runs.runs(&tenant.tenant_id).await?;
+        for mut run in runs.into_iter().filter(|r| r.is_stuck(now, stuck_after)) {
+            let minutes = (now - run.last_progress_millis) / 60_000;
+            let why = format!("no progress for {minutes} minutes (found by the sweep)");
+            super::fail(ports, &mut run, ErrorClass::TimeoutError, why, now).await?;
+            report.failed.push(run.run_id);
+        }
+    }
+    Ok(report)
+}
+
 /// Starts the runs a plan asks for and queues them. Only a failure to learn
 /// which tenants to sync fails the whole plan; one run's failure is reported
 /// in its row.
