@@ -237,6 +237,12 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
         "ENABLE_POS_SYNC",
         "ENABLE_CRM_SYNC",
         "ENABLE_UPDATE_SYNC",
+        "RUNS_DLQ_URL",
+        "NOTIFY_DLQ_URL",
+        "CANARY_TENANTS",
+        "HEALTH_MAX_SYNC_BACKLOG",
+        "HEALTH_MAX_DEAD_LETTERS",
+        "HEALTH_MAX_FAILED_RUNS",
     ];
     // Config reads the settings; the target flags are read (at init, through Config) in app/customers.rs.
     let config_source = ["shared/src/config.rs", "shared/src/app/customers.rs"]
@@ -285,5 +291,115 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
             );
         }
     }
-    assert_eq!(functions, 4);
+    assert_eq!(functions, 5);
+}
+
+/// The functions and their HttpApi events, as (function, event name, event).
+fn http_routes(t: &Value) -> Vec<(String, String, Value)> {
+    let mut routes = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (event_name, event) in events {
+            if event["Type"] == "HttpApi" {
+                routes.push((
+                    name.as_str().unwrap().to_owned(),
+                    event_name.as_str().unwrap().to_owned(),
+                    event.clone(),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_api_route_is_iam_authorized_and_webhooks_keep_their_signatures() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["HttpApi"]["Properties"]["Auth"]["EnableIamAuthorizer"],
+        true
+    );
+    // No default authorizer: webhook senders cannot sign with SigV4.
+    assert!(t["Resources"]["HttpApi"]["Properties"]["Auth"]
+        .get("DefaultAuthorizer")
+        .is_none());
+    let routes = http_routes(&t);
+    let mut api_routes = Vec::new();
+    for (function, event, route) in &routes {
+        let path = route["Properties"]["Path"].as_str().unwrap();
+        let method = route["Properties"]["Method"].as_str().unwrap();
+        let authorizer = &route["Properties"]["Auth"]["Authorizer"];
+        if path.starts_with("/api/") || path == "/api" {
+            assert_eq!(
+                authorizer, "AWS_IAM",
+                "{function}.{event} ({method} {path}) must be IAM-authorized"
+            );
+            assert_eq!(function, "SyncApiFunction", "{method} {path}");
+            api_routes.push(format!("{} {path}", method.to_lowercase()));
+        } else {
+            assert!(
+                path.starts_with("/webhooks/"),
+                "{function}.{event}: {path} is neither a webhook nor an /api route"
+            );
+            assert!(
+                authorizer.is_null(),
+                "{function}.{event}: webhook routes authenticate by signature"
+            );
+        }
+    }
+    // Every operation openapi.yaml documents is routed to the API, and no other.
+    let openapi: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(synchub_tests::repo_root().join("openapi.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in openapi["paths"].as_mapping().unwrap() {
+        for method in item.as_mapping().unwrap().keys() {
+            let method = method.as_str().unwrap();
+            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                documented.push(format!("{method} {}", path.as_str().unwrap()));
+            }
+        }
+    }
+    api_routes.sort();
+    documented.sort();
+    assert_eq!(api_routes, documented);
+}
+
+#[test]
+fn every_function_has_a_log_group_with_retention() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    assert_eq!(t["Parameters"]["LogRetentionDays"]["Default"], 30);
+    let groups: Vec<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Logs::LogGroup")
+        .map(|g| {
+            assert_eq!(
+                format!("{:?}", g["Properties"]["RetentionInDays"]),
+                format!(
+                    "{:?}",
+                    serde_yaml::from_str::<Value>("!Ref LogRetentionDays").unwrap()
+                ),
+                "{g:?}"
+            );
+            format!("{:?}", g["Properties"]["LogGroupName"])
+        })
+        .collect();
+    for (name, resource) in resources {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let name = name.as_str().unwrap();
+        let expected = format!("/aws/lambda/${{{name}}}");
+        assert!(
+            groups.iter().any(|g| g.contains(&expected)),
+            "{name} has no log group named {expected}: {groups:?}"
+        );
+    }
 }
