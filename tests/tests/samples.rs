@@ -92,6 +92,7 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let worker = stack.worker();
     let notifier = synchub::lambda::Notifier::new(&stack.aws, &stack.config);
     let daily_sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
+    let api = synchub::lambda::Api::new(&stack.aws, &stack.config);
     let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
     let provider_tenant = stack.provider_tenant(vec![]).await;
     let mut seen = 0;
@@ -310,6 +311,27 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
                 ),
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             }
+        } else if let Some(case) = name
+            .strip_prefix("sync-api.")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            let event = text.replace(SAMPLE_TENANT, &tenant.id);
+            let request = lambda_http::request::from_str(&event)
+                .unwrap_or_else(|e| panic!("{name}: not an HTTP API event: {e}"));
+            let response = synchub::lambda::api::handle_api(&api, request).await;
+            let status = response.status().as_u16();
+            let answer: Value = match response.body() {
+                lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+                other => panic!("{name}: {other:?}"),
+            };
+            let expected = match case {
+                "health" | "tenant-status" | "trace" | "runs" => 200,
+                "start-runs" => 202,
+                "trace-bad-kind" => 400,
+                other => panic!("events/{name}: no expectation for case {other}; add one here"),
+            };
+            assert_eq!(status, expected, "{name}: {answer}");
+            assert!(answer["correlationId"].is_string(), "{name}: {answer}");
         } else {
             panic!("events/{name}: samples are named <function>.<case>.json");
         }
