@@ -113,7 +113,7 @@ pub fn table(lines: &[RunLine]) -> String {
             RunLine::Ran(r) => {
                 out += &format!(
                     "{:<11} {:<10} {:>8} {:>8} {:>8} {:>6}  {}{}\n",
-                    r.data_type,
+                    r.data_type.to_string(),
                     format!("{:?}", r.status).to_lowercase(),
                     r.fetched,
                     r.enqueued,
@@ -174,4 +174,27 @@ pub async fn dry(
     }
     out += "dry run: nothing was written or enqueued\n";
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synchub::domain::sync_run::RunStatus;
+
+    #[test]
+    fn the_run_table_pads_the_data_type_column() {
+        let run: SyncRun = serde_json::from_value(serde_json::json!({
+            "runId": "sync-acme-1-ab", "tenantId": "acme", "dataType": "locations",
+            "trigger": "manual", "status": "succeeded", "startedAt": "2026-06-01T02:00:00.000Z",
+            "startedMillis": 0, "fetched": 2, "enqueued": 2, "rejected": 0, "pages": 1,
+            "lastProgressMillis": 0
+        }))
+        .unwrap();
+        assert_eq!(run.status, RunStatus::Succeeded);
+        let text = table(&[RunLine::Ran(run)]);
+        assert_eq!(
+            text.lines().nth(1),
+            Some("locations   succeeded         2        2        0      1  sync-acme-1-ab")
+        );
+    }
 }
