@@ -5,18 +5,22 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use synchub::config::Config;
+use synchub::lambda::emf::{flush, init_metrics};
 use synchub::lambda::{aws_config, daily_sync::handle, init_tracing, DailySync};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    init_metrics("daily-sync");
     let sync = DailySync::new(
         &aws_config().await,
         &Config::from_env(synchub::config::DAILY_SYNC)?,
     );
     let sync = &sync;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(sync, event.payload, event.context.deadline).await
+        let answer = handle(sync, event.payload, event.context.deadline).await;
+        flush();
+        answer
     }))
     .await
 }

@@ -5,16 +5,20 @@
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use synchub::config::Config;
+use synchub::lambda::emf::{flush, init_metrics};
 use synchub::lambda::{aws_config, init_tracing, notify::handle_failures, Notifier};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    init_metrics("failure-notifier");
     let config = Config::from_env(synchub::config::FAILURE_NOTIFIER)?;
     let notifier = Notifier::new(&aws_config().await, &config);
     let (notifier, notify_queue_url) = (&notifier, config.notify_queue_url.as_str());
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(handle_failures(notifier, notify_queue_url, event.payload).await)
+        let response = handle_failures(notifier, notify_queue_url, event.payload).await;
+        flush();
+        Ok::<_, Error>(response)
     }))
     .await
 }

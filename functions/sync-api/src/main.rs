@@ -5,18 +5,24 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 use synchub::config::Config;
+use synchub::lambda::emf::{api_route, count_api_request, flush, init_metrics};
 use synchub::lambda::{api::handle_api, aws_config, init_tracing, Api};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    init_metrics("sync-api");
     let api = Api::new(
         &aws_config().await,
         &Config::from_env(synchub::config::SYNC_API)?,
     );
     let api = &api;
     run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(handle_api(api, request).await)
+        let route = api_route(request.method(), request.uri().path());
+        let response = handle_api(api, request).await;
+        count_api_request(route, response.status().as_u16());
+        flush();
+        Ok::<_, Error>(response)
     }))
     .await
 }

@@ -4,18 +4,22 @@
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use synchub::config::Config;
+use synchub::lambda::emf::{flush, init_metrics};
 use synchub::lambda::{aws_config, init_tracing, sqs::handle_sync_batch, Worker};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    init_metrics("sync-worker");
     let worker = Worker::new(
         &aws_config().await,
         &Config::from_env(synchub::config::SYNC_WORKER)?,
     );
     let worker = &worker;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(handle_sync_batch(worker, event.payload).await)
+        let response = handle_sync_batch(worker, event.payload).await;
+        flush();
+        Ok::<_, Error>(response)
     }))
     .await
 }

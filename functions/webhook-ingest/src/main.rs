@@ -5,18 +5,22 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 use synchub::config::Config;
+use synchub::lambda::emf::{flush, init_metrics};
 use synchub::lambda::{aws_config, http::handle_webhook, init_tracing, Ingest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    init_metrics("webhook-ingest");
     let ingest = Ingest::new(
         &aws_config().await,
         &Config::from_env(synchub::config::WEBHOOK_INGEST)?,
     );
     let ingest = &ingest;
     run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(handle_webhook(ingest, request).await)
+        let response = handle_webhook(ingest, request).await;
+        flush();
+        Ok::<_, Error>(response)
     }))
     .await
 }

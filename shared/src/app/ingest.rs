@@ -141,8 +141,9 @@ fn label_and_correlation(tenant: &str, now_millis: i64) -> (String, String) {
     (label.to_string(), correlation_id)
 }
 
-/// The answer to a webhook, logged once with its correlation id: 202 with
-/// `accepted`, or the error's status and JSON body.
+/// The answer to a webhook, logged and counted (accepted, or refused by
+/// error class) once with its correlation id: 202 with `accepted`, or the
+/// error's status and JSON body.
 fn respond(
     tenant: &str,
     source: &str,
@@ -151,6 +152,7 @@ fn respond(
 ) -> WebhookResponse {
     let (status, mut body) = match result {
         Ok(accepted) => {
+            ::metrics::counter!("WebhooksAccepted").increment(1);
             tracing::info!(
                 tenant,
                 source,
@@ -164,6 +166,7 @@ fn respond(
         }
         Err(err) => {
             let class = err.class();
+            ::metrics::counter!("WebhooksRefused", "class" => class.as_str()).increment(1);
             if err.status() >= 500 {
                 tracing::error!(tenant, source, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(&err).map(|s| s.to_string()), "webhook not accepted");
             } else {

@@ -206,6 +206,9 @@ where
     Q: MessageQueue,
 {
     let new = ports.store.record(failure).await?;
+    if new {
+        ::metrics::counter!("FailuresRecorded").increment(1);
+    }
     tracing::info!(
         tenant_id = %failure.tenant_id, error.class = %failure.error_class, correlation_id = %failure.correlation_id,
         subject_id = %failure.subject_id, source = %failure.source, new, "failure recorded"
@@ -318,6 +321,7 @@ where
         .await?;
     let email = alert_email(ports.policy, settings.as_ref(), state, &samples)?;
     let message_id = ports.mailer.send(&email).await?;
+    ::metrics::counter!("EmailsSent").increment(1);
     let mut reported = state.clone();
     reported.sample_ids = samples.iter().map(|f| f.subject_id.clone()).collect();
     reported.correlation_ids = samples.iter().map(|f| f.correlation_id.clone()).collect();
@@ -409,7 +413,10 @@ where
         Err(e) => Err(e),
     };
     match sent {
-        Ok(_) => Ok(format!("daily summary of {} runs emailed", runs.len())),
+        Ok(_) => {
+            ::metrics::counter!("EmailsSent").increment(1);
+            Ok(format!("daily summary of {} runs emailed", runs.len()))
+        }
         Err(e) => {
             ports.store.release_summary(tenant, day).await?;
             Err(e)

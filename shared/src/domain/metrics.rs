@@ -47,6 +47,16 @@ impl Tally {
     }
 }
 
+/// What the customer targets (POS, CRM) did with a batch's changes, one
+/// count per (change, target): for CloudWatch only, not kept per tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetTally {
+    /// Calls that went through, erasures included.
+    pub succeeded: u64,
+    pub skipped: u64,
+    pub failed: u64,
+}
+
 /// The hour a moment falls in, as the counters' sort key (`2026-12-02T07`).
 pub fn hour_of(rfc3339: &str) -> String {
     rfc3339.chars().take(13).collect()

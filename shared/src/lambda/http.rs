@@ -14,6 +14,7 @@ use serde_json::json;
 /// Routes `POST /webhooks/{supplier|shopify|square}/{tenantId}`.
 pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body> {
     let Some((source, tenant)) = route(request.uri().path()) else {
+        ::metrics::counter!("WebhooksRefused", "class" => "VALIDATION_ERROR").increment(1);
         return to_response(WebhookResponse {
             status: 404,
             body: json!({"error": {"class": "VALIDATION_ERROR", "field": "path", "message": "no such webhook route; use /webhooks/{supplier|shopify|square}/{tenantId}"}}),

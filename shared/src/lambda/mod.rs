@@ -1,8 +1,10 @@
-//! Lambda glue written once: init (JSON logs, one SDK config), the wiring of
-//! adapters per function, HTTP mapping and SQS partial batch responses.
+//! Lambda glue written once: init (JSON logs, EMF metrics, one SDK config),
+//! the wiring of adapters per function, HTTP mapping and SQS partial batch
+//! responses.
 
 pub mod api;
 pub mod daily_sync;
+pub mod emf;
 pub mod error;
 pub mod http;
 pub mod notify;

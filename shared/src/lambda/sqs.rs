@@ -33,11 +33,13 @@ pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
     response
 }
 
-/// Handles one SQS batch; a failed record never fails the rest.
+/// Handles one SQS batch; a failed record never fails the rest. Its sums
+/// are recorded for the invocation's EMF line (see [`super::emf`]).
 pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
     let mut report = apply_batch(&worker.ports(), &deliveries).await;
     count_batch(&worker.metrics, &event, &mut report).await;
+    super::emf::count_sync_batch(deliveries.len(), &report);
     tracing::info!(
         records = deliveries.len(),
         retry = report.retry.len(),

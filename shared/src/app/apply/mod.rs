@@ -12,7 +12,7 @@ mod rejected;
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::SHOPIFY;
 use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
-use crate::domain::metrics::Tally;
+use crate::domain::metrics::{Tally, TargetTally};
 use crate::domain::ordering::{plan_batch, settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::now_millis;
 use crate::domain::time::now_rfc3339;
@@ -52,6 +52,8 @@ pub struct BatchReport {
     pub outcomes: Vec<(String, String)>,
     /// What the batch did per tenant, for the gate's counters.
     pub tallies: BTreeMap<String, Tally>,
+    /// What the customer targets did, all tenants together (for metrics).
+    pub targets: TargetTally,
 }
 
 impl BatchReport {

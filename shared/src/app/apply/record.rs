@@ -4,7 +4,7 @@
 use super::{BatchReport, Delivery, Parsed, TargetResults, STOREFRONT};
 use crate::domain::audit::TargetState;
 use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
-use crate::domain::metrics::Tally;
+use crate::domain::metrics::{Tally, TargetTally};
 use crate::domain::ordering::{settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::{expiry_after, now_rfc3339};
 use crate::ports::{AuditLog, PortError};
@@ -96,6 +96,7 @@ pub(super) async fn record<A: AuditLog>(
     for ((row, delivery, retry), result) in results {
         if result.is_ok() {
             count(report.tally(&row.tenant_id), row);
+            count_targets(&mut report.targets, row);
         }
         match result {
             Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
@@ -124,5 +125,16 @@ fn count(tally: &mut Tally, row: &AuditRow) {
         Some(TargetState::Success) => tally.publish_ok += 1,
         Some(TargetState::Failed(_)) => tally.publish_failed += 1,
         _ => {}
+    }
+}
+
+/// A recorded row's customer targets (every target but the storefront).
+fn count_targets(tally: &mut TargetTally, row: &AuditRow) {
+    for (_, target) in row.targets.iter().filter(|(name, _)| *name != STOREFRONT) {
+        match target.status {
+            TargetState::Success | TargetState::Erased => tally.succeeded += 1,
+            TargetState::Skipped(_) => tally.skipped += 1,
+            TargetState::Failed(_) => tally.failed += 1,
+        }
     }
 }

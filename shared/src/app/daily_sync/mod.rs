@@ -265,6 +265,7 @@ where
     ports.runs.save(run).await?;
     ports.runs.unlock(run).await?;
     tracing::error!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, error.class = %class, error = %message, "sync run failed");
+    ::metrics::counter!("RunsFailed").increment(1);
     let notice = Notice::RunFailed {
         tenant_id: run.tenant_id.clone(),
         data_type: run.data_type.to_string(),
@@ -476,6 +477,11 @@ where
     ports.runs.save(&run).await?;
     ports.runs.unlock(&run).await?;
     tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, status = ?run.status, fetched = run.fetched, enqueued = run.enqueued, rejected = run.rejected, "sync run finished");
+    ::metrics::counter!("RunsFinished").increment(1);
+    ::metrics::histogram!("RunDurationMs").record((now - run.started_millis).max(0) as f64);
+    ::metrics::counter!("ObjectsFetched").increment(run.fetched);
+    ::metrics::counter!("ObjectsEnqueued").increment(run.enqueued);
+    ::metrics::counter!("ObjectsRejected").increment(run.rejected);
     Ok(Progress::Finished(run))
 }
 
