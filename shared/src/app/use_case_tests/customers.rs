@@ -330,3 +330,25 @@ async fn a_redelivered_erasure_calls_no_target_again() {
         (TargetState::Erased, TargetState::Erased)
     );
 }
+
+#[tokio::test]
+async fn the_batch_report_counts_each_customer_target_result_for_the_metrics() {
+    let w = worker(TargetFlags {
+        pos: false,
+        ..all_on()
+    });
+
+    let report = w
+        .apply(&[customer_delivery("m1", "customers/create", "evt-1", 1)])
+        .await;
+
+    assert_eq!(
+        report.targets,
+        crate::domain::metrics::TargetTally {
+            succeeded: 1,
+            skipped: 1,
+            failed: 0
+        },
+        "the CRM went through, the switched-off POS was skipped"
+    );
+}
