@@ -3,8 +3,8 @@
 //! so a typo is refused with the list of valid values before any AWS call.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use synchub::app::ops::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 use synchub::domain::{EntityKey, Sku, TenantId, ValidationError};
-use synchub::lambda::api::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +74,19 @@ pub enum Command {
     /// stuck runs, each against its threshold. Exit status 0 healthy, 1 degraded,
     /// 2 unhealthy (or health could not be read).
     Health {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// The launch gate over a window: stale items, queue lag, publish error
+    /// rate and trace coverage against their thresholds, for all tenants and
+    /// each. Exit status 1 when any signal misses.
+    Gate {
+        /// RFC 3339 start of the window (24 hours ago by default).
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 end of the window (now by default).
+        #[arg(long)]
+        until: Option<String>,
         #[command(flatten)]
         output: Output,
     },

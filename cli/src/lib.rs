@@ -15,6 +15,7 @@ pub mod backfill;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod event_source;
+pub mod gate;
 pub mod health;
 pub mod local;
 pub mod ops;

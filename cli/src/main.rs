@@ -76,6 +76,11 @@ async fn run(command: Command) -> Result<u8, Error> {
             trace(&key, &output).await
         }
         Command::Health { output } => health(&output).await,
+        Command::Gate {
+            since,
+            until,
+            output,
+        } => gate(since.as_deref(), until.as_deref(), &output).await,
         Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
         Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
         Command::Runs {
@@ -204,6 +209,14 @@ async fn health(output: &Output) -> Result<u8, Error> {
         answer(&health, output.json, synchub_cli::health::render)?
     );
     Ok(synchub_cli::health::exit_status(&health))
+}
+
+/// 1 when a signal misses.
+async fn gate(since: Option<&str>, until: Option<&str>, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let gate = ops.gate(since, until).await?;
+    print!("{}", answer(&gate, output.json, synchub_cli::gate::render)?);
+    Ok(synchub_cli::gate::exit_status(&gate))
 }
 
 /// 1 when a collection's last run failed.

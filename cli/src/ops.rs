@@ -5,12 +5,10 @@
 
 use aws_config::SdkConfig;
 use serde::Serialize;
-use synchub::app::ops::{FlagValue, Health, OpsError, Queues, RunLine, TenantStatus, Trace};
+use synchub::app::ops::{FlagValue, GateReport, Health, OpsError, RunsPage, TenantStatus, Trace};
 use synchub::config::{Config, ConfigError};
-use synchub::domain::time::now_millis;
 use synchub::domain::{EntityKey, TenantId};
 use synchub::lambda::Api;
-use synchub::ports::{RunLog, TenantDirectory};
 
 /// The operator's questions on the sync API's own adapters (built from the
 /// configuration as the `sync-api` function builds them, the flags' deploy
@@ -28,64 +26,33 @@ impl Operations {
 
     /// Needs every queue's URL (see [`with_dead_letter_queues`]).
     pub async fn health(&self) -> Result<Health, OpsError> {
-        let api = &self.api;
-        let queues = Queues {
-            sync: &api.sync.queue,
-            sync_dlq: &api.sync_dlq,
-            runs_dlq: &api.runs_dlq,
-            notify_dlq: &api.notify_dlq,
-        };
-        synchub::app::ops::health(
-            &queues,
-            &api.sync.runs,
-            &api.sync.tenants,
-            &api.thresholds,
-            now_millis(),
-        )
-        .await
+        self.api.health().await
     }
 
     pub async fn status(&self, tenant: &TenantId) -> Result<TenantStatus, OpsError> {
-        let api = &self.api;
-        synchub::app::ops::status(&api.sync.runs, &api.sync.tenants, &api.flags, tenant).await
+        self.api.status(tenant).await
     }
 
-    /// The flags part of the tenant's status.
     pub async fn flags(&self, tenant: &TenantId) -> Result<Vec<FlagValue>, OpsError> {
-        Ok(self.status(tenant).await?.flags)
+        self.api.flags(tenant).await
     }
 
-    /// The tenant's runs, newest first, at most `limit`.
-    pub async fn runs(&self, tenant: &TenantId, limit: usize) -> Result<Runs, OpsError> {
-        self.known_tenant(tenant).await?;
-        let runs = self.api.sync.runs.runs(tenant.as_str()).await?;
-        Ok(Runs {
-            tenant_id: tenant.to_string(),
-            runs: runs.iter().take(limit).map(RunLine::from).collect(),
-        })
+    /// The tenant's runs, newest first, at most `limit` (the API's first page).
+    pub async fn runs(&self, tenant: &TenantId, limit: usize) -> Result<RunsPage, OpsError> {
+        self.api.runs(tenant, Some(&limit.to_string()), None).await
     }
 
     pub async fn trace(&self, key: &EntityKey) -> Result<Trace, OpsError> {
-        self.known_tenant(&key.tenant).await?;
-        Ok(crate::trace::trace(&self.api.audit, key).await?)
+        self.api.trace(key).await
     }
 
-    /// As the sync API answers: an unknown tenant is an error, not an empty answer.
-    async fn known_tenant(&self, tenant: &TenantId) -> Result<(), OpsError> {
-        match self.api.sync.tenants.settings(tenant).await? {
-            Some(_) => Ok(()),
-            None => Err(OpsError::UnknownTenant(tenant.to_string())),
-        }
+    pub async fn gate(
+        &self,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<GateReport, OpsError> {
+        self.api.gate(since, until).await
     }
-}
-
-/// `synchub runs`: the sync API's page of runs (`tenantId`, `runs`) without
-/// its paging cursor; the CLI shows one page, `--limit` long.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Runs {
-    pub tenant_id: String,
-    pub runs: Vec<RunLine>,
 }
 
 /// The configuration health needs: every queue named. A runs or

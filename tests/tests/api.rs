@@ -407,6 +407,23 @@ async fn every_documented_operation_answers_as_documented() {
     assert!(a.status >= 500, "{}", a.body);
     contract.check("GET /api/health", a.status, &a.body);
 
+    let a = get(&s.api, "/api/gate", &[]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["signals"].as_array().map(Vec::len), Some(4), "{}", a.body);
+    contract.check("GET /api/gate", a.status, &a.body);
+    let backwards = [
+        ("since", "2026-12-02T10:00:00Z"),
+        ("until", "2026-12-02T09:00:00Z"),
+    ];
+    let a = get(&s.api, "/api/gate", &backwards).await;
+    assert_eq!(
+        (a.status, a.body["error"]["field"].as_str()),
+        (400, Some("until")),
+        "{}",
+        a.body
+    );
+    contract.check("GET /api/gate", a.status, &a.body);
+
     let a = get(&s.api, &format!("{base}/status"), &[]).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["failedCollections"], json!(["catalog"]));

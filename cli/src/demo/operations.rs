@@ -1,13 +1,13 @@
 //! The demo's last word, as an operator would ask it: a pull of the
 //! tenant's Square locations (`synchub sync`, so the tenant has a run to
-//! show), then `synchub health`, `synchub status` and `synchub trace` for the
+//! show), then `synchub health`, `synchub status`, `synchub gate` and `synchub trace` for the
 //! demo tenant, each through the functions its command calls.
 
 use super::fakes::SquareLocations;
 use super::Error;
 use crate::event_source::LocalEventSource;
 use crate::ops::{with_dead_letter_queues, Operations};
-use crate::{health, local, status, sync, trace};
+use crate::{gate, health, local, status, sync, trace};
 use aws_config::SdkConfig;
 use synchub::app::ops::trace::entity_key;
 use synchub::config::Config;
@@ -39,6 +39,12 @@ pub async fn run(aws: &SdkConfig, config: &Config, tenant: &TenantId) -> Result<
         "$ synchub status --tenant {tenant}        (exit status {})\n{}",
         status::exit_status(&status),
         status::render(&status)
+    );
+    let gate = ops.gate(None, None).await?;
+    println!(
+        "$ synchub gate        (exit status {})\n{}",
+        gate::exit_status(&gate),
+        gate::render(&gate)
     );
     let key = entity_key(tenant.clone(), EntityKind::CatalogItem, TRACED_SKU)?;
     println!(

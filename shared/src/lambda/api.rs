@@ -10,33 +10,25 @@
 
 use super::Api;
 use crate::app::daily_sync::{dry_run, plan, DryRun, PlanOutcome, SyncError};
-use crate::app::ops::status::RunLine;
 use crate::app::ops::trace::entity_key;
-use crate::app::ops::{health, status, trace, OpsError, Queues};
+use crate::app::ops::OpsError;
 use crate::domain::correlation::new_correlation_id;
 use crate::domain::ids::typed;
 use crate::domain::square::DataType;
 use crate::domain::supplier::parse_body;
-use crate::domain::sync_run::{SyncRun, Trigger};
+use crate::domain::sync_run::Trigger;
 use crate::domain::time::now_millis;
 use crate::domain::{EntityKind, TenantId, ValidationError};
 use crate::error::chain;
 use crate::messages::PlanRequest;
-use crate::ports::{PortError, RunLog, TenantDirectory};
+use crate::ports::PortError;
 use crate::{Classified, ErrorClass};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::cmp::Reverse;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// Runs per page when the caller names no `limit`, and the most it may ask for.
-pub const DEFAULT_RUNS_LIMIT: usize = 20;
-pub const MAX_RUNS_LIMIT: usize = 100;
 
 /// The pseudo-tenant in the correlation id of a request about no tenant
 /// (health, an unknown route, a malformed tenant id).
@@ -113,6 +105,7 @@ impl ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route<'a> {
     Health,
+    Gate,
     Status(&'a str),
     Trace(&'a str),
     Runs(&'a str),
@@ -122,8 +115,10 @@ impl<'a> Route<'a> {
     /// The route a path names, if any; the tenant id is not validated yet.
     fn parse(path: &'a str) -> Option<Self> {
         let rest = path.trim_end_matches('/').strip_prefix("/api/")?;
-        if rest == "health" {
-            return Some(Route::Health);
+        match rest {
+            "health" => return Some(Route::Health),
+            "gate" => return Some(Route::Gate),
+            _ => {}
         }
         let (tenant, what) = rest.strip_prefix("tenants/")?.split_once('/')?;
         match what {
@@ -143,7 +138,7 @@ impl<'a> Route<'a> {
 
     fn tenant(self) -> Option<&'a str> {
         match self {
-            Route::Health => None,
+            Route::Health | Route::Gate => None,
             Route::Status(t) | Route::Trace(t) | Route::Runs(t) => Some(t),
         }
     }
@@ -235,6 +230,7 @@ async fn answer(
     };
     match (route, method) {
         (Route::Health, &Method::GET) => get_health(api).await,
+        (Route::Gate, &Method::GET) => get_gate(api, request).await,
         (Route::Status(t), &Method::GET) => get_status(api, &tenant_id(t)?).await,
         (Route::Trace(t), &Method::GET) => get_trace(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::GET) => get_runs(api, &tenant_id(t)?, request).await,
@@ -262,37 +258,20 @@ fn query(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The tenant's settings must exist: an unknown tenant is a 404, not an empty answer.
-async fn known_tenant(api: &Api, tenant: &TenantId) -> Result<(), ApiError> {
-    match api.sync.tenants.settings(tenant).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::UnknownTenant(tenant.to_string())),
-    }
-}
-
 /// `GET /api/health`.
 async fn get_health(api: &Api) -> Answer {
-    let queues = Queues {
-        sync: &api.sync.queue,
-        sync_dlq: &api.sync_dlq,
-        runs_dlq: &api.runs_dlq,
-        notify_dlq: &api.notify_dlq,
-    };
-    let answer = health(
-        &queues,
-        &api.sync.runs,
-        &api.sync.tenants,
-        &api.thresholds,
-        now_millis(),
-    )
-    .await?;
-    ok(200, &answer)
+    ok(200, &api.health().await?)
+}
+
+/// `GET /api/gate?since=&until=` (RFC 3339; the last 24 hours by default).
+async fn get_gate(api: &Api, request: &Request) -> Answer {
+    let (since, until) = (query(request, "since"), query(request, "until"));
+    ok(200, &api.gate(since.as_deref(), until.as_deref()).await?)
 }
 
 /// `GET /api/tenants/{tenantId}/status`.
 async fn get_status(api: &Api, tenant: &TenantId) -> Answer {
-    let answer = status(&api.sync.runs, &api.sync.tenants, &api.flags, tenant).await?;
-    ok(200, &answer)
+    ok(200, &api.status(tenant).await?)
 }
 
 /// `GET /api/tenants/{tenantId}/trace?kind=&id=`.
@@ -302,8 +281,7 @@ async fn get_trace(api: &Api, tenant: &TenantId, request: &Request) -> Answer {
     // Every rule entity_key checks is about the id, whatever it calls it.
     let key =
         entity_key(tenant.clone(), kind, &id).map_err(|e| ValidationError::new("id", e.rule))?;
-    known_tenant(api, tenant).await?;
-    ok(200, &trace(&api.audit, &key).await?)
+    ok(200, &api.trace(&key).await?)
 }
 
 const KINDS: [EntityKind; 7] = [
@@ -332,107 +310,15 @@ fn entity_kind(text: Option<&str>) -> Result<EntityKind, ValidationError> {
         .ok_or_else(|| ValidationError::new("kind", format!("must be one of {}", names())))
 }
 
-/// One page of a tenant's runs, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunsPage {
-    pub tenant_id: String,
-    pub runs: Vec<RunLine>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Where a page starts: after the run with this (start, id) in newest-first
-/// order. Opaque to callers (base64url), and valid even if that run expired.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RunsCursor {
-    started_millis: i64,
-    run_id: String,
-}
-
-impl RunsCursor {
-    fn of(run: &SyncRun) -> Self {
-        Self {
-            started_millis: run.started_millis,
-            run_id: run.run_id.clone(),
-        }
-    }
-
-    fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.started_millis, self.run_id))
-    }
-
-    fn decode(token: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("cursor", "is not a cursor this API returned");
-        let text = URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(bad)?;
-        let (millis, run_id) = text.split_once('.').ok_or_else(bad)?;
-        Ok(Self {
-            started_millis: millis.parse().map_err(|_| bad())?,
-            run_id: (!run_id.is_empty())
-                .then(|| run_id.to_owned())
-                .ok_or_else(bad)?,
-        })
-    }
-
-    /// Newest first: a greater start, then a greater id, comes first.
-    fn order(run: &SyncRun) -> (Reverse<i64>, Reverse<String>) {
-        (Reverse(run.started_millis), Reverse(run.run_id.clone()))
-    }
-
-    fn is_before(&self, run: &SyncRun) -> bool {
-        Self::order(run) > (Reverse(self.started_millis), Reverse(self.run_id.clone()))
-    }
-}
-
-fn runs_limit(text: Option<&str>) -> Result<usize, ValidationError> {
-    let Some(text) = text else {
-        return Ok(DEFAULT_RUNS_LIMIT);
-    };
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_RUNS_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ValidationError::new(
-            "limit",
-            format!("must be a whole number from 1 to {MAX_RUNS_LIMIT}"),
-        )),
-    }
-}
-
-/// The page of `runs` (any order) after `cursor`, at most `limit` long.
-fn runs_page(
-    tenant: &TenantId,
-    mut runs: Vec<SyncRun>,
-    cursor: Option<&RunsCursor>,
-    limit: usize,
-) -> RunsPage {
-    runs.sort_by_key(RunsCursor::order);
-    let mut after: Vec<SyncRun> = runs
-        .into_iter()
-        .filter(|r| cursor.is_none_or(|c| c.is_before(r)))
-        .collect();
-    let more = after.len() > limit;
-    after.truncate(limit);
-    RunsPage {
-        tenant_id: tenant.to_string(),
-        next_cursor: more
-            .then(|| after.last().map(|r| RunsCursor::of(r).encode()))
-            .flatten(),
-        runs: after.iter().map(RunLine::from).collect(),
-    }
-}
-
 /// `GET /api/tenants/{tenantId}/runs?limit=&cursor=`.
 async fn get_runs(api: &Api, tenant: &TenantId, request: &Request) -> Answer {
-    let limit = runs_limit(query(request, "limit").as_deref())?;
-    let cursor = query(request, "cursor")
-        .map(|c| RunsCursor::decode(&c))
-        .transpose()?;
-    known_tenant(api, tenant).await?;
-    let runs = api.sync.runs.runs(tenant.as_str()).await?;
-    ok(200, &runs_page(tenant, runs, cursor.as_ref(), limit))
+    let limit = query(request, "limit");
+    let cursor = query(request, "cursor");
+    ok(
+        200,
+        &api.runs(tenant, limit.as_deref(), cursor.as_deref())
+            .await?,
+    )
 }
 
 /// The body of `POST /api/tenants/{tenantId}/runs`; every field is optional.
@@ -582,7 +468,7 @@ fn body_bytes(request: &Request) -> &[u8] {
 /// tenant's pulls by the same code the schedule uses.
 async fn post_runs(api: &Api, tenant: &TenantId, request: &Request) -> Answer {
     let asked = RunsRequest::parse(body_bytes(request))?;
-    known_tenant(api, tenant).await?;
+    api.known_tenant(tenant).await?;
     let data_types = asked.data_types();
     if asked.dry_run {
         let mut results = Vec::new();
@@ -631,135 +517,5 @@ async fn post_runs(api: &Api, tenant: &TenantId, request: &Request) -> Answer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::sync_run::RunStatus;
-
-    #[test]
-    fn routes_name_the_question_and_the_tenant() {
-        assert_eq!(Route::parse("/api/health"), Some(Route::Health));
-        assert_eq!(Route::parse("/api/health/"), Some(Route::Health));
-        assert_eq!(
-            Route::parse("/api/tenants/acme/status"),
-            Some(Route::Status("acme"))
-        );
-        assert_eq!(
-            Route::parse("/api/tenants/acme/trace"),
-            Some(Route::Trace("acme"))
-        );
-        assert_eq!(
-            Route::parse("/api/tenants/acme/runs"),
-            Some(Route::Runs("acme"))
-        );
-        for none in [
-            "/api",
-            "/api/tenants/acme",
-            "/api/tenants/acme/other",
-            "/api/tenants/a/b/status",
-            "/webhooks/supplier/acme",
-        ] {
-            assert_eq!(Route::parse(none), None, "{none}");
-        }
-    }
-
-    #[test]
-    fn each_error_has_one_status() {
-        let invalid = ApiError::Invalid(ValidationError::new("kind", "must be one of"));
-        assert_eq!(invalid.status(), 400);
-        assert_eq!(error_body(&invalid)["error"]["field"], "kind");
-        assert_eq!(ApiError::UnknownTenant("x".into()).status(), 404);
-        let network = ApiError::Port(PortError::new(
-            "SQS",
-            "GetQueueAttributes",
-            ErrorClass::NetworkError,
-            "timed out",
-        ));
-        assert_eq!(network.status(), 503);
-        assert_eq!(error_body(&network)["error"]["retryable"], true);
-        let token = ApiError::Sync(SyncError::NoToken {
-            tenant: "acme".into(),
-        });
-        assert_eq!(token.status(), 500);
-        assert_eq!(error_body(&token)["error"]["class"], "AUTH_ERROR");
-    }
-
-    #[test]
-    fn a_kind_is_one_of_the_seven() {
-        assert_eq!(
-            entity_kind(Some("catalog_item")),
-            Ok(EntityKind::CatalogItem)
-        );
-        assert_eq!(entity_kind(Some("customer")), Ok(EntityKind::Customer));
-        assert_eq!(entity_kind(Some("sku")).unwrap_err().field, "kind");
-        assert_eq!(entity_kind(None).unwrap_err().field, "kind");
-    }
-
-    #[test]
-    fn the_runs_body_names_the_bad_field() {
-        assert_eq!(RunsRequest::parse(b"").unwrap(), RunsRequest::default());
-        let r = RunsRequest::parse(
-            br#"{"dataTypes": ["catalog", "catalog", "orders"], "force": true}"#,
-        )
-        .unwrap();
-        assert_eq!(r.data_types(), vec![DataType::Catalog, DataType::Orders]);
-        assert!(r.force && !r.dry_run);
-        assert_eq!(
-            RunsRequest::parse(br#"{"dataTypes": ["books"]}"#)
-                .unwrap_err()
-                .field,
-            "dataTypes[0]"
-        );
-        assert_eq!(
-            RunsRequest::parse(br#"{"dataTypes": []}"#)
-                .unwrap_err()
-                .field,
-            "dataTypes"
-        );
-        assert_eq!(
-            RunsRequest::parse(br#"{"dryRun": "yes"}"#)
-                .unwrap_err()
-                .field,
-            "dryRun"
-        );
-        assert_eq!(RunsRequest::parse(b"{").unwrap_err().field, "body");
-    }
-
-    fn run(id: &str, started: i64) -> SyncRun {
-        let mut r = crate::app::daily_sync::new_run(
-            "acme",
-            DataType::Catalog,
-            Trigger::Manual,
-            started,
-            &Default::default(),
-        );
-        r.run_id = id.into();
-        r.status = RunStatus::Succeeded;
-        r
-    }
-
-    #[test]
-    fn runs_page_newest_first_and_every_run_appears_once() {
-        let tenant = TenantId::parse("acme").unwrap();
-        let runs: Vec<SyncRun> = (0..7)
-            .map(|i| run(&format!("sync-acme-{}-{i}", i / 2), i / 2))
-            .collect();
-        let mut seen = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = runs_page(&tenant, runs.clone(), cursor.as_ref(), 3);
-            assert!(page.runs.len() <= 3);
-            seen.extend(page.runs.iter().map(|r| r.run_id.clone()));
-            match page.next_cursor {
-                Some(c) => cursor = Some(RunsCursor::decode(&c).unwrap()),
-                None => break,
-            }
-        }
-        let mut expected: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
-        expected.sort_by_key(|id| Reverse(id.clone()));
-        assert_eq!(seen, expected);
-        assert_eq!(runs_limit(Some("0")).unwrap_err().field, "limit");
-        assert_eq!(runs_limit(Some("101")).unwrap_err().field, "limit");
-        assert_eq!(runs_limit(None), Ok(DEFAULT_RUNS_LIMIT));
-        assert_eq!(RunsCursor::decode("%%%").unwrap_err().field, "cursor");
-    }
-}
+#[path = "api_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@ pub mod emf;
 pub mod error;
 pub mod http;
 pub mod notify;
+mod operations;
 pub mod sqs;
 #[cfg(test)]
 mod tests;
@@ -341,6 +342,8 @@ pub struct Api {
     pub notify_dlq: SqsQueue,
     pub flags: crate::app::ops::FlagPolicy,
     pub thresholds: crate::app::ops::HealthThresholds,
+    /// The per-(tenant, hour) counters the gate reads.
+    pub metrics: crate::adapters::dynamodb::DynamoMetricsLedger,
 }
 
 impl Api {
@@ -357,6 +360,11 @@ impl Api {
                 canary_tenants: config.canary_tenants.clone(),
             },
             thresholds: config.health,
+            metrics: crate::adapters::dynamodb::DynamoMetricsLedger::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &config.audit_table,
+                config.audit_ttl,
+            ),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod flags;
 pub mod gate;
 pub mod health;
+pub mod runs;
 pub mod status;
 pub mod trace;
 
@@ -16,6 +17,7 @@ use crate::{Classified, ErrorClass};
 
 pub use flags::{effective_flags, FlagPolicy, FlagSource, FlagValue};
 pub use gate::{gate, GateReport, TenantGate};
+pub use runs::{runs, RunsPage, DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 pub use health::{health, Check, Health, HealthStatus, HealthThresholds, Queues};
 pub use status::{status, RunLine, TenantStatus};
 pub use trace::{trace, Trace, TraceEntry, Winner};
