@@ -29,15 +29,8 @@ pub async fn replay<Q: MessageQueue>(
             done.push((failure.subject_id.clone(), "would replay"));
             continue;
         }
-        let message = OutgoingMessage {
-            group_id: tenant.to_owned(),
-            body: body.clone(),
-            attributes: vec![
-                ("tenantId", tenant.to_owned()),
-                ("replayOf", failure.key.clone()),
-            ],
-            delay_seconds: 0,
-        };
+        let message = OutgoingMessage::raw(tenant, body.clone())
+            .with_attribute("replayOf", failure.key.clone());
         queue.send(&message).await?;
         store.mark_replayed(&failure).await?;
         done.push((failure.subject_id.clone(), "replayed"));

@@ -6,7 +6,8 @@
 //!   to sync-worker);
 //! - [`RunsWork`]: the runs queue's message (webhook-ingest and daily-sync to
 //!   daily-sync): plan runs, erase a shop, or work on a run;
-//! - `domain::alert::Notice`: the notifications queue's message.
+//! - [`NoticeMessage`]: the notifications queue's message (a
+//!   `domain::alert::Notice`: a failed run, a digest flush, a daily summary).
 //!
 //! Messages written before a field existed still read: new fields default.
 
@@ -103,6 +104,25 @@ pub struct EraseShop {
     pub correlation_id: String,
 }
 
+/// The notifications queue's message: a notice with the version it was
+/// written with, flat beside its fields (`{"schema": 1, "type": "runFailed", …}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeMessage {
+    #[serde(default = "schema")]
+    pub schema: u32,
+    #[serde(flatten)]
+    pub notice: crate::domain::alert::Notice,
+}
+
+impl NoticeMessage {
+    pub fn new(notice: crate::domain::alert::Notice) -> Self {
+        Self {
+            schema: SCHEMA,
+            notice,
+        }
+    }
+}
+
 /// The runs queue's message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -177,6 +197,26 @@ mod tests {
             RunsWork::parse(r#"{"eraseShop":{"tenantId":"t","eventId":"e","correlationId":"c"}}"#)
                 .unwrap();
         assert!(matches!(erase, RunsWork::EraseShop(e) if e.tenant_id == "t"));
+    }
+
+    #[test]
+    fn a_notice_carries_its_version_and_older_ones_still_read() {
+        use crate::domain::alert::Notice;
+        let message = NoticeMessage::new(Notice::DailySummary {
+            tenant_id: "t".into(),
+            day: "2026-12-01".into(),
+            runs: vec![],
+        });
+        let text = serde_json::to_string(&message).unwrap();
+        assert!(
+            text.contains(r#""schema":1"#) && text.contains(r#""type":"dailySummary""#),
+            "{text}"
+        );
+        round_trip(&message);
+        let old: NoticeMessage =
+            serde_json::from_str(r#"{"type":"dailySummary","tenantId":"t","day":"d","runs":[]}"#)
+                .unwrap();
+        assert_eq!(old.schema, SCHEMA);
     }
 
     #[test]

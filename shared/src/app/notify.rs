@@ -24,6 +24,7 @@ use crate::domain::alert::{
     flush_delay_seconds, AlertState, Failure, Notice, RunSummary, Work, UNKNOWN_TENANT,
 };
 use crate::domain::TenantId;
+use crate::messages::NoticeMessage;
 use crate::ports::PortError;
 use crate::ports::{
     AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory,
@@ -439,7 +440,8 @@ where
         error_class: class,
         due_millis: due,
     };
-    let message = OutgoingMessage::json(tenant, &notice)?.delayed(flush_delay_seconds(due, now));
+    let message = OutgoingMessage::json(tenant, &NoticeMessage::new(notice))?
+        .delayed(flush_delay_seconds(due, now));
     ports.notices.send(&message).await.map(|_| ())
 }
 

@@ -113,6 +113,17 @@ impl OutgoingMessage {
         })
     }
 
+    /// A message whose body is sent as it is (a dead letter re-driven or
+    /// parked), for `tenant`.
+    pub fn raw(tenant: &str, body: impl Into<String>) -> Self {
+        Self {
+            group_id: tenant.to_owned(),
+            body: body.into(),
+            attributes: vec![("tenantId", tenant.to_owned())],
+            delay_seconds: 0,
+        }
+    }
+
     pub fn with_attribute(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.attributes.push((name, value.into()));
         self

@@ -121,20 +121,13 @@ pub(super) async fn park_rejected<D: MessageQueue>(
     for chunk in to_park.chunks(10) {
         let messages: Vec<OutgoingMessage> = chunk
             .iter()
-            .map(|r| OutgoingMessage {
-                group_id: r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-                body: r.delivery.body.clone(),
-                attributes: vec![
-                    ("errorClass", ErrorClass::ValidationError.to_string()),
-                    ("rejectReason", r.reason.to_string()),
-                    ("sourceMessageId", r.delivery.message_id.clone()),
-                    (
-                        "tenantId",
-                        r.tenant.clone().unwrap_or_else(|| "unknown".into()),
-                    ),
-                    ("correlationId", r.correlation_id.clone()),
-                ],
-                delay_seconds: 0,
+            .map(|r| {
+                let tenant = r.tenant.as_deref().unwrap_or("unknown");
+                OutgoingMessage::raw(tenant, r.delivery.body.clone())
+                    .with_attribute("errorClass", ErrorClass::ValidationError.to_string())
+                    .with_attribute("rejectReason", r.reason.to_string())
+                    .with_attribute("sourceMessageId", r.delivery.message_id.clone())
+                    .with_attribute("correlationId", r.correlation_id.clone())
             })
             .collect();
         for (r, result) in chunk.iter().zip(dlq.send_batch(&messages).await) {

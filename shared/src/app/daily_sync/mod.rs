@@ -23,6 +23,7 @@ use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
 use crate::domain::time::canonical_time;
 use crate::domain::EntityKind;
 use crate::domain::{PulledObject, TenantId};
+use crate::messages::NoticeMessage;
 use crate::ports::PortError;
 use crate::ports::{
     EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
@@ -277,7 +278,10 @@ where
     };
     ports
         .notices
-        .send(&OutgoingMessage::json(&run.tenant_id, &notice)?)
+        .send(&OutgoingMessage::json(
+            &run.tenant_id,
+            &NoticeMessage::new(notice),
+        )?)
         .await?;
     Ok(())
 }

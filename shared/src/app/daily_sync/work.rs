@@ -10,6 +10,7 @@ use crate::domain::square::DataType;
 use crate::domain::sync_run::{SyncRun, Trigger};
 use crate::domain::time::parse_rfc3339_millis;
 use crate::domain::TenantId;
+use crate::messages::NoticeMessage;
 use crate::messages::{EraseShop, PlanRequest, RunMessage, RunsWork};
 use crate::ports::{
     EntityIndex, MessageQueue, OutgoingMessage, PortError, PosSource, RunStore, TenantRoster,
@@ -211,7 +212,7 @@ pub async fn send_summary<R: RunStore, Q: MessageQueue>(
         runs,
     };
     notices
-        .send(&OutgoingMessage::json(tenant, &notice)?)
+        .send(&OutgoingMessage::json(tenant, &NoticeMessage::new(notice))?)
         .await
         .map(|_| ())
 }
