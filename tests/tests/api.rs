@@ -409,7 +409,12 @@ async fn every_documented_operation_answers_as_documented() {
 
     let a = get(&s.api, "/api/gate", &[]).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(a.body["signals"].as_array().map(Vec::len), Some(4), "{}", a.body);
+    assert_eq!(
+        a.body["signals"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        a.body
+    );
     contract.check("GET /api/gate", a.status, &a.body);
     let backwards = [
         ("since", "2026-12-02T10:00:00Z"),

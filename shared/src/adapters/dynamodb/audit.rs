@@ -26,7 +26,6 @@ impl DynamoAuditLog {
             table: table.into(),
         }
     }
-
 }
 
 fn encode(row: &AuditRow) -> Result<Item, PortError> {

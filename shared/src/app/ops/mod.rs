@@ -17,8 +17,8 @@ use crate::{Classified, ErrorClass};
 
 pub use flags::{effective_flags, FlagPolicy, FlagSource, FlagValue};
 pub use gate::{gate, GateReport, TenantGate};
-pub use runs::{runs, RunsPage, DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 pub use health::{health, Check, Health, HealthStatus, HealthThresholds, Queues};
+pub use runs::{runs, RunsPage, DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 pub use status::{status, RunLine, TenantStatus};
 pub use trace::{trace, Trace, TraceEntry, Winner};
 
