@@ -190,6 +190,7 @@ async fn main() {
         ("TENANTS_TABLE".into(), config.tenants_table.clone()),
         ("SYNC_QUEUE_URL".into(), config.sync_queue_url.clone()),
         ("SYNC_DLQ_URL".into(), config.sync_dlq_url.clone()),
+        ("RUNS_QUEUE_URL".into(), config.runs_queue_url.clone()),
         (
             "TENANT_SECRETS_PATH".into(),
             config.tenant_secrets_path.clone(),
