@@ -19,6 +19,7 @@ use synchub::ports::{AuditHistory, TenantSettings};
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
 
+pub mod api_contract;
 pub mod lambda_emulator;
 pub mod square_server;
 

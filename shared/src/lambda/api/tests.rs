@@ -1,6 +1,9 @@
 //! The router's pure parts: routes, statuses, bodies.
 
+use super::reads::entity_kind;
 use super::*;
+use crate::domain::square::DataType;
+use crate::domain::EntityKind;
 
 #[test]
 fn routes_name_the_question_and_the_tenant() {
