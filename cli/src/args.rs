@@ -70,6 +70,15 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The maintenance switch: `on` holds back all outbound sync (POS, CRM,
+    /// storefront, the schedule's runs) while webhooks are still applied;
+    /// `off` sends it again; `status` shows it (exit status 1 while on).
+    Maintenance {
+        #[arg(value_enum)]
+        action: crate::maintenance::MaintenanceAction,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Is the sync healthy: the sync queue's backlog, dead letters, failed and
     /// stuck runs, each against its threshold. Exit status 0 healthy, 1 degraded,
     /// 2 unhealthy (or health could not be read).

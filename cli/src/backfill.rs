@@ -6,6 +6,7 @@ use synchub::app::customers::{
     backfill, BackfillItem, CustomerPorts, Target, TargetFlags, CRM, POS,
 };
 use synchub::domain::{TargetStatus, TenantId};
+use synchub::ports::maintenance::Maintenance;
 use synchub::ports::{CustomerLedger, CustomerTargets, TenantDirectory};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -43,6 +44,8 @@ where
         tenants,
         flags,
         canary_tenants: &[],
+        // Backfill only resends (it never reads this); the operator runs it once maintenance is off.
+        maintenance: Maintenance::Off,
     };
     let items = backfill(&ports, tenant, target, since, dry_run).await?;
     let mut out = String::new();

@@ -33,6 +33,11 @@ pub fn render(health: &Health) -> String {
     for reason in &health.reasons {
         out += &format!("  because {reason}\n");
     }
+    for run in &health.swept_runs {
+        out += &format!(
+            "  swept {run}: no progress past its lock, failed TIMEOUT_ERROR (notice sent)\n"
+        );
+    }
     out
 }
 
@@ -63,6 +68,7 @@ mod tests {
                 .map(|m| format!("{m} is 3 (threshold 0)"))
                 .collect(),
             checks,
+            swept_runs: Vec::new(),
         }
     }
 
@@ -91,6 +97,17 @@ mod tests {
              \x20 failedRunsLastDay           0          0  ✔\n\
              \x20 stuckRuns                   0          0  ✔\n\
              \x20 because deadLetters is 3 (threshold 0)\n"
+        );
+    }
+
+    #[test]
+    fn the_runs_the_sweep_failed_are_named() {
+        let mut answer = health(HealthStatus::Degraded, &["failedRunsLastDay"]);
+        answer.swept_runs = vec!["sync-acme-1-abc".into()];
+        let text = render(&answer);
+        assert!(
+            text.ends_with("  swept sync-acme-1-abc: no progress past its lock, failed TIMEOUT_ERROR (notice sent)\n"),
+            "{text}"
         );
     }
 

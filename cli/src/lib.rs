@@ -18,6 +18,7 @@ pub mod event_source;
 pub mod gate;
 pub mod health;
 pub mod local;
+pub mod maintenance;
 pub mod ops;
 pub mod replay;
 pub mod status;

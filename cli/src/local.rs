@@ -186,6 +186,7 @@ fn config_for(prefix: &str, queues: QueueUrls) -> Config {
         notify_dlq_url: queues.notify_dlq,
         canary_tenants: Vec::new(),
         health: Default::default(),
+        maintenance_parameter: format!("/{prefix}/maintenance"),
     }
 }
 

@@ -76,6 +76,9 @@ async fn run(command: Command) -> Result<u8, Error> {
             trace(&key, &output).await
         }
         Command::Health { output } => health(&output).await,
+        Command::Maintenance { action, output } => {
+            synchub_cli::maintenance::command(action, output.json).await
+        }
         Command::Gate {
             since,
             until,

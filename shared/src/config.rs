@@ -50,6 +50,9 @@ pub struct Config {
     /// What `health` holds the queues and runs to (`HEALTH_MAX_*`; stuck runs
     /// by `STUCK_AFTER_MINUTES`).
     pub health: crate::app::ops::HealthThresholds,
+    /// `MAINTENANCE_PARAMETER`: the SSM parameter holding the maintenance
+    /// switch (`on` holds back all outbound sync; absent = off).
+    pub maintenance_parameter: String,
 }
 
 /// Every variable that was missing or malformed, named at init.
@@ -212,6 +215,7 @@ impl Config {
                 max_failed_runs: r.number("HEALTH_MAX_FAILED_RUNS", 0, 0..=100_000),
                 stuck_after_millis: stuck_after.as_millis() as i64,
             },
+            maintenance_parameter: r.text("MAINTENANCE_PARAMETER", "/synchub/maintenance"),
         };
         if r.problems.is_empty() {
             Ok(config)

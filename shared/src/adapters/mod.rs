@@ -6,6 +6,7 @@ pub mod cache;
 pub mod classify;
 pub mod dynamodb;
 pub mod http_retry;
+pub mod maintenance;
 pub mod runs;
 pub mod ses;
 pub mod sqs;

@@ -10,6 +10,7 @@ use crate::domain::audit::TargetState;
 use crate::domain::provider_webhook::is_registration;
 use crate::domain::time::now_rfc3339;
 use crate::domain::{TargetStatus, TenantId};
+use crate::ports::maintenance::{Maintenance, MAINTENANCE};
 use crate::ports::{
     CustomerLedger, CustomerProfile, CustomerRecord, CustomerTargets, TargetIds, TenantDirectory,
 };
@@ -72,6 +73,8 @@ pub struct CustomerPorts<'a, X, L, T> {
     /// read with the tenant's settings).
     pub flags: TargetFlags,
     pub canary_tenants: &'a [String],
+    /// The maintenance switch as read for this batch (see [`TargetPlan::decision`]).
+    pub maintenance: Maintenance,
 }
 
 /// One applied customer change to send.
@@ -120,6 +123,7 @@ where
         flags,
         registration,
         key: idempotency_key(change.tenant, &change.customer.id, change.event_id),
+        maintenance: ports.maintenance,
     };
     let run = |target: Target| plan.run(ports.targets, target);
     let ((pos_status, pos_id), (crm_status, crm_id)) = futures::join!(run(POS), run(CRM));
@@ -176,6 +180,7 @@ struct TargetPlan<'a> {
     flags: TargetFlags,
     registration: bool,
     key: String,
+    maintenance: Maintenance,
 }
 
 impl TargetPlan<'_> {
@@ -189,10 +194,17 @@ impl TargetPlan<'_> {
                 .unwrap_or_else(|| TargetStatus::success(0, now_rfc3339())));
         }
         if self.change.erase {
-            return Ok(()); // erasure is owed wherever a copy exists, whatever the flags
+            // Owed wherever a copy exists, whatever the flags or maintenance
+            // (backfill resends upserts only, so an erasure is never held back).
+            return Ok(());
         }
         decide(self.flags, &self.disabled, target, self.registration)
-            .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))
+            .map_err(|why| TargetStatus::skipped(why, now_rfc3339()))?;
+        // Held back, not off: the ledger's `skipped (maintenance)` is what backfill sends later.
+        if self.maintenance.is_on() {
+            return Err(TargetStatus::skipped(MAINTENANCE, now_rfc3339()));
+        }
+        Ok(())
     }
 
     fn action(&self, target: Target) -> TargetAction<'_> {

@@ -15,6 +15,7 @@ mod tests;
 
 use crate::adapters::alerts::DynamoAlertStore;
 use crate::adapters::dynamodb::{DynamoAuditLog, DynamoItemStore, DynamoTenantDirectory};
+use crate::adapters::maintenance::SsmMaintenanceSwitch;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::ssm::SsmSecretStore;
@@ -25,6 +26,7 @@ use crate::app::customers::TargetFlags;
 use crate::app::ingest::{IngestPorts, ProviderPorts};
 use crate::app::notify::{AlertPolicy, NotifyPorts};
 use crate::config::Config;
+use crate::ports::maintenance::Maintenance;
 use aws_config::SdkConfig;
 use std::time::Duration;
 
@@ -143,6 +145,13 @@ pub struct Worker {
     pub targets: HttpCustomerTargets<SsmSecretStore>,
     pub flags: TargetFlags,
     pub audit_ttl: Duration,
+    /// Read once per batch (cached ~30 s): on holds back every outbound call.
+    pub maintenance: SsmMaintenanceSwitch,
+}
+
+/// The maintenance switch named by `MAINTENANCE_PARAMETER`.
+pub fn maintenance_switch(aws: &SdkConfig, config: &Config) -> SsmMaintenanceSwitch {
+    SsmMaintenanceSwitch::new(aws_sdk_ssm::Client::new(aws), &config.maintenance_parameter)
 }
 
 /// The customer targets with the tenant's tokens from SSM.
@@ -183,11 +192,29 @@ impl Worker {
             targets: customer_targets(aws, config),
             flags: config.flags,
             audit_ttl: config.audit_ttl,
+            maintenance: maintenance_switch(aws, config),
         }
     }
 
+    /// The ports with the maintenance switch off; a batch from the queue
+    /// gets [`Worker::ports_with`] the switch as read (see `sqs.rs`).
     pub fn ports(
         &self,
+    ) -> ApplyPorts<
+        '_,
+        DynamoItemStore,
+        DynamoAuditLog,
+        DynamoTenantDirectory,
+        SqsQueue,
+        HttpStorefront,
+        HttpCustomerTargets<SsmSecretStore>,
+    > {
+        self.ports_with(Maintenance::Off)
+    }
+
+    pub fn ports_with(
+        &self,
+        maintenance: Maintenance,
     ) -> ApplyPorts<
         '_,
         DynamoItemStore,
@@ -207,6 +234,7 @@ impl Worker {
             flags: self.flags,
             canary_tenants: &self.canary_tenants,
             audit_ttl: self.audit_ttl,
+            maintenance,
         }
     }
 }
@@ -267,6 +295,8 @@ pub struct DailySync {
     pub index: DynamoItemStore,
     pub tenants: DynamoTenantDirectory,
     pub policy: crate::app::daily_sync::SyncPolicy,
+    /// On: the schedule's runs are not started, manual ones refused.
+    pub maintenance: SsmMaintenanceSwitch,
 }
 
 impl DailySync {
@@ -304,6 +334,7 @@ impl DailySync {
                 stuck_after: config.stuck_after,
                 ..Default::default()
             },
+            maintenance: maintenance_switch(aws, config),
         }
     }
 
@@ -326,6 +357,7 @@ impl DailySync {
             tokens: &self.tokens,
             index: &self.index,
             policy: &self.policy,
+            maintenance: &self.maintenance,
         }
     }
 }

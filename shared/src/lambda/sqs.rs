@@ -4,6 +4,7 @@ use super::Worker;
 use crate::app::apply::{apply_batch, BatchReport, Delivery};
 use crate::domain::metrics::hour_of;
 use crate::domain::time::{now_millis, now_rfc3339};
+use crate::ports::maintenance::{Maintenance, MaintenanceSwitch};
 use crate::ports::MetricsLedger;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 
@@ -37,15 +38,30 @@ pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
 /// are recorded for the invocation's EMF line (see [`super::emf`]).
 pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
-    let mut report = apply_batch(&worker.ports(), &deliveries).await;
+    let maintenance = maintenance(worker).await;
+    let mut report = apply_batch(&worker.ports_with(maintenance), &deliveries).await;
     count_batch(&worker.metrics, &event, &mut report).await;
     super::emf::count_sync_batch(deliveries.len(), &report);
     tracing::info!(
         records = deliveries.len(),
         retry = report.retry.len(),
+        maintenance = %maintenance,
         "batch done"
     );
     batch_response(&report)
+}
+
+/// The maintenance switch for this batch. Never read at all (SSM down
+/// since a cold start) counts as off: every outbound call then goes ahead,
+/// and one that fails is recorded failed, retried and backfillable as ever.
+async fn maintenance(worker: &Worker) -> Maintenance {
+    match worker.maintenance.state().await {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::error!(error.class = %e.class(), error = %e, "maintenance switch unreadable; taken as off");
+            Maintenance::Off
+        }
+    }
 }
 
 /// Adds the batch to each tenant's counters for this hour, with the longest

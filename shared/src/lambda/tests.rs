@@ -114,6 +114,7 @@ async fn one_flow() {
         flags: TargetFlags::default(),
         canary_tenants: &[],
         audit_ttl: Duration::from_secs(86_400),
+        maintenance: crate::ports::maintenance::Maintenance::Off,
     };
     let report = apply_batch(&worker, &deliveries).await;
     assert_eq!(report.outcomes.len(), 4, "{report:?}");

@@ -4,6 +4,7 @@
 mod error;
 #[cfg(test)]
 pub mod fakes;
+pub mod maintenance;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;

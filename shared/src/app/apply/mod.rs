@@ -18,6 +18,7 @@ use crate::domain::time::now_millis;
 use crate::domain::time::now_rfc3339;
 use crate::domain::EntityKind;
 use crate::domain::{ChangeBody, EntityChange, TenantId};
+use crate::ports::maintenance::{Maintenance, MAINTENANCE};
 use crate::ports::PortError;
 use crate::ports::{
     AuditLog, CacheBust, CustomerLedger, CustomerProfile, CustomerTargets, ItemStore, MessageQueue,
@@ -74,6 +75,9 @@ pub struct ApplyPorts<'a, I, A, T, D, P, X> {
     /// `CANARY_TENANTS`: tenants whose flags are on unless they override them.
     pub canary_tenants: &'a [String],
     pub audit_ttl: Duration,
+    /// The maintenance switch as read for this batch: when on, every
+    /// outbound call is skipped and recorded `skipped (maintenance)`.
+    pub maintenance: Maintenance,
 }
 
 /// A record that parsed into a change.
@@ -312,6 +316,7 @@ where
             tenants: ports.tenants,
             flags: ports.flags,
             canary_tenants: ports.canary_tenants,
+            maintenance: ports.maintenance,
         };
         return sync_customer(&customer_ports, &customer).await;
     }
@@ -392,6 +397,9 @@ where
     let Some(url) = settings.storefront_url.as_deref().filter(|u| !u.is_empty()) else {
         return TargetStatus::skipped("not configured", now_rfc3339());
     };
+    if ports.maintenance.is_on() {
+        return TargetStatus::skipped(MAINTENANCE, now_rfc3339());
+    }
     match ports.storefront.publish(url, notice).await {
         Ok(attempts) => TargetStatus::success(attempts, now_rfc3339()),
         Err((e, attempts)) => {

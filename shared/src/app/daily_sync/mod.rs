@@ -9,10 +9,12 @@
 //! per (tenant, data type) holds the lock at a time. After a complete full
 //! pull, entities the POS no longer returned get a tombstone.
 
+mod error;
 mod work;
+pub use error::SyncError;
 pub use work::{
-    handle_work, plan, queue_run, send_summary, sweep, PlanOutcome, PlanReport, PlannedRun,
-    SweepReport,
+    handle_work, plan, queue_run, send_summary, sweep, NotStarted, PlanOutcome, PlanReport,
+    PlannedRun, SweepReport,
 };
 
 use super::{object_message, send_all, SHOPIFY, SQUARE};
@@ -24,6 +26,7 @@ use crate::domain::time::canonical_time;
 use crate::domain::EntityKind;
 use crate::domain::{PulledObject, TenantId};
 use crate::messages::NoticeMessage;
+use crate::ports::maintenance::MaintenanceSwitch;
 use crate::ports::PortError;
 use crate::ports::{
     EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
@@ -32,29 +35,6 @@ use crate::ports::{
 use crate::ErrorClass;
 use std::collections::HashMap;
 use std::time::Duration;
-
-/// Why a sync use case could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Port(#[from] PortError),
-    #[error("no Square access token in SSM for tenant {tenant}")]
-    NoToken { tenant: String },
-    #[error("invalid work: {0}")]
-    Invalid(#[from] crate::domain::ValidationError),
-    #[error("unreadable runs-queue message: {0}")]
-    UnreadableWork(String),
-}
-
-impl crate::Classified for SyncError {
-    fn class(&self) -> ErrorClass {
-        match self {
-            SyncError::Port(e) => e.class(),
-            SyncError::NoToken { .. } => ErrorClass::AuthError,
-            SyncError::Invalid(_) | SyncError::UnreadableWork(_) => ErrorClass::ValidationError,
-        }
-    }
-}
 
 /// How runs behave (template parameters).
 #[derive(Debug, Clone)]
@@ -93,6 +73,8 @@ pub struct SyncPorts<'a, P, R, Q, K, I> {
     pub tokens: &'a K,
     pub index: &'a I,
     pub policy: &'a SyncPolicy,
+    /// On: the schedule's runs are not started and manual ones refused.
+    pub maintenance: &'a dyn MaintenanceSwitch,
 }
 
 /// What asking for a run did.

@@ -12,6 +12,7 @@ use crate::domain::time::parse_rfc3339_millis;
 use crate::domain::TenantId;
 use crate::messages::NoticeMessage;
 use crate::messages::{EraseShop, PlanRequest, RunMessage, RunsWork};
+use crate::ports::maintenance::MAINTENANCE;
 use crate::ports::{
     EntityIndex, MessageQueue, OutgoingMessage, PortError, PosSource, RunStore, TenantRoster,
     TokenStore,
@@ -26,6 +27,20 @@ use tracing::Instrument;
 #[serde(rename_all = "camelCase")]
 pub struct PlanReport {
     pub runs: Vec<PlannedRun>,
+    /// Runs the schedule did not start because maintenance is on: start
+    /// them (or wait for tomorrow's) once it is off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_started: Vec<NotStarted>,
+}
+
+/// A run a plan did not start, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotStarted {
+    pub tenant_id: String,
+    pub data_type: DataType,
+    /// `maintenance`.
+    pub reason: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -100,7 +115,9 @@ where
 
 /// Starts the runs a plan asks for and queues them. Only a failure to learn
 /// which tenants to sync fails the whole plan; one run's failure is reported
-/// in its row.
+/// in its row. While maintenance is on, the schedule's runs are not started
+/// (each listed in `not_started`), a run asked for by hand is refused, and a
+/// source's pull (a webhook) still runs: it only brings data in.
 pub async fn plan<P, R, Q, K, I, D>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     tenants: &D,
@@ -124,9 +141,22 @@ where
         .clone()
         .unwrap_or_else(|| DataType::ALL.to_vec());
     let trigger = request.trigger.unwrap_or(Trigger::Schedule);
-    let mut runs = Vec::new();
+    let held_back = trigger != Trigger::Webhook && ports.maintenance.state().await?.is_on();
+    if held_back && trigger != Trigger::Schedule {
+        return Err(SyncError::Maintenance);
+    }
+    let (mut runs, mut not_started) = (Vec::new(), Vec::new());
     for tenant in &tenants {
         for &data_type in &data_types {
+            if held_back {
+                tracing::warn!(tenant_id = %tenant, data_type = %data_type, reason = MAINTENANCE, "scheduled sync run not started: maintenance is on");
+                not_started.push(NotStarted {
+                    tenant_id: tenant.clone(),
+                    data_type,
+                    reason: MAINTENANCE,
+                });
+                continue;
+            }
             let outcome =
                 start_and_queue(ports, tenant, data_type, trigger, request.force, now()).await;
             tracing::info!(tenant_id = %tenant, data_type = %data_type, outcome = ?outcome, "sync run planned");
@@ -137,7 +167,7 @@ where
             });
         }
     }
-    Ok(PlanReport { runs })
+    Ok(PlanReport { runs, not_started })
 }
 
 /// Every active tenant; those that want one also get yesterday's report.

@@ -1,11 +1,15 @@
 //! Is the sync healthy right now: the sync queue's backlog, the dead-letter
-//! queues' depths, and failed or stuck runs in the last day, each against a
-//! threshold (template parameters). Any miss is `degraded`; a dead letter or
-//! a stuck run is `unhealthy`.
+//! queues' depths, failed or stuck runs in the last day, each against a
+//! threshold (template parameters), and the maintenance switch. Any miss is
+//! `degraded` (maintenance on included); a dead letter or a stuck run is
+//! `unhealthy`. Before answering, the dead-run sweep fails the runs that
+//! died quietly (as the 15-minute schedule does), and the answer names them.
 
 use super::OpsError;
+use crate::app::daily_sync::{sweep, SyncPorts};
 use crate::domain::sync_run::RunStatus;
-use crate::ports::{QueueStats, RunLog, TenantRoster};
+use crate::ports::{MessageQueue, QueueStats, RunLog, RunStore, TenantRoster};
+use crate::Classified;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +36,9 @@ pub struct Health {
     /// One sentence per check that missed.
     pub reasons: Vec<String>,
     pub checks: Vec<Check>,
+    /// Runs the sweep before this answer failed with TIMEOUT_ERROR (no
+    /// progress past `stuck_after`, their lock expired), notices sent.
+    pub swept_runs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +70,58 @@ pub struct Queues<'a, Q> {
     pub notify_dlq: &'a Q,
 }
 
-pub async fn health<Q, R, T>(
+/// Sweeps, then judges. A sweep that cannot finish (it writes runs and
+/// sends notices) is a reason in the answer, not a failed answer.
+pub async fn health<P, R, Q, K, I, S, T>(
+    sync: &SyncPorts<'_, P, R, Q, K, I>,
+    queues: &Queues<'_, S>,
+    tenants: &T,
+    thresholds: &HealthThresholds,
+    now_millis: i64,
+) -> Result<Health, OpsError>
+where
+    R: RunStore,
+    Q: MessageQueue,
+    S: QueueStats,
+    T: TenantRoster,
+{
+    let mut trouble = Vec::new();
+    let swept_runs = match sweep(sync, tenants, now_millis).await {
+        Ok(report) => report.failed,
+        Err(e) => {
+            tracing::warn!(error.class = %e.class(), error = %e, "dead-run sweep did not finish");
+            trouble.push(format!("the dead-run sweep did not finish: {e}"));
+            Vec::new()
+        }
+    };
+    let maintenance = sync.maintenance.state().await?;
+    let mut checks =
+        queue_and_run_checks(queues, sync.runs, tenants, thresholds, now_millis).await?;
+    checks.push(Check {
+        name: MAINTENANCE_CHECK,
+        value: u64::from(maintenance.is_on()),
+        threshold: 0,
+        ok: !maintenance.is_on(),
+    });
+    if maintenance.is_on() {
+        trouble.push("maintenance is on: outbound sync (POS, CRM, storefront, scheduled runs) is held back; `synchub maintenance off` resumes it".into());
+    }
+    Ok(Health {
+        swept_runs,
+        ..judge(checks, trouble)
+    })
+}
+
+/// The maintenance switch's check: 1 while on (never severe: `degraded`).
+pub const MAINTENANCE_CHECK: &str = "maintenance";
+
+async fn queue_and_run_checks<Q, R, T>(
     queues: &Queues<'_, Q>,
     runs: &R,
     tenants: &T,
     thresholds: &HealthThresholds,
     now_millis: i64,
-) -> Result<Health, OpsError>
+) -> Result<Vec<Check>, OpsError>
 where
     Q: QueueStats,
     R: RunLog,
@@ -96,20 +148,22 @@ where
         threshold,
         ok: value <= threshold,
     };
-    let checks = vec![
+    Ok(vec![
         check("syncQueueBacklog", backlog, thresholds.max_sync_backlog),
         check("deadLetters", dead, thresholds.max_dead_letters),
         check("failedRunsLastDay", failed, thresholds.max_failed_runs),
         check("stuckRuns", stuck, 0),
-    ];
-    Ok(judge(checks))
+    ])
 }
 
-fn judge(checks: Vec<Check>) -> Health {
+/// The verdict: a reason per missed threshold, then `trouble` (each a
+/// reason of its own, and at least `degraded`).
+fn judge(checks: Vec<Check>, trouble: Vec<String>) -> Health {
     let reasons: Vec<String> = checks
         .iter()
-        .filter(|c| !c.ok)
+        .filter(|c| !c.ok && c.name != MAINTENANCE_CHECK)
         .map(|c| format!("{} is {} (threshold {})", c.name, c.value, c.threshold))
+        .chain(trouble)
         .collect();
     let severe = checks
         .iter()
@@ -123,5 +177,6 @@ fn judge(checks: Vec<Check>) -> Health {
         status,
         reasons,
         checks,
+        swept_runs: Vec::new(),
     }
 }

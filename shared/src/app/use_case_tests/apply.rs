@@ -62,6 +62,7 @@ impl Worker {
             flags: self.flags,
             canary_tenants: &[],
             audit_ttl: Duration::from_secs(86_400),
+            maintenance: crate::ports::maintenance::Maintenance::Off,
         };
         apply_batch(&ports, deliveries).await
     }

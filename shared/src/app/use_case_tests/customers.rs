@@ -241,6 +241,7 @@ async fn a_switched_off_target_is_skipped_and_backfill_sends_exactly_what_it_mis
         tenants: &w.tenants,
         flags: all_on(),
         canary_tenants: &[],
+        maintenance: crate::ports::maintenance::Maintenance::Off,
     };
     let dry = backfill(&ports, &tenant(), POS, None, true).await.unwrap();
     assert_eq!(dry.len(), 1);

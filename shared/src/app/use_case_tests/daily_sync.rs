@@ -67,6 +67,7 @@ impl Sync {
             tokens: &self.secrets,
             index: &self.index,
             policy: &self.policy,
+            maintenance: &crate::ports::maintenance::Maintenance::Off,
         }
     }
 
@@ -544,3 +545,5 @@ async fn work_on_a_run_queues_its_own_continuation_when_it_pauses() {
 
 #[path = "dead_runs.rs"]
 mod dead_runs;
+#[path = "maintenance.rs"]
+mod maintenance;

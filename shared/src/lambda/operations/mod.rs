@@ -10,6 +10,8 @@ use crate::domain::{EntityKey, TenantId};
 use crate::ports::TenantDirectory;
 
 impl Api {
+    /// Sweeps the runs that died quietly first (failing them, with their
+    /// notices), then answers; `sweptRuns` names what it failed.
     pub async fn health(&self) -> Result<Health, OpsError> {
         let queues = Queues {
             sync: &self.sync.queue,
@@ -17,8 +19,8 @@ impl Api {
             runs_dlq: &self.runs_dlq,
             notify_dlq: &self.notify_dlq,
         };
-        let (runs, tenants) = (&self.sync.runs, &self.sync.tenants);
-        ops::health(&queues, runs, tenants, &self.thresholds, now_millis()).await
+        let (sync, tenants) = (self.sync.ports(), &self.sync.tenants);
+        ops::health(&sync, &queues, tenants, &self.thresholds, now_millis()).await
     }
 
     pub async fn status(&self, tenant: &TenantId) -> Result<TenantStatus, OpsError> {
