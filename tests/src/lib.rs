@@ -161,6 +161,7 @@ impl TestStack {
             square_notification_url: None,
             flag_overrides: Default::default(),
             sync_method: None,
+            allowed_suppliers: vec![],
         };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text)
             .await
@@ -300,6 +301,7 @@ impl TestStack {
             square_notification_url: Some(square_url.clone()),
             flag_overrides: Default::default(),
             sync_method: None,
+            allowed_suppliers: vec![],
         };
         local::seed_tenant(
             &self.aws,

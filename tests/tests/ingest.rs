@@ -235,6 +235,7 @@ async fn a_rotated_key_list_accepts_either_secret_and_several_signatures_need_on
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     };
     synchub_cli::local::seed_tenant(
         &stack.aws,
@@ -487,6 +488,7 @@ async fn a_malformed_secret_in_ssm_is_a_500_for_operators_not_a_401() {
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     };
     synchub_cli::local::seed_tenant(&stack.aws, &stack.config, &settings, "not-a-secret")
         .await

@@ -160,27 +160,38 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         .expect("notification item");
     assert_eq!((state.total, state.pending, state.emails), (1, 0, 1));
     assert_eq!(state.sample_ids, vec!["evt-bad".to_owned()]);
-    let queue = synchub::adapters::sqs::SqsQueue::new(stack.sqs(), &stack.config.sync_queue_url);
-    let first = synchub_cli::replay::replay(
-        &store(&stack),
-        &queue,
-        &tenant.id,
-        ErrorClass::ValidationError,
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(first, vec![("evt-bad".to_owned(), "replayed")]);
-    let second = synchub_cli::replay::replay(
-        &store(&stack),
-        &queue,
-        &tenant.id,
-        ErrorClass::ValidationError,
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(second, vec![("evt-bad".to_owned(), "already replayed")]);
+    let api = synchub::lambda::Api::new(&stack.aws, &stack.config);
+    let tenant_id = synchub::domain::TenantId::parse(&tenant.id).unwrap();
+    let now = synchub::domain::time::now_millis();
+    let at = |ms: i64| {
+        synchub::domain::time::canonical_time(
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap(),
+        )
+    };
+    let request = synchub::app::ops::ReplayRequest {
+        since: at(now - 86_400_000),
+        until: at(now + 60_000),
+        kinds: vec![],
+        republish: false,
+        dry_run: false,
+        error_class: Some(ErrorClass::ValidationError),
+    };
+    let actions = |r: &synchub::app::ops::ReplayReport| -> Vec<(Option<String>, &'static str)> {
+        r.items.iter().map(|i| (i.event_id.clone(), i.action)).collect()
+    };
+    let first = api.replay(&tenant_id, &request, &|_, _| {}).await.unwrap();
+    assert_eq!(actions(&first), vec![(Some("evt-bad".to_owned()), "replayed")]);
+    let second = api.replay(&tenant_id, &request, &|_, _| {}).await.unwrap();
+    assert_eq!(
+        actions(&second),
+        vec![(Some("evt-bad".to_owned()), "alreadyReplayed")]
+    );
+    // Another class's dead letters are not this replay's.
+    let other = synchub::app::ops::ReplayRequest {
+        error_class: Some(ErrorClass::NetworkError),
+        ..request
+    };
+    assert!(api.replay(&tenant_id, &other, &|_, _| {}).await.unwrap().items.is_empty());
     assert_eq!(
         stack.queue().depth().await.unwrap(),
         1,
@@ -533,6 +544,7 @@ async fn the_daily_summary_is_sent_once_per_day_and_only_to_tenants_that_asked()
             square_notification_url: None,
             flag_overrides: Default::default(),
             sync_method: None,
+            allowed_suppliers: vec![],
         })
         .await
         .unwrap();

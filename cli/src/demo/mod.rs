@@ -120,6 +120,7 @@ async fn seed_tenant(
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     };
     local::seed_tenant(aws, config, &settings, &secret_text).await?;
     println!(

@@ -7,6 +7,7 @@ pub mod daily_sync;
 pub mod ingest;
 pub mod notify;
 pub mod ops;
+pub mod tenants;
 #[cfg(test)]
 mod use_case_tests;
 

@@ -4,7 +4,7 @@
 mod error;
 #[cfg(test)]
 pub mod fakes;
-pub mod maintenance;
+pub mod tenant_admin;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
@@ -180,6 +180,9 @@ pub struct TenantSettings {
     /// How an on-demand sync runs for this tenant (`queued` unless set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_method: Option<String>,
+    /// Supplier ids whose webhooks the tenant takes; every supplier when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_suppliers: Vec<String>,
 }
 
 fn yes() -> bool {

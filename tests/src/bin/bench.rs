@@ -137,6 +137,7 @@ async fn main() {
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     };
     local::seed_tenant(&aws, &config, &settings, &secret_text)
         .await

@@ -59,6 +59,7 @@ async fn main() {
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     };
     local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret())
         .await

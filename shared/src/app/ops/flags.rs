@@ -103,6 +103,7 @@ mod tests {
             square_notification_url: None,
             flag_overrides: overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             sync_method: None,
+            allowed_suppliers: vec![],
         }
     }
 

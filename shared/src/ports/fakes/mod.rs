@@ -120,5 +120,6 @@ pub fn tenant_settings(tenant: &str) -> TenantSettings {
         square_notification_url: None,
         flag_overrides: Default::default(),
         sync_method: None,
+        allowed_suppliers: vec![],
     }
 }
