@@ -256,6 +256,32 @@ impl RunLog for DynamoRunStore {
         runs.sort_by_key(|r| std::cmp::Reverse(r.started_millis));
         Ok(runs)
     }
+
+    /// One item: run ids (`sync-{tenant}-{13-digit millis}-…`) sort by start.
+    async fn latest(
+        &self,
+        tenant: &str,
+        data_type: DataType,
+    ) -> Result<Option<SyncRun>, PortError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(run_pk(tenant, data_type)))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e)))
+            .transpose()
+    }
 }
 
 impl SeenLog for DynamoRunStore {

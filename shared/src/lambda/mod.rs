@@ -376,6 +376,8 @@ pub struct Api {
     pub thresholds: crate::app::ops::HealthThresholds,
     /// The per-(tenant, hour) counters the gate reads.
     pub metrics: crate::adapters::dynamodb::DynamoMetricsLedger,
+    /// The failures the notifier recorded, by tenant and error class.
+    pub failures: DynamoAlertStore,
 }
 
 impl Api {
@@ -395,6 +397,11 @@ impl Api {
             metrics: crate::adapters::dynamodb::DynamoMetricsLedger::new(
                 aws_sdk_dynamodb::Client::new(aws),
                 &config.audit_table,
+                config.audit_ttl,
+            ),
+            failures: DynamoAlertStore::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &config.notifications_table,
                 config.audit_ttl,
             ),
         }

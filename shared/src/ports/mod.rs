@@ -429,6 +429,18 @@ pub trait RunLog: Send + Sync {
     ) -> impl Future<Output = Result<Option<SyncRun>, PortError>> + Send;
     /// Runs of a tenant, newest first.
     fn runs(&self, tenant: &str) -> impl Future<Output = Result<Vec<SyncRun>, PortError>> + Send;
+    /// The newest run of one data type; a store whose keys sort by start
+    /// answers it without reading the history.
+    fn latest(
+        &self,
+        tenant: &str,
+        data_type: DataType,
+    ) -> impl Future<Output = Result<Option<SyncRun>, PortError>> + Send {
+        async move {
+            let runs = self.runs(tenant).await?;
+            Ok(runs.into_iter().find(|r| r.data_type == data_type))
+        }
+    }
 }
 
 /// The ids a run has seen, for reconciliation after a full pull.

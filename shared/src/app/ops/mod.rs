@@ -5,6 +5,7 @@
 //! same JSON.
 
 pub mod flags;
+pub mod fleet;
 pub mod gate;
 pub mod health;
 pub mod runs;
@@ -16,6 +17,7 @@ use crate::ports::PortError;
 use crate::{Classified, ErrorClass};
 
 pub use flags::{effective_flags, FlagPolicy, FlagSource, FlagValue};
+pub use fleet::{failures, tenants, RecentFailures, TenantsPage};
 pub use gate::{gate, GateReport, TenantGate};
 pub use health::{health, Check, Health, HealthStatus, HealthThresholds, Queues};
 pub use runs::{runs, RunsPage, DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};

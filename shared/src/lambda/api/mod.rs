@@ -104,6 +104,8 @@ enum Route<'a> {
     Status(&'a str),
     Trace(&'a str),
     Runs(&'a str),
+    Tenants,
+    Failures,
 }
 
 impl<'a> Route<'a> {
@@ -113,6 +115,8 @@ impl<'a> Route<'a> {
         match rest {
             "health" => return Some(Route::Health),
             "gate" => return Some(Route::Gate),
+            "tenants" => return Some(Route::Tenants),
+            "failures" => return Some(Route::Failures),
             _ => {}
         }
         let (tenant, what) = rest.strip_prefix("tenants/")?.split_once('/')?;
@@ -133,7 +137,7 @@ impl<'a> Route<'a> {
 
     fn tenant(self) -> Option<&'a str> {
         match self {
-            Route::Health | Route::Gate => None,
+            Route::Health | Route::Gate | Route::Tenants | Route::Failures => None,
             Route::Status(t) | Route::Trace(t) | Route::Runs(t) => Some(t),
         }
     }
@@ -230,6 +234,8 @@ async fn answer(
         (Route::Trace(t), &Method::GET) => reads::get_trace(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::GET) => runs::get_runs(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::POST) => runs::post_runs(api, &tenant_id(t)?, request).await,
+        (Route::Tenants, &Method::GET) => fleet::get_tenants(api, request).await,
+        (Route::Failures, &Method::GET) => fleet::get_failures(api, request).await,
         _ => Err(not_allowed()),
     }
 }
@@ -262,6 +268,7 @@ pub(super) fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
+mod fleet;
 mod reads;
 mod runs;
 

@@ -2,6 +2,8 @@
 //! every door: the `sync-api` router and the `synchub` CLI call these, so
 //! their answers are the same JSON.
 
+mod fleet;
+
 use super::Api;
 use crate::app::ops::{self, FlagValue, GateReport, Health, OpsError, Queues, RunsPage};
 use crate::app::ops::{TenantStatus, Trace};
