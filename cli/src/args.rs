@@ -115,6 +115,11 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Onboard and steer tenants: add, show, set, list, rotate-secret.
+    Tenant {
+        #[command(subcommand)]
+        command: crate::tenant::TenantCommand,
+    },
     /// A tenant's sync runs, newest first.
     Runs {
         #[command(flatten)]

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod replay;
 pub mod status;
 pub mod sync;
+pub mod tenant;
 pub mod trace;
 
 /// An error and each of its sources, one per line, for a person to read:

@@ -91,6 +91,7 @@ async fn run(command: Command) -> Result<u8, Error> {
             limit,
             output,
         } => runs(&tenant.tenant, limit, &output).await,
+        Command::Tenant { command } => tenant(command).await,
     }
 }
 
@@ -240,6 +241,14 @@ async fn flags(tenant: &TenantId, output: &Output) -> Result<u8, Error> {
         "{}",
         answer(&flags, output.json, |f| synchub_cli::status::flag_table(f))?
     );
+    Ok(0)
+}
+
+/// Onboarding: the text the use case's answer renders to.
+async fn tenant(command: synchub_cli::tenant::TenantCommand) -> Result<u8, Error> {
+    let config = Config::from_env(&[])?;
+    let aws = synchub::lambda::aws_config().await;
+    print!("{}", synchub_cli::tenant::run(&aws, &config, command).await?);
     Ok(0)
 }
 
