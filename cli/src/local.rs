@@ -4,13 +4,15 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
+use synchub::adapters::dynamodb::{
+    DynamoTenantDirectory, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION,
+};
 use synchub::adapters::ssm::SsmSecretStore;
 use synchub::config::Config;
 use synchub::domain::TenantId;
@@ -81,7 +83,8 @@ pub async fn provision(
 /// The tables, with TTL on the ones whose rows expire.
 async fn create_tables(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> Result<(), Error> {
     for (name, has_sort_key) in table_names(prefix) {
-        create_table(dynamo, &name, has_sort_key).await?;
+        let index = name.ends_with("-audit").then(audit_by_tenant_hour).transpose()?;
+        create_table(dynamo, &name, has_sort_key, index).await?;
     }
     for table in [
         format!("{prefix}-audit"),
@@ -247,10 +250,39 @@ async fn create_queue_with_dlq(
     Ok((queue_url, dlq_url))
 }
 
+/// The audit table's index of accepted deliveries by (tenant, hour), as
+/// template.yaml declares it: a replay finds a window's deliveries by it.
+fn audit_by_tenant_hour() -> Result<(GlobalSecondaryIndex, [AttributeDefinition; 2]), Error> {
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let mut projection = Projection::builder().projection_type(ProjectionType::Include);
+    for name in AUDIT_INDEX_PROJECTION {
+        projection = projection.non_key_attributes(name);
+    }
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(AUDIT_BY_TENANT_HOUR)
+        .key_schema(key("tenantHour", KeyType::Hash)?)
+        .key_schema(key("recordedAt", KeyType::Range)?)
+        .projection(projection.build())
+        .build()?;
+    Ok((index, [attribute("tenantHour")?, attribute("recordedAt")?]))
+}
+
 async fn create_table(
     dynamo: &aws_sdk_dynamodb::Client,
     name: &str,
     has_sort_key: bool,
+    index: Option<(GlobalSecondaryIndex, [AttributeDefinition; 2])>,
 ) -> Result<(), Error> {
     let mut request = dynamo
         .create_table()
@@ -282,6 +314,12 @@ async fn create_table(
                     .key_type(KeyType::Range)
                     .build()?,
             );
+    }
+    if let Some((index, [hash, range])) = index {
+        request = request
+            .global_secondary_indexes(index)
+            .attribute_definitions(hash)
+            .attribute_definitions(range);
     }
     match request.send().await {
         Ok(_) => Ok(()),

@@ -7,6 +7,7 @@
 
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
+use synchub::app::ops::ReplayRequest;
 use synchub::config::Config;
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::RunStatus;
@@ -38,13 +39,27 @@ async fn run(command: Command) -> Result<u8, Error> {
     match command {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await.map(done),
+        Command::Dashboard(args) => synchub_cli::dashboard::run(args).await.map(|()| 0),
         Command::Replay {
             tenant,
+            since,
+            until,
+            kinds,
             error_class,
-            dry_run,
-        } => replay(&tenant.tenant, error_class.into(), dry_run)
-            .await
-            .map(done),
+            republish,
+            apply,
+            output,
+        } => {
+            let request = ReplayRequest {
+                since: since.unwrap_or_else(|| hours_ago(24)),
+                until: until.unwrap_or_else(|| hours_ago(0)),
+                kinds: kinds.into_iter().map(Into::into).collect(),
+                republish,
+                dry_run: !apply,
+                error_class: error_class.map(Into::into),
+            };
+            replay(&tenant.tenant, &request, &output).await
+        }
         Command::Sync {
             tenant,
             data_type,
@@ -84,6 +99,12 @@ async fn run(command: Command) -> Result<u8, Error> {
             until,
             output,
         } => gate(since.as_deref(), until.as_deref(), &output).await,
+        Command::Metrics {
+            since,
+            until,
+            tenant,
+            output,
+        } => metrics(since.as_deref(), until.as_deref(), tenant.as_ref(), &output).await,
         Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
         Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
         Command::Runs {
@@ -107,28 +128,28 @@ fn usage_error(subcommand: &str, message: String) -> ! {
         .exit()
 }
 
-async fn replay(
-    tenant: &TenantId,
-    class: synchub::ErrorClass,
-    dry_run: bool,
-) -> Result<bool, Error> {
-    let config = Config::from_env(&["SYNC_QUEUE_URL"])?;
-    let aws = synchub::lambda::aws_config().await;
-    let store = synchub::adapters::alerts::DynamoAlertStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        &config.notifications_table,
-        config.audit_ttl,
+async fn replay(tenant: &TenantId, request: &ReplayRequest, output: &Output) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&["SYNC_QUEUE_URL"])?).await;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let queue = synchub::adapters::sqs::SqsQueue::new(
-        aws_sdk_sqs::Client::new(&aws),
-        &config.sync_queue_url,
-    );
-    let done = synchub_cli::replay::replay(&store, &queue, tenant.as_str(), class, dry_run).await?;
-    for (event_id, outcome) in &done {
-        println!("{event_id}  {outcome}");
-    }
-    println!("{} dead letter(s) of {tenant} / {class}", done.len());
-    Ok(true)
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    bar.set_message("reading the window");
+    let report = ops.api.replay(tenant, request, &progress).await;
+    bar.finish_and_clear();
+    let report = report?;
+    print!("{}", answer(&report, output.json, synchub_cli::replay::render)?);
+    Ok(synchub_cli::replay::exit_status(&report))
+}
+
+/// RFC 3339 `hours` ago.
+fn hours_ago(hours: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() - time::Duration::hours(hours);
+    synchub::domain::time::canonical_time(at)
 }
 
 /// Runs (or, with `dry_run`, compares) the pulls; false when a run failed.
@@ -221,6 +242,21 @@ async fn gate(since: Option<&str>, until: Option<&str>, output: &Output) -> Resu
     let gate = ops.gate(since, until).await?;
     print!("{}", answer(&gate, output.json, synchub_cli::gate::render)?);
     Ok(synchub_cli::gate::exit_status(&gate))
+}
+
+async fn metrics(
+    since: Option<&str>,
+    until: Option<&str>,
+    tenant: Option<&TenantId>,
+    output: &Output,
+) -> Result<u8, Error> {
+    let ops = operations(&Config::from_env(&[])?).await;
+    let report = ops.api.metrics(since, until, tenant).await?;
+    print!(
+        "{}",
+        answer(&report, output.json, synchub_cli::metrics::render)?
+    );
+    Ok(0)
 }
 
 /// 1 when a collection's last run failed.

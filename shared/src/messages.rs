@@ -44,6 +44,26 @@ pub struct QueuedEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
     pub payload: serde_json::Value,
+    /// Set when a replay re-drives the event (`POST .../replay`, `synchub replay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayMark>,
+}
+
+/// What a replay asks of the worker besides applying the event again (which
+/// the ordering rule makes safe: a replay can never roll an item back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplayMark {
+    /// The delivery (audit sort key) or dead letter (its message id) replayed.
+    pub of: String,
+    /// Why it is replayed, in the replay report's words (`publishFailed`, ...).
+    pub reason: String,
+    /// The replay's own correlation id, to find everything it did.
+    pub correlation_id: String,
+    /// Send the stored change to its targets again even though it is
+    /// already stored (a failed storefront publish, a failed target call).
+    #[serde(default)]
+    pub republish: bool,
 }
 
 pub const QUEUED_EVENT_SCHEMA: u32 = SCHEMA;
@@ -164,6 +184,12 @@ mod tests {
             webhook_id: Some("w".into()),
             topic: None,
             payload: json!({"a": 1}),
+            replay: Some(ReplayMark {
+                of: "evt-1#msg-1".into(),
+                reason: "publishFailed".into(),
+                correlation_id: "sync-t-1-abc".into(),
+                republish: true,
+            }),
         });
         round_trip(&RunsWork::Run(RunMessage::new("t", DataType::Catalog, "r")));
         round_trip(&RunsWork::Plan(PlanRequest {

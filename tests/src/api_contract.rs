@@ -137,6 +137,12 @@ pub struct Contract {
     pub failed: BTreeSet<String>,
 }
 
+impl Default for Contract {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Contract {
     pub fn new() -> Self {
         Self {

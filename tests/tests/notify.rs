@@ -177,10 +177,16 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         error_class: Some(ErrorClass::ValidationError),
     };
     let actions = |r: &synchub::app::ops::ReplayReport| -> Vec<(Option<String>, &'static str)> {
-        r.items.iter().map(|i| (i.event_id.clone(), i.action)).collect()
+        r.items
+            .iter()
+            .map(|i| (i.event_id.clone(), i.action))
+            .collect()
     };
     let first = api.replay(&tenant_id, &request, &|_, _| {}).await.unwrap();
-    assert_eq!(actions(&first), vec![(Some("evt-bad".to_owned()), "replayed")]);
+    assert_eq!(
+        actions(&first),
+        vec![(Some("evt-bad".to_owned()), "replayed")]
+    );
     let second = api.replay(&tenant_id, &request, &|_, _| {}).await.unwrap();
     assert_eq!(
         actions(&second),
@@ -191,7 +197,12 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         error_class: Some(ErrorClass::NetworkError),
         ..request
     };
-    assert!(api.replay(&tenant_id, &other, &|_, _| {}).await.unwrap().items.is_empty());
+    assert!(api
+        .replay(&tenant_id, &other, &|_, _| {})
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     assert_eq!(
         stack.queue().depth().await.unwrap(),
         1,

@@ -2,6 +2,7 @@
 //! keys, TTL, queue settings, and the variables the functions read.
 
 use serde_yaml::Value;
+use synchub::config::Config;
 use synchub_cli::local::{
     AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT_SECONDS,
     NOTIFY_MAX_RECEIVE_COUNT, NOTIFY_QUEUE_VISIBILITY_SECONDS, QUEUE_RETENTION_SECONDS,
@@ -243,6 +244,7 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
         "HEALTH_MAX_SYNC_BACKLOG",
         "HEALTH_MAX_DEAD_LETTERS",
         "HEALTH_MAX_FAILED_RUNS",
+        "MAINTENANCE_PARAMETER",
     ];
     // Config reads the settings; the target flags are read (at init, through Config) in app/customers.rs.
     let config_source = ["shared/src/config.rs", "shared/src/app/customers.rs"]
@@ -403,3 +405,103 @@ fn every_function_has_a_log_group_with_retention() {
         );
     }
 }
+
+/// Every statement of a resource's policies (SAM `Policies` and IAM policy documents).
+fn statements(resource: &Value) -> Vec<Value> {
+    let p = &resource["Properties"];
+    let mut all = Vec::new();
+    for policy in p["Policies"].as_sequence().into_iter().flatten() {
+        all.extend(
+            policy["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default(),
+        );
+    }
+    all.extend(
+        p["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    all
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(list) => list
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect(),
+        other => panic!("Action {other:?}"),
+    }
+}
+
+#[test]
+fn the_maintenance_switch_is_read_by_the_functions_that_send_and_written_by_the_operator_only() {
+    let t = template();
+    let parameter = "/${NamePrefix}/maintenance";
+    // The code's default is the template's name with the default prefix.
+    let default = Config::from_lookup(|_| None, &[])
+        .unwrap()
+        .maintenance_parameter;
+    assert_eq!(
+        default,
+        parameter.replace(
+            "${NamePrefix}",
+            t["Parameters"]["NamePrefix"]["Default"].as_str().unwrap()
+        )
+    );
+    let mut writers = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let on_switch: Vec<Value> = statements(resource)
+            .into_iter()
+            .filter(|s| format!("{:?}", s["Resource"]).contains(&format!("parameter{parameter}")))
+            .collect();
+        for s in &on_switch {
+            let acts = actions(s);
+            if acts.iter().any(|a| a != "ssm:GetParameter") {
+                writers.push((name.to_owned(), acts));
+            }
+        }
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let sends = ["SyncWorkerFunction", "DailySyncFunction", "SyncApiFunction"].contains(&name);
+        let variable = &resource["Properties"]["Environment"]["Variables"]["MAINTENANCE_PARAMETER"];
+        assert_eq!(
+            !on_switch.is_empty(),
+            sends,
+            "{name}: only the functions that read the switch may read it"
+        );
+        if sends {
+            assert_eq!(
+                format!("{variable:?}"),
+                format!(
+                    "{:?}",
+                    serde_yaml::from_str::<Value>(&format!("!Sub \"{parameter}\"")).unwrap()
+                ),
+                "{name} reads the switch the template names"
+            );
+        } else {
+            assert!(variable.is_null(), "{name}");
+        }
+    }
+    assert_eq!(
+        writers,
+        vec![(
+            "MaintenanceOperatorPolicy".to_owned(),
+            vec!["ssm:GetParameter".to_owned(), "ssm:PutParameter".to_owned()]
+        )],
+        "nobody but the operator's policy writes the switch"
+    );
+    assert_eq!(
+        t["Resources"]["MaintenanceOperatorPolicy"]["Type"],
+        "AWS::IAM::ManagedPolicy"
+    );
+}
+
+#[path = "template/dashboard.rs"]
+mod dashboard;

@@ -10,6 +10,7 @@
 use super::dynamodb::{decode_error, n, s};
 use crate::domain::alert::{AlertState, Failure};
 use crate::ports::PortError;
+use crate::ports::replay::DeadLetters;
 use crate::ports::{AlertClaim, AlertLedger, FailureLog, SummaryLedger};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -140,32 +141,6 @@ impl DynamoAlertStore {
     }
 
     /// Whether `synchub replay` already sent this failure back.
-    pub async fn is_replayed(&self, failure: &Failure) -> Result<bool, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::failure_key(failure)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
-        Ok(out.item.is_some_and(|i| i.contains_key("replayedAt")))
-    }
-
-    pub async fn mark_replayed(&self, failure: &Failure) -> Result<(), PortError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::failure_key(failure)))
-            .update_expression("SET replayedAt = :now")
-            .expression_attribute_values(":now", s(crate::domain::time::now_rfc3339()))
-            .send()
-            .await
-            .map_err(|e| super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
-        Ok(())
-    }
-
     /// The notification item, if any (for the CLI and tests).
     pub async fn state(
         &self,
@@ -468,6 +443,69 @@ impl SummaryLedger for DynamoAlertStore {
             .send()
             .await
             .map_err(|e| super::classify::sdk_error("DynamoDB", "DeleteItem", DB, e))?;
+        Ok(())
+    }
+}
+
+impl DeadLetters for DynamoAlertStore {
+    async fn dead_letters(
+        &self,
+        tenant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<Failure>, PortError> {
+        let mut out = Vec::new();
+        for class in ErrorClass::ALL {
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :since AND :until")
+                .filter_expression("attribute_exists(deadLetterBody)")
+                .expression_attribute_values(":pk", s(failures_pk(tenant, class)))
+                .expression_attribute_values(":since", s(failure_sk(since, "")))
+                // `~` sorts after every key character: the whole last millisecond.
+                .expression_attribute_values(":until", s(failure_sk(until, "~")))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
+                for item in page.items() {
+                    out.push(
+                        serde_dynamo::from_item(item.clone())
+                            .map_err(|e| decode_error("Query", e))?,
+                    );
+                }
+            }
+        }
+        out.sort_by_key(|f: &Failure| f.at_millis);
+        Ok(out)
+    }
+
+    async fn is_replayed(&self, failure: &Failure) -> Result<bool, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::failure_key(failure)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "GetItem", DB, e))?;
+        Ok(out.item.is_some_and(|i| i.contains_key("replayedAt")))
+    }
+
+    async fn mark_replayed(&self, failure: &Failure) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::failure_key(failure)))
+            .update_expression("SET replayedAt = :now")
+            .expression_attribute_values(":now", s(crate::domain::time::now_rfc3339()))
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
         Ok(())
     }
 }

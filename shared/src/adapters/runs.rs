@@ -102,6 +102,35 @@ impl DynamoRunStore {
         }
         Ok(items)
     }
+
+    /// The partition's items with a sort key from `from` to `to`.
+    async fn query_range(
+        &self,
+        pk: String,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            items.extend(
+                page.map_err(|e| super::classify::sdk_error("DynamoDB", "Query", DB, e))?
+                    .items
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(items)
+    }
 }
 
 impl RunLock for DynamoRunStore {
@@ -281,6 +310,30 @@ impl RunLog for DynamoRunStore {
             .next()
             .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e)))
             .transpose()
+    }
+
+    /// A key range per data type (run ids sort by start, as for `latest`),
+    /// read concurrently: what a window costs follows the window, not the
+    /// history.
+    async fn started_between(
+        &self,
+        tenant: &str,
+        since_millis: i64,
+        until_millis: i64,
+    ) -> Result<Vec<SyncRun>, PortError> {
+        let from = format!("sync-{tenant}-{since_millis:013}");
+        // `~` sorts after the hex suffix of any id started at `until_millis`.
+        let to = format!("sync-{tenant}-{until_millis:013}-~");
+        let reads = DataType::ALL.map(|d| self.query_range(run_pk(tenant, d), &from, &to));
+        let mut runs: Vec<SyncRun> = Vec::new();
+        for items in futures::future::try_join_all(reads).await? {
+            for item in items {
+                runs.push(serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?);
+            }
+        }
+        runs.retain(|r| (since_millis..=until_millis).contains(&r.started_millis));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_millis));
+        Ok(runs)
     }
 }
 

@@ -225,6 +225,7 @@ where
         webhook_id: Some(headers.id.clone()),
         topic: None,
         payload,
+        replay: None,
     };
     let message = super::event_message(&queued).map_err(IngestError::Unavailable)?;
     let message_id = ports

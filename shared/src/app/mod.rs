@@ -34,6 +34,7 @@ pub fn object_message(
         topic,
         payload: serde_json::to_value(object)
             .map_err(|e| crate::ports::PortError::encode("pulled object", e))?,
+        replay: None,
     };
     event_message(&event)
 }

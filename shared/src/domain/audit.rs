@@ -276,7 +276,33 @@ pub struct AuditRow {
     pub recorded_at: String,
     /// Epoch seconds; DynamoDB's TTL removes the row after it.
     pub expires_at: i64,
+    /// The delivery's queued body (its normalized change), kept for the
+    /// audit's lifetime so a replay can re-drive it: as is while the row
+    /// stays under 1 KB, otherwise deflated and base64-encoded in `changeZ`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_z: Option<String>,
+    /// `{tenant}#{hour}` of an accepted delivery: the audit table's
+    /// `byTenantHour` index, by which a replay finds a window's deliveries
+    /// without scanning the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_hour: Option<String>,
+    /// What else explains the row: completed on redelivery, sent again by a
+    /// replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// A row is kept within one DynamoDB write unit (1 KB) where it can be.
+const ROW_BUDGET: usize = 1024;
+/// What the row's other attributes take, at most, besides the change.
+const ROW_OVERHEAD: usize = 420;
+
+/// Why a kept change cannot be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the kept change does not decode: {0}")]
+pub struct KeptChangeError(String);
 
 impl AuditRow {
     /// A delivery's row with its key, tenant and outcome; the rest (what the
@@ -305,7 +331,62 @@ impl AuditRow {
             targets: Default::default(),
             recorded_at,
             expires_at,
+            change: None,
+            change_z: None,
+            tenant_hour: None,
+            note: None,
         }
+    }
+
+    /// Keeps the delivery's body on the row, compressed when keeping it as
+    /// is would push the row past one write unit.
+    pub fn keep_change(&mut self, body: &str) {
+        use flate2::{write::DeflateEncoder, Compression};
+        use std::io::Write;
+        if body.len() + ROW_OVERHEAD <= ROW_BUDGET {
+            self.change = Some(body.to_owned());
+            self.change_z = None;
+            return;
+        }
+        let mut encoder = DeflateEncoder::new(Vec::new(), Compression::fast());
+        // Writing to a Vec cannot fail.
+        use base64::Engine;
+        let packed = encoder
+            .write_all(body.as_bytes())
+            .and_then(|()| encoder.finish());
+        match packed {
+            Ok(bytes) => {
+                self.change_z = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+                self.change = None;
+            }
+            Err(_) => self.change = Some(body.to_owned()),
+        }
+    }
+
+    /// The kept body, if the row has one.
+    pub fn kept_change(&self) -> Option<Result<String, KeptChangeError>> {
+        use base64::Engine;
+        use std::io::Read;
+        if let Some(plain) = &self.change {
+            return Some(Ok(plain.clone()));
+        }
+        let packed = self.change_z.as_ref()?;
+        let unpack = || -> Result<String, KeptChangeError> {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(packed)
+                .map_err(|e| KeptChangeError(e.to_string()))?;
+            let mut text = String::new();
+            flate2::read::DeflateDecoder::new(bytes.as_slice())
+                .read_to_string(&mut text)
+                .map_err(|e| KeptChangeError(e.to_string()))?;
+            Ok(text)
+        };
+        Some(unpack())
+    }
+
+    /// The `byTenantHour` key of a delivery recorded at `recorded_at`.
+    pub fn tenant_hour_key(tenant: &str, recorded_at: &str) -> String {
+        format!("{tenant}#{}", super::metrics::hour_of(recorded_at))
     }
 
     /// The sort key of a delivery's row: deterministic, so redelivery finds it.
@@ -363,6 +444,46 @@ mod tests {
         );
         assert!(!TargetStatus::skipped("not configured", at.clone()).needs_retry());
         assert!(!TargetStatus::success(1, at).needs_retry());
+    }
+
+    fn row() -> AuditRow {
+        AuditRow::new(
+            "t1#catalog_item#SKU-1".into(),
+            "evt-1#msg-1".into(),
+            "t1".into(),
+            AuditOutcome::Applied,
+            "2026-12-02T09:15:00.000Z".into(),
+            1,
+        )
+    }
+
+    proptest::proptest! {
+        /// Whatever its size, a kept change reads back exactly, and one
+        /// that would push the row past 1 KB is kept compressed.
+        #[test]
+        fn a_kept_change_reads_back_exactly(body in "\\PC{0,3000}") {
+            let mut r = row();
+            r.keep_change(&body);
+            proptest::prop_assert_eq!(r.kept_change().unwrap().unwrap(), body.clone());
+            proptest::prop_assert_eq!(r.change.is_some(), body.len() + ROW_OVERHEAD <= ROW_BUDGET);
+        }
+    }
+
+    #[test]
+    fn a_large_change_keeps_the_row_within_one_write_unit() {
+        let mut r = row();
+        let body =
+            serde_json::json!({"payload": {"description": "organic ".repeat(400)}}).to_string();
+        r.keep_change(&body);
+        assert!(r.change_z.as_ref().unwrap().len() + ROW_OVERHEAD < ROW_BUDGET);
+        let mut broken = row();
+        broken.change_z = Some("not base64!".into());
+        assert!(broken.kept_change().unwrap().is_err());
+        assert!(row().kept_change().is_none());
+        assert_eq!(
+            AuditRow::tenant_hour_key("t1", &r.recorded_at),
+            "t1#2026-12-02T09"
+        );
     }
 
     #[test]

@@ -239,6 +239,21 @@ impl EntityKind {
             EntityKind::Customer => "customer",
         }
     }
+
+    pub const ALL: [EntityKind; 7] = [
+        EntityKind::CatalogItem,
+        EntityKind::Item,
+        EntityKind::Category,
+        EntityKind::Location,
+        EntityKind::Order,
+        EntityKind::Inventory,
+        EntityKind::Customer,
+    ];
+
+    /// The kind a stored or typed name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 /// Identifies one entity: per-entity order is kept on this key.
@@ -250,6 +265,17 @@ pub struct EntityKey {
 }
 
 impl EntityKey {
+    /// The entity an audit partition (`{tenant}#{kind}#{id}`) is about.
+    pub fn from_audit_partition(pk: &str) -> Option<Self> {
+        let (tenant, rest) = pk.split_once('#')?;
+        let (kind, id) = rest.split_once('#')?;
+        Some(Self {
+            tenant: TenantId::parse(tenant).ok()?,
+            kind: EntityKind::parse(kind)?,
+            id: id.to_owned(),
+        })
+    }
+
     /// The entity's sort key inside its tenant's partition.
     pub fn item_sort_key(&self) -> String {
         format!("{}#{}", self.kind.as_str(), self.id)

@@ -22,6 +22,14 @@ pub struct Tally {
     pub publish_ok: u64,
     pub publish_failed: u64,
     pub publish_recovered: u64,
+    /// Applied changes the storefront was not sent (switched off or not configured).
+    #[serde(default)]
+    pub publish_skipped: u64,
+    /// What the customer targets did with the tenant's applied changes.
+    #[serde(default)]
+    pub pos: TargetTally,
+    #[serde(default)]
+    pub crm: TargetTally,
     /// The longest a delivery of the hour waited on the sync queue.
     pub lag_max_ms: u64,
 }
@@ -37,6 +45,9 @@ impl Tally {
         self.publish_ok += other.publish_ok;
         self.publish_failed += other.publish_failed;
         self.publish_recovered += other.publish_recovered;
+        self.publish_skipped += other.publish_skipped;
+        self.pos.add(&other.pos);
+        self.crm.add(&other.crm);
         self.lag_max_ms = self.lag_max_ms.max(other.lag_max_ms);
     }
 
@@ -45,16 +56,53 @@ impl Tally {
     pub fn stale_items(&self) -> u64 {
         self.publish_failed.saturating_sub(self.publish_recovered)
     }
+
+    /// Stale items per applied change, in percent.
+    pub fn stale_items_percent(&self) -> f64 {
+        100.0 * ratio(self.stale_items(), self.applied)
+    }
+
+    /// Failed storefront publishes per publish attempted, in percent.
+    pub fn publish_error_rate_percent(&self) -> f64 {
+        100.0 * ratio(self.publish_failed, self.publish_ok + self.publish_failed)
+    }
+
+    /// Deliveries with an audit row per delivery received, in percent (100
+    /// when nothing was received: nothing is unexplained).
+    pub fn trace_coverage_percent(&self) -> f64 {
+        if self.received == 0 {
+            100.0
+        } else {
+            (100.0 * ratio(self.audited, self.received)).min(100.0)
+        }
+    }
 }
 
-/// What the customer targets (POS, CRM) did with a batch's changes, one
-/// count per (change, target): for CloudWatch only, not kept per tenant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// What a target did with applied changes, one count per (change, target):
+/// the batch's customer targets together for CloudWatch, and each target
+/// per tenant in the [`Tally`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetTally {
     /// Calls that went through, erasures included.
     pub succeeded: u64,
     pub skipped: u64,
     pub failed: u64,
+}
+
+impl TargetTally {
+    pub fn add(&mut self, other: &TargetTally) {
+        self.succeeded += other.succeeded;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
 }
 
 /// The hour a moment falls in, as the counters' sort key (`2026-12-02T07`).
@@ -76,13 +124,6 @@ pub struct Signal {
 
 /// The signals the catalog sync is judged by before a rollout widens.
 pub fn launch_signals(t: &Tally) -> Vec<Signal> {
-    let ratio = |num: u64, den: u64| {
-        if den == 0 {
-            0.0
-        } else {
-            num as f64 / den as f64
-        }
-    };
     let below = |name, value: f64, threshold| Signal {
         name,
         value,
@@ -90,21 +131,13 @@ pub fn launch_signals(t: &Tally) -> Vec<Signal> {
         rule: "<",
         pass: value < threshold,
     };
-    let coverage = if t.received == 0 {
-        100.0
-    } else {
-        (100.0 * ratio(t.audited, t.received)).min(100.0)
-    };
+    let coverage = t.trace_coverage_percent();
     vec![
-        below(
-            "staleItemsPercent",
-            100.0 * ratio(t.stale_items(), t.applied),
-            1.0,
-        ),
+        below("staleItemsPercent", t.stale_items_percent(), 1.0),
         below("queueLagSeconds", t.lag_max_ms as f64 / 1000.0, 90.0),
         below(
             "publishErrorRatePercent",
-            100.0 * ratio(t.publish_failed, t.publish_ok + t.publish_failed),
+            t.publish_error_rate_percent(),
             0.5,
         ),
         Signal {
@@ -175,13 +208,15 @@ mod tests {
     proptest! {
         #[test]
         fn adding_tallies_is_order_free(a in 0u64..1000, b in 0u64..1000, la in 0u64..10_000, lb in 0u64..10_000) {
-            let x = Tally { applied: a, lag_max_ms: la, ..Tally::default() };
-            let y = Tally { applied: b, lag_max_ms: lb, ..Tally::default() };
+            let pos = TargetTally { succeeded: a, skipped: b, failed: 1 };
+            let x = Tally { applied: a, lag_max_ms: la, pos, ..Tally::default() };
+            let y = Tally { applied: b, lag_max_ms: lb, crm: pos, publish_skipped: b, ..Tally::default() };
             let (mut xy, mut yx) = (x, y);
             xy.add(&y);
             yx.add(&x);
             prop_assert_eq!(xy, yx);
             prop_assert_eq!(xy.lag_max_ms, la.max(lb));
+            prop_assert_eq!((xy.pos, xy.crm, xy.publish_skipped), (pos, pos, b));
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod metrics;
 pub mod ordering;
 pub mod provider_webhook;
+pub mod replay;
 pub mod square;
 pub mod supplier;
 pub mod sync_run;

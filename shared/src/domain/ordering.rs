@@ -24,6 +24,8 @@ pub struct StoredVersion {
     pub version: Version,
     /// The SQS message whose write produced the stored state.
     pub message_id: String,
+    /// The writes the entity has had (0 when the store did not say).
+    pub revision: i64,
 }
 
 /// The store's answer to "write this if it is newer".
@@ -181,6 +183,7 @@ mod tests {
         let stored = StoredVersion {
             version: claims[1].version.clone(),
             message_id: "older-msg".into(),
+            revision: 3,
         };
         let outcomes = settle(plan, &claims, &WriteResult::NotNewer(stored));
         assert_eq!(
@@ -199,6 +202,7 @@ mod tests {
         let stored = StoredVersion {
             version: claims[0].version.clone(),
             message_id: "m1".into(),
+            revision: 1,
         };
         assert_eq!(
             settle(plan, &claims, &WriteResult::NotNewer(stored))[0].1,
@@ -217,6 +221,7 @@ mod tests {
                     Some((v, m)) if *v >= w.version => WriteResult::NotNewer(StoredVersion {
                         version: v.clone(),
                         message_id: m.clone(),
+                        revision: 0,
                     }),
                     _ => {
                         store.insert(plan.key.clone(), (w.version.clone(), w.message_id.clone()));

@@ -47,7 +47,7 @@ pub fn init_metrics(function: &'static str) {
     }
     let installed = Builder::new()
         .cloudwatch_namespace(NAMESPACE)
-        .with_dimension("function", function)
+        .with_dimension(FUNCTION_DIMENSION, function)
         .init();
     match installed {
         Ok(collector) => {
@@ -59,37 +59,47 @@ pub fn init_metrics(function: &'static str) {
     }
 }
 
+/// The dimension every metric has: the function's name in the project.
+pub const FUNCTION_DIMENSION: &str = "function";
+
+/// Every count a function emits (see the module doc for which and when).
+pub const COUNTS: &[&str] = &[
+    "ColdStart",
+    "WebhooksAccepted",
+    "WebhooksRefused",
+    "BatchRecords",
+    "EventsApplied",
+    "EventsStale",
+    "EventsDuplicate",
+    "EventsRejected",
+    "RecordsRetried",
+    "PublishOk",
+    "PublishFailed",
+    "PublishRecovered",
+    "TargetsSucceeded",
+    "TargetsSkipped",
+    "TargetsFailed",
+    "RunsFinished",
+    "RunsFailed",
+    "ObjectsFetched",
+    "ObjectsEnqueued",
+    "ObjectsRejected",
+    "FailuresRecorded",
+    "EmailsSent",
+    "Requests",
+];
+
+/// Every histogram, in milliseconds.
+pub const HISTOGRAMS: &[&str] = &["QueueLagMaxMs", "RunDurationMs"];
+
 /// Units, so CloudWatch shows milliseconds as such.
 fn describe() {
-    for name in [
-        "ColdStart",
-        "WebhooksAccepted",
-        "WebhooksRefused",
-        "BatchRecords",
-        "EventsApplied",
-        "EventsStale",
-        "EventsDuplicate",
-        "EventsRejected",
-        "RecordsRetried",
-        "PublishOk",
-        "PublishFailed",
-        "PublishRecovered",
-        "TargetsSucceeded",
-        "TargetsSkipped",
-        "TargetsFailed",
-        "RunsFinished",
-        "RunsFailed",
-        "ObjectsFetched",
-        "ObjectsEnqueued",
-        "ObjectsRejected",
-        "FailuresRecorded",
-        "EmailsSent",
-        "Requests",
-    ] {
+    for &name in COUNTS {
         describe_counter!(name, Unit::Count, "");
     }
-    describe_histogram!("QueueLagMaxMs", Unit::Milliseconds, "");
-    describe_histogram!("RunDurationMs", Unit::Milliseconds, "");
+    for &name in HISTOGRAMS {
+        describe_histogram!(name, Unit::Milliseconds, "");
+    }
 }
 
 /// Writes what was recorded since the last flush, one EMF document per line

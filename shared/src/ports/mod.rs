@@ -5,6 +5,8 @@ mod error;
 #[cfg(test)]
 pub mod fakes;
 pub mod tenant_admin;
+pub mod maintenance;
+pub mod replay;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
@@ -439,6 +441,22 @@ pub trait RunLog: Send + Sync {
         async move {
             let runs = self.runs(tenant).await?;
             Ok(runs.into_iter().find(|r| r.data_type == data_type))
+        }
+    }
+
+    /// The runs that started from `since_millis` to `until_millis`
+    /// (inclusive), newest first; a store whose keys sort by start reads
+    /// only those, whatever the history.
+    fn started_between(
+        &self,
+        tenant: &str,
+        since_millis: i64,
+        until_millis: i64,
+    ) -> impl Future<Output = Result<Vec<SyncRun>, PortError>> + Send {
+        async move {
+            let mut runs = self.runs(tenant).await?;
+            runs.retain(|r| (since_millis..=until_millis).contains(&r.started_millis));
+            Ok(runs)
         }
     }
 }

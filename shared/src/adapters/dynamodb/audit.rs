@@ -2,6 +2,7 @@
 
 use super::{call_error, decode_error, get_decoded, key, s, Item, Read, DB};
 use crate::domain::audit::{AuditRow, TargetStatus};
+use crate::ports::replay::DeliveryJournal;
 use crate::ports::{AuditHistory, AuditLog, PortError};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -11,6 +12,23 @@ use backon::Retryable;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// The index of accepted deliveries by the hour they were recorded in:
+/// partition `tenantHour` (`{tenant}#{hour}`), sort key `recordedAt`.
+pub const AUDIT_BY_TENANT_HOUR: &str = "byTenantHour";
+/// What the index keeps of a row besides its keys: what a replay reads.
+pub const AUDIT_INDEX_PROJECTION: [&str; 10] = [
+    "tenantId",
+    "eventId",
+    "messageId",
+    "correlationId",
+    "outcome",
+    "sourceUpdatedAt",
+    "targets",
+    "change",
+    "changeZ",
+    "expiresAt",
+];
 
 /// The audit trail: partition = entity, sort key = `{eventId}#{messageId}`.
 #[derive(Clone)]
@@ -231,6 +249,38 @@ impl AuditHistory for DynamoAuditLog {
         rows.sort_by(|a: &AuditRow, b| {
             (&a.source_updated_at, &a.recorded_at).cmp(&(&b.source_updated_at, &b.recorded_at))
         });
+        Ok(rows)
+    }
+}
+
+impl DeliveryJournal for DynamoAuditLog {
+    async fn recorded(
+        &self,
+        tenant_hour: &str,
+        since: &str,
+        until: &str,
+    ) -> Result<Vec<AuditRow>, PortError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(AUDIT_BY_TENANT_HOUR)
+            .key_condition_expression("tenantHour = :th AND recordedAt BETWEEN :since AND :until")
+            .expression_attribute_values(":th", s(tenant_hour))
+            .expression_attribute_values(":since", s(since))
+            .expression_attribute_values(":until", s(until))
+            .into_paginator()
+            .send();
+        let mut rows = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("Query", e))?;
+            for item in page.items() {
+                let mut row: AuditRow = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| decode_error("Query", e))?;
+                row.tenant_hour = Some(tenant_hour.to_owned());
+                rows.push(row);
+            }
+        }
         Ok(rows)
     }
 }

@@ -5,11 +5,14 @@ use super::{call_error, key, n, s, Item};
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::supplier::SupplierEvent;
 use crate::domain::time::now_rfc3339;
-use crate::domain::{ChangeBody, EntityChange, EntityKind, EventId, TenantId};
+use crate::domain::{ChangeBody, EntityChange, EntityKey, EntityKind, EventId, TenantId};
+use crate::ports::replay::StoredVersions;
 use crate::ports::{EntityIndex, ItemStore, PortError};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
@@ -185,6 +188,11 @@ fn stored_version(item: Option<&Item>) -> Result<StoredVersion, PortError> {
             event_id,
         },
         message_id: text(item, "messageId").unwrap_or_default(),
+        revision: item
+            .get("revision")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     })
 }
 
@@ -234,5 +242,69 @@ impl EntityIndex for DynamoItemStore {
             .map(|i| (id(i), text(i, "eventId").unwrap_or_default()))
             .collect();
         Ok((rows, out.last_evaluated_key().map(id)))
+    }
+}
+
+/// BatchGetItem reads at most this many keys per call.
+const BATCH_GET: usize = 100;
+
+impl StoredVersions for DynamoItemStore {
+    async fn stored(
+        &self,
+        keys: &[EntityKey],
+    ) -> Result<HashMap<EntityKey, StoredVersion>, PortError> {
+        let by_key: HashMap<(String, String), &EntityKey> = keys
+            .iter()
+            .map(|k| ((k.tenant.to_string(), k.item_sort_key()), k))
+            .collect();
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(BATCH_GET) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|k| key(k.tenant.as_str(), k.item_sort_key()))
+                .collect();
+            // Unprocessed keys (throttling) are asked again, a few times.
+            for _ in 0..5 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("pk, sk, sourceMillis, eventId, messageId, #revision")
+                    .expression_attribute_names("#revision", "revision")
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| {
+                        PortError::new("DynamoDB", "BatchGetItem", ErrorClass::UnknownError, e.to_string())
+                    })?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("BatchGetItem", e))?;
+                for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) else {
+                        continue;
+                    };
+                    if let Some(entity) = by_key.get(&(pk, sk)) {
+                        found.insert((*entity).clone(), stored_version(Some(item))?);
+                    }
+                }
+                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    pending = left.keys().to_vec();
+                }
+            }
+            if !pending.is_empty() {
+                return Err(PortError::new(
+                    "DynamoDB",
+                    "BatchGetItem",
+                    ErrorClass::DatabaseError,
+                    format!("{} keys still unprocessed after 5 attempts", pending.len()),
+                ));
+            }
+        }
+        Ok(found)
     }
 }

@@ -4,7 +4,7 @@
 //! longest queue wait when the batch beat it.
 
 use super::{n, s, DB};
-use crate::domain::metrics::Tally;
+use crate::domain::metrics::{Tally, TargetTally};
 use crate::ports::{MetricsLedger, PortError};
 use aws_sdk_dynamodb::Client;
 use std::time::Duration;
@@ -29,7 +29,7 @@ fn metrics_pk(tenant: &str) -> String {
     format!("{tenant}#metrics")
 }
 
-const COUNTERS: [&str; 9] = [
+const COUNTERS: [&str; 16] = [
     "received",
     "audited",
     "applied",
@@ -39,9 +39,16 @@ const COUNTERS: [&str; 9] = [
     "publishOk",
     "publishFailed",
     "publishRecovered",
+    "publishSkipped",
+    "posSucceeded",
+    "posSkipped",
+    "posFailed",
+    "crmSucceeded",
+    "crmSkipped",
+    "crmFailed",
 ];
 
-fn counts(t: &Tally) -> [u64; 9] {
+fn counts(t: &Tally) -> [u64; 16] {
     [
         t.received,
         t.audited,
@@ -52,7 +59,38 @@ fn counts(t: &Tally) -> [u64; 9] {
         t.publish_ok,
         t.publish_failed,
         t.publish_recovered,
+        t.publish_skipped,
+        t.pos.succeeded,
+        t.pos.skipped,
+        t.pos.failed,
+        t.crm.succeeded,
+        t.crm.skipped,
+        t.crm.failed,
     ]
+}
+
+/// The counters read back, in [`COUNTERS`]' order (an absent one is 0).
+fn tally(c: [u64; 16], lag_max_ms: u64) -> Tally {
+    let target = |i: usize| TargetTally {
+        succeeded: c[i],
+        skipped: c[i + 1],
+        failed: c[i + 2],
+    };
+    Tally {
+        received: c[0],
+        audited: c[1],
+        applied: c[2],
+        stale: c[3],
+        duplicate: c[4],
+        rejected: c[5],
+        publish_ok: c[6],
+        publish_failed: c[7],
+        publish_recovered: c[8],
+        publish_skipped: c[9],
+        pos: target(10),
+        crm: target(13),
+        lag_max_ms,
+    }
 }
 
 impl MetricsLedger for DynamoMetricsLedger {
@@ -117,28 +155,12 @@ impl MetricsLedger for DynamoMetricsLedger {
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(0)
                 };
-                let [received, audited, applied, stale, duplicate, rejected, publish_ok, publish_failed, publish_recovered] =
-                    COUNTERS.map(number);
                 let hour = item
                     .get("sk")
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                out.push((
-                    hour,
-                    Tally {
-                        received,
-                        audited,
-                        applied,
-                        stale,
-                        duplicate,
-                        rejected,
-                        publish_ok,
-                        publish_failed,
-                        publish_recovered,
-                        lag_max_ms: number("lagMaxMs"),
-                    },
-                ));
+                out.push((hour, tally(COUNTERS.map(number), number("lagMaxMs"))));
             }
         }
         Ok(out)

@@ -9,7 +9,7 @@ mod items;
 mod metrics;
 mod tenants;
 
-pub use audit::DynamoAuditLog;
+pub use audit::{DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
 pub use items::{DynamoItemStore, NEWER_THAN_STORED};
 pub use metrics::DynamoMetricsLedger;
 pub use tenants::DynamoTenantDirectory;

@@ -24,6 +24,7 @@ use crate::ports::{
     AuditLog, CacheBust, CustomerLedger, CustomerProfile, CustomerTargets, ItemStore, MessageQueue,
     StorefrontPublisher, TenantDirectory,
 };
+use crate::messages::ReplayMark;
 use crate::ErrorClass;
 use futures::stream::{self, StreamExt};
 use record::{record, settled_rows};
@@ -87,6 +88,22 @@ struct Parsed<'d> {
     correlation_id: String,
     /// The provider's topic, for webhooks from Shopify and Square.
     topic: Option<String>,
+    /// Set when a replay re-drives this event.
+    replay: Option<ReplayMark>,
+}
+
+/// The entity a queued body is about, or why the worker would reject it
+/// (a replay's dry run tells a dead letter that would now apply from one
+/// that would be rejected again).
+pub fn entity_of(body: &str) -> Result<crate::domain::EntityKey, String> {
+    let delivery = Delivery {
+        message_id: String::new(),
+        body: body.to_owned(),
+        receive_count: 1,
+    };
+    parse(&delivery, now_millis())
+        .map(|p| p.change.key)
+        .map_err(|r| r.reason.to_string())
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
@@ -289,12 +306,19 @@ where
     let winner_applied = settle(plan, claims, &write)
         .iter()
         .any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
-    let targets = if winner_applied {
+    let targets = if winner_applied || republishes(winner, &write) {
         send_to_targets(ports, winner, &write).await
     } else {
         vec![]
     };
     Ok((write, targets))
+}
+
+/// A replay asked to send this event to its targets again, and it is what
+/// the store holds: a failed publish or target call is done once more.
+fn republishes(winner: &Parsed<'_>, write: &WriteResult) -> bool {
+    let asked = winner.replay.as_ref().is_some_and(|r| r.republish);
+    asked && matches!(write, WriteResult::NotNewer(s) if s.version == winner.change.version)
 }
 
 async fn send_to_targets<I, A, T, D, P, X>(
@@ -318,14 +342,15 @@ where
             canary_tenants: ports.canary_tenants,
             maintenance: ports.maintenance,
         };
-        return sync_customer(&customer_ports, &customer).await;
+        // Boxed: the customer path is deep, and nested in every caller's future.
+        return Box::pin(sync_customer(&customer_ports, &customer)).await;
     }
     if winner.change.key.kind == EntityKind::Customer {
         return vec![];
     }
     let revision = match write {
         WriteResult::Applied { revision } => *revision,
-        WriteResult::NotNewer(_) => 0,
+        WriteResult::NotNewer(stored) => stored.revision,
     };
     vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]
 }

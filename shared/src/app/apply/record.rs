@@ -2,10 +2,11 @@
 //! targets did, written once.
 
 use super::{BatchReport, Delivery, Parsed, TargetResults, STOREFRONT};
-use crate::domain::audit::TargetState;
 use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
+use crate::domain::audit::{Target, TargetState};
 use crate::domain::metrics::{Tally, TargetTally};
 use crate::domain::ordering::{settle, Claim, EntityPlan, WriteResult};
+use crate::domain::replay::PUBLISH_FAILED;
 use crate::domain::time::{expiry_after, now_rfc3339};
 use crate::ports::{AuditLog, PortError};
 use std::time::Duration;
@@ -26,16 +27,29 @@ pub(super) fn settled_rows<'d>(
 ) {
     let revision = match write {
         WriteResult::Applied { revision } => Some(*revision),
-        WriteResult::NotNewer(_) => None,
+        // Completed on redelivery: the revision the first attempt left.
+        WriteResult::NotNewer(stored) => Some(stored.revision).filter(|r| *r > 0),
     };
     for (i, outcome) in settle(plan, claims, write) {
         let p = &parsed[i];
         let mut row = entity_row(p, ttl);
         row.set_outcome(&outcome);
         let mut retry = false;
-        if outcome == Outcome::Applied {
-            row.revision = revision;
-            if let Some(why) = p.change.tombstone_reason() {
+        let republished = i == plan.winner && outcome != Outcome::Applied && !targets.is_empty();
+        if republished {
+            if let (Some(mark), WriteResult::NotNewer(stored)) = (&p.replay, write) {
+                row.revision = Some(stored.revision);
+                row.note = Some(format!(
+                    "sent to its targets again by replay {} ({} of {})",
+                    mark.correlation_id, mark.reason, mark.of
+                ));
+            }
+        }
+        if outcome == Outcome::Applied || republished {
+            if outcome == Outcome::Applied {
+                row.revision = revision;
+            }
+            if let Some(why) = p.change.tombstone_reason().filter(|_| !republished) {
                 row.outcome = AuditOutcome::Deleted;
                 row.reason = Some(why);
             }
@@ -56,8 +70,10 @@ pub(super) fn settled_rows<'d>(
     }
 }
 
+/// A delivery's row, keeping its body and its window key so a replay can
+/// find it by time and re-drive it.
 fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
-    AuditRow {
+    let mut row = AuditRow {
         entity: Some(p.change.key.to_string()),
         event_id: Some(p.change.version.event_id.to_string()),
         message_id: p.delivery.message_id.clone(),
@@ -74,7 +90,13 @@ fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
             now_rfc3339(),
             expiry_after(ttl),
         )
-    }
+    };
+    row.tenant_hour = Some(AuditRow::tenant_hour_key(
+        p.change.key.tenant.as_str(),
+        &row.recorded_at,
+    ));
+    row.keep_change(&p.delivery.body);
+    row
 }
 
 /// First deliveries are written in batches; redeliveries only if their row is absent.
@@ -122,10 +144,36 @@ fn count(tally: &mut Tally, row: &AuditRow) {
         AuditOutcome::Ignored | AuditOutcome::DataRequest => {}
     }
     match row.targets.get(STOREFRONT).map(|s| &s.status) {
+        Some(TargetState::Success) if replays_failed_publish(row) => {
+            tally.publish_ok += 1;
+            tally.publish_recovered += 1;
+        }
         Some(TargetState::Success) => tally.publish_ok += 1,
         Some(TargetState::Failed(_)) => tally.publish_failed += 1,
+        Some(TargetState::Skipped(_)) => tally.publish_skipped += 1,
         _ => {}
     }
+    // Each customer target per tenant, for the metrics.
+    for (name, target) in &row.targets {
+        let counts = if name == Target::Pos.as_str() {
+            &mut tally.pos
+        } else if name == Target::Crm.as_str() {
+            &mut tally.crm
+        } else {
+            continue;
+        };
+        match target.status {
+            TargetState::Success | TargetState::Erased => counts.succeeded += 1,
+            TargetState::Skipped(_) => counts.skipped += 1,
+            TargetState::Failed(_) => counts.failed += 1,
+        }
+    }
+}
+
+/// A replay's row that republished a change whose publish had failed.
+fn replays_failed_publish(row: &AuditRow) -> bool {
+    let marker = format!("({PUBLISH_FAILED} of ");
+    row.note.as_deref().is_some_and(|n| n.contains(&marker))
 }
 
 /// A recorded row's customer targets (every target but the storefront).

@@ -83,6 +83,7 @@ pub(super) fn parse<'d>(
         change,
         correlation_id: queued.correlation_id,
         topic: queued.topic,
+        replay: queued.replay,
     })
 }
 

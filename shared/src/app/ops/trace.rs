@@ -30,6 +30,9 @@ pub struct TraceEntry {
     pub beaten_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Completed on redelivery, sent again by a replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
     /// Target → its result (`success`, `skipped (disabled)`, `failed (CLASS)`).
@@ -118,6 +121,7 @@ fn entry(row: &AuditRow) -> TraceEntry {
         outcome: row.outcome,
         beaten_by: row.beaten_by.clone(),
         reason: row.reason.clone(),
+        note: row.note.clone(),
         revision: row.revision,
         targets: row
             .targets

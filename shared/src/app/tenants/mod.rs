@@ -6,8 +6,10 @@
 
 pub mod change;
 pub mod rotation;
+pub mod targets;
 
 pub use change::SettingsChange;
+pub use targets::{switch_target, TargetSwitched};
 
 use crate::domain::provider_webhook::Provider;
 use crate::domain::time::{canonical_time, now_millis};

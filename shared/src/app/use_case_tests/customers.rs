@@ -352,4 +352,10 @@ async fn the_batch_report_counts_each_customer_target_result_for_the_metrics() {
         },
         "the CRM went through, the switched-off POS was skipped"
     );
+    let tally = report.tallies[TENANT];
+    assert_eq!(
+        (tally.pos.skipped, tally.crm.succeeded, tally.pos.succeeded),
+        (1, 1, 0),
+        "and each target is counted for its tenant"
+    );
 }

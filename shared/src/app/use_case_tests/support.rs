@@ -45,6 +45,7 @@ pub fn queued_from(tenant: &str, source: &str, topic: Option<&str>, payload: &Va
         webhook_id: None,
         topic: topic.map(str::to_owned),
         payload: payload.clone(),
+        replay: None,
     };
     serde_json::to_string(&event).expect("a queued event encodes")
 }

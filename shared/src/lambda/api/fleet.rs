@@ -3,15 +3,16 @@
 
 use super::{ok, query, Answer};
 use crate::lambda::Api;
+use futures::FutureExt;
 use lambda_http::Request;
 
 /// `GET /api/tenants?limit=&cursor=`.
 pub(super) async fn get_tenants(api: &Api, request: &Request) -> Answer {
     let (limit, cursor) = (query(request, "limit"), query(request, "cursor"));
-    ok(
-        200,
-        &api.tenants(limit.as_deref(), cursor.as_deref()).await?,
-    )
+    // Boxed: the fan-out's future type is deep, and every caller's future
+    // would otherwise nest it.
+    let page = api.tenants(limit.as_deref(), cursor.as_deref()).boxed();
+    ok(200, &page.await?)
 }
 
 /// `GET /api/failures?since=&until=&limit=`.
@@ -20,6 +21,6 @@ pub(super) async fn get_failures(api: &Api, request: &Request) -> Answer {
     let limit = query(request, "limit");
     let answer = api
         .failures(since.as_deref(), until.as_deref(), limit.as_deref())
-        .await?;
-    ok(200, &answer)
+        .boxed();
+    ok(200, &answer.await?)
 }

@@ -81,7 +81,7 @@ impl ApiError {
         match self {
             ApiError::NoRoute { .. } | ApiError::UnknownTenant(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Invalid(_) => 400,
+            ApiError::Invalid(_) | ApiError::Sync(SyncError::Maintenance) => 400,
             other if other.is_retryable() => 503,
             _ => 500,
         }
@@ -101,9 +101,12 @@ impl ApiError {
 enum Route<'a> {
     Health,
     Gate,
+    Metrics,
     Status(&'a str),
     Trace(&'a str),
     Runs(&'a str),
+    Replay(&'a str),
+    Target(&'a str, &'a str),
     Tenants,
     Failures,
 }
@@ -115,6 +118,7 @@ impl<'a> Route<'a> {
         match rest {
             "health" => return Some(Route::Health),
             "gate" => return Some(Route::Gate),
+            "metrics" => return Some(Route::Metrics),
             "tenants" => return Some(Route::Tenants),
             "failures" => return Some(Route::Failures),
             _ => {}
@@ -124,21 +128,25 @@ impl<'a> Route<'a> {
             "status" => Some(Route::Status(tenant)),
             "trace" => Some(Route::Trace(tenant)),
             "runs" => Some(Route::Runs(tenant)),
-            _ => None,
+            "replay" => Some(Route::Replay(tenant)),
+            what => what.strip_prefix("targets/").map(|t| Route::Target(tenant, t)),
         }
     }
 
     fn allowed(self) -> &'static str {
         match self {
             Route::Runs(_) => "GET, POST",
+            Route::Replay(_) => "POST",
+            Route::Target(..) => "PUT",
             _ => "GET",
         }
     }
 
     fn tenant(self) -> Option<&'a str> {
         match self {
-            Route::Health | Route::Gate | Route::Tenants | Route::Failures => None,
-            Route::Status(t) | Route::Trace(t) | Route::Runs(t) => Some(t),
+            Route::Health | Route::Gate | Route::Metrics | Route::Tenants | Route::Failures => None,
+            Route::Status(t) | Route::Trace(t) | Route::Runs(t) | Route::Replay(t) => Some(t),
+            Route::Target(t, _) => Some(t),
         }
     }
 }
@@ -230,10 +238,13 @@ async fn answer(
     match (route, method) {
         (Route::Health, &Method::GET) => reads::get_health(api).await,
         (Route::Gate, &Method::GET) => reads::get_gate(api, request).await,
+        (Route::Metrics, &Method::GET) => metrics::get_metrics(api, request).await,
         (Route::Status(t), &Method::GET) => reads::get_status(api, &tenant_id(t)?).await,
         (Route::Trace(t), &Method::GET) => reads::get_trace(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::GET) => runs::get_runs(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::POST) => runs::post_runs(api, &tenant_id(t)?, request).await,
+        (Route::Replay(t), &Method::POST) => replay::post_replay(api, &tenant_id(t)?, request).await,
+        (Route::Target(t, target), &Method::PUT) => targets::put(api, t, target, request).await,
         (Route::Tenants, &Method::GET) => fleet::get_tenants(api, request).await,
         (Route::Failures, &Method::GET) => fleet::get_failures(api, request).await,
         _ => Err(not_allowed()),
@@ -269,8 +280,11 @@ pub(super) fn body_bytes(request: &Request) -> &[u8] {
 }
 
 mod fleet;
+mod metrics;
 mod reads;
+mod replay;
 mod runs;
+mod targets;
 
 pub use runs::{DryRunLine, DryRunReport, PlannedRunView, PlannedRuns, RunsRequest};
 

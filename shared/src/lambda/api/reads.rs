@@ -33,19 +33,9 @@ pub(super) async fn get_trace(api: &Api, tenant: &TenantId, request: &Request) -
     ok(200, &api.trace(&key).await?)
 }
 
-const KINDS: [EntityKind; 7] = [
-    EntityKind::CatalogItem,
-    EntityKind::Item,
-    EntityKind::Category,
-    EntityKind::Location,
-    EntityKind::Order,
-    EntityKind::Inventory,
-    EntityKind::Customer,
-];
-
 pub(super) fn entity_kind(text: Option<&str>) -> Result<EntityKind, ValidationError> {
     let names = || {
-        KINDS
+        EntityKind::ALL
             .iter()
             .map(|k| k.as_str())
             .collect::<Vec<_>>()
@@ -53,8 +43,5 @@ pub(super) fn entity_kind(text: Option<&str>) -> Result<EntityKind, ValidationEr
     };
     let text = text
         .ok_or_else(|| ValidationError::new("kind", format!("is required: one of {}", names())))?;
-    KINDS
-        .into_iter()
-        .find(|k| k.as_str() == text)
-        .ok_or_else(|| ValidationError::new("kind", format!("must be one of {}", names())))
+    EntityKind::parse(text).ok_or_else(|| ValidationError::new("kind", format!("must be one of {}", names())))
 }

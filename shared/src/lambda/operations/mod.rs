@@ -3,6 +3,9 @@
 //! their answers are the same JSON.
 
 mod fleet;
+mod metrics;
+mod replay;
+mod tenants;
 
 use super::Api;
 use crate::app::ops::{self, FlagValue, GateReport, Health, OpsError, Queues, RunsPage};

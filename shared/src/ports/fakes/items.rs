@@ -115,6 +115,7 @@ impl ItemStore for FakeItemStore {
                 return Ok(WriteResult::NotNewer(StoredVersion {
                     version: stored.change.version.clone(),
                     message_id: stored.message_id.clone(),
+                    revision: stored.revision,
                 }));
             }
             stored.change = change.clone();
