@@ -303,3 +303,69 @@ async fn a_large_change_is_kept_compressed_and_reads_back_exactly() {
     assert!(rows[0].change_z.as_ref().unwrap().len() < 600);
     assert_eq!(rows[0].kept_change().unwrap().unwrap(), body);
 }
+
+/// Sets the tenant's supplier allowlist on its settings item.
+async fn allow_suppliers(stack: &TestStack, tenant: &str, suppliers: &[&str]) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    stack
+        .dynamo()
+        .update_item()
+        .table_name(&stack.config.tenants_table)
+        .key("pk", AttributeValue::S(tenant.to_owned()))
+        .update_expression("SET allowedSuppliers = :list")
+        .expression_attribute_values(
+            ":list",
+            AttributeValue::L(
+                suppliers
+                    .iter()
+                    .map(|s| AttributeValue::S((*s).to_owned()))
+                    .collect(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_supplier_outside_the_allowlist_is_held_then_applied_by_a_replay_once_allowed() {
+    let s = setup(SquareData::empty()).await;
+    let tenant = s.stack.tenant(None).await;
+    allow_suppliers(&s.stack, &tenant.id, &["sup-2"]).await;
+    // supplier_event is from sup-1.
+    let body = queued(&tenant.id, &supplier_event("e1", "SKU-1", 7, &at_minute(1)));
+    let response = handle_sync_batch(&s.stack.worker(), sqs_event(&[("m1", &body, 1)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    let rows = s.stack.audit(&tenant.id, "SKU-1").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "ignored");
+    assert!(
+        rows[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("supplier sup-1 is not in the tenant's allowed suppliers (sup-2)"),
+        "{rows:?}"
+    );
+    assert!(
+        s.stack.item(&tenant.id, "SKU-1").await.is_none(),
+        "held, not applied"
+    );
+
+    // Widened to sup-1: the replay finds the held event and applies it.
+    allow_suppliers(&s.stack, &tenant.id, &["sup-1", "sup-2"]).await;
+    let path = format!("/api/tenants/{}/replay", tenant.id);
+    let a = post(&s.api, &path, &window(json!({"dryRun": false}))).await;
+    assert_eq!(
+        items(&a.body),
+        vec![item("catalog_item", "SKU-1", "newerThanStored", "replayed")],
+        "{:#}",
+        a.body
+    );
+    let fresh_worker = s.stack.worker();
+    s.stack.drain(&fresh_worker, Duration::from_secs(30)).await;
+    assert_eq!(
+        s.stack.item(&tenant.id, "SKU-1").await.unwrap()["quantity"],
+        7
+    );
+}

@@ -6,6 +6,7 @@
 //! moved to the DLQ at once. Retryable failures are handed back to SQS as batch
 //! item failures, which end in the DLQ after `maxReceiveCount`.
 
+mod allowlist;
 mod record;
 mod rejected;
 
@@ -18,16 +19,17 @@ use crate::domain::time::now_millis;
 use crate::domain::time::now_rfc3339;
 use crate::domain::EntityKind;
 use crate::domain::{ChangeBody, EntityChange, TenantId};
+use crate::messages::ReplayMark;
 use crate::ports::maintenance::{Maintenance, MAINTENANCE};
 use crate::ports::PortError;
 use crate::ports::{
     AuditLog, CacheBust, CustomerLedger, CustomerProfile, CustomerTargets, ItemStore, MessageQueue,
     StorefrontPublisher, TenantDirectory,
 };
-use crate::messages::ReplayMark;
 use crate::ErrorClass;
+use allowlist::hold_unlisted_suppliers;
 use futures::stream::{self, StreamExt};
-use record::{record, settled_rows};
+use record::{held_row, record, settled_rows};
 use rejected::{park_rejected, parse, rejected_row};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -157,7 +159,12 @@ where
         }
     }
 
+    let (parsed, held) = hold_unlisted_suppliers(ports.tenants, parsed, &mut report).await;
     let mut rows: Vec<(AuditRow, &Delivery, bool)> = Vec::new(); // (row, delivery, retry after recording)
+    for (p, why) in &held {
+        tracing::info!(entity = %p.change.key, message_id = %p.delivery.message_id, correlation_id = %p.correlation_id, outcome = "ignored", reason = %why, "supplier not allowed for the tenant");
+        rows.push((held_row(p, ports.audit_ttl, why), p.delivery, false));
+    }
     apply_changes(ports, &parsed, &mut rows, &mut report).await;
     for r in &rejected {
         tracing::warn!(message_id = %r.delivery.message_id, tenant = r.tenant.as_deref().unwrap_or("unknown"), event_id = r.event_id.as_deref(), correlation_id = %r.correlation_id, outcome = "rejected", reason = %r.reason, "record rejected");

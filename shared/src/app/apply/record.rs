@@ -70,6 +70,15 @@ pub(super) fn settled_rows<'d>(
     }
 }
 
+/// The row of a delivery held back (a supplier the tenant does not allow
+/// yet): `ignored` with why, its change kept for a replay.
+pub(super) fn held_row(p: &Parsed<'_>, ttl: Duration, why: &str) -> AuditRow {
+    let mut row = entity_row(p, ttl);
+    row.outcome = AuditOutcome::Ignored;
+    row.reason = Some(why.to_owned());
+    row
+}
+
 /// A delivery's row, keeping its body and its window key so a replay can
 /// find it by time and re-drive it.
 fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
