@@ -594,28 +594,23 @@ async function replay(tenant, request) {
   const line = activity((request.dryRun ? "replay dry run for " : "replay for ") + tenant);
   try {
     const { body } = await api("POST", tenantPath(tenant, "replay"), request);
-    const items = replayItems(body);
+    const items = body.items || [];
     const list = el("ul", { id: "replay-items" }, items.map((i) =>
-      el("li", { dataset: { itemId: i.id } }, code(i.id), i.kind ? " (" + i.kind + ")" : "", i.why ? " — " + i.why : "")));
-    const summary = (request.dryRun ? "Would touch " : "Touched ") + items.length + " item(s) of " + tenant + ".";
+      el("li", { dataset: { itemId: i.id || i.of, action: i.action, reason: i.reason } },
+        code(i.id || i.of), i.kind ? " (" + i.kind + ")" : "", " — ", el("strong", {}, i.reason),
+        i.detail ? ": " + i.detail : "", " [" + i.action + "]")));
+    const counts = body.deliveries + " deliveries, " + body.entities + " entities, " + body.deadLetters + " dead letters in the window";
+    const summary = request.dryRun
+      ? "Would replay " + items.length + " item(s) of " + tenant + " (" + counts + "); nothing was sent."
+      : "Replayed " + tenant + ": sent " + body.sent + " of " + items.length + " item(s) (" + counts + "), replay id " + body.replayId + ".";
     showResult(summary, body.correlationId, list);
     line.done(summary, body.correlationId);
-    state.replayAsked = request.dryRun ? { tenant, request } : null;
-    $("replay-real").disabled = !request.dryRun;
+    state.replayAsked = request.dryRun && items.length > 0 ? { tenant, request } : null;
+    $("replay-real").disabled = !state.replayAsked;
   } catch (e) {
     line.failed(e);
     showResult("Replay failed: " + errorText(e), e.correlationId);
   }
-}
-
-/** The items a replay answer names, whatever list they come in. */
-function replayItems(body) {
-  const list = body.items || body.touched || body.wouldTouch || [];
-  return list.map((i) => (typeof i === "string" ? { id: i } : {
-    id: i.id || i.itemId || i.entityId || i.sku || JSON.stringify(i),
-    kind: i.kind,
-    why: i.why || i.reason || (Array.isArray(i.reasons) ? i.reasons.join(", ") : undefined),
-  }));
 }
 
 async function switchTarget(tenant, target, enabled) {
@@ -625,8 +620,9 @@ async function switchTarget(tenant, target, enabled) {
   const line = activity("switch " + target + (enabled ? " on" : " off") + " for " + tenant);
   try {
     const { body } = await api("PUT", tenantPath(tenant, "targets/" + encodeURIComponent(target)), { enabled });
-    line.done("done", body.correlationId);
-    showResult(target + " is " + (enabled ? "on" : "off") + " for " + tenant + ".", body.correlationId);
+    const what = target + " is " + (body.enabled ? "on" : "off") + " for " + tenant + (body.changed ? "" : " (it already was)") + ".";
+    line.done(what, body.correlationId);
+    showResult(what, body.correlationId);
     await refresh();
   } catch (e) {
     line.failed(e);

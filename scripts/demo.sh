@@ -3,6 +3,9 @@
 # resources as template.yaml names them, seeds a tenant, fires a few hundred
 # signed supplier webhooks at the real ingest handler while the real worker
 # consumes the queue, and prints what happened.
+# It ends by serving the operator dashboard on the demo's data (URL
+# printed) until Ctrl-C; anything that runs it unattended passes
+# --no-dashboard, which ends at once.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -313,6 +313,7 @@ mod demo {
             prefix: args.prefix,
             tenant: args.tenant,
             skus: args.skus,
+            dashboard: (!args.no_dashboard).then_some(args.dashboard_port),
             ..Default::default()
         };
         let ok = synchub_cli::demo::run(&aws, &options).await?;

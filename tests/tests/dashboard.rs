@@ -341,5 +341,65 @@ fn browse(url: &str, tenant: &str, failed_run: &str, dashboard: &Dashboard) -> F
         rows,
         serde_json::json!([["evt-1", "stale", false], ["evt-2", "applied", true]])
     );
+
+    // Replay the last hour as a dry run (republishing every item touched):
+    // it asks, then lists the item ids it would touch and why, and offers
+    // the real replay.
+    tab.find_element("#replay-republish")?.click()?;
+    tab.find_element("#replay-dry")?.click()?;
+    confirm(&tab);
+    wait_until(
+        &tab,
+        "the replay's items",
+        "document.querySelectorAll('#replay-items li').length > 0",
+    );
+    let items = js(&tab, "Array.from(document.querySelectorAll('#replay-items li')).map(li => [li.dataset.itemId, li.dataset.reason, li.dataset.action])");
+    assert_eq!(
+        items,
+        serde_json::json!([["SKU-1", "republishRequested", "wouldReplay"]]),
+        "the one SKU delivered, replayed only because republish was asked"
+    );
+    let line = js(
+        &tab,
+        "document.querySelector('#activity-list li').innerText",
+    );
+    let line = line.as_str().unwrap_or_default();
+    assert!(
+        line.contains("replay dry run") && line.contains(&format!("correlation id sync-{tenant}-")),
+        "{line}"
+    );
+    let real = js(&tab, "document.getElementById('replay-real').disabled");
+    assert_eq!(
+        real,
+        serde_json::json!(false),
+        "the real replay is offered after a dry run"
+    );
+
+    // Switch the POS target off: it asks, then the tenant's status shows it off.
+    let pos = "#targets-list li[data-target=pos]";
+    tab.find_element(&format!("{pos} button"))?.click()?;
+    let asked = js(&tab, "document.getElementById('confirm-title').textContent");
+    assert_eq!(asked, serde_json::json!("Switch the target off?"));
+    confirm(&tab);
+    wait_until(
+        &tab,
+        "pos to show off",
+        &format!("document.querySelector('{pos}').dataset.enabled === 'false'"),
+    );
+    let off = js(&tab, &format!("Array.from(document.querySelectorAll('#flags-table tbody tr')).find(r => r.dataset.tenant === '{tenant}').cells[4].textContent"));
+    assert_eq!(
+        off,
+        serde_json::json!("pos"),
+        "the status names the target off"
+    );
+    let line = js(
+        &tab,
+        "document.querySelector('#activity-list li').innerText",
+    );
+    let line = line.as_str().unwrap_or_default();
+    assert!(
+        line.contains("switch pos off") && line.contains(&format!("correlation id sync-{tenant}-")),
+        "{line}"
+    );
     Ok(())
 }

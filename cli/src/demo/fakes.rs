@@ -66,7 +66,9 @@ impl CustomerTargets {
     }
 }
 
-/// Square's Locations API with the merchant's two stores, for a pull.
+/// Square's Locations API with the merchant's two stores, for a pull, and
+/// an empty catalog, inventory and order history (so every data type's pull
+/// or dry run from the dashboard answers).
 pub struct SquareLocations(MockServer);
 
 impl SquareLocations {
@@ -80,6 +82,21 @@ impl SquareLocations {
             ]})))
             .mount(&server)
             .await;
+        for (verb, route, empty) in [
+            ("GET", "/v2/catalog/list", json!({"objects": []})),
+            (
+                "POST",
+                "/v2/inventory/counts/batch-retrieve",
+                json!({"counts": []}),
+            ),
+            ("POST", "/v2/orders/search", json!({"orders": []})),
+        ] {
+            Mock::given(method(verb))
+                .and(path(route))
+                .respond_with(ResponseTemplate::new(200).set_body_json(empty))
+                .mount(&server)
+                .await;
+        }
         Self(server)
     }
 

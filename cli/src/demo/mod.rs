@@ -8,6 +8,7 @@
 //! else is the stack's own code on the local engines.
 
 mod check;
+mod dashboard;
 mod fakes;
 mod notifier;
 mod operations;
@@ -39,6 +40,9 @@ pub struct DemoOptions {
     pub tenant: String,
     pub skus: usize,
     pub pollers: usize,
+    /// Serve the dashboard on the demo's data at the end, on this port,
+    /// until Ctrl-C; `None` ends at once.
+    pub dashboard: Option<u16>,
 }
 
 impl Default for DemoOptions {
@@ -48,6 +52,7 @@ impl Default for DemoOptions {
             tenant: "demo-shop".into(),
             skus: 40,
             pollers: 4,
+            dashboard: None,
         }
     }
 }
@@ -80,6 +85,9 @@ pub async fn run(aws: &SdkConfig, options: &DemoOptions) -> Result<bool, Error> 
     let all_audited = outcomes.values().sum::<usize>() == tally.accepted() + 1;
     let registered = registrations::run(aws, &config, &ingest, &options.tenant).await?;
     let operated = operations::run(aws, &config, &tenant).await?;
+    if let Some(port) = options.dashboard {
+        dashboard::serve(aws, &config, &tenant, port).await?;
+    }
     Ok(newest_held && all_audited && registered && operated)
 }
 
