@@ -5,7 +5,11 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use synchub::config::Config;
 use synchub::lambda::emf::{flush, init_metrics};
-use synchub::lambda::{aws_config, init_tracing, sqs::handle_sync_batch, Worker};
+use synchub::lambda::{
+    aws_config, init_tracing,
+    sqs::{budget_until, handle_sync_batch_within},
+    Worker,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -17,7 +21,9 @@ async fn main() -> Result<(), Error> {
     );
     let worker = &worker;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let response = handle_sync_batch(worker, event.payload).await;
+        // Never past the invocation's deadline: what is unfinished goes back to SQS.
+        let budget = budget_until(event.context.deadline, synchub::domain::time::now_millis());
+        let response = handle_sync_batch_within(worker, event.payload, budget).await;
         flush();
         Ok::<_, Error>(response)
     }))

@@ -31,8 +31,12 @@ pub struct StoredVersion {
 /// The store's answer to "write this if it is newer".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteResult {
-    /// Written; `revision` counts the writes the entity has had.
-    Applied { revision: i64 },
+    /// Written; `revision` counts the writes the entity has had, and
+    /// `previous` is what the store held before (absent: nothing).
+    Applied {
+        revision: i64,
+        previous: Option<StoredVersion>,
+    },
     /// Refused: the store already holds this or a newer version.
     NotNewer(StoredVersion),
 }
@@ -88,11 +92,17 @@ pub fn settle(plan: &EntityPlan, claims: &[Claim], result: &WriteResult) -> Vec<
         }
         WriteResult::NotNewer(stored) => (&stored.version, false),
     };
+    // The state this write replaced came from a member of this batch: an
+    // earlier attempt at that delivery wrote it and did not get to record it.
+    let completed = |claim: &Claim| {
+        matches!(result, WriteResult::Applied { previous: Some(p), .. }
+            if p.version == claim.version && p.message_id == claim.message_id)
+    };
     plan.members
         .iter()
         .map(|&i| {
             let claim = &claims[i];
-            let outcome = if written_by_this_batch && i == plan.winner {
+            let outcome = if (written_by_this_batch && i == plan.winner) || completed(claim) {
                 Outcome::Applied
             } else if claim.version == *current {
                 Outcome::Duplicate
@@ -160,7 +170,14 @@ mod tests {
         assert_eq!(plans.len(), 2);
         let a = plans.iter().find(|p| p.key.id == "A").unwrap();
         assert_eq!(a.winner, 2);
-        let outcomes = settle(a, &claims, &WriteResult::Applied { revision: 1 });
+        let outcomes = settle(
+            a,
+            &claims,
+            &WriteResult::Applied {
+                revision: 1,
+                previous: None,
+            },
+        );
         assert_eq!(
             outcomes,
             vec![
@@ -210,6 +227,39 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_crashed_delivery_whose_write_a_newer_one_replaced_is_completed_as_applied() {
+        // m1 wrote e1 and crashed before its row; redelivered beside m2 (e2, newer).
+        let claims = vec![claim("A", 1, "e1", "m1"), claim("A", 2, "e2", "m2")];
+        let plan = &plan_batch(&claims)[0];
+        let previous = StoredVersion {
+            version: claims[0].version.clone(),
+            message_id: "m1".into(),
+            revision: 1,
+        };
+        let outcomes = settle(
+            plan,
+            &claims,
+            &WriteResult::Applied {
+                revision: 2,
+                previous: Some(previous.clone()),
+            },
+        );
+        assert_eq!(outcomes, vec![(0, Outcome::Applied), (1, Outcome::Applied)]);
+        // The same version re-sent by the source under another message is stale.
+        let resent = vec![claim("A", 1, "e1", "m9"), claim("A", 2, "e2", "m2")];
+        let plan = &plan_batch(&resent)[0];
+        let outcomes = settle(
+            plan,
+            &resent,
+            &WriteResult::Applied {
+                revision: 2,
+                previous: Some(previous),
+            },
+        );
+        assert!(matches!(outcomes[0].1, Outcome::Stale { .. }));
+    }
+
     /// A model of the conditional write, to check the rule on its own.
     fn apply_all(batches: &[Vec<Claim>]) -> (BTreeMap<EntityKey, Version>, usize) {
         let mut store: BTreeMap<EntityKey, (Version, String)> = BTreeMap::new();
@@ -225,7 +275,10 @@ mod tests {
                     }),
                     _ => {
                         store.insert(plan.key.clone(), (w.version.clone(), w.message_id.clone()));
-                        WriteResult::Applied { revision: 0 }
+                        WriteResult::Applied {
+                            revision: 0,
+                            previous: None,
+                        }
                     }
                 };
                 outcomes += settle(&plan, claims, &result).len();

@@ -73,6 +73,7 @@ pub const COUNTS: &[&str] = &[
     "EventsDuplicate",
     "EventsRejected",
     "RecordsRetried",
+    "BatchesHandedBack",
     "PublishOk",
     "PublishFailed",
     "PublishRecovered",

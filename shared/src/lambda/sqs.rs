@@ -7,6 +7,7 @@ use crate::domain::time::{now_millis, now_rfc3339};
 use crate::ports::maintenance::{Maintenance, MaintenanceSwitch};
 use crate::ports::MetricsLedger;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use std::time::Duration;
 
 pub fn delivery_from(message: &SqsMessage) -> Delivery {
     Delivery {
@@ -37,9 +38,51 @@ pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
 /// Handles one SQS batch; a failed record never fails the rest. Its sums
 /// are recorded for the invocation's EMF line (see [`super::emf`]).
 pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
+    handle_sync_batch_within(worker, event, Duration::from_secs(900)).await
+}
+
+/// What the worker keeps back from its invocation's time to answer: the
+/// counters, the metrics flush and the response itself.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(1_200);
+
+/// The time a handler may spend before `deadline_ms` (Unix millis, the
+/// Lambda context's deadline), keeping [`ANSWER_MARGIN`] to answer.
+pub fn budget_until(deadline_ms: u64, now_ms: i64) -> Duration {
+    let left = i128::from(deadline_ms) - i128::from(now_ms);
+    Duration::from_millis(u64::try_from(left).unwrap_or(0)).saturating_sub(ANSWER_MARGIN)
+}
+
+/// [`handle_sync_batch`] that never runs past `budget`: when the batch is
+/// not done by then, every record is handed back to SQS as a batch item
+/// failure instead of the invocation timing out (which would fail the whole
+/// batch and spend a receive of every record anyway). Nothing is lost or
+/// done twice: a record already recorded is found by its redelivery and only
+/// finished, and one whose write landed without its row is completed then.
+pub async fn handle_sync_batch_within(
+    worker: &Worker,
+    event: SqsEvent,
+    budget: Duration,
+) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
     let maintenance = maintenance(worker).await;
-    let mut report = apply_batch(&worker.ports_with(maintenance), &deliveries).await;
+    let applied = tokio::time::timeout(
+        budget,
+        apply_batch(&worker.ports_with(maintenance), &deliveries),
+    )
+    .await;
+    let Ok(mut report) = applied else {
+        tracing::warn!(
+            records = deliveries.len(),
+            budget_ms = budget.as_millis() as u64,
+            "deadline near: the unfinished batch is handed back to SQS"
+        );
+        ::metrics::counter!("BatchesHandedBack").increment(1);
+        let report = BatchReport {
+            retry: deliveries.iter().map(|d| d.message_id.clone()).collect(),
+            ..BatchReport::default()
+        };
+        return batch_response(&report);
+    };
     count_batch(&worker.metrics, &event, &mut report).await;
     super::emf::count_sync_batch(deliveries.len(), &report);
     tracing::info!(

@@ -9,7 +9,7 @@ use crate::domain::{ChangeBody, EntityChange, EntityKey, EntityKind, EventId, Te
 use crate::ports::replay::StoredVersions;
 use crate::ports::{EntityIndex, ItemStore, PortError};
 use crate::ErrorClass;
-use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
@@ -136,14 +136,21 @@ impl ItemStore for DynamoItemStore {
             .condition_expression(NEWER_THAN_STORED)
             .set_expression_attribute_names(Some(update.names()))
             .set_expression_attribute_values(Some(update.values))
-            .return_values(ReturnValue::UpdatedNew)
+            // What the write replaced: whose write it was (a crashed delivery
+            // to complete) and the revision this one follows.
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(out) => Ok(WriteResult::Applied {
-                revision: revision(&out),
-            }),
+            Ok(out) => {
+                let previous = out.attributes().filter(|a| a.contains_key("eventId"));
+                let previous = previous.map(|a| stored_version(Some(a))).transpose()?;
+                Ok(WriteResult::Applied {
+                    revision: previous.as_ref().map_or(0, |p| p.revision) + 1,
+                    previous,
+                })
+            }
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
                     stored_version(ccf.item()).map(WriteResult::NotNewer)
@@ -152,15 +159,6 @@ impl ItemStore for DynamoItemStore {
             },
         }
     }
-}
-
-/// The revision an applied write left (1 when the answer does not say).
-fn revision(out: &UpdateItemOutput) -> i64 {
-    out.attributes()
-        .and_then(|a| a.get("revision"))
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
 }
 
 /// Reads the stored version from the item returned by a refused write.
@@ -275,7 +273,12 @@ impl StoredVersions for DynamoItemStore {
                     .consistent_read(true)
                     .build()
                     .map_err(|e| {
-                        PortError::new("DynamoDB", "BatchGetItem", ErrorClass::UnknownError, e.to_string())
+                        PortError::new(
+                            "DynamoDB",
+                            "BatchGetItem",
+                            ErrorClass::UnknownError,
+                            e.to_string(),
+                        )
                     })?;
                 let out = self
                     .client
@@ -284,7 +287,12 @@ impl StoredVersions for DynamoItemStore {
                     .send()
                     .await
                     .map_err(|e| call_error("BatchGetItem", e))?;
-                for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
                     let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) else {
                         continue;
                     };

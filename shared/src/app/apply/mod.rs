@@ -356,7 +356,7 @@ where
         return vec![];
     }
     let revision = match write {
-        WriteResult::Applied { revision } => *revision,
+        WriteResult::Applied { revision, .. } => *revision,
         WriteResult::NotNewer(stored) => stored.revision,
     };
     vec![(STOREFRONT, publish_applied(ports, winner, revision).await)]

@@ -8,6 +8,7 @@ use crate::domain::metrics::{Tally, TargetTally};
 use crate::domain::ordering::{settle, Claim, EntityPlan, WriteResult};
 use crate::domain::replay::PUBLISH_FAILED;
 use crate::domain::time::{expiry_after, now_rfc3339};
+use crate::domain::EntityKind;
 use crate::ports::{AuditLog, PortError};
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub(super) fn settled_rows<'d>(
     rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
 ) {
     let revision = match write {
-        WriteResult::Applied { revision } => Some(*revision),
+        WriteResult::Applied { revision, .. } => Some(*revision),
         // Completed on redelivery: the revision the first attempt left.
         WriteResult::NotNewer(stored) => Some(stored.revision).filter(|r| *r > 0),
     };
@@ -48,6 +49,10 @@ pub(super) fn settled_rows<'d>(
         if outcome == Outcome::Applied || republished {
             if outcome == Outcome::Applied {
                 row.revision = revision;
+                if let Some(why) = completed_on_redelivery(i, plan, write) {
+                    row.revision = why.0;
+                    row.note = Some(why.1.to_owned());
+                }
             }
             if let Some(why) = p.change.tombstone_reason().filter(|_| !republished) {
                 row.outcome = AuditOutcome::Deleted;
@@ -67,6 +72,26 @@ pub(super) fn settled_rows<'d>(
             "event settled"
         );
         rows.push((row, p.delivery, retry));
+    }
+}
+
+/// An applied member whose write an earlier, crashed attempt made: its
+/// revision and the note that says so.
+fn completed_on_redelivery(
+    i: usize,
+    plan: &EntityPlan,
+    write: &WriteResult,
+) -> Option<(Option<i64>, &'static str)> {
+    const NOTE: &str =
+        "completed on redelivery: an earlier attempt stored it and stopped before its audit row";
+    match write {
+        WriteResult::NotNewer(stored) if i == plan.winner => {
+            Some((Some(stored.revision).filter(|r| *r > 0), NOTE))
+        }
+        WriteResult::Applied {
+            previous: Some(p), ..
+        } if i != plan.winner => Some((Some(p.revision).filter(|r| *r > 0), NOTE)),
+        _ => None,
     }
 }
 
@@ -100,11 +125,15 @@ fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
             expiry_after(ttl),
         )
     };
-    row.tenant_hour = Some(AuditRow::tenant_hour_key(
-        p.change.key.tenant.as_str(),
-        &row.recorded_at,
-    ));
-    row.keep_change(&p.delivery.body);
+    // A customer's change carries personal data, which an erasure must be
+    // able to remove: it is not kept (customers catch up by backfill).
+    if p.change.key.kind != EntityKind::Customer {
+        row.tenant_hour = Some(AuditRow::tenant_hour_key(
+            p.change.key.tenant.as_str(),
+            &row.recorded_at,
+        ));
+        row.keep_change(&p.delivery.body);
+    }
     row
 }
 

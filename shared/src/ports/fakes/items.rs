@@ -118,12 +118,18 @@ impl ItemStore for FakeItemStore {
                     revision: stored.revision,
                 }));
             }
+            let previous = StoredVersion {
+                version: stored.change.version.clone(),
+                message_id: stored.message_id.clone(),
+                revision: stored.revision,
+            };
             stored.change = change.clone();
             stored.message_id = message_id.to_owned();
             stored.correlation_id = correlation_id.to_owned();
             stored.revision += 1;
             return Ok(WriteResult::Applied {
                 revision: stored.revision,
+                previous: Some(previous),
             });
         }
         entities.insert(
@@ -138,7 +144,10 @@ impl ItemStore for FakeItemStore {
                 sync_status: BTreeMap::new(),
             },
         );
-        Ok(WriteResult::Applied { revision: 1 })
+        Ok(WriteResult::Applied {
+            revision: 1,
+            previous: None,
+        })
     }
 }
 
