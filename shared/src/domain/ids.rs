@@ -408,6 +408,8 @@ mod tests {
 
         #[test]
         fn valid_ids_round_trip_unchanged(s in "[A-Za-z0-9._:-]{1,128}") {
+            // `.` and `..` alone are path segments, refused by their own rule.
+            prop_assume!(s != "." && s != "..");
             let id = EventId::parse(&s).unwrap();
             prop_assert_eq!(id.as_str(), s.as_str());
         }
