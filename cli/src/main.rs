@@ -284,7 +284,8 @@ async fn flags(tenant: &TenantId, output: &Output) -> Result<u8, Error> {
 async fn tenant(command: synchub_cli::tenant::TenantCommand) -> Result<u8, Error> {
     let config = Config::from_env(&[])?;
     let aws = synchub::lambda::aws_config().await;
-    print!("{}", synchub_cli::tenant::run(&aws, &config, command).await?);
+    let text = synchub_cli::tenant::run(&aws, &config, command).await?;
+    print!("{text}");
     Ok(0)
 }
 

@@ -129,7 +129,7 @@ impl<'a> Route<'a> {
             "trace" => Some(Route::Trace(tenant)),
             "runs" => Some(Route::Runs(tenant)),
             "replay" => Some(Route::Replay(tenant)),
-            what => what.strip_prefix("targets/").map(|t| Route::Target(tenant, t)),
+            w => w.strip_prefix("targets/").map(|t| Route::Target(tenant, t)),
         }
     }
 
