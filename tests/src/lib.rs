@@ -20,6 +20,7 @@ use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
 
 pub mod api_contract;
+pub mod browser;
 pub mod lambda_emulator;
 pub mod square_server;
 

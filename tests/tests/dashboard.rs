@@ -8,8 +8,7 @@
 //! passes without having run the browser.
 
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
-use std::path::PathBuf;
+use headless_chrome::Tab;
 use std::sync::Arc;
 use std::time::Duration;
 use synchub::domain::alert::Failure;
@@ -21,71 +20,11 @@ use synchub::ports::FailureLog;
 use synchub::ErrorClass;
 use synchub_cli::dashboard::{Backend, Dashboard};
 use synchub_tests::api_contract::*;
+use synchub_tests::browser::{chromium, js, launch, wait_until};
 use synchub_tests::repo_root;
 use synchub_tests::square_server::{self, SquareData};
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-/// The Chromium binary: `$CHROMIUM`, else the first of Debian's names on PATH.
-pub fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .flat_map(|name| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(move |dir| dir.join(name))
-                .collect::<Vec<_>>()
-        })
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
-        panic!(
-            "no Chromium found for the dashboard's browser tests. Install Debian's package: \
-             `apt-get update && apt-get install -y chromium` (scripts/bootstrap.sh does this \
-             when it can), or set CHROMIUM to a Chromium or Chrome binary"
-        )
-    })
-}
-
-fn launch() -> Browser {
-    let options = LaunchOptions::default_builder()
-        .path(Some(chromium()))
-        .headless(true)
-        // Tests often run as root, where Chromium's sandbox cannot start.
-        .sandbox(false)
-        .window_size(Some((1400, 1800)))
-        .idle_browser_timeout(Duration::from_secs(300))
-        .build()
-        .expect("launch options");
-    Browser::new(options).expect("Chromium starts")
-}
-
-/// Runs JavaScript in the page (awaiting a promise) and answers its value.
-fn js(tab: &Tab, expression: &str) -> serde_json::Value {
-    let wrapped = format!("(async () => JSON.stringify(await ({expression})))()");
-    let text = tab
-        .evaluate(&wrapped, true)
-        .unwrap_or_else(|e| panic!("{expression}: {e}"))
-        .value
-        .unwrap_or(serde_json::Value::Null);
-    match text.as_str() {
-        Some(json) => serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
-        None => serde_json::Value::Null,
-    }
-}
-
-/// Waits until `expression` is true in the page.
-fn wait_until(tab: &Tab, what: &str, expression: &str) {
-    for _ in 0..200 {
-        if js(tab, expression) == serde_json::Value::Bool(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let body = js(tab, "document.querySelector('main').innerText");
-    panic!("timed out waiting for {what} ({expression}); the page shows:\n{body}");
-}
 
 /// Clicks the dialog's Confirm and waits for it to close.
 fn confirm(tab: &Tab) {
