@@ -30,7 +30,13 @@ async fn a_switch_answers_the_targets_and_flags_as_the_status_shows_them() {
     let mut contract = Contract::new();
     let path = |target: &str| format!("/api/tenants/{shop}/targets/{target}");
 
+    // The same warm API read the settings before the switch (and cached them).
+    let before = get(&api, &format!("/api/tenants/{shop}/status"), &[]).await;
+    assert_eq!(before.body["targetsDisabled"], json!([]), "{}", before.body);
     let off = put(&api, &path("crm"), Some(r#"{"enabled": false}"#)).await;
+    // ... and sees its own write at once, not after the cache's minute.
+    let warm = get(&api, &format!("/api/tenants/{shop}/status"), &[]).await;
+    assert_eq!(warm.body["targetsDisabled"], json!(["crm"]), "{}", warm.body);
 
     assert_eq!(off.status, 200, "{}", off.body);
     check(&mut contract, &off);

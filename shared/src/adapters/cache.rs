@@ -37,6 +37,11 @@ where
         self.entries.get(key).await
     }
 
+    /// Forgets a key, so the next read fetches it (after this instance wrote it).
+    pub async fn invalidate(&self, key: &K) {
+        self.entries.invalidate(key).await;
+    }
+
     /// Returns the cached value or fetches, caches and returns it. Concurrent
     /// callers for the same key wait for one fetch; errors are not cached.
     pub async fn get_or_fetch<F>(&self, key: &K, fetch: F) -> Result<V, PortError>

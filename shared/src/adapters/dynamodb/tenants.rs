@@ -175,7 +175,7 @@ impl TenantAdmin for DynamoTenantDirectory {
         let mut item = settings_item(settings)?;
         item.insert(REVISION.into(), n(revision + 1));
         let names = [("#pk", "pk"), ("#rev", REVISION)];
-        if revision == 0 {
+        let written = if revision == 0 {
             // Written without a revision (seeded): still there, still without one.
             let condition = "attribute_exists(#pk) AND attribute_not_exists(#rev)";
             self.put_if(item, condition, &names, None).await
@@ -183,7 +183,12 @@ impl TenantAdmin for DynamoTenantDirectory {
             let values = HashMap::from([(":rev".to_owned(), n(revision))]);
             let condition = "attribute_exists(#pk) AND #rev = :rev";
             self.put_if(item, condition, &names, Some(values)).await
+        };
+        // This instance's next read sees what it just wrote (others within the cache's TTL).
+        if let Ok(tenant) = TenantId::parse(&settings.tenant_id) {
+            self.cache.invalidate(&tenant).await;
         }
+        written
     }
 
     async fn all(&self) -> Result<Vec<TenantSettings>, PortError> {
