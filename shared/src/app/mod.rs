@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod customers;
 pub mod daily_sync;
+pub mod ensure;
 pub mod ingest;
 pub mod notify;
 pub mod ops;

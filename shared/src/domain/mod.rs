@@ -5,6 +5,7 @@ pub mod alert;
 pub mod audit;
 pub mod change;
 pub mod correlation;
+pub mod ensure;
 pub mod ids;
 pub mod metrics;
 pub mod ordering;

@@ -6,6 +6,7 @@ mod error;
 pub mod fakes;
 pub mod tenant_admin;
 pub mod maintenance;
+pub mod method_stats;
 pub mod replay;
 use crate::domain::alert::{AlertState, Failure};
 use crate::domain::audit::{AuditRow, TargetStatus};

@@ -6,11 +6,13 @@
 mod audit;
 mod customers;
 mod items;
+mod method_stats;
 mod metrics;
 mod tenants;
 
 pub use audit::{DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
 pub use items::{DynamoItemStore, NEWER_THAN_STORED};
+pub use method_stats::DynamoMethodStats;
 pub use metrics::DynamoMetricsLedger;
 pub use tenants::DynamoTenantDirectory;
 
