@@ -4,8 +4,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
@@ -83,7 +83,10 @@ pub async fn provision(
 /// The tables, with TTL on the ones whose rows expire.
 async fn create_tables(dynamo: &aws_sdk_dynamodb::Client, prefix: &str) -> Result<(), Error> {
     for (name, has_sort_key) in table_names(prefix) {
-        let index = name.ends_with("-audit").then(audit_by_tenant_hour).transpose()?;
+        let index = name
+            .ends_with("-audit")
+            .then(audit_by_tenant_hour)
+            .transpose()?;
         create_table(dynamo, &name, has_sort_key, index).await?;
     }
     for table in [

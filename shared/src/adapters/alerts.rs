@@ -9,8 +9,8 @@
 
 use super::dynamodb::{decode_error, n, s};
 use crate::domain::alert::{AlertState, Failure};
-use crate::ports::PortError;
 use crate::ports::replay::DeadLetters;
+use crate::ports::PortError;
 use crate::ports::{AlertClaim, AlertLedger, FailureLog, SummaryLedger};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

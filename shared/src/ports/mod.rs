@@ -1,14 +1,14 @@
 //! Small capability traits the use cases depend on. Adapters implement them
 //! against AWS and HTTP; the use cases never see an SDK type.
 
+mod alerts;
 mod error;
 #[cfg(test)]
 pub mod fakes;
-pub mod tenant_admin;
 pub mod maintenance;
 pub mod method_stats;
 pub mod replay;
-use crate::domain::alert::{AlertState, Failure};
+pub mod tenant_admin;
 use crate::domain::audit::{AuditRow, TargetStatus};
 use crate::domain::ordering::WriteResult;
 use crate::domain::provider_webhook::{Provider, ProviderKey};
@@ -16,7 +16,7 @@ use crate::domain::square::DataType;
 use crate::domain::sync_run::SyncRun;
 use crate::domain::webhook_signature::WebhookSecret;
 use crate::domain::{EntityChange, EntityKind, TenantId};
-use crate::ErrorClass;
+pub use alerts::{AlertClaim, AlertLedger, AlertStore, Email, FailureLog, Mailer, SummaryLedger};
 pub use error::PortError;
 use std::future::Future;
 
@@ -240,111 +240,6 @@ pub trait StorefrontPublisher: Send + Sync {
         url: &str,
         notice: &CacheBust,
     ) -> impl Future<Output = Result<u32, (PortError, u32)>> + Send;
-}
-
-/// The answer to "may I send the alert email for (tenant, class) now?".
-#[derive(Debug, Clone, PartialEq)]
-pub enum AlertClaim {
-    /// Yes: the lease is ours until it expires; here is what to report.
-    Claimed(AlertState),
-    /// Not yet: failures are pending but the window (or another sender's
-    /// lease) is still running.
-    NotDue(AlertState),
-    /// Nothing pending.
-    Nothing,
-}
-
-/// Failure records, each counted once per (tenant, error class).
-pub trait FailureLog: Send + Sync {
-    /// Records a failure and counts it, once per `failure.key`; `Ok(false)`
-    /// when it was already recorded (a redelivery).
-    fn record(&self, failure: &Failure) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// The newest failures of this kind at or after `since`, at most `limit`.
-    fn recent(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        since: i64,
-        limit: i32,
-    ) -> impl Future<Output = Result<Vec<Failure>, PortError>> + Send;
-}
-
-/// The per-(tenant, error class) notification items: who may email now, and the digests.
-pub trait AlertLedger: Send + Sync {
-    fn claim(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        now: i64,
-        window: i64,
-        lease: i64,
-    ) -> impl Future<Output = Result<AlertClaim, PortError>> + Send;
-    /// The email went out: `reported` failures are no longer pending.
-    fn sent(
-        &self,
-        state: &AlertState,
-        reported: u64,
-        now: i64,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// The email did not go out; with `rejected`, it never will to these
-    /// recipients: the reason is kept and the window restarts.
-    fn release(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        rejected: Option<&str>,
-        now: i64,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// Marks a flush as scheduled for `due`; `Ok(false)` if one at or after
-    /// `due` already is.
-    fn arm_flush(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        due: i64,
-    ) -> impl Future<Output = Result<bool, PortError>> + Send;
-    fn disarm_flush(
-        &self,
-        tenant: &str,
-        class: ErrorClass,
-        due: i64,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
-}
-
-/// The one daily summary email per (tenant, day).
-pub trait SummaryLedger: Send + Sync {
-    /// Claims the one summary email of (tenant, day); `Ok(false)` if it went out already.
-    fn claim_summary(
-        &self,
-        tenant: &str,
-        day: &str,
-    ) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// Gives the claim back (the email could not be sent; SQS retries it).
-    fn release_summary(
-        &self,
-        tenant: &str,
-        day: &str,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
-}
-
-/// Everything the notifier keeps (one table in AWS).
-pub trait AlertStore: FailureLog + AlertLedger + SummaryLedger {}
-
-impl<T: FailureLog + AlertLedger + SummaryLedger> AlertStore for T {}
-
-/// An email with both parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub to: Vec<String>,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-pub trait Mailer: Send + Sync {
-    /// Returns the provider's message id. A `VALIDATION_ERROR` or
-    /// `AUTH_ERROR` means the email will never be accepted as it is.
-    fn send(&self, email: &Email) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
 /// Where tenant API tokens live (SSM SecureString, beside the webhook secrets).

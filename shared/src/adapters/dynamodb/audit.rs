@@ -275,8 +275,8 @@ impl DeliveryJournal for DynamoAuditLog {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| call_error("Query", e))?;
             for item in page.items() {
-                let mut row: AuditRow = serde_dynamo::from_item(item.clone())
-                    .map_err(|e| decode_error("Query", e))?;
+                let mut row: AuditRow =
+                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?;
                 row.tenant_hour = Some(tenant_hour.to_owned());
                 rows.push(row);
             }
