@@ -21,6 +21,7 @@ use synchub_cli::local::{self, QueueSettings};
 
 pub mod api_contract;
 pub mod browser;
+pub mod chaos;
 pub mod lambda_emulator;
 pub mod square_server;
 
@@ -253,6 +254,24 @@ impl TestStack {
             .await
             .expect("audit history")
     }
+}
+
+/// An SQS event of `(message id, body, ApproximateReceiveCount)` records,
+/// as the Lambda event source hands the worker a batch.
+pub fn sqs_event(records: &[(&str, &str, u32)]) -> aws_lambda_events::sqs::SqsEvent {
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    event.records = records
+        .iter()
+        .map(|(id, body, receive_count)| {
+            let mut m = aws_lambda_events::sqs::SqsMessage::default();
+            m.message_id = Some((*id).into());
+            m.body = Some((*body).into());
+            m.attributes
+                .insert("ApproximateReceiveCount".into(), receive_count.to_string());
+            m
+        })
+        .collect();
+    event
 }
 
 /// A supplier event body.

@@ -4,7 +4,6 @@
 //! and a batch that cannot finish before the invocation's deadline is handed
 //! back to SQS instead of timing out.
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use std::time::{Duration, Instant};
 use synchub::adapters::dynamodb::DynamoItemStore;
 use synchub::domain::{SupplierEvent, TenantId};
@@ -13,22 +12,6 @@ use synchub::ports::ItemStore;
 use synchub_tests::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn sqs_event(records: &[(&str, &str, u32)]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = records
-        .iter()
-        .map(|(id, body, receive_count)| {
-            let mut m = SqsMessage::default();
-            m.message_id = Some((*id).into());
-            m.body = Some((*body).into());
-            m.attributes
-                .insert("ApproximateReceiveCount".into(), receive_count.to_string());
-            m
-        })
-        .collect();
-    event
-}
 
 /// An item's revision equals its `applied` rows, and each delivery has one row.
 async fn assert_explained(stack: &TestStack, tenant: &str, sku: &str, deliveries: usize) {

@@ -5,7 +5,6 @@
 //! exactly what it would touch and why, the real run heals it, and a second
 //! dry run finds nothing left to do.
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{json, Value};
 use std::time::Duration;
 use synchub::domain::alert::Failure;
@@ -16,22 +15,6 @@ use synchub_tests::square_server::SquareData;
 use synchub_tests::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn sqs_event(records: &[(&str, &str, u32)]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = records
-        .iter()
-        .map(|(id, body, receive_count)| {
-            let mut m = SqsMessage::default();
-            m.message_id = Some((*id).into());
-            m.body = Some((*body).into());
-            m.attributes
-                .insert("ApproximateReceiveCount".into(), receive_count.to_string());
-            m
-        })
-        .collect();
-    event
-}
 
 /// `(kind, id, reason, action)` of every item a replay answered, sorted.
 fn items(body: &Value) -> Vec<(String, String, String, String)> {

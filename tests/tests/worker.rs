@@ -1,7 +1,6 @@
 //! sync-worker through the real handler and a real queue: partial batches,
 //! the DLQ, throttling, redelivery, and the storefront publish.
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::json;
 use std::time::Duration;
 use synchub::lambda::sqs::handle_sync_batch;
@@ -20,22 +19,6 @@ async fn send(stack: &TestStack, body: &str) -> String {
         .unwrap()
         .message_id
         .unwrap()
-}
-
-fn sqs_event(records: &[(&str, &str, u32)]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = records
-        .iter()
-        .map(|(id, body, receive_count)| {
-            let mut m = SqsMessage::default();
-            m.message_id = Some((*id).into());
-            m.body = Some((*body).into());
-            m.attributes
-                .insert("ApproximateReceiveCount".into(), receive_count.to_string());
-            m
-        })
-        .collect();
-    event
 }
 
 #[tokio::test]
