@@ -142,7 +142,10 @@ async fn replay(tenant: &TenantId, request: &ReplayRequest, output: &Output) -> 
     let report = ops.api.replay(tenant, request, &progress).await;
     bar.finish_and_clear();
     let report = report?;
-    print!("{}", answer(&report, output.json, synchub_cli::replay::render)?);
+    print!(
+        "{}",
+        answer(&report, output.json, synchub_cli::replay::render)?
+    );
     Ok(synchub_cli::replay::exit_status(&report))
 }
 

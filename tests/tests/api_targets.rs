@@ -36,7 +36,12 @@ async fn a_switch_answers_the_targets_and_flags_as_the_status_shows_them() {
     let off = put(&api, &path("crm"), Some(r#"{"enabled": false}"#)).await;
     // ... and sees its own write at once, not after the cache's minute.
     let warm = get(&api, &format!("/api/tenants/{shop}/status"), &[]).await;
-    assert_eq!(warm.body["targetsDisabled"], json!(["crm"]), "{}", warm.body);
+    assert_eq!(
+        warm.body["targetsDisabled"],
+        json!(["crm"]),
+        "{}",
+        warm.body
+    );
 
     assert_eq!(off.status, 200, "{}", off.body);
     check(&mut contract, &off);

@@ -243,7 +243,9 @@ async fn answer(
         (Route::Trace(t), &Method::GET) => reads::get_trace(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::GET) => runs::get_runs(api, &tenant_id(t)?, request).await,
         (Route::Runs(t), &Method::POST) => runs::post_runs(api, &tenant_id(t)?, request).await,
-        (Route::Replay(t), &Method::POST) => replay::post_replay(api, &tenant_id(t)?, request).await,
+        (Route::Replay(t), &Method::POST) => {
+            replay::post_replay(api, &tenant_id(t)?, request).await
+        }
         (Route::Target(t, target), &Method::PUT) => targets::put(api, t, target, request).await,
         (Route::Tenants, &Method::GET) => fleet::get_tenants(api, request).await,
         (Route::Failures, &Method::GET) => fleet::get_failures(api, request).await,

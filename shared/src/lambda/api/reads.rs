@@ -43,5 +43,6 @@ pub(super) fn entity_kind(text: Option<&str>) -> Result<EntityKind, ValidationEr
     };
     let text = text
         .ok_or_else(|| ValidationError::new("kind", format!("is required: one of {}", names())))?;
-    EntityKind::parse(text).ok_or_else(|| ValidationError::new("kind", format!("must be one of {}", names())))
+    EntityKind::parse(text)
+        .ok_or_else(|| ValidationError::new("kind", format!("must be one of {}", names())))
 }
