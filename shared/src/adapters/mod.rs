@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod cache;
 pub mod classify;
+pub mod connector_http;
 pub mod dynamodb;
 pub mod http_retry;
 pub mod maintenance;

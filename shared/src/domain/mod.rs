@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod audit;
 pub mod change;
+pub mod connector;
 pub mod correlation;
 pub mod ensure;
 pub mod ids;
