@@ -134,10 +134,11 @@ where
     }
     let (mut failed, mut stuck) = (0, 0);
     for tenant in tenants.active().await? {
-        for run in runs.runs(&tenant.tenant_id).await? {
-            if run.started_millis < now_millis - 86_400_000 {
-                break; // newest first: the rest are older than a day
-            }
+        // The last day's runs only: the cost follows the day, not the history.
+        let day = runs
+            .started_between(&tenant.tenant_id, now_millis - 86_400_000, now_millis)
+            .await?;
+        for run in day {
             failed += u64::from(run.status == RunStatus::Failed);
             stuck += u64::from(run.is_stuck(now_millis, thresholds.stuck_after_millis));
         }
