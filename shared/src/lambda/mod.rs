@@ -378,6 +378,8 @@ pub struct Api {
     pub metrics: crate::adapters::dynamodb::DynamoMetricsLedger,
     /// The failures the notifier recorded, by tenant and error class.
     pub failures: DynamoAlertStore,
+    /// `ensure`'s per-(method, hour) counters, on the audit table.
+    pub method_stats: crate::adapters::dynamodb::DynamoMethodStats,
 }
 
 impl Api {
@@ -402,6 +404,11 @@ impl Api {
             failures: DynamoAlertStore::new(
                 aws_sdk_dynamodb::Client::new(aws),
                 &config.notifications_table,
+                config.audit_ttl,
+            ),
+            method_stats: crate::adapters::dynamodb::DynamoMethodStats::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &config.audit_table,
                 config.audit_ttl,
             ),
         }

@@ -164,10 +164,8 @@ async fn watch<P, R, Q, K, I, D, S>(
             {
                 Ok(Some(run)) if run.status != RunStatus::Running => t.ended(run, started),
                 Ok(Some(run)) => t.run = Some(run),
-                Ok(None) => t.failed(
-                    Failure::new(ErrorClass::UnknownError, format!("run {run_id} not found")),
-                    started,
-                ),
+                // The lock names a run whose record is not written yet: read again.
+                Ok(None) => {}
                 // A read that failed is read again at the next poll.
                 Err(e) => {
                     tracing::warn!(tenant_id = %tenant, run_id, error = %e, "run record not read")

@@ -109,6 +109,8 @@ enum Route<'a> {
     Target(&'a str, &'a str),
     Tenants,
     Failures,
+    Ensure(&'a str),
+    MethodStats,
 }
 
 impl<'a> Route<'a> {
@@ -121,6 +123,7 @@ impl<'a> Route<'a> {
             "metrics" => return Some(Route::Metrics),
             "tenants" => return Some(Route::Tenants),
             "failures" => return Some(Route::Failures),
+            "method-stats" => return Some(Route::MethodStats),
             _ => {}
         }
         let (tenant, what) = rest.strip_prefix("tenants/")?.split_once('/')?;
@@ -129,6 +132,7 @@ impl<'a> Route<'a> {
             "trace" => Some(Route::Trace(tenant)),
             "runs" => Some(Route::Runs(tenant)),
             "replay" => Some(Route::Replay(tenant)),
+            "ensure" => Some(Route::Ensure(tenant)),
             w => w.strip_prefix("targets/").map(|t| Route::Target(tenant, t)),
         }
     }
@@ -136,7 +140,7 @@ impl<'a> Route<'a> {
     fn allowed(self) -> &'static str {
         match self {
             Route::Runs(_) => "GET, POST",
-            Route::Replay(_) => "POST",
+            Route::Replay(_) | Route::Ensure(_) => "POST",
             Route::Target(..) => "PUT",
             _ => "GET",
         }
@@ -145,6 +149,8 @@ impl<'a> Route<'a> {
     fn tenant(self) -> Option<&'a str> {
         match self {
             Route::Health | Route::Gate | Route::Metrics | Route::Tenants | Route::Failures => None,
+            Route::MethodStats => None,
+            Route::Ensure(t) => Some(t),
             Route::Status(t) | Route::Trace(t) | Route::Runs(t) | Route::Replay(t) => Some(t),
             Route::Target(t, _) => Some(t),
         }
@@ -249,6 +255,10 @@ async fn answer(
         (Route::Target(t, target), &Method::PUT) => targets::put(api, t, target, request).await,
         (Route::Tenants, &Method::GET) => fleet::get_tenants(api, request).await,
         (Route::Failures, &Method::GET) => fleet::get_failures(api, request).await,
+        (Route::Ensure(t), &Method::POST) => {
+            ensure::post_ensure(api, &tenant_id(t)?, request).await
+        }
+        (Route::MethodStats, &Method::GET) => ensure::get_method_stats(api, request).await,
         _ => Err(not_allowed()),
     }
 }
@@ -281,6 +291,7 @@ pub(super) fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
+mod ensure;
 mod fleet;
 mod metrics;
 mod reads;

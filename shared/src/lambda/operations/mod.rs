@@ -2,6 +2,7 @@
 //! every door: the `sync-api` router and the `synchub` CLI call these, so
 //! their answers are the same JSON.
 
+mod ensure;
 mod fleet;
 mod metrics;
 mod replay;
