@@ -138,6 +138,14 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Bring a tenant's data up to date now by its sync method (queued
+    /// through the runs queue, or direct inline), waiting up to --timeout;
+    /// on a timeout or retryable error the other method is tried once.
+    /// Exit status 1 when a data type is not fresh.
+    Ensure(Box<crate::ensure::EnsureArgs>),
+    /// How each sync method did for `ensure` over a window: calls, success
+    /// rate, fallbacks, p50/p95 duration.
+    MethodStats(crate::ensure::MethodStatsArgs),
     /// A tenant's last run per data type, failed collections, flags in effect
     /// and sync method. Exit status 1 when a collection's last run failed.
     Status {

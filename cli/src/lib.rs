@@ -13,6 +13,7 @@ pub mod api_gateway;
 pub mod args;
 pub mod backfill;
 pub mod dashboard;
+pub mod ensure;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod event_source;

@@ -105,6 +105,8 @@ async fn run(command: Command) -> Result<u8, Error> {
             tenant,
             output,
         } => metrics(since.as_deref(), until.as_deref(), tenant.as_ref(), &output).await,
+        Command::Ensure(args) => synchub_cli::ensure::ensure(*args).await,
+        Command::MethodStats(args) => synchub_cli::ensure::method_stats(args).await,
         Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
         Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
         Command::Runs {
