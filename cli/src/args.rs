@@ -55,6 +55,9 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Dollars per million webhook events and daily-sync objects, per AWS
+    /// component, from the checked-in prices and measured inputs (cost/).
+    Cost(crate::cost::CostArgs),
     /// Pull from Square now: start runs like the daily schedule, show progress, then a table of runs.
     Sync {
         #[command(flatten)]

@@ -12,6 +12,7 @@
 pub mod api_gateway;
 pub mod args;
 pub mod backfill;
+pub mod cost;
 pub mod dashboard;
 pub mod ensure;
 #[cfg(feature = "demo")]

@@ -40,6 +40,10 @@ async fn run(command: Command) -> Result<u8, Error> {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await.map(done),
         Command::Dashboard(args) => synchub_cli::dashboard::run(args).await.map(|()| 0),
+        Command::Cost(args) => synchub_cli::cost::run(&args).map(|text| {
+            print!("{text}");
+            0
+        }),
         Command::Replay {
             tenant,
             since,

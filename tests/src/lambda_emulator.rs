@@ -304,8 +304,17 @@ pub async fn start_function(
         cold_starts: Vec::new(),
         cpu_at_ready: Vec::new(),
     };
-    for _ in 0..envs {
+    for i in 0..envs {
         let before = api.next_calls();
+        // With SYNCHUB_BENCH_LOG_DIR set, each environment's stdout (its JSON
+        // log and EMF lines) goes to `{dir}/{name}-{i}.jsonl`, for the cost model.
+        let stdout = match std::env::var_os("SYNCHUB_BENCH_LOG_DIR") {
+            Some(dir) => Stdio::from(
+                std::fs::File::create(std::path::Path::new(&dir).join(format!("{name}-{i}.jsonl")))
+                    .expect("log file"),
+            ),
+            None => Stdio::null(),
+        };
         let started = Instant::now();
         let child = Command::new(&binary)
             .envs(env.iter().cloned())
@@ -315,7 +324,7 @@ pub async fn start_function(
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("RUST_LOG", log)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn function");

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod change;
 pub mod connector;
 pub mod correlation;
+pub mod cost;
 pub mod ensure;
 pub mod ids;
 pub mod metrics;

@@ -51,6 +51,12 @@ struct Args {
     /// with both customer targets on and answered by a local server.
     #[arg(long)]
     registrations: bool,
+    /// Also measure the cost model's inputs (cost/inputs.json): the
+    /// functions' log lines and bytes per event (their stdout, kept in this
+    /// directory) and the write units of the audit rows, their index copies
+    /// and the items (DynamoDB Local's ReturnConsumedCapacity).
+    #[arg(long, value_name = "DIR")]
+    cost: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -201,6 +207,10 @@ async fn main() {
         ("ENABLE_POS_SYNC".into(), args.registrations.to_string()),
         ("ENABLE_CRM_SYNC".into(), args.registrations.to_string()),
     ];
+    if let Some(dir) = &args.cost {
+        std::fs::create_dir_all(dir).unwrap();
+        std::env::set_var("SYNCHUB_BENCH_LOG_DIR", dir);
+    }
     let ingest_api = Arc::new(RuntimeApi::start().await);
     let worker_api = Arc::new(RuntimeApi::start().await);
     let mut ingest =
@@ -414,5 +424,59 @@ async fn main() {
             delivered,
             "one audit row per delivered event"
         );
+    }
+    if let Some(dir) = &args.cost {
+        let functions = ["webhook-ingest", "sync-worker"];
+        cost_inputs(&aws, &config, dir, &functions, args.envs, delivered).await;
+    }
+}
+
+/// The cost model's measured inputs, per delivered event.
+async fn cost_inputs(
+    aws: &aws_config::SdkConfig,
+    config: &Config,
+    dir: &std::path::Path,
+    functions: &[&str],
+    envs: usize,
+    delivered: usize,
+) {
+    use synchub_cli::cost::{log_volume, write_units};
+    let per = |n: usize| n as f64 / delivered as f64;
+    println!("\ncost model inputs (per delivered event):");
+    for name in functions {
+        let mut total = synchub_cli::cost::LogVolume::default();
+        for i in 0..envs {
+            let v = log_volume(&dir.join(format!("{name}-{i}.jsonl"))).unwrap();
+            total.lines += v.lines;
+            total.bytes += v.bytes;
+            for (kind, (lines, bytes)) in v.by_message {
+                let e = total.by_message.entry(kind).or_default();
+                e.0 += lines;
+                e.1 += bytes;
+            }
+        }
+        let (lines, bytes) = (per(total.lines), per(total.bytes));
+        println!("  {name} logs: {lines:.3} lines, {bytes:.0} bytes");
+        for (kind, (l, b)) in total.by_message {
+            println!("    {kind:<40} {:.3} lines, {:.0} bytes", per(l), per(b));
+        }
+    }
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    for table in [&config.audit_table, &config.items_table] {
+        let units = write_units(&dynamo, table).await.unwrap();
+        let (median, largest) = units.sizes();
+        println!(
+            "  {table}: {} rows ({:.3} per event), {:.3} WRU per row, rows {median} B median, {largest} B largest",
+            units.rows,
+            per(units.rows),
+            units.per_row()
+        );
+        for (index, rows) in &units.index_rows {
+            println!(
+                "    index {index}: {rows} rows ({:.3} of the table's), {:.3} WRU per row",
+                *rows as f64 / units.rows.max(1) as f64,
+                units.index_per_row(index)
+            );
+        }
     }
 }

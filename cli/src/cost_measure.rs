@@ -1,0 +1,183 @@
+//! Measurements for the cost model's inputs, on the local engines: what
+//! DynamoDB charges to write a table's rows, and how much a function logs.
+
+use super::{Error, WriteUnits};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BillingMode, GlobalSecondaryIndex, ReturnConsumedCapacity,
+};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A row's size as DynamoDB counts it: each attribute's name plus its
+/// value (strings and binary by their bytes, numbers about one byte per two
+/// digits plus one, 1 byte for a boolean or null, 3 bytes plus one per
+/// element and the elements for a list or map).
+pub fn item_bytes(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_bytes(v)).sum()
+}
+
+fn value_bytes(v: &AttributeValue) -> usize {
+    let number = |n: &str| n.trim_start_matches('-').len().div_ceil(2) + 1;
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(ss) => ss.iter().map(String::len).sum(),
+        AttributeValue::Ns(ns) => ns.iter().map(|n| number(n)).sum(),
+        AttributeValue::Bs(bs) => bs.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(l) => 3 + l.iter().map(|e| 1 + value_bytes(e)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_bytes(e))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// Puts every row of `table` into a scratch copy (same key schema and
+/// indexes, on demand) and adds up the write units DynamoDB reports for the
+/// table and each index. The copy is deleted after.
+pub async fn write_units(client: &Client, table: &str) -> Result<WriteUnits, Error> {
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await?
+        .table
+        .ok_or("DescribeTable answered no table")?;
+    let scratch = format!("{table}-units-{:08x}", rand::random::<u32>());
+    let indexes: Vec<GlobalSecondaryIndex> = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            GlobalSecondaryIndex::builder()
+                .index_name(g.index_name().unwrap_or_default())
+                .set_key_schema(g.key_schema.clone())
+                .set_projection(g.projection.clone())
+                .build()
+        })
+        .collect::<Result<_, _>>()?;
+    client
+        .create_table()
+        .table_name(&scratch)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(described.attribute_definitions.clone())
+        .set_key_schema(described.key_schema.clone())
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .send()
+        .await?;
+    let measured = copy_rows(client, table, &scratch).await;
+    client.delete_table().table_name(&scratch).send().await?;
+    measured
+}
+
+async fn copy_rows(client: &Client, table: &str, scratch: &str) -> Result<WriteUnits, Error> {
+    let mut units = WriteUnits::default();
+    let mut pages = client.scan().table_name(table).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for item in page?.items() {
+            units.rows += 1;
+            units.bytes.push(item_bytes(item));
+            let consumed = client
+                .put_item()
+                .table_name(scratch)
+                .set_item(Some(item.clone()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+                .send()
+                .await?
+                .consumed_capacity
+                .ok_or("PutItem answered no consumed capacity")?;
+            units.table_units += consumed
+                .table()
+                .and_then(|t| t.capacity_units())
+                .unwrap_or(0.0);
+            for (index, capacity) in consumed.global_secondary_indexes().into_iter().flatten() {
+                let n = capacity.capacity_units().unwrap_or(0.0);
+                *units.index_units.entry(index.clone()).or_default() += n;
+                if n > 0.0 {
+                    *units.index_rows.entry(index.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// A log file's lines and bytes (the message bytes CloudWatch Logs
+/// ingests, without the newline), by the `message` field's first words
+/// ("EMF" for a metrics line).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogVolume {
+    pub lines: usize,
+    pub bytes: usize,
+    pub by_message: std::collections::BTreeMap<String, (usize, usize)>,
+}
+
+pub fn log_volume(path: &Path) -> std::io::Result<LogVolume> {
+    let text = std::fs::read_to_string(path)?;
+    let mut volume = LogVolume::default();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        volume.lines += 1;
+        volume.bytes += line.len();
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let kind = if parsed.get("_aws").is_some() {
+            "EMF".to_owned()
+        } else {
+            parsed["message"]
+                .as_str()
+                .or(parsed["fields"]["message"].as_str())
+                .unwrap_or("(not JSON)")
+                .to_owned()
+        };
+        let entry = volume.by_message.entry(kind).or_default();
+        entry.0 += 1;
+        entry.1 += line.len();
+    }
+    Ok(volume)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_dynamodbs_rules() {
+        let s = |v: &str| AttributeValue::S(v.into());
+        let item = HashMap::from([
+            ("pk".to_owned(), s("abc")),                         // 2 + 3
+            ("n".to_owned(), AttributeValue::N("12345".into())), // 1 + 3 + 1
+            (
+                "m".to_owned(),
+                AttributeValue::M(HashMap::from([("k".to_owned(), s("vv"))])), // 1 + 3 + (1 + 1 + 2)
+            ),
+            (
+                "l".to_owned(),
+                AttributeValue::L(vec![AttributeValue::Bool(true)]),
+            ), // 1 + 3 + (1 + 1)
+        ]);
+        assert_eq!(item_bytes(&item), 5 + 5 + 8 + 6);
+    }
+
+    #[test]
+    fn log_volume_counts_lines_bytes_and_kinds() {
+        let dir = std::env::temp_dir().join(format!("cost-log-{}", rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.jsonl");
+        let lines = [
+            r#"{"level":"INFO","message":"webhook accepted"}"#,
+            r#"{"_aws":{"Timestamp":1},"WebhooksAccepted":1}"#,
+            r#"{"level":"INFO","message":"webhook accepted"}"#,
+        ];
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let v = log_volume(&path).unwrap();
+        assert_eq!(v.lines, 3);
+        assert_eq!(v.bytes, lines.iter().map(|l| l.len()).sum::<usize>());
+        assert_eq!(v.by_message["webhook accepted"].0, 2);
+        assert_eq!(v.by_message["EMF"], (1, lines[1].len()));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

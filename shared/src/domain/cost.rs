@@ -1,0 +1,542 @@
+//! The cost model: dollars per million webhook events, and per million
+//! objects of a daily pull, per AWS component, from list prices and
+//! measured figures. Pure arithmetic over two documents kept in the repo
+//! (`cost/prices.json`, `cost/inputs.json`), each value with where it came
+//! from, so a reader can check every number the bill is made of.
+
+use super::ids::ValidationError;
+use serde::{Deserialize, Serialize};
+
+/// A list price, in dollars per the unit it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub usd: f64,
+    pub unit: String,
+    pub source: String,
+}
+
+/// A measured (or, where it says so, assumed) figure and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    pub value: f64,
+    pub source: String,
+}
+
+/// The prices the model uses (one region, read on one date).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceList {
+    pub region: String,
+    pub read_on: String,
+    pub prices: Prices,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Prices {
+    /// Per million HTTP API requests (each up to 512 KB).
+    pub api_gateway_http_per_million: Price,
+    /// Per million Lambda requests.
+    pub lambda_requests_per_million: Price,
+    /// Per GB-second of Lambda duration on arm64.
+    pub lambda_arm64_per_gb_second: Price,
+    /// Per million SQS standard-queue requests (each 64 KB chunk a request).
+    pub sqs_standard_per_million: Price,
+    /// Per million requests on a fair queue, on top of the standard price.
+    pub sqs_fair_queue_surcharge_per_million: Price,
+    /// Per million DynamoDB on-demand write request units.
+    pub dynamodb_write_per_million: Price,
+    /// Per million DynamoDB on-demand read request units.
+    pub dynamodb_read_per_million: Price,
+    /// Per GB of CloudWatch Logs ingested (Lambda logs, standard class, first tier).
+    pub logs_ingestion_per_gb: Price,
+}
+
+/// What the model is fed: the template's settings and the benchmarks' figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Inputs {
+    pub measured_on: String,
+    pub command: String,
+    pub lambda: LambdaInputs,
+    pub webhook: WebhookInputs,
+    pub daily_sync: DailySyncInputs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LambdaInputs {
+    /// The memory at which a function gets one full vCPU; below it, CPU time
+    /// is allotted in proportion to memory.
+    pub memory_mb_per_vcpu: Figure,
+    /// CloudWatch Logs counts each log event's message plus this overhead.
+    pub log_event_overhead_bytes: Figure,
+    /// Lambda's own lines per invocation (start and report) at the system
+    /// log level in effect; 0 when it is WARN.
+    pub platform_log_bytes_per_invocation: Figure,
+}
+
+/// One webhook event: API front door, ingest, the queue, the worker's batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookInputs {
+    pub ingest_memory_mb: Figure,
+    pub ingest_cpu_ms_per_event: Figure,
+    pub ingest_io_wait_ms_per_event: Figure,
+    pub ingest_log_lines_per_event: Figure,
+    pub ingest_log_bytes_per_event: Figure,
+    pub worker_memory_mb: Figure,
+    pub worker_batch_size: Figure,
+    pub worker_cpu_ms_per_event: Figure,
+    pub worker_io_wait_ms_per_batch: Figure,
+    pub worker_log_lines_per_event: Figure,
+    pub worker_log_bytes_per_event: Figure,
+    /// The batch's own lines (its summary and its EMF metrics).
+    pub worker_log_lines_per_batch: Figure,
+    pub worker_log_bytes_per_batch: Figure,
+    pub sqs_sends_per_event: Figure,
+    /// ReceiveMessage and DeleteMessageBatch of the event source, per batch.
+    pub sqs_requests_per_batch: Figure,
+    pub items_write_units_per_event: Figure,
+    pub audit_rows_per_event: Figure,
+    pub audit_write_units_per_row: Figure,
+    /// Share of rows that carry the `byTenantHour` key (the index is sparse).
+    pub audit_index_rows_share: Figure,
+    pub audit_index_write_units_per_row: Figure,
+    /// The tenant's hourly counters, per batch.
+    pub counter_write_units_per_batch: Figure,
+    pub read_units_per_event: Figure,
+}
+
+/// One object of a daily pull: pulled, checkpointed, queued, then applied
+/// by the worker like a webhook event (without the front door and ingest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DailySyncInputs {
+    pub memory_mb: Figure,
+    pub objects_per_page: Figure,
+    pub cpu_ms_per_object: Figure,
+    pub io_wait_ms_per_page: Figure,
+    pub sqs_requests_per_object: Figure,
+    pub checkpoint_write_units_per_page: Figure,
+    pub invocations_per_million_objects: Figure,
+}
+
+/// Which front door serves the webhook routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Front {
+    ApiGateway,
+    FunctionUrl,
+}
+
+impl Front {
+    pub const ALL: [Front; 2] = [Front::ApiGateway, Front::FunctionUrl];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Front::ApiGateway => "API Gateway HTTP API",
+            Front::FunctionUrl => "Lambda Function URL",
+        }
+    }
+}
+
+/// One line of the bill: dollars per million events (or objects).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    pub service: &'static str,
+    pub item: &'static str,
+    /// How the figure is made, in the units the bill counts.
+    pub basis: String,
+    pub usd_per_million: f64,
+}
+
+/// A bill per million, by component, and its total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bill {
+    pub per: &'static str,
+    pub components: Vec<Component>,
+    pub total_usd_per_million: f64,
+}
+
+impl Bill {
+    fn new(per: &'static str, components: Vec<Component>) -> Self {
+        let total_usd_per_million = components.iter().map(|c| c.usd_per_million).sum();
+        Self {
+            per,
+            components,
+            total_usd_per_million,
+        }
+    }
+
+    /// The sum of the components of one service.
+    pub fn service_total(&self, service: &str) -> f64 {
+        self.components
+            .iter()
+            .filter(|c| c.service == service)
+            .map(|c| c.usd_per_million)
+            .sum()
+    }
+}
+
+/// Lambda bills duration rounded up to the millisecond, per invocation.
+pub fn billed_ms(cpu_ms: f64, io_wait_ms: f64, memory_mb: f64, mb_per_vcpu: f64) -> f64 {
+    let cpu_share = (memory_mb / mb_per_vcpu).min(1.0);
+    (cpu_ms / cpu_share + io_wait_ms).ceil()
+}
+
+/// GB-seconds of `ms` at `memory_mb`.
+pub fn gb_seconds(ms: f64, memory_mb: f64) -> f64 {
+    memory_mb / 1024.0 * ms / 1000.0
+}
+
+struct Lines<'a> {
+    prices: &'a Prices,
+    lines: Vec<Component>,
+}
+
+impl Lines<'_> {
+    /// `quantity` units per event at `price` per million units.
+    fn per_million(
+        &mut self,
+        service: &'static str,
+        item: &'static str,
+        quantity: f64,
+        unit: &str,
+        price: &Price,
+    ) {
+        self.lines.push(Component {
+            service,
+            item,
+            basis: format!("{quantity:.4} {unit} × ${}/M", price.usd),
+            usd_per_million: quantity * price.usd,
+        });
+    }
+
+    fn duration(&mut self, item: &'static str, gb_s: f64, basis: String) {
+        let price = &self.prices.lambda_arm64_per_gb_second;
+        self.lines.push(Component {
+            service: "Lambda",
+            item,
+            basis: format!("{basis} = {gb_s:.6} GB-s × ${}", price.usd),
+            usd_per_million: gb_s * price.usd * 1e6,
+        });
+    }
+
+    fn logs(&mut self, item: &'static str, bytes: f64, basis: String) {
+        let price = &self.prices.logs_ingestion_per_gb;
+        self.lines.push(Component {
+            service: "CloudWatch Logs",
+            item,
+            basis: format!("{basis} = {bytes:.0} B × ${} per GB", price.usd),
+            usd_per_million: bytes * 1e6 / 1e9 * price.usd,
+        });
+    }
+}
+
+/// The worker's share of one event: its invocation, duration, the queue's
+/// receive and delete, the writes, the reads and its logs.
+fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
+    let p = l.prices;
+    let batch = w.worker_batch_size.value;
+    let cpu = batch * w.worker_cpu_ms_per_event.value;
+    let ms = billed_ms(
+        cpu,
+        w.worker_io_wait_ms_per_batch.value,
+        w.worker_memory_mb.value,
+        lambda.memory_mb_per_vcpu.value,
+    );
+    l.duration(
+        "sync-worker duration",
+        gb_seconds(ms, w.worker_memory_mb.value) / batch,
+        format!(
+            "{ms:.0} ms per batch of {batch} at {} MB",
+            w.worker_memory_mb.value
+        ),
+    );
+    l.per_million(
+        "SQS",
+        "event source receive + delete",
+        w.sqs_requests_per_batch.value / batch,
+        "requests",
+        &p.sqs_standard_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "items: conditional write",
+        w.items_write_units_per_event.value,
+        "WRU",
+        &p.dynamodb_write_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "audit row",
+        w.audit_rows_per_event.value * w.audit_write_units_per_row.value,
+        "WRU",
+        &p.dynamodb_write_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "audit index byTenantHour",
+        w.audit_rows_per_event.value
+            * w.audit_index_rows_share.value
+            * w.audit_index_write_units_per_row.value,
+        "WRU",
+        &p.dynamodb_write_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "tenant counters",
+        w.counter_write_units_per_batch.value / batch,
+        "WRU",
+        &p.dynamodb_write_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "reads",
+        w.read_units_per_event.value,
+        "RRU",
+        &p.dynamodb_read_per_million,
+    );
+    let overhead = lambda.log_event_overhead_bytes.value;
+    let per_batch = w.worker_log_bytes_per_batch.value
+        + w.worker_log_lines_per_batch.value * overhead
+        + lambda.platform_log_bytes_per_invocation.value;
+    let bytes = w.worker_log_bytes_per_event.value
+        + w.worker_log_lines_per_event.value * overhead
+        + per_batch / batch;
+    l.logs(
+        "sync-worker logs",
+        bytes,
+        format!(
+            "{:.0} B in {:.2} lines per event + {per_batch:.0} B per batch (platform {:.0} B) / {batch}",
+            w.worker_log_bytes_per_event.value,
+            w.worker_log_lines_per_event.value,
+            lambda.platform_log_bytes_per_invocation.value
+        ),
+    );
+}
+
+/// Dollars per million webhook events with `front` serving the routes.
+pub fn webhook_bill(prices: &Prices, inputs: &Inputs, front: Front) -> Bill {
+    let (lambda, w) = (&inputs.lambda, &inputs.webhook);
+    let mut l = Lines {
+        prices,
+        lines: Vec::new(),
+    };
+    if front == Front::ApiGateway {
+        l.per_million(
+            "API Gateway",
+            "HTTP API requests",
+            1.0,
+            "requests",
+            &prices.api_gateway_http_per_million,
+        );
+    }
+    let batch = w.worker_batch_size.value;
+    l.per_million(
+        "Lambda",
+        "requests (ingest + worker)",
+        1.0 + 1.0 / batch,
+        "invocations",
+        &prices.lambda_requests_per_million,
+    );
+    let ms = billed_ms(
+        w.ingest_cpu_ms_per_event.value,
+        w.ingest_io_wait_ms_per_event.value,
+        w.ingest_memory_mb.value,
+        lambda.memory_mb_per_vcpu.value,
+    );
+    l.duration(
+        "webhook-ingest duration",
+        gb_seconds(ms, w.ingest_memory_mb.value),
+        format!("{ms:.0} ms at {} MB", w.ingest_memory_mb.value),
+    );
+    l.per_million(
+        "SQS",
+        "SendMessage (ingest)",
+        w.sqs_sends_per_event.value,
+        "requests",
+        &prices.sqs_standard_per_million,
+    );
+    let queue_requests = w.sqs_sends_per_event.value + w.sqs_requests_per_batch.value / batch;
+    l.per_million(
+        "SQS",
+        "fair-queue surcharge",
+        queue_requests,
+        "requests",
+        &prices.sqs_fair_queue_surcharge_per_million,
+    );
+    worker_lines(&mut l, lambda, w);
+    let bytes = w.ingest_log_bytes_per_event.value
+        + w.ingest_log_lines_per_event.value * lambda.log_event_overhead_bytes.value
+        + lambda.platform_log_bytes_per_invocation.value;
+    l.logs(
+        "webhook-ingest logs",
+        bytes,
+        format!(
+            "{:.0} B in {:.2} lines + {:.0} B platform",
+            w.ingest_log_bytes_per_event.value,
+            w.ingest_log_lines_per_event.value,
+            lambda.platform_log_bytes_per_invocation.value
+        ),
+    );
+    Bill::new("webhook events", sort(l.lines))
+}
+
+/// Dollars per million objects a daily pull fetches and applies.
+pub fn daily_sync_bill(prices: &Prices, inputs: &Inputs) -> Bill {
+    let (lambda, d, w) = (&inputs.lambda, &inputs.daily_sync, &inputs.webhook);
+    let mut l = Lines {
+        prices,
+        lines: Vec::new(),
+    };
+    let per_page = d.objects_per_page.value;
+    let invocations =
+        d.invocations_per_million_objects.value / 1e6 + 1.0 / w.worker_batch_size.value;
+    l.per_million(
+        "Lambda",
+        "requests (daily-sync + worker)",
+        invocations,
+        "invocations",
+        &prices.lambda_requests_per_million,
+    );
+    // Duration is billed per invocation; a pull's invocation spans many pages.
+    let page_ms = d.cpu_ms_per_object.value * per_page
+        / (d.memory_mb.value / lambda.memory_mb_per_vcpu.value).min(1.0)
+        + d.io_wait_ms_per_page.value;
+    l.duration(
+        "daily-sync duration",
+        gb_seconds(page_ms, d.memory_mb.value) / per_page,
+        format!(
+            "{page_ms:.0} ms per page of {per_page} at {} MB",
+            d.memory_mb.value
+        ),
+    );
+    l.per_million(
+        "SQS",
+        "SendMessageBatch (daily-sync)",
+        d.sqs_requests_per_object.value,
+        "requests",
+        &prices.sqs_standard_per_million,
+    );
+    let queue_requests = d.sqs_requests_per_object.value
+        + w.sqs_requests_per_batch.value / w.worker_batch_size.value;
+    l.per_million(
+        "SQS",
+        "fair-queue surcharge",
+        queue_requests,
+        "requests",
+        &prices.sqs_fair_queue_surcharge_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "checkpoint + seen ids",
+        d.checkpoint_write_units_per_page.value / per_page,
+        "WRU",
+        &prices.dynamodb_write_per_million,
+    );
+    worker_lines(&mut l, lambda, w);
+    Bill::new("daily-sync objects", sort(l.lines))
+}
+
+/// Grouped by service, in the order the bill lists them.
+fn sort(mut lines: Vec<Component>) -> Vec<Component> {
+    const ORDER: [&str; 5] = [
+        "API Gateway",
+        "Lambda",
+        "SQS",
+        "DynamoDB",
+        "CloudWatch Logs",
+    ];
+    lines.sort_by_key(|c| ORDER.iter().position(|s| *s == c.service));
+    lines
+}
+
+impl Inputs {
+    /// Every figure finite and not negative, and the ones the model divides
+    /// by or scales with in their range; the error names the field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let json = serde_json::to_value(self)
+            .map_err(|e| ValidationError::new("inputs", e.to_string()))?;
+        leaves_finite(&json, "", "value")?;
+        let (l, w, d) = (&self.lambda, &self.webhook, &self.daily_sync);
+        for (field, figure) in [
+            ("lambda.memoryMbPerVcpu", &l.memory_mb_per_vcpu),
+            ("webhook.ingestMemoryMb", &w.ingest_memory_mb),
+            ("webhook.workerMemoryMb", &w.worker_memory_mb),
+            ("dailySync.memoryMb", &d.memory_mb),
+        ] {
+            if !(128.0..=10240.0).contains(&figure.value) {
+                return Err(ValidationError::new(
+                    format!("{field}.value"),
+                    "must be from 128 to 10240 MB",
+                ));
+            }
+        }
+        for (field, figure) in [
+            ("webhook.workerBatchSize", &w.worker_batch_size),
+            ("dailySync.objectsPerPage", &d.objects_per_page),
+        ] {
+            if figure.value < 1.0 {
+                return Err(ValidationError::new(
+                    format!("{field}.value"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if w.audit_index_rows_share.value > 1.0 {
+            return Err(ValidationError::new(
+                "webhook.auditIndexRowsShare.value",
+                "must be a share from 0 to 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl PriceList {
+    /// Every price finite and not negative; the error names the field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let json = serde_json::to_value(self)
+            .map_err(|e| ValidationError::new("prices", e.to_string()))?;
+        leaves_finite(&json, "", "usd")
+    }
+}
+
+/// Every `key` inside `value` is a number, 0 or more (a NaN or an infinity
+/// serializes as null); the error names the path, as the documents spell it.
+fn leaves_finite(value: &serde_json::Value, path: &str, key: &str) -> Result<(), ValidationError> {
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    for (name, child) in object {
+        let field = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        if name == key && !child.as_f64().is_some_and(|v| v >= 0.0) {
+            return Err(ValidationError::new(
+                field,
+                "must be a finite number, 0 or more",
+            ));
+        }
+        leaves_finite(child, &field, key)?;
+    }
+    Ok(())
+}
+
+/// Parses and checks a document: a bad value names its JSON path and rule.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ValidationError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    Ok(serde_path_to_error::deserialize(&mut de)?)
+}
+
+#[cfg(test)]
+#[path = "cost_tests.rs"]
+mod tests;
