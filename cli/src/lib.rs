@@ -14,9 +14,9 @@ pub mod args;
 pub mod backfill;
 pub mod cost;
 pub mod dashboard;
-pub mod ensure;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod ensure;
 pub mod event_source;
 pub mod gate;
 pub mod health;
