@@ -26,6 +26,26 @@ pub struct StoredVersion {
     pub message_id: String,
     /// The writes the entity has had (0 when the store did not say).
     pub revision: i64,
+    /// The messages whose writes came just before this one, newest first
+    /// (the one at `i` made revision `revision - 1 - i`), as far as the
+    /// store keeps them: a redelivery finds its own write there when newer
+    /// ones followed it before its audit row was written (a crash).
+    pub earlier_writers: Vec<String>,
+}
+
+impl StoredVersion {
+    /// The revision `claim`'s own write made, if this state or one of the
+    /// writes just before it is that write (0 when unknown).
+    pub fn revision_of(&self, claim: &Claim) -> Option<i64> {
+        if self.version == claim.version && self.message_id == claim.message_id {
+            return Some(self.revision);
+        }
+        let back = self
+            .earlier_writers
+            .iter()
+            .position(|m| *m == claim.message_id)?;
+        Some((self.revision - 1 - back as i64).max(0))
+    }
 }
 
 /// The store's answer to "write this if it is newer".
@@ -81,28 +101,26 @@ pub fn plan_batch(claims: &[Claim]) -> Vec<EntityPlan> {
 /// Every member's outcome once the store answered the winner's write.
 pub fn settle(plan: &EntityPlan, claims: &[Claim], result: &WriteResult) -> Vec<(usize, Outcome)> {
     let winner = &claims[plan.winner];
-    let (current, written_by_this_batch) = match result {
-        WriteResult::Applied { .. } => (&winner.version, true),
-        // The stored state came from the winner's own message: an earlier attempt
-        // at this very delivery wrote it and did not get to record it.
-        WriteResult::NotNewer(stored)
-            if stored.version == winner.version && stored.message_id == winner.message_id =>
-        {
-            (&winner.version, true)
-        }
-        WriteResult::NotNewer(stored) => (&stored.version, false),
+    let current = match result {
+        WriteResult::Applied { .. } => &winner.version,
+        WriteResult::NotNewer(stored) => &stored.version,
     };
-    // The state this write replaced came from a member of this batch: an
-    // earlier attempt at that delivery wrote it and did not get to record it.
-    let completed = |claim: &Claim| {
-        matches!(result, WriteResult::Applied { previous: Some(p), .. }
-            if p.version == claim.version && p.message_id == claim.message_id)
+    // The store's answer shows this member's own write: an earlier attempt at
+    // this very delivery wrote it (the state now, the one this write
+    // replaced, or one before that) and did not get to record it.
+    let completed = |claim: &Claim| match result {
+        WriteResult::Applied { previous, .. } => previous
+            .as_ref()
+            .and_then(|p| p.revision_of(claim))
+            .is_some(),
+        WriteResult::NotNewer(stored) => stored.revision_of(claim).is_some(),
     };
+    let applied_now = matches!(result, WriteResult::Applied { .. });
     plan.members
         .iter()
         .map(|&i| {
             let claim = &claims[i];
-            let outcome = if (written_by_this_batch && i == plan.winner) || completed(claim) {
+            let outcome = if (applied_now && i == plan.winner) || completed(claim) {
                 Outcome::Applied
             } else if claim.version == *current {
                 Outcome::Duplicate
@@ -201,6 +219,7 @@ mod tests {
             version: claims[1].version.clone(),
             message_id: "older-msg".into(),
             revision: 3,
+            earlier_writers: vec!["m0".into()],
         };
         let outcomes = settle(plan, &claims, &WriteResult::NotNewer(stored));
         assert_eq!(
@@ -220,6 +239,7 @@ mod tests {
             version: claims[0].version.clone(),
             message_id: "m1".into(),
             revision: 1,
+            earlier_writers: vec![],
         };
         assert_eq!(
             settle(plan, &claims, &WriteResult::NotNewer(stored))[0].1,
@@ -236,6 +256,7 @@ mod tests {
             version: claims[0].version.clone(),
             message_id: "m1".into(),
             revision: 1,
+            earlier_writers: vec![],
         };
         let outcomes = settle(
             plan,
@@ -260,6 +281,40 @@ mod tests {
         assert!(matches!(outcomes[0].1, Outcome::Stale { .. }));
     }
 
+    #[test]
+    fn a_crashed_delivery_whose_write_newer_ones_followed_is_applied_at_its_revision() {
+        // m1 wrote e1 (revision 2) and crashed; m5 and m6 wrote after it in
+        // other batches; m1 is redelivered alone (or beside a newer m7).
+        let stored = StoredVersion {
+            version: claim("A", 6, "e6", "m6").version,
+            message_id: "m6".into(),
+            revision: 4,
+            earlier_writers: vec!["m5".into(), "m1".into(), "m0".into()],
+        };
+        let alone = vec![claim("A", 1, "e1", "m1")];
+        let plan = &plan_batch(&alone)[0];
+        let refused = WriteResult::NotNewer(stored.clone());
+        assert_eq!(settle(plan, &alone, &refused)[0].1, Outcome::Applied);
+        assert_eq!(stored.revision_of(&alone[0]), Some(2));
+        let beside = vec![claim("A", 1, "e1", "m1"), claim("A", 7, "e7", "m7")];
+        let plan = &plan_batch(&beside)[0];
+        let applied = WriteResult::Applied {
+            revision: 5,
+            previous: Some(stored.clone()),
+        };
+        assert_eq!(
+            settle(plan, &beside, &applied),
+            vec![(0, Outcome::Applied), (1, Outcome::Applied)]
+        );
+        // Another delivery of the same event (another message) is still stale.
+        let other = vec![claim("A", 1, "e1", "m9")];
+        let plan = &plan_batch(&other)[0];
+        assert!(matches!(
+            settle(plan, &other, &refused)[0].1,
+            Outcome::Stale { .. }
+        ));
+    }
+
     /// A model of the conditional write, to check the rule on its own.
     fn apply_all(batches: &[Vec<Claim>]) -> (BTreeMap<EntityKey, Version>, usize) {
         let mut store: BTreeMap<EntityKey, (Version, String)> = BTreeMap::new();
@@ -272,6 +327,7 @@ mod tests {
                         version: v.clone(),
                         message_id: m.clone(),
                         revision: 0,
+                        earlier_writers: vec![],
                     }),
                     _ => {
                         store.insert(plan.key.clone(), (w.version.clone(), w.message_id.clone()));

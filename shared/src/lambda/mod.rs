@@ -65,11 +65,25 @@ where
 /// Every call is small, so explicit timeouts guard against a hung dependency
 /// (surfacing as TIMEOUT_ERROR) instead of stalled-stream protection, which
 /// measured about a quarter of the CPU of each call (see BENCHMARKS.md).
+///
+/// Retries are quick and many rather than slow and few: the SDK's standard
+/// backoff (1 s × jitter, doubling) spent most of a 5 s invocation on one
+/// unlucky call under injected faults (BENCHMARKS.md, reliability), while a
+/// Lambda's deadline and SQS's redelivery are the real backoff for lasting
+/// trouble. Five attempts 50 ms × jitter apart (doubling, ≤ 1 s) make a call
+/// fail only when every attempt does, in well under a second of waiting.
 pub async fn aws_config() -> SdkConfig {
+    use aws_config::retry::RetryConfig;
     use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
     use aws_config::timeout::TimeoutConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_secs(1)),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))

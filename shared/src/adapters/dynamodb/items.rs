@@ -37,6 +37,17 @@ impl DynamoItemStore {
 pub const NEWER_THAN_STORED: &str =
     "attribute_not_exists(pk) OR #sourceMillis < :sourceMillis OR (#sourceMillis = :sourceMillis AND #eventId < :eventId)";
 
+/// Who wrote the entity before the current writer, newest first, shifted
+/// one place down by every write: a delivery that crashed between its write
+/// and its audit row finds its own write here when it is redelivered, even
+/// after newer writes (as many as are kept here) followed it.
+const EARLIER_WRITERS: [&str; 4] = [
+    "#earlierWriter4 = if_not_exists(#earlierWriter3, :none)",
+    "#earlierWriter3 = if_not_exists(#earlierWriter2, :none)",
+    "#earlierWriter2 = if_not_exists(#earlierWriter1, :none)",
+    "#earlierWriter1 = if_not_exists(#messageId, :none)",
+];
+
 /// The `SET` clauses of an item write and the values they name.
 struct Update {
     sets: Vec<&'static str>,
@@ -81,6 +92,9 @@ fn update_of(
     update.set("#messageId = :messageId", s(message_id));
     update.set("#correlationId = :correlationId", s(correlation_id));
     update.set("#appliedAt = :appliedAt", s(now_rfc3339()));
+    // Shift the last writers down (each operand reads the item as it was).
+    update.sets.extend(EARLIER_WRITERS);
+    update.values.insert(":none".to_owned(), s(""));
     match &change.body {
         ChangeBody::Supplier(e) => set_supplier(&mut update, e),
         ChangeBody::Document {
@@ -191,6 +205,10 @@ fn stored_version(item: Option<&Item>) -> Result<StoredVersion, PortError> {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
+        earlier_writers: (1..=EARLIER_WRITERS.len())
+            .map_while(|n| text(item, &format!("earlierWriter{n}")))
+            .take_while(|m| !m.is_empty())
+            .collect(),
     })
 }
 

@@ -313,7 +313,11 @@ where
     let winner_applied = settle(plan, claims, &write)
         .iter()
         .any(|(i, o)| *i == plan.winner && *o == Outcome::Applied);
-    let targets = if winner_applied || republishes(winner, &write) {
+    // A crashed attempt's write that newer ones have followed since is
+    // recorded applied, but its targets already have something newer.
+    let superseded =
+        matches!(&write, WriteResult::NotNewer(s) if s.message_id != winner.delivery.message_id);
+    let targets = if (winner_applied && !superseded) || republishes(winner, &write) {
         send_to_targets(ports, winner, &write).await
     } else {
         vec![]

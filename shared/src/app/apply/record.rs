@@ -49,7 +49,7 @@ pub(super) fn settled_rows<'d>(
         if outcome == Outcome::Applied || republished {
             if outcome == Outcome::Applied {
                 row.revision = revision;
-                if let Some(why) = completed_on_redelivery(i, plan, write) {
+                if let Some(why) = completed_on_redelivery(i, plan, claims, write) {
                     row.revision = why.0;
                     row.note = Some(why.1.to_owned());
                 }
@@ -80,19 +80,19 @@ pub(super) fn settled_rows<'d>(
 fn completed_on_redelivery(
     i: usize,
     plan: &EntityPlan,
+    claims: &[Claim],
     write: &WriteResult,
 ) -> Option<(Option<i64>, &'static str)> {
     const NOTE: &str =
         "completed on redelivery: an earlier attempt stored it and stopped before its audit row";
-    match write {
-        WriteResult::NotNewer(stored) if i == plan.winner => {
-            Some((Some(stored.revision).filter(|r| *r > 0), NOTE))
-        }
+    let revision = match write {
+        WriteResult::NotNewer(stored) => stored.revision_of(&claims[i]),
         WriteResult::Applied {
             previous: Some(p), ..
-        } if i != plan.winner => Some((Some(p.revision).filter(|r| *r > 0), NOTE)),
-        _ => None,
-    }
+        } if i != plan.winner => p.revision_of(&claims[i]),
+        WriteResult::Applied { .. } => None,
+    }?;
+    Some((Some(revision).filter(|r| *r > 0), NOTE))
 }
 
 /// The row of a delivery held back (a supplier the tenant does not allow

@@ -116,12 +116,14 @@ impl ItemStore for FakeItemStore {
                     version: stored.change.version.clone(),
                     message_id: stored.message_id.clone(),
                     revision: stored.revision,
+                    earlier_writers: vec![],
                 }));
             }
             let previous = StoredVersion {
                 version: stored.change.version.clone(),
                 message_id: stored.message_id.clone(),
                 revision: stored.revision,
+                earlier_writers: vec![],
             };
             stored.change = change.clone();
             stored.message_id = message_id.to_owned();
