@@ -4,10 +4,11 @@
 //! day, then times `metrics` (all tenants, and one) and `gate` over windows
 //! of 1 hour, 1 day, 7 days and 30 days (the median of several calls, on the
 //! sync API's own adapters, in process) and counts the AWS requests each
-//! makes (through a counting proxy in front of DynamoDB Local). It measures
-//! at 100,000 rows, grows the same table to the full count and measures
-//! again: what a call costs must follow the window, not the table. A full
-//! scan of the audit table is timed beside them for scale.
+//! makes (through a counting proxy in front of DynamoDB Local). Two stacks
+//! are seeded alike but for their audit rows (100,000 and 1,000,000 by
+//! default) and answer turn about, so both see the same machine load: what
+//! a call costs must follow the window, not the table. A full scan of the
+//! smaller audit table is timed beside them for scale.
 //!
 //! cargo build --release -p synchub-tests --bin synchub-bench-metrics
 //! bash scripts/with-engines.sh target/release/synchub-bench-metrics --rows 1000000
@@ -46,6 +47,11 @@ struct Args {
     /// Calls per (question, window); the median is reported.
     #[arg(long, default_value_t = 7)]
     calls: usize,
+    /// Tables up to this many rows are also scanned whole, for scale
+    /// (DynamoDB Local's scan slows down page by page: 85 s at 100,000 rows
+    /// here, more than half an hour at 1,000,000).
+    #[arg(long, default_value_t = 100_000)]
+    scan_max_rows: usize,
     /// BatchWriteItem requests in flight while seeding.
     #[arg(long, default_value_t = 24)]
     writers: usize,
@@ -57,40 +63,20 @@ const HOUR_MS: i64 = 3_600_000;
 async fn main() {
     let args = Args::parse();
     let aws = aws().await;
-    let prefix = unique("mbench");
-    let config = local::provision(&aws, &prefix, QueueSettings::default())
-        .await
-        .unwrap();
-    let api = Api::new(&aws, &config);
     let tenants: Vec<String> = (0..args.tenants).map(|i| format!("shop-{i:03}")).collect();
-    for id in &tenants {
-        let settings = serde_json::from_value(serde_json::json!({
-            "tenantId": id, "name": format!("Bench {id}"), "active": true
-        }))
-        .unwrap();
-        local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret())
-            .await
-            .unwrap();
-    }
     // The seeded hours end with the current one; every window ends with it.
     let hour_start = now_millis() / HOUR_MS * HOUR_MS;
-    let seed = Seed {
-        client: aws_sdk_dynamodb::Client::new(&aws),
-        table: config.audit_table.clone(),
-        tenants: tenants.clone(),
-        hours: args.days * 24,
-        hour_start,
-        writers: args.writers,
-    };
-    let started = Instant::now();
-    seed_runs(&api, &tenants, args.days, hour_start).await;
-    println!(
-        "seeded {} runs in {:.1} s",
-        tenants.len() * args.days * DataType::ALL.len(),
-        started.elapsed().as_secs_f64()
-    );
-
     let proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+    let small = Stack::seed(&aws, &args, &tenants, hour_start, args.first_rows).await;
+    if args.first_rows <= args.scan_max_rows {
+        small.scan(&aws, &proxy).await;
+    }
+    let large = Stack::seed(&aws, &args, &tenants, hour_start, args.rows).await;
+    if args.rows <= args.scan_max_rows {
+        large.scan(&aws, &proxy).await;
+    }
+
+    // The two tables answer turn about, so both see the same machine load.
     let until_ms = hour_start + HOUR_MS - 1;
     let windows = [
         ("1 hour", 1),
@@ -98,59 +84,129 @@ async fn main() {
         ("7 days", 7 * 24),
         ("30 days", 30 * 24),
     ];
-    let mut seeded = 0;
-    for stage in [args.first_rows.min(args.rows), args.rows] {
-        if stage <= seeded {
-            continue;
-        }
-        let t = Instant::now();
-        seed.rows(seeded, stage, &api).await;
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "\nseeded audit rows {seeded}..{stage} and their counters in {secs:.1} s ({:.0} rows/s)",
-            (stage - seeded) as f64 / secs
-        );
-        seeded = stage;
-        let scanner = through(&proxy, || aws_sdk_dynamodb::Client::new(&aws));
-        let scan = full_scan(&scanner, &config.audit_table, &proxy).await;
-        println!(
-            "a full scan of the audit table (Select COUNT): {} items, {:.0} ms, {} requests",
-            scan.0, scan.1, scan.2
-        );
-        println!(
-            "\n| audit rows | window | question | median ms | min ms | max ms | AWS requests |"
-        );
-        println!("|---|---|---|---|---|---|---|");
-        for (name, hours) in windows {
-            let since = at(until_ms - hours * HOUR_MS + 1);
-            let until = at(until_ms);
-            let one = TenantId::parse(&tenants[0]).unwrap();
-            for question in [
-                Question::Metrics(None),
-                Question::Metrics(Some(&one)),
-                Question::Gate,
-            ] {
-                let mut times = Vec::new();
-                for _ in 0..args.calls {
+    println!(
+        "\n| window | question | median ms at {} rows (min–max) | median ms at {} rows (min–max) | AWS requests (either table) | items read |",
+        small.rows, large.rows
+    );
+    println!("|---|---|---|---|---|---|");
+    let one = TenantId::parse(&tenants[0]).unwrap();
+    for (name, hours) in windows {
+        let since = at(until_ms - hours * HOUR_MS + 1);
+        let until = at(until_ms);
+        for question in [
+            Question::Metrics(None),
+            Question::Metrics(Some(&one)),
+            Question::Gate,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..args.calls {
+                for (stack, times) in [(&small, &mut a), (&large, &mut b)] {
                     let t = Instant::now();
-                    question.ask(&api, &since, &until).await;
+                    question.ask(&stack.api, &since, &until, args.days).await;
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
-                times.sort_by(f64::total_cmp);
-                let fresh = through(&proxy, || Api::new(&aws, &config));
-                let before = proxy.counts();
-                question.ask(&fresh, &since, &until).await;
-                let requests = difference(&before, &proxy.counts());
-                println!(
-                    "| {seeded} | {name} | {} | {:.1} | {:.1} | {:.1} | {} |",
-                    question.name(),
-                    times[times.len() / 2],
-                    times[0],
-                    times[times.len() - 1],
-                    requests
-                );
             }
+            let mut counted = Vec::new();
+            for stack in [&small, &large] {
+                let fresh = through(&proxy, || Api::new(&aws, &stack.config));
+                let before = proxy.counts();
+                let items = question.ask(&fresh, &since, &until, args.days).await;
+                counted.push((difference(&before, &proxy.counts()), items));
+            }
+            assert_eq!(
+                counted[0], counted[1],
+                "the same requests whatever the table"
+            );
+            println!(
+                "| {name} | {} | {} | {} | {} | {} |",
+                question.name(),
+                spread(&mut a),
+                spread(&mut b),
+                counted[0].0,
+                counted[0].1
+            );
         }
+    }
+}
+
+/// `median (min–max)` of timings in ms.
+fn spread(times: &mut [f64]) -> String {
+    times.sort_by(f64::total_cmp);
+    format!(
+        "{:.1} ({:.1}–{:.1})",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    )
+}
+
+/// One stack (its own tables) with tenants, their runs and `rows` audit
+/// rows with their counters.
+struct Stack {
+    api: Api,
+    config: synchub::config::Config,
+    rows: usize,
+}
+
+impl Stack {
+    async fn seed(
+        aws: &aws_config::SdkConfig,
+        args: &Args,
+        tenants: &[String],
+        hour_start: i64,
+        rows: usize,
+    ) -> Self {
+        let config = local::provision(aws, &unique("mbench"), QueueSettings::default())
+            .await
+            .unwrap();
+        let api = Api::new(aws, &config);
+        for id in tenants {
+            let settings = serde_json::from_value(serde_json::json!({
+                "tenantId": id, "name": format!("Bench {id}"), "active": true
+            }))
+            .unwrap();
+            local::seed_tenant(aws, &config, &settings, &local::new_signing_secret())
+                .await
+                .unwrap();
+        }
+        seed_runs(&api, tenants, args.days, hour_start).await;
+        let seed = Seed {
+            client: aws_sdk_dynamodb::Client::new(aws),
+            table: config.audit_table.clone(),
+            tenants: tenants.to_vec(),
+            hours: args.days * 24,
+            hour_start,
+            writers: args.writers,
+        };
+        let t = Instant::now();
+        seed.rows(0, rows, &api).await;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{}: {} runs, {rows} audit rows and their counters, seeded in {secs:.1} s ({:.0} rows/s)",
+            config.audit_table,
+            tenants.len() * args.days * DataType::ALL.len(),
+            rows as f64 / secs
+        );
+        Self { api, config, rows }
+    }
+
+    async fn scan(&self, aws: &aws_config::SdkConfig, proxy: &CountingProxy) {
+        // A scan of the whole table takes longer than the functions' timeouts allow.
+        let scanner = through(proxy, || {
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(3_600))
+                .operation_attempt_timeout(Duration::from_secs(600))
+                .build();
+            let config = aws_sdk_dynamodb::config::Builder::from(aws)
+                .timeout_config(timeouts)
+                .build();
+            aws_sdk_dynamodb::Client::from_conf(config)
+        });
+        let (items, ms, requests) = full_scan(&scanner, &self.config.audit_table, proxy).await;
+        println!(
+            "a full scan of {} (Select COUNT): {items} items (rows and counters), {ms:.0} ms, {requests} requests",
+            self.config.audit_table
+        );
     }
 }
 
@@ -168,7 +224,14 @@ impl Question<'_> {
         }
     }
 
-    async fn ask(&self, api: &Api, since: &str, until: &str) {
+    /// Asks; what it read: the hours' counter items (one per tenant and
+    /// hour that holds any, `days` of them seeded) and, for metrics, the
+    /// runs in the window.
+    async fn ask(&self, api: &Api, since: &str, until: &str, days: usize) -> String {
+        let hours = |since: &str, until: &str| {
+            let ms = |t: &str| synchub::domain::time::parse_rfc3339_millis(t).unwrap().1;
+            ((ms(until) / HOUR_MS - ms(since) / HOUR_MS + 1) as usize).min(days * 24)
+        };
         match self {
             Question::Metrics(tenant) => {
                 let report = api
@@ -179,10 +242,14 @@ impl Question<'_> {
                     report.fleet.deliveries.received > 0,
                     "the window holds rows"
                 );
+                let runs: u64 = report.fleet.data_types.iter().map(|d| d.runs).sum();
+                let counters = report.tenants.len() * hours(since, until);
+                format!("{counters} counters + {runs} runs")
             }
             Question::Gate => {
                 let report = api.gate(Some(since), Some(until)).await.unwrap();
                 assert!(report.totals.received > 0, "the window holds rows");
+                format!("{} counters", report.tenants.len() * hours(since, until))
             }
         }
     }
