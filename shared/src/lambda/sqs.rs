@@ -66,7 +66,9 @@ pub async fn handle_sync_batch_within(
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
     let work = async {
         let maintenance = maintenance(worker).await;
-        let report = apply_batch(&worker.ports_with(maintenance), &deliveries).await;
+        // Boxed: the batch's future is deep, and would push the function's
+        // own future past the compiler's layout depth limit.
+        let report = Box::pin(apply_batch(&worker.ports_with(maintenance), &deliveries)).await;
         (maintenance, report)
     };
     let Ok((maintenance, mut report)) = tokio::time::timeout(budget, work).await else {
