@@ -182,6 +182,7 @@ fn config_for(prefix: &str, queues: QueueUrls) -> Config {
         runs_table: format!("{prefix}-sync-runs"),
         runs_queue_url: queues.runs,
         square_base_url: "https://connect.squareup.com".into(),
+        connector_origin: None,
         orders_lookback: Duration::from_secs(7 * 86_400),
         inventory_lookback: Duration::from_secs(86_400),
         stuck_after: Duration::from_secs(30 * 60),

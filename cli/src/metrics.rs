@@ -202,6 +202,7 @@ mod tests {
             error_class: (status == RunStatus::Failed).then_some(ErrorClass::TimeoutError),
             error_message: None,
             rejections: vec![],
+            pos: None,
         }
     }
 

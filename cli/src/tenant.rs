@@ -172,13 +172,30 @@ pub struct SettingsArgs {
     /// Remove a supplier id from the allowlist (repeatable).
     #[arg(long = "disallow-supplier", value_name = "SUPPLIER_ID")]
     pub disallow_suppliers: Vec<String>,
+    /// The POS the daily sync pulls, replacing the list: a JSON list of
+    /// {connector, environment, settings} (or @FILE holding it).
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub pos: Option<String>,
+    /// Back to Square alone (clears the POS list).
+    #[arg(long, conflicts_with = "pos")]
+    pub no_pos: bool,
 }
 
 impl SettingsArgs {
-    pub fn change(&self) -> SettingsChange {
+    pub fn change(&self) -> Result<SettingsChange, Error> {
         let names =
             |targets: &[TargetName]| targets.iter().map(|t| value_name(*t)).collect::<Vec<_>>();
-        SettingsChange {
+        let pos = match (&self.pos, self.no_pos) {
+            (_, true) => Some(Vec::new()),
+            (Some(text), false) => {
+                let text = read_value(text, "pos")?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    format!("--pos: not a list of {{connector, environment, settings}}: {e}")
+                })?)
+            }
+            (None, false) => None,
+        };
+        Ok(SettingsChange {
             name: self.name.clone(),
             active: self.active.map(bool::from),
             storefront_url: if self.no_storefront_url {
@@ -201,7 +218,18 @@ impl SettingsArgs {
             sync_method: self.sync_method.map(value_name),
             allow_suppliers: self.allow_suppliers.clone(),
             disallow_suppliers: self.disallow_suppliers.clone(),
-        }
+            pos,
+        })
+    }
+}
+
+/// A value, or the trimmed text of the file `@PATH` names.
+fn read_value(value: &str, option: &str) -> Result<String, Error> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|text| text.trim().to_owned())
+            .map_err(|e| format!("--{option}: cannot read {path}: {e}").into()),
+        None => Ok(value.to_owned()),
     }
 }
 
@@ -229,6 +257,10 @@ pub struct CredentialArgs {
     /// Square webhook subscription signature key: square-signature-key.
     #[arg(long, value_name = "KEY|@FILE")]
     pub square_signature_key: Option<String>,
+    /// A connector's credentials, CONNECTOR=JSON|@FILE: a JSON object of its
+    /// manifest's secrets, stored as pos-CONNECTOR (repeatable).
+    #[arg(long = "pos-secrets", value_name = "CONNECTOR=JSON|@FILE")]
+    pub pos_secrets: Vec<String>,
 }
 
 impl CredentialArgs {
@@ -246,6 +278,19 @@ impl CredentialArgs {
             hubspot_token: read(&self.hubspot_token, "hubspot-token")?,
             shopify_secret: read(&self.shopify_secret, "shopify-secret")?,
             square_signature_key: read(&self.square_signature_key, "square-signature-key")?,
+            pos_secrets: self
+                .pos_secrets
+                .iter()
+                .map(|pair| {
+                    let (connector, value) = pair
+                        .split_once('=')
+                        .ok_or("--pos-secrets: must be CONNECTOR=JSON or CONNECTOR=@FILE")?;
+                    Ok((
+                        connector.trim().to_owned(),
+                        read_value(value, "pos-secrets")?,
+                    ))
+                })
+                .collect::<Result<_, Error>>()?,
         })
     }
 }
@@ -279,7 +324,7 @@ pub async fn run(
                 api_url: args.api_url,
                 signing_secret: crate::local::new_signing_secret(),
                 credentials: args.credentials.credentials()?,
-                settings: args.settings.change(),
+                settings: args.settings.change()?,
             };
             let added = tenants::add(&ports, &request).await?;
             answer(&added, args.output.json, render_added)?
@@ -294,7 +339,7 @@ pub async fn run(
         }
         TenantCommand::Set(args) => {
             let credentials = args.credentials.credentials()?;
-            let change = args.settings.change();
+            let change = args.settings.change()?;
             let changed = tenants::set(&ports, &args.tenant.tenant, &change, &credentials).await?;
             answer(&changed, args.output.json, render_changed)?
         }
@@ -371,6 +416,14 @@ fn settings_lines(s: &TenantSettings) -> String {
         (
             "allowed suppliers",
             list_or(&s.allowed_suppliers, "every supplier"),
+        ),
+        (
+            "POS",
+            s.pos_sources()
+                .iter()
+                .map(|p| format!("{} ({}) {}", p.connector, p.environment, p.settings))
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
     ];
     rows.iter().map(|(k, v)| format!("{k:<24} {v}\n")).collect()

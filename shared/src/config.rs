@@ -30,6 +30,9 @@ pub struct Config {
     pub runs_queue_url: String,
     /// Square's API base URL.
     pub square_base_url: String,
+    /// `CONNECTOR_ORIGIN`: sends every connector request to this origin
+    /// instead of the manifests' hosts (local stand-ins; unset in AWS).
+    pub connector_origin: Option<String>,
     pub orders_lookback: Duration,
     pub inventory_lookback: Duration,
     pub stuck_after: Duration,
@@ -192,6 +195,7 @@ impl Config {
             runs_table: r.text("RUNS_TABLE", "synchub-sync-runs"),
             runs_queue_url: r.url("RUNS_QUEUE_URL", ""),
             square_base_url: r.url("SQUARE_BASE_URL", "https://connect.squareup.com"),
+            connector_origin: get("CONNECTOR_ORIGIN").filter(|o| !o.trim().is_empty()),
             orders_lookback: Duration::from_secs(
                 r.number("ORDERS_LOOKBACK_DAYS", 7, 1..=90) * 86_400,
             ),

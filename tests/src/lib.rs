@@ -164,6 +164,7 @@ impl TestStack {
             flag_overrides: Default::default(),
             sync_method: None,
             allowed_suppliers: vec![],
+            pos: vec![],
         };
         local::seed_tenant(&self.aws, &self.config, &settings, &secret_text)
             .await
@@ -322,6 +323,7 @@ impl TestStack {
             flag_overrides: Default::default(),
             sync_method: None,
             allowed_suppliers: vec![],
+            pos: vec![],
         };
         local::seed_tenant(
             &self.aws,

@@ -236,6 +236,7 @@ async fn a_rotated_key_list_accepts_either_secret_and_several_signatures_need_on
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     };
     synchub_cli::local::seed_tenant(
         &stack.aws,
@@ -489,6 +490,7 @@ async fn a_malformed_secret_in_ssm_is_a_500_for_operators_not_a_401() {
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     };
     synchub_cli::local::seed_tenant(&stack.aws, &stack.config, &settings, "not-a-secret")
         .await

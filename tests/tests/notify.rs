@@ -556,6 +556,7 @@ async fn the_daily_summary_is_sent_once_per_day_and_only_to_tenants_that_asked()
             flag_overrides: Default::default(),
             sync_method: None,
             allowed_suppliers: vec![],
+            pos: vec![],
         })
         .await
         .unwrap();

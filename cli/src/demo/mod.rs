@@ -129,6 +129,7 @@ async fn seed_tenant(
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     };
     local::seed_tenant(aws, config, &settings, &secret_text).await?;
     println!(

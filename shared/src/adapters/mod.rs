@@ -8,6 +8,7 @@ pub mod connector_http;
 pub mod dynamodb;
 pub mod http_retry;
 pub mod maintenance;
+pub mod pos_clients;
 pub mod runs;
 pub mod ses;
 pub mod sqs;

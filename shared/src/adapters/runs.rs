@@ -2,7 +2,8 @@
 //!
 //! - `run#{tenant}#{dataType}` / `{runId}`: the run and its checkpoint.
 //! - `lock#{tenant}#{dataType}` / `lock`: who runs now (`runId`, `lockUntil`)
-//!   and the last day that succeeded (`doneDay`, `doneRunId`).
+//!   and the last day that succeeded (`doneDay`, `doneRunId`); a connector's
+//!   runs lock `lock#{tenant}#{dataType}#{connector}`.
 //! - `seen#{runId}` / `{page}`: the ids a full pull saw on each page, written
 //!   with the page's checkpoint in one request, read back to reconcile.
 
@@ -35,14 +36,14 @@ fn run_pk(tenant: &str, data_type: DataType) -> String {
     format!("run#{tenant}#{data_type}")
 }
 
+/// Square's lock is `lock#{tenant}#{dataType}`; a connector's adds its
+/// name, so a tenant's POS each pull a data type on their own.
 fn lock_key(run: &SyncRun) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            s(format!("lock#{}#{}", run.tenant_id, run.data_type)),
-        ),
-        ("sk".to_owned(), s("lock")),
-    ])
+    let pk = match &run.pos {
+        None => format!("lock#{}#{}", run.tenant_id, run.data_type),
+        Some(pos) => format!("lock#{}#{}#{}", run.tenant_id, run.data_type, pos.connector),
+    };
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s("lock"))])
 }
 
 fn internal(operation: &'static str, e: impl ToString) -> PortError {

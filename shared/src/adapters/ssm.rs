@@ -236,6 +236,28 @@ impl crate::ports::TokenStore for SsmSecretStore {
     async fn hubspot_token(&self, tenant: &TenantId) -> Result<Option<String>, PortError> {
         self.token(tenant, "hubspot-token").await
     }
+
+    /// Read at each run's invocation (not cached): a rotated key is used
+    /// by the next page's invocation.
+    async fn pos_secrets(
+        &self,
+        tenant: &TenantId,
+        connector: &str,
+    ) -> Result<Option<crate::ports::ConnectorSecrets>, PortError> {
+        let parameter = crate::domain::connector::pos::secret_parameter(connector);
+        let name = Self::parameter_name(&self.path, tenant, &parameter);
+        let Some(text) = self.read(&name).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|_| {
+            PortError::new(
+                "SSM",
+                "GetParameter",
+                ErrorClass::AuthError,
+                format!("SSM parameter {name} is not a JSON object of strings (the connector's secrets)"),
+            )
+        })
+    }
 }
 
 impl CredentialVault for SsmSecretStore {

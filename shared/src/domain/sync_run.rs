@@ -67,9 +67,22 @@ pub struct SyncRun {
     /// (object id, reason) of the first rejected objects.
     #[serde(default)]
     pub rejections: Vec<(String, String)>,
+    /// The connector pulled, with the tenant's settings as the run started
+    /// (its checkpoint counts through their lists); Square when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<crate::domain::connector::PosConnection>,
 }
 
 impl SyncRun {
+    /// The source of the run's changes: `square` or the connector's name.
+    pub fn source(&self) -> &str {
+        self.pos
+            .as_ref()
+            .map_or(crate::domain::connector::SQUARE_CONNECTOR, |p| {
+                p.connector.as_str()
+            })
+    }
+
     pub fn reject(&mut self, id: String, reason: String) {
         self.rejected += 1;
         if self.rejections.len() < MAX_KEPT_REJECTIONS {

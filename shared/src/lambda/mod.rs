@@ -298,9 +298,20 @@ impl Notifier {
     }
 }
 
+/// The connector engine as the deployment configures it (five attempts,
+/// at most 30 s of waiting per page; a local origin for stand-ins).
+pub fn connector_engine(config: &Config) -> crate::adapters::connector_http::ConnectorEngine {
+    let engine = crate::adapters::connector_http::ConnectorEngine::new(5, Duration::from_secs(30));
+    match &config.connector_origin {
+        Some(origin) => engine.with_origin(origin),
+        None => engine,
+    }
+}
+
 /// daily-sync's adapters, built once per cold start.
 pub struct DailySync {
-    pub source: crate::adapters::square::SquareClient,
+    /// Square's client and the connector engine.
+    pub source: crate::adapters::pos_clients::PosClients,
     pub runs: crate::adapters::runs::DynamoRunStore,
     pub queue: SqsQueue,
     pub notices: SqsQueue,
@@ -318,11 +329,14 @@ impl DailySync {
         let dynamo = aws_sdk_dynamodb::Client::new(aws);
         let sqs = aws_sdk_sqs::Client::new(aws);
         Self {
-            source: crate::adapters::square::SquareClient::new(
-                &config.square_base_url,
-                5,
-                Duration::from_secs(30),
-            ),
+            source: crate::adapters::pos_clients::PosClients {
+                square: crate::adapters::square::SquareClient::new(
+                    &config.square_base_url,
+                    5,
+                    Duration::from_secs(30),
+                ),
+                connectors: connector_engine(config),
+            },
             runs: crate::adapters::runs::DynamoRunStore::new(
                 dynamo.clone(),
                 &config.runs_table,
@@ -356,7 +370,7 @@ impl DailySync {
         &self,
     ) -> crate::app::daily_sync::SyncPorts<
         '_,
-        crate::adapters::square::SquareClient,
+        crate::adapters::pos_clients::PosClients,
         crate::adapters::runs::DynamoRunStore,
         SqsQueue,
         SsmSecretStore,

@@ -186,6 +186,17 @@ pub struct TenantSettings {
     /// Supplier ids whose webhooks the tenant takes; every supplier when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_suppliers: Vec<String>,
+    /// The POS the tenant runs, each pulled by the daily sync; Square alone
+    /// when empty. Credentials: SSM `.../{tenant}/pos-{connector}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pos: Vec<crate::domain::connector::PosConnection>,
+}
+
+impl TenantSettings {
+    /// The POS the daily sync pulls for the tenant (Square when none is set).
+    pub fn pos_sources(&self) -> Vec<crate::domain::connector::PosConnection> {
+        crate::domain::connector::pos::sources(&self.pos)
+    }
 }
 
 fn yes() -> bool {
@@ -252,6 +263,27 @@ pub trait TokenStore: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// A connector's credentials (`.../{tenant}/pos-{connector}`, a JSON
+    /// object of the manifest's secrets); `None` when unset.
+    fn pos_secrets(
+        &self,
+        tenant: &TenantId,
+        connector: &str,
+    ) -> impl Future<Output = Result<Option<ConnectorSecrets>, PortError>> + Send {
+        let _ = (tenant, connector);
+        async { Ok(None) }
+    }
+}
+
+/// A connector's credentials by the manifest's secret names.
+pub type ConnectorSecrets = std::collections::BTreeMap<String, String>;
+
+/// One tenant's pull through a connector manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectorRequest<'a> {
+    pub tenant: &'a TenantId,
+    pub pos: &'a crate::domain::connector::PosConnection,
+    pub secrets: &'a ConnectorSecrets,
 }
 
 /// One page of a source's listing; `cursor` is where the next page starts
@@ -269,7 +301,7 @@ pub struct PullWindow {
     pub updated_before: Option<String>,
 }
 
-/// A POS's listing APIs (Square).
+/// A POS's listing APIs: Square's, and any connector manifest's.
 pub trait PosSource: Send + Sync {
     fn page(
         &self,
@@ -278,6 +310,30 @@ pub trait PosSource: Send + Sync {
         window: &PullWindow,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<SourcePage, PortError>> + Send;
+
+    /// One page of a connector's listing (its records as the POS sent them).
+    /// A source without the connector engine refuses.
+    fn connector_page(
+        &self,
+        request: &ConnectorRequest<'_>,
+        data_type: DataType,
+        window: &PullWindow,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<SourcePage, PortError>> + Send {
+        let _ = (window, cursor);
+        let why = format!(
+            "this source pulls Square only, not the {} connector",
+            request.pos.connector
+        );
+        async move {
+            Err(PortError::new(
+                "connectors",
+                data_type.as_str(),
+                crate::ErrorClass::ValidationError,
+                why,
+            ))
+        }
+    }
 }
 
 /// What happened when a run asked for its (tenant, data type) lock.

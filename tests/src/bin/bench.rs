@@ -144,6 +144,7 @@ async fn main() {
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     };
     local::seed_tenant(&aws, &config, &settings, &secret_text)
         .await

@@ -60,6 +60,7 @@ async fn main() {
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     };
     local::seed_tenant(&aws, &config, &settings, &local::new_signing_secret())
         .await

@@ -6,6 +6,7 @@ use super::{BatchReport, Delivery, Parsed};
 use crate::app::QueuedEvent;
 use crate::app::{SHOPIFY, SQUARE};
 use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
+use crate::domain::connector::is_connector_source;
 use crate::domain::time::{expiry_after, now_rfc3339};
 use crate::domain::{PulledObject, SupplierEvent, TenantId, ValidationError};
 use crate::ports::{MessageQueue, OutgoingMessage};
@@ -62,15 +63,18 @@ pub(super) fn parse<'d>(
         "supplier" => SupplierEvent::parse(&queued.payload, now_millis)
             .map_err(rejected)?
             .into_change(tenant.clone()),
-        SQUARE | SHOPIFY => serde_json::from_value::<PulledObject>(queued.payload.clone())
-            .map_err(|e| {
-                rejected(ValidationError::new(
-                    "payload",
-                    format!("is not a normalized object: {e}"),
-                ))
-            })?
-            .into_change(tenant.clone(), &queued.source, now_millis)
-            .map_err(rejected)?,
+        // A connector's pulled objects are normalized like Square's.
+        s if s == SQUARE || s == SHOPIFY || is_connector_source(s) => {
+            serde_json::from_value::<PulledObject>(queued.payload.clone())
+                .map_err(|e| {
+                    rejected(ValidationError::new(
+                        "payload",
+                        format!("is not a normalized object: {e}"),
+                    ))
+                })?
+                .into_change(tenant.clone(), &queued.source, now_millis)
+                .map_err(rejected)?
+        }
         other => {
             return Err(rejected(ValidationError::new(
                 "source",

@@ -10,6 +10,7 @@
 //! pull, entities the POS no longer returned get a tombstone.
 
 mod error;
+mod source;
 mod work;
 pub use error::SyncError;
 pub use work::{
@@ -19,12 +20,13 @@ pub use work::{
 
 use super::{object_message, send_all, SHOPIFY, SQUARE};
 use crate::domain::alert::Notice;
+use crate::domain::connector::PosConnection;
 use crate::domain::provider_webhook::redaction;
-use crate::domain::square::{absent, normalize, DataType};
+use crate::domain::square::{normalize, DataType};
 use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
 use crate::domain::time::canonical_time;
 use crate::domain::EntityKind;
-use crate::domain::{PulledObject, TenantId};
+use crate::domain::TenantId;
 use crate::messages::NoticeMessage;
 use crate::ports::maintenance::MaintenanceSwitch;
 use crate::ports::PortError;
@@ -33,6 +35,7 @@ use crate::ports::{
     SourcePage, TokenStore,
 };
 use crate::ErrorClass;
+use source::{enqueue, normalize_page, reconcile, Puller};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -146,11 +149,12 @@ pub fn new_run(
         error_class: None,
         error_message: None,
         rejections: Vec::new(),
+        pos: None,
     }
 }
 
-/// Starts a run unless one holds the lock (never two at once), or today's
-/// already succeeded and `force` is off. A stuck holder is failed first.
+/// Starts a Square run unless one holds the lock (never two at once), or
+/// today's already succeeded and `force` is off. A stuck holder is failed first.
 pub async fn start_run<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     tenant: &str,
@@ -166,7 +170,29 @@ where
     K: TokenStore,
     I: EntityIndex,
 {
-    let run = new_run(tenant, data_type, trigger, now, ports.policy);
+    start_run_for(ports, tenant, None, data_type, trigger, force, now).await
+}
+
+/// Starts a run of `pos` (Square when `None`), as [`start_run`]; each
+/// connector of a tenant has its own lock per data type.
+pub async fn start_run_for<P, R, Q, K, I>(
+    ports: &SyncPorts<'_, P, R, Q, K, I>,
+    tenant: &str,
+    pos: Option<&PosConnection>,
+    data_type: DataType,
+    trigger: Trigger,
+    force: bool,
+    now: i64,
+) -> Result<Start, SyncError>
+where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    let mut run = new_run(tenant, data_type, trigger, now, ports.policy);
+    run.pos = pos.filter(|p| !p.is_square()).cloned();
     let ttl = ports.policy.lock_ttl.as_millis() as i64;
     for _ in 0..2 {
         match ports.runs.lock(&run, now, ttl, force).await? {
@@ -220,7 +246,10 @@ where
         .await?
         .into_iter()
         .filter(|r| {
-            r.status == RunStatus::Running && r.data_type == new.data_type && r.run_id != new.run_id
+            r.status == RunStatus::Running
+                && r.data_type == new.data_type
+                && r.source() == new.source()
+                && r.run_id != new.run_id
         });
     for mut old in abandoned {
         let minutes = (now - old.last_progress_millis) / 60_000;
@@ -266,22 +295,6 @@ where
         )?)
         .await?;
     Ok(())
-}
-
-/// Enqueues objects ten per `SendMessageBatch`; any failed entry fails the
-/// page (the run resumes from the previous checkpoint, and the worker's
-/// ordering rule makes the re-sent objects duplicates).
-async fn enqueue<Q: MessageQueue>(
-    queue: &Q,
-    run: &SyncRun,
-    objects: &[PulledObject],
-) -> Result<u64, PortError> {
-    let messages = objects
-        .iter()
-        .map(|o| object_message(&run.tenant_id, SQUARE, &run.run_id, None, None, o))
-        .collect::<Result<Vec<_>, _>>()?;
-    send_all(queue, &messages).await?;
-    Ok(messages.len() as u64)
 }
 
 /// Shopify's `shop/redact`: every Shopify customer of the tenant gets an
@@ -351,10 +364,12 @@ where
     }
     run.invocations += 1;
     let tenant = TenantId::parse(&run.tenant_id)?;
-    let Some(token) = ports.tokens.square_token(&tenant).await? else {
-        let why = "no Square access token in SSM for this tenant".into();
-        fail(ports, &mut run, ErrorClass::AuthError, why, now()).await?;
-        return Ok(Progress::Finished(run));
+    let puller = match Puller::for_run(ports.tokens, &tenant, run.pos.as_ref()).await? {
+        Ok(puller) => puller,
+        Err((class, why)) => {
+            fail(ports, &mut run, class, why, now()).await?;
+            return Ok(Progress::Finished(run));
+        }
     };
     let window = PullWindow {
         updated_after: run.updated_after.clone(),
@@ -370,9 +385,14 @@ where
             tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, pages = run.pages, "sync run paused before the deadline");
             return Ok(Progress::Paused(run));
         }
-        let page = match ports
-            .source
-            .page(&token, run.data_type, &window, run.cursor.as_deref())
+        let page = match puller
+            .page(
+                ports.source,
+                &tenant,
+                run.data_type,
+                &window,
+                run.cursor.as_deref(),
+            )
             .await
         {
             Ok(page) => page,
@@ -383,7 +403,7 @@ where
                 return Ok(Progress::Finished(run));
             }
         };
-        checkpoint_page(ports, &mut run, page, now()).await?;
+        checkpoint_page(ports, &puller, &mut run, page, now()).await?;
         if run.last_progress_millis - renewed_at > ttl / 3 {
             renewed_at = run.last_progress_millis;
             ports.runs.renew(&run, renewed_at, ttl).await?;
@@ -391,13 +411,14 @@ where
         pages_now += 1;
         on_page(&run);
     }
-    finish(ports, run, &tenant, now()).await
+    finish(ports, &puller, run, &tenant, now()).await
 }
 
 /// Normalizes and enqueues one page, then saves the run's checkpoint (with
 /// the ids seen, for a full pull's reconciliation).
 async fn checkpoint_page<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
+    puller: &Puller,
     run: &mut SyncRun,
     page: SourcePage,
     now: i64,
@@ -406,7 +427,7 @@ where
     R: RunStore,
     Q: MessageQueue,
 {
-    let objects = normalize_page(run, &page.objects);
+    let objects = normalize_page(puller, run, &page.objects);
     run.enqueued += enqueue(ports.queue, run, &objects).await?;
     run.fetched += page.objects.len() as u64;
     run.pages += 1;
@@ -421,31 +442,10 @@ where
     }
 }
 
-/// The page's objects as changes; a malformed one is recorded on the run
-/// (its id and reason) and the run goes on.
-fn normalize_page(run: &mut SyncRun, objects: &[serde_json::Value]) -> Vec<PulledObject> {
-    let mut changes = Vec::with_capacity(objects.len());
-    for object in objects {
-        match normalize(run.data_type, object, run.started_millis) {
-            Ok(o) => changes.push(o),
-            Err(reason) => {
-                let id = object
-                    .get("id")
-                    .or_else(|| object.get("catalog_object_id"))
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("(no id)")
-                    .to_owned();
-                tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
-                run.reject(id, reason.to_string());
-            }
-        }
-    }
-    changes
-}
-
 /// A complete pull: reconcile a full one, record the status, release the lock.
 async fn finish<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
+    puller: &Puller,
     mut run: SyncRun,
     tenant: &TenantId,
     now: i64,
@@ -456,7 +456,7 @@ where
     I: EntityIndex,
 {
     if run.data_type.is_full() {
-        reconcile(ports, &mut run, tenant).await?;
+        reconcile(ports, puller, &mut run, tenant).await?;
     }
     run.status = run.finished_status();
     run.finished_at = Some(millis_text(now));
@@ -469,42 +469,6 @@ where
     ::metrics::counter!("ObjectsEnqueued").increment(run.enqueued);
     ::metrics::counter!("ObjectsRejected").increment(run.rejected);
     Ok(Progress::Finished(run))
-}
-
-/// After a complete full pull: entities held but no longer returned get a
-/// tombstone, through the worker like any other change.
-async fn reconcile<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
-    run: &mut SyncRun,
-    tenant: &TenantId,
-) -> Result<(), PortError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-    I: EntityIndex,
-{
-    let seen = ports.runs.seen(run).await?;
-    let kind = run.data_type.kind();
-    let mut after = None;
-    let mut gone_total = 0;
-    loop {
-        let (rows, next) = ports.index.live_page(tenant, kind, SQUARE, after).await?;
-        let gone: Vec<PulledObject> = rows
-            .iter()
-            .filter(|(id, _)| !seen.contains(id))
-            .map(|(id, _)| absent(kind, id, run.started_millis, &run.started_at))
-            .collect();
-        gone_total += gone.len();
-        run.enqueued += enqueue(ports.queue, run, &gone).await?;
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    if gone_total > 0 {
-        tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, correlation_id = %run.run_id, count = gone_total, "entities absent from the full sync got tombstones");
-    }
-    Ok(())
 }
 
 /// Pulls like a run but writes and enqueues nothing: what would change.

@@ -4,8 +4,9 @@
 //! time, then queues its own continuation. The Lambda glue only decodes,
 //! calls these and encodes.
 
-use super::{continue_run, erase_shop, start_run, Progress, Start, SyncError, SyncPorts};
+use super::{continue_run, erase_shop, start_run_for, Progress, Start, SyncError, SyncPorts};
 use crate::domain::alert::{Notice, RunSummary};
+use crate::domain::connector::PosConnection;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::{SyncRun, Trigger};
 use crate::domain::time::parse_rfc3339_millis;
@@ -14,8 +15,8 @@ use crate::messages::NoticeMessage;
 use crate::messages::{EraseShop, PlanRequest, RunMessage, RunsWork};
 use crate::ports::maintenance::MAINTENANCE;
 use crate::ports::{
-    EntityIndex, MessageQueue, OutgoingMessage, PortError, PosSource, RunStore, TenantRoster,
-    TokenStore,
+    EntityIndex, MessageQueue, OutgoingMessage, PortError, PosSource, RunStore, TenantDirectory,
+    TenantRoster, TenantSettings, TokenStore,
 };
 use crate::{Classified, ErrorClass};
 use serde::Serialize;
@@ -39,6 +40,9 @@ pub struct PlanReport {
 pub struct NotStarted {
     pub tenant_id: String,
     pub data_type: DataType,
+    /// The connector, for a tenant's non-Square POS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// `maintenance`.
     pub reason: &'static str,
 }
@@ -48,6 +52,9 @@ pub struct NotStarted {
 pub struct PlannedRun {
     pub tenant_id: String,
     pub data_type: DataType,
+    /// The connector, for a tenant's non-Square POS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub outcome: PlanOutcome,
 }
 
@@ -113,11 +120,13 @@ where
     Ok(report)
 }
 
-/// Starts the runs a plan asks for and queues them. Only a failure to learn
-/// which tenants to sync fails the whole plan; one run's failure is reported
-/// in its row. While maintenance is on, the schedule's runs are not started
-/// (each listed in `not_started`), a run asked for by hand is refused, and a
-/// source's pull (a webhook) still runs: it only brings data in.
+/// Starts the runs a plan asks for and queues them: per tenant, each POS it
+/// runs (Square unless its settings name others) for each asked data type
+/// the POS has. Only a failure to learn which tenants to sync fails the
+/// whole plan; one run's failure is reported in its row. While maintenance
+/// is on, the schedule's runs are not started (each listed in
+/// `not_started`), a run asked for by hand is refused, and a source's pull
+/// (a webhook) still runs: it only brings data in.
 pub async fn plan<P, R, Q, K, I, D>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     tenants: &D,
@@ -130,11 +139,15 @@ where
     Q: MessageQueue,
     K: TokenStore,
     I: EntityIndex,
-    D: TenantRoster,
+    D: TenantRoster + TenantDirectory,
 {
-    let tenants = match &request.tenant_id {
-        Some(t) => vec![t.clone()],
-        None => scheduled_tenants(ports, tenants, now()).await?,
+    let tenants: Vec<(String, Vec<PosConnection>)> = match &request.tenant_id {
+        Some(t) => vec![(t.clone(), sources_of(tenants, t).await?)],
+        None => scheduled_tenants(ports, tenants, now())
+            .await?
+            .into_iter()
+            .map(|s| (s.tenant_id.clone(), s.pos_sources()))
+            .collect(),
     };
     let data_types = request
         .data_types
@@ -146,28 +159,50 @@ where
         return Err(SyncError::Maintenance);
     }
     let (mut runs, mut not_started) = (Vec::new(), Vec::new());
-    for tenant in &tenants {
-        for &data_type in &data_types {
-            if held_back {
-                tracing::warn!(tenant_id = %tenant, data_type = %data_type, reason = MAINTENANCE, "scheduled sync run not started: maintenance is on");
-                not_started.push(NotStarted {
+    for (tenant, sources) in &tenants {
+        for pos in sources {
+            let covered = pos.data_types();
+            let source = (!pos.is_square()).then(|| pos.connector.clone());
+            for &data_type in data_types.iter().filter(|d| covered.contains(d)) {
+                if held_back {
+                    tracing::warn!(tenant_id = %tenant, data_type = %data_type, source = %pos.connector, reason = MAINTENANCE, "scheduled sync run not started: maintenance is on");
+                    not_started.push(NotStarted {
+                        tenant_id: tenant.clone(),
+                        data_type,
+                        source: source.clone(),
+                        reason: MAINTENANCE,
+                    });
+                    continue;
+                }
+                let outcome =
+                    start_and_queue(ports, tenant, pos, data_type, trigger, request.force, now())
+                        .await;
+                tracing::info!(tenant_id = %tenant, data_type = %data_type, source = %pos.connector, outcome = ?outcome, "sync run planned");
+                runs.push(PlannedRun {
                     tenant_id: tenant.clone(),
                     data_type,
-                    reason: MAINTENANCE,
+                    source: source.clone(),
+                    outcome,
                 });
-                continue;
             }
-            let outcome =
-                start_and_queue(ports, tenant, data_type, trigger, request.force, now()).await;
-            tracing::info!(tenant_id = %tenant, data_type = %data_type, outcome = ?outcome, "sync run planned");
-            runs.push(PlannedRun {
-                tenant_id: tenant.clone(),
-                data_type,
-                outcome,
-            });
         }
     }
     Ok(PlanReport { runs, not_started })
+}
+
+/// The POS a tenant's settings name (Square for a tenant without settings:
+/// its run then reports what is missing).
+async fn sources_of<D: TenantDirectory>(
+    tenants: &D,
+    tenant: &str,
+) -> Result<Vec<PosConnection>, SyncError> {
+    let Ok(id) = crate::domain::TenantId::parse(tenant) else {
+        return Ok(vec![PosConnection::square()]);
+    };
+    Ok(tenants
+        .settings(&id)
+        .await?
+        .map_or_else(|| vec![PosConnection::square()], |s| s.pos_sources()))
 }
 
 /// Every active tenant; those that want one also get yesterday's report.
@@ -175,7 +210,7 @@ async fn scheduled_tenants<P, R, Q, K, I, D>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     tenants: &D,
     now: i64,
-) -> Result<Vec<String>, SyncError>
+) -> Result<Vec<TenantSettings>, SyncError>
 where
     R: RunStore,
     Q: MessageQueue,
@@ -187,12 +222,13 @@ where
             tracing::warn!(tenant_id = %settings.tenant_id, error.class = %e.class(), error = %e, "daily summary not queued");
         }
     }
-    Ok(all.into_iter().map(|t| t.tenant_id).collect())
+    Ok(all)
 }
 
 async fn start_and_queue<P, R, Q, K, I>(
     ports: &SyncPorts<'_, P, R, Q, K, I>,
     tenant: &str,
+    pos: &PosConnection,
     data_type: DataType,
     trigger: Trigger,
     force: bool,
@@ -205,7 +241,7 @@ where
     K: TokenStore,
     I: EntityIndex,
 {
-    match start_run(ports, tenant, data_type, trigger, force, now).await {
+    match start_run_for(ports, tenant, Some(pos), data_type, trigger, force, now).await {
         Ok(Start::Started(run)) => {
             match queue_run(ports.work, &RunMessage::new(tenant, data_type, &run.run_id)).await {
                 Ok(()) => PlanOutcome::Started(run.run_id),
@@ -290,7 +326,7 @@ where
     Q: MessageQueue,
     K: TokenStore,
     I: EntityIndex,
-    D: TenantRoster,
+    D: TenantRoster + TenantDirectory,
 {
     let work = RunsWork::parse(body).map_err(|e| SyncError::UnreadableWork(e.to_string()))?;
     match work {

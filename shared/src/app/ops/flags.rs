@@ -104,6 +104,7 @@ mod tests {
             flag_overrides: overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             sync_method: None,
             allowed_suppliers: vec![],
+            pos: vec![],
         }
     }
 

@@ -65,6 +65,7 @@ fn run(tenant: &str, data_type: DataType, status: RunStatus, start: i64, ms: i64
         error_class: (status == RunStatus::Failed).then_some(ErrorClass::NetworkError),
         error_message: None,
         rejections: vec![],
+        pos: None,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct SettingsChange {
     pub sync_method: Option<String>,
     pub allow_suppliers: Vec<String>,
     pub disallow_suppliers: Vec<String>,
+    /// Replaces the POS list (`Some(vec![])`: Square alone).
+    pub pos: Option<Vec<crate::domain::connector::PosConnection>>,
 }
 
 impl SettingsChange {
@@ -92,6 +94,10 @@ impl SettingsChange {
             next.sync_method = Some(method.clone());
         }
         self.apply_suppliers(&mut next)?;
+        if let Some(pos) = &self.pos {
+            crate::domain::connector::pos::check(pos)?;
+            next.pos = pos.clone();
+        }
         Ok((next.clone(), changed_fields(settings, &next)))
     }
 
@@ -181,6 +187,7 @@ fn changed_fields(before: &TenantSettings, after: &TenantSettings) -> Vec<&'stat
         "flagOverrides",
         "syncMethod",
         "allowedSuppliers",
+        "pos",
     ]
     .into_iter()
     .filter(|f| a.get(f) != b.get(f))

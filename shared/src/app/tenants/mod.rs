@@ -86,11 +86,14 @@ pub struct Credentials {
     pub hubspot_token: Option<String>,
     pub shopify_secret: Option<String>,
     pub square_signature_key: Option<String>,
+    /// (connector, its secrets as a JSON object): SSM `pos-{connector}`.
+    pub pos_secrets: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let given: Vec<&str> = self.given().map(|(name, _, _)| name).collect();
+        let mut given: Vec<&str> = self.given().map(|(name, _, _)| name).collect();
+        given.extend(self.pos_secrets.iter().map(|(c, _)| c.as_str()));
         write!(f, "Credentials(given: {given:?})")
     }
 }
@@ -117,7 +120,17 @@ impl Credentials {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.given().next().is_none()
+        self.given().next().is_none() && self.pos_secrets.is_empty()
+    }
+
+    /// (parameter, value) of each connector's credentials given.
+    fn pos_parameters(&self) -> impl Iterator<Item = (String, &str)> {
+        self.pos_secrets.iter().map(|(c, v)| {
+            (
+                crate::domain::connector::pos::secret_parameter(c),
+                v.as_str(),
+            )
+        })
     }
 
     /// Each value is one token: the key parameters hold space-separated
@@ -133,6 +146,9 @@ impl Credentials {
                     "must be 1 to 4096 characters without spaces",
                 ));
             }
+        }
+        for (connector, value) in &self.pos_secrets {
+            crate::domain::connector::pos::check_secrets(connector, value)?;
         }
         Ok(())
     }
@@ -256,6 +272,14 @@ pub async fn add<A: TenantAdmin, V: CredentialVault>(
             .await
             .map_err(unfinished(parameter, "set with the credential"))?;
         stored.push(parameter.to_owned());
+    }
+    for (parameter, value) in request.credentials.pos_parameters() {
+        ports
+            .vault
+            .put_secure(&tenant, &parameter, value, true)
+            .await
+            .map_err(unfinished("pos-<connector>", "set with the credential"))?;
+        stored.push(parameter);
     }
     Ok(Added {
         tenant_id: tenant.to_string(),
@@ -385,6 +409,13 @@ pub async fn set<A: TenantAdmin, V: CredentialVault>(
             .put_secure(&tenant, parameter, value, false)
             .await?;
         stored.push(parameter.to_owned());
+    }
+    for (parameter, value) in credentials.pos_parameters() {
+        ports
+            .vault
+            .put_secure(&tenant, &parameter, value, false)
+            .await?;
+        stored.push(parameter);
     }
     Ok(Changed {
         tenant_id: tenant.to_string(),

@@ -7,11 +7,13 @@
 pub mod manifest;
 pub mod mapping;
 pub mod paging;
+pub mod pos;
 pub mod schema;
 pub mod template;
 pub mod yaml_lines;
 
 pub use manifest::{Manifest, FORMAT_VERSION};
+pub use pos::{PosConnection, SQUARE_CONNECTOR};
 
 use crate::domain::change::PulledObject;
 use crate::domain::ids::ValidationError;

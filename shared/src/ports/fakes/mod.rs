@@ -121,5 +121,6 @@ pub fn tenant_settings(tenant: &str) -> TenantSettings {
         flag_overrides: Default::default(),
         sync_method: None,
         allowed_suppliers: vec![],
+        pos: vec![],
     }
 }

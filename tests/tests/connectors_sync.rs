@@ -1,0 +1,268 @@
+//! A tenant on a connector POS gets its daily sync exactly like a Square
+//! tenant: its settings name Flowhub (checked when set, its credentials in
+//! SSM beside the others), the schedule's plan starts one run per data type
+//! Flowhub has, the runs queue works them page by page through the engine
+//! against a Flowhub stand-in, the real worker applies the normalized
+//! changes from the sync queue, and a later full pull reconciles.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use synchub::adapters::dynamodb::DynamoTenantDirectory;
+use synchub::adapters::ssm::SsmSecretStore;
+use synchub::app::tenants::{self, Credentials, SettingsChange, TenantPorts};
+use synchub::domain::audit::AuditOutcome;
+use synchub::domain::square::DataType;
+use synchub::domain::sync_run::{RunStatus, Trigger};
+use synchub::lambda::daily_sync::PlanRequest;
+use synchub::lambda::DailySync;
+use synchub::ports::RunLog;
+use synchub_cli::event_source::LocalEventSource;
+use synchub_tests::*;
+use wiremock::matchers::{header, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn variant(id: &str, name: &str, updated: &str, quantity: i64) -> Value {
+    json!({"variantId": id, "productId": format!("p-{id}"), "parentProductId": "pp-1", "productName": name, "variantName": "3.5g",
+           "brand": "Acme Farms", "category": "Flower", "strainName": "Blue Dream", "speciesName": "Hybrid", "productUpdatedAt": updated,
+           "quantity": quantity, "locationId": "loc-1", "sku": format!("SKU-{id}"), "priceInMinorUnits": 3500, "currencyCode": "USD",
+           "productWeight": 3.5, "productUnitOfMeasure": "g", "inventoryUnitOfMeasure": "each"})
+}
+
+/// Flowhub's v0 and v1 endpoints as its portal documents them, behind its
+/// two key headers; `variants` is the location's inventory.
+async fn flowhub(server: &MockServer, variants: Vec<Value>) {
+    server.reset().await;
+    let auth = |m: wiremock::MockBuilder| {
+        m.and(header("clientId", "cid-7"))
+            .and(header("key", "key-7"))
+    };
+    auth(Mock::given(path("/v0/clientsLocations")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": 200, "data": [
+            {"locationId": "loc-1", "locationName": "Main Street", "timeZone": "America/Denver", "importId": "imp-1", "licenseType": ["recreational"]}]})))
+        .mount(server)
+        .await;
+    auth(Mock::given(path("/v0/locations/loc-1/inventory")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"status": 200, "data": variants})),
+        )
+        .mount(server)
+        .await;
+    auth(Mock::given(path("/v1/orders/findByLocationId/imp-1")).and(query_param("page", "1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "orders": [
+            {"id": "sale-1", "orderId": "1001", "locationId": "loc-1", "createdAt": "2026-12-01T18:00:00.000Z", "orderStatus": "Sold",
+             "orderType": "in-store", "voided": false, "totals": {"FinalTotal": 38.5}, "itemsInCart": []}]})))
+        .mount(server)
+        .await;
+    auth(Mock::given(path("/v1/orders/findByLocationId/imp-1")).and(query_param("page", "2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "orders": []})))
+        .mount(server)
+        .await;
+}
+
+/// Plans (as the schedule would), then works the runs queue until every
+/// run finished, then the worker drains the sync queue.
+async fn daily_sync(
+    stack: &TestStack,
+    sync: &DailySync,
+    tenant: &str,
+    request: PlanRequest,
+) -> Value {
+    let planned = synchub::lambda::daily_sync::plan(sync, &request)
+        .await
+        .unwrap();
+    let planned = serde_json::to_value(planned).unwrap();
+    let mut runs_queue = LocalEventSource::new(stack.sqs(), &stack.config.runs_queue_url);
+    runs_queue.wait = Duration::from_secs(0);
+    for _ in 0..40 {
+        runs_queue
+            .poll_once(|event| synchub::lambda::daily_sync::work(sync, event, u64::MAX))
+            .await
+            .unwrap();
+        let runs = sync.runs.runs(tenant).await.unwrap();
+        if runs.iter().all(|r| r.status != RunStatus::Running) {
+            stack.drain(&stack.worker(), Duration::from_secs(20)).await;
+            return planned;
+        }
+    }
+    panic!("the runs did not finish: {planned}");
+}
+
+#[tokio::test]
+async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
+    let mut stack = TestStack::new().await;
+    let tenant = stack.tenant(None).await;
+    let server = MockServer::start().await;
+    flowhub(
+        &server,
+        vec![
+            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
+            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+        ],
+    )
+    .await;
+
+    // The operator's `synchub tenant set`, through its use case.
+    let admin =
+        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
+    let vault = SsmSecretStore::new(
+        aws_sdk_ssm::Client::new(&stack.aws),
+        &stack.config.tenant_secrets_path,
+        Duration::ZERO,
+    );
+    let ports = TenantPorts {
+        admin: &admin,
+        vault: &vault,
+    };
+    let pos = |settings: Value| SettingsChange {
+        pos: Some(
+            serde_json::from_value(json!([{"connector": "flowhub", "settings": settings}]))
+                .unwrap(),
+        ),
+        ..Default::default()
+    };
+    let refused = tenants::set(
+        &ports,
+        &tenant.id,
+        &pos(json!({"locationIds": ["loc-1"]})),
+        &Credentials::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("pos[0].settings.importIds"),
+        "{refused}"
+    );
+    let bad_keys = Credentials {
+        pos_secrets: vec![("flowhub".into(), r#"{"client_id": "cid-7"}"#.into())],
+        ..Default::default()
+    };
+    let refused = tenants::set(&ports, &tenant.id, &SettingsChange::default(), &bad_keys)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("posSecrets.flowhub.api_key"),
+        "{refused}"
+    );
+    let keys = Credentials {
+        pos_secrets: vec![(
+            "flowhub".into(),
+            r#"{"client_id": "cid-7", "api_key": "key-7"}"#.into(),
+        )],
+        ..Default::default()
+    };
+    let changed = tenants::set(
+        &ports,
+        &tenant.id,
+        &pos(json!({"locationIds": ["loc-1"], "importIds": ["imp-1"]})),
+        &keys,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (changed.changed, changed.stored),
+        (vec!["pos"], vec!["pos-flowhub".to_owned()])
+    );
+
+    stack.config.connector_origin = Some(server.uri());
+    let sync = DailySync::new(&stack.aws, &stack.config);
+    let request = PlanRequest {
+        trigger: Some(Trigger::Schedule),
+        tenant_id: Some(tenant.id.clone()),
+        ..Default::default()
+    };
+    let planned = daily_sync(&stack, &sync, &tenant.id, request.clone()).await;
+    let mut planned_types: Vec<(String, String)> = planned["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["dataType"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap_or("square").to_owned(),
+            )
+        })
+        .collect();
+    planned_types.sort();
+    assert_eq!(
+        planned_types,
+        ["catalog", "inventory", "locations", "orders"]
+            .map(|d| (d.to_owned(), "flowhub".to_owned())),
+        "one run per data type Flowhub has, none for Square: {planned}"
+    );
+
+    let runs = sync.runs.runs(&tenant.id).await.unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in &runs {
+        assert_eq!(
+            (run.status, run.source(), run.complete),
+            (RunStatus::Succeeded, "flowhub", true),
+            "{run:?}"
+        );
+    }
+    let catalog = runs
+        .iter()
+        .find(|r| r.data_type == DataType::Catalog)
+        .unwrap();
+    assert_eq!(
+        (catalog.fetched, catalog.enqueued, catalog.pages),
+        (2, 2, 1)
+    );
+
+    let item = stack
+        .entity(&tenant.id, "item", "var-1")
+        .await
+        .expect("var-1 stored");
+    assert_eq!(
+        (item["source"].as_str(), item["deleted"].as_bool()),
+        (Some("flowhub"), Some(false))
+    );
+    assert_eq!(item["attributes"]["brand"], "Acme Farms");
+    assert_eq!(item["updatedAt"], "2026-11-30T12:00:00.000Z");
+    let stock = stack
+        .entity(&tenant.id, "inventory", "var-1@loc-1")
+        .await
+        .expect("inventory stored");
+    assert_eq!(stock["attributes"]["quantity"], 12);
+    assert!(stack
+        .entity(&tenant.id, "location", "loc-1")
+        .await
+        .is_some());
+    assert!(stack.entity(&tenant.id, "order", "sale-1").await.is_some());
+    let audit = stack.audit_rows(&format!("{}#item#var-1", tenant.id)).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(
+        (audit[0].outcome, audit[0].correlation_id.as_str()),
+        (AuditOutcome::Applied, catalog.run_id.as_str())
+    );
+
+    // Tomorrow var-2 is gone from Flowhub: the full pull tombstones it.
+    flowhub(
+        &server,
+        vec![variant(
+            "var-1",
+            "Blue Dream 3.5g",
+            "2026-11-30T12:00:00.000Z",
+            11,
+        )],
+    )
+    .await;
+    let again = PlanRequest {
+        data_types: Some(vec![DataType::Catalog]),
+        force: true,
+        ..request
+    };
+    daily_sync(&stack, &sync, &tenant.id, again).await;
+    let gone = stack.entity(&tenant.id, "item", "var-2").await.unwrap();
+    assert_eq!(
+        (gone["deleted"].as_bool(), gone["source"].as_str()),
+        (Some(true), Some("flowhub"))
+    );
+    assert_eq!(gone["attributes"]["deletedReason"], "absent from full sync");
+    let still = stack.entity(&tenant.id, "item", "var-1").await.unwrap();
+    assert_eq!(still["deleted"].as_bool(), Some(false));
+    let audit = stack.audit_rows(&format!("{}#item#var-2", tenant.id)).await;
+    assert!(
+        audit.iter().any(|r| r.outcome == AuditOutcome::Deleted),
+        "{audit:?}"
+    );
+}
