@@ -165,6 +165,11 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// POS connector manifests: check one offline, pull a tenant's first page (dry run).
+    Connector {
+        #[command(subcommand)]
+        command: crate::connector::ConnectorCommand,
+    },
     /// Onboard and steer tenants: add, show, set, list, rotate-secret.
     Tenant {
         #[command(subcommand)]
@@ -314,7 +319,7 @@ impl From<Kind> for synchub::domain::EntityKind {
     }
 }
 
-/// What a Square pull fetches.
+/// What a pull fetches (from Square or a connector).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataType {
     Orders,

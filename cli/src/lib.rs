@@ -12,6 +12,7 @@
 pub mod api_gateway;
 pub mod args;
 pub mod backfill;
+pub mod connector;
 pub mod cost;
 pub mod dashboard;
 #[cfg(feature = "demo")]

@@ -119,6 +119,14 @@ async fn run(command: Command) -> Result<u8, Error> {
             output,
         } => runs(&tenant.tenant, limit, &output).await,
         Command::Tenant { command } => tenant(command).await,
+        Command::Connector { command } => {
+            synchub_cli::connector::run(command)
+                .await
+                .map(|(text, status)| {
+                    print!("{text}");
+                    status
+                })
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 //! pull, entities the POS no longer returned get a tombstone.
 
 mod error;
+mod preview;
 mod source;
 mod work;
 pub use error::SyncError;
+pub use preview::{first_page, FirstPage};
 pub use work::{
     handle_work, plan, queue_run, send_summary, sweep, NotStarted, PlanOutcome, PlanReport,
     PlannedRun, SweepReport,

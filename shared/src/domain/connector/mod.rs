@@ -4,6 +4,7 @@
 //! (`adapters::connector_http`) runs any of them. Pure: loading, checking
 //! against the checked-in JSON Schema, templates, pagination and mapping.
 
+pub mod describe;
 pub mod manifest;
 pub mod mapping;
 pub mod paging;
