@@ -182,6 +182,8 @@ pub struct WriteUnits {
     pub index_rows: BTreeMap<String, usize>,
     /// Rows' sizes by DynamoDB's rules (names and values, UTF-8).
     pub bytes: Vec<usize>,
+    /// Each index copy's size (its keys and projected attributes).
+    pub index_bytes: BTreeMap<String, Vec<usize>>,
 }
 
 impl WriteUnits {
@@ -197,13 +199,22 @@ impl WriteUnits {
 
     /// (median, largest) row size in bytes.
     pub fn sizes(&self) -> (usize, usize) {
-        let mut b = self.bytes.clone();
-        b.sort_unstable();
-        (
-            b.get(b.len() / 2).copied().unwrap_or(0),
-            b.last().copied().unwrap_or(0),
-        )
+        median_and_largest(&self.bytes)
     }
+
+    /// (median, largest) size of `index`'s copies in bytes.
+    pub fn index_sizes(&self, index: &str) -> (usize, usize) {
+        median_and_largest(self.index_bytes.get(index).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+fn median_and_largest(sizes: &[usize]) -> (usize, usize) {
+    let mut b = sizes.to_vec();
+    b.sort_unstable();
+    (
+        b.get(b.len() / 2).copied().unwrap_or(0),
+        b.last().copied().unwrap_or(0),
+    )
 }
 
 #[path = "cost_measure.rs"]

@@ -3,40 +3,15 @@
 
 use super::{Error, WriteUnits};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, BillingMode, GlobalSecondaryIndex, ReturnConsumedCapacity,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, GlobalSecondaryIndexDescription,
+    ProjectionType, ReturnConsumedCapacity, TableDescription,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A row's size as DynamoDB counts it: each attribute's name plus its
-/// value (strings and binary by their bytes, numbers about one byte per two
-/// digits plus one, 1 byte for a boolean or null, 3 bytes plus one per
-/// element and the elements for a list or map).
-pub fn item_bytes(item: &HashMap<String, AttributeValue>) -> usize {
-    item.iter().map(|(k, v)| k.len() + value_bytes(v)).sum()
-}
-
-fn value_bytes(v: &AttributeValue) -> usize {
-    let number = |n: &str| n.trim_start_matches('-').len().div_ceil(2) + 1;
-    match v {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => number(n),
-        AttributeValue::B(b) => b.as_ref().len(),
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::Ss(ss) => ss.iter().map(String::len).sum(),
-        AttributeValue::Ns(ns) => ns.iter().map(|n| number(n)).sum(),
-        AttributeValue::Bs(bs) => bs.iter().map(|b| b.as_ref().len()).sum(),
-        AttributeValue::L(l) => 3 + l.iter().map(|e| 1 + value_bytes(e)).sum::<usize>(),
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, e)| 1 + k.len() + value_bytes(e))
-                .sum::<usize>()
-        }
-        _ => 0,
-    }
-}
+/// A row's size as DynamoDB counts it (the audit adapter's own measure).
+pub use synchub::adapters::dynamodb::size::item_size as item_bytes;
 
 /// Puts every row of `table` into a scratch copy (same key schema and
 /// indexes, on demand) and adds up the write units DynamoDB reports for the
@@ -70,18 +45,97 @@ pub async fn write_units(client: &Client, table: &str) -> Result<WriteUnits, Err
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .send()
         .await?;
-    let measured = copy_rows(client, table, &scratch).await;
+    let projections: Vec<(String, Projected)> = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            (
+                g.index_name().unwrap_or_default().to_owned(),
+                Projected::of(&described, g),
+            )
+        })
+        .collect();
+    let measured = copy_rows(client, table, &scratch, &projections).await;
     client.delete_table().table_name(&scratch).send().await?;
     measured
 }
 
-async fn copy_rows(client: &Client, table: &str, scratch: &str) -> Result<WriteUnits, Error> {
+/// The attributes an index copy of a row keeps: the table's and the
+/// index's keys, and the projected ones (all of them for `ALL`).
+struct Projected {
+    index_keys: Vec<String>,
+    names: Option<Vec<String>>,
+}
+
+impl Projected {
+    fn of(table: &TableDescription, index: &GlobalSecondaryIndexDescription) -> Self {
+        let index_keys: Vec<String> = index
+            .key_schema()
+            .iter()
+            .map(|k| k.attribute_name().to_owned())
+            .collect();
+        let projection = index.projection();
+        if projection.and_then(|p| p.projection_type()) == Some(&ProjectionType::All) {
+            return Projected {
+                index_keys,
+                names: None,
+            };
+        }
+        let mut names: Vec<String> = table
+            .key_schema()
+            .iter()
+            .map(|k| k.attribute_name().to_owned())
+            .chain(index_keys.iter().cloned())
+            .collect();
+        names.extend(
+            projection
+                .map(|p| p.non_key_attributes().to_vec())
+                .unwrap_or_default(),
+        );
+        Projected {
+            index_keys,
+            names: Some(names),
+        }
+    }
+
+    /// The copy's size, or None when the row is not in the (sparse) index.
+    fn size(&self, item: &HashMap<String, AttributeValue>) -> Option<usize> {
+        if !self.index_keys.iter().all(|k| item.contains_key(k)) {
+            return None;
+        }
+        let kept: HashMap<String, AttributeValue> = match &self.names {
+            None => item.clone(),
+            Some(names) => item
+                .iter()
+                .filter(|(k, _)| names.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        Some(item_bytes(&kept))
+    }
+}
+
+async fn copy_rows(
+    client: &Client,
+    table: &str,
+    scratch: &str,
+    projections: &[(String, Projected)],
+) -> Result<WriteUnits, Error> {
     let mut units = WriteUnits::default();
     let mut pages = client.scan().table_name(table).into_paginator().send();
     while let Some(page) = pages.next().await {
         for item in page?.items() {
             units.rows += 1;
             units.bytes.push(item_bytes(item));
+            for (index, projected) in projections {
+                if let Some(size) = projected.size(item) {
+                    units
+                        .index_bytes
+                        .entry(index.clone())
+                        .or_default()
+                        .push(size);
+                }
+            }
             let consumed = client
                 .put_item()
                 .table_name(scratch)
@@ -143,24 +197,6 @@ pub fn log_volume(path: &Path) -> std::io::Result<LogVolume> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_follow_dynamodbs_rules() {
-        let s = |v: &str| AttributeValue::S(v.into());
-        let item = HashMap::from([
-            ("pk".to_owned(), s("abc")),                         // 2 + 3
-            ("n".to_owned(), AttributeValue::N("12345".into())), // 1 + 3 + 1
-            (
-                "m".to_owned(),
-                AttributeValue::M(HashMap::from([("k".to_owned(), s("vv"))])), // 1 + 3 + (1 + 1 + 2)
-            ),
-            (
-                "l".to_owned(),
-                AttributeValue::L(vec![AttributeValue::Bool(true)]),
-            ), // 1 + 3 + (1 + 1)
-        ]);
-        assert_eq!(item_bytes(&item), 5 + 5 + 8 + 6);
-    }
 
     #[test]
     fn log_volume_counts_lines_bytes_and_kinds() {

@@ -341,25 +341,35 @@ impl AuditRow {
     /// Keeps the delivery's body on the row, compressed when keeping it as
     /// is would push the row past one write unit.
     pub fn keep_change(&mut self, body: &str) {
-        use flate2::{write::DeflateEncoder, Compression};
-        use std::io::Write;
         if body.len() + ROW_OVERHEAD <= ROW_BUDGET {
             self.change = Some(body.to_owned());
             self.change_z = None;
             return;
         }
+        self.change = Some(body.to_owned());
+        self.pack_change();
+    }
+
+    /// Keeps the change compressed (`changeZ`) whatever its size: for a row
+    /// whose other attributes left too little room for it as is (the
+    /// audit adapter measures the row as DynamoDB will).
+    pub fn pack_change(&mut self) {
+        use base64::Engine;
+        use flate2::{write::DeflateEncoder, Compression};
+        use std::io::Write;
+        let Some(body) = self.change.take() else {
+            return;
+        };
         let mut encoder = DeflateEncoder::new(Vec::new(), Compression::fast());
         // Writing to a Vec cannot fail.
-        use base64::Engine;
         let packed = encoder
             .write_all(body.as_bytes())
             .and_then(|()| encoder.finish());
         match packed {
             Ok(bytes) => {
                 self.change_z = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
-                self.change = None;
             }
-            Err(_) => self.change = Some(body.to_owned()),
+            Err(_) => self.change = Some(body),
         }
     }
 

@@ -11,7 +11,8 @@ use crate::domain::webhook_signature::SignedHeaders;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
-/// Routes `POST /webhooks/{supplier|shopify|square}/{tenantId}`.
+/// Routes `POST /webhooks/{supplier|shopify|square}/{tenantId}`, whether the
+/// HTTP API matched the route or a Function URL passed every request on.
 pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body> {
     let Some((source, tenant)) = route(request.uri().path()) else {
         ::metrics::counter!("WebhooksRefused", "class" => "VALIDATION_ERROR").increment(1);
@@ -20,6 +21,13 @@ pub async fn handle_webhook(ingest: &Ingest, request: Request) -> Response<Body>
             body: json!({"error": {"class": "VALIDATION_ERROR", "field": "path", "message": "no such webhook route; use /webhooks/{supplier|shopify|square}/{tenantId}"}}),
         });
     };
+    if request.method() != lambda_http::http::Method::POST {
+        ::metrics::counter!("WebhooksRefused", "class" => "VALIDATION_ERROR").increment(1);
+        return to_response(WebhookResponse {
+            status: 405,
+            body: json!({"error": {"class": "VALIDATION_ERROR", "field": "method", "message": "webhooks are delivered with POST"}}),
+        });
+    }
     let tenant = request
         .path_parameters()
         .first("tenantId")

@@ -34,7 +34,27 @@ use std::time::Duration;
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let named = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("lambda_runtime"));
+    let filter = without_runtime_span(filter, named);
     let _ = tracing::subscriber::set_global_default(json_logs(filter, std::io::stdout));
+}
+
+/// The Lambda runtime's span around each invocation (its request and X-Ray
+/// ids, ~120 bytes) would be the current span of every line written outside
+/// the use cases' own spans; each of those lines names its correlation id
+/// instead, so the span is left off unless `RUST_LOG` names `lambda_runtime`
+/// (`named`). CloudWatch Logs bills every byte (see BENCHMARKS.md, cost).
+pub fn without_runtime_span(
+    filter: tracing_subscriber::EnvFilter,
+    named: bool,
+) -> tracing_subscriber::EnvFilter {
+    if named {
+        return filter;
+    }
+    match "lambda_runtime::layers::trace=warn".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }
 
 /// The functions' log format, writing to `writer`: one flat JSON object per

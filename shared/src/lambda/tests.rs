@@ -140,3 +140,50 @@ async fn every_line_written_for_a_webhook_or_a_record_names_its_correlation_id()
         assert!(id.starts_with("sync-acme-"), "{line}");
     }
 }
+
+#[tokio::test]
+async fn at_the_default_level_each_webhook_and_each_record_writes_one_line() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = json_logs(tracing_subscriber::EnvFilter::new("info"), move || {
+        writer.clone()
+    });
+
+    one_flow().with_subscriber(subscriber).await;
+
+    // Three webhooks accepted, four records settled or rejected: CloudWatch
+    // Logs bills every line, so nothing else per event at info.
+    let lines = logs.lines();
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["message"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(messages.len(), 7, "{messages:#?}");
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| **m == "webhook accepted")
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn the_runtimes_span_is_left_off_the_lines_unless_rust_log_names_it() {
+    use super::without_runtime_span;
+    let line = |named: bool| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let filter = without_runtime_span(tracing_subscriber::EnvFilter::new("info"), named);
+        tracing::subscriber::with_default(json_logs(filter, move || writer.clone()), || {
+            let span = tracing::info_span!(target: "lambda_runtime::layers::trace", "Lambda runtime invoke", requestId = "req-1");
+            let _entered = span.enter();
+            tracing::info!(correlation_id = "sync-acme-1-x", "webhook accepted");
+        });
+        logs.lines().remove(0)
+    };
+    let quiet = line(false);
+    assert_eq!(quiet["correlation_id"], "sync-acme-1-x");
+    assert!(quiet.get("span").is_none(), "{quiet}");
+    assert_eq!(line(true)["span"]["requestId"], "req-1");
+}

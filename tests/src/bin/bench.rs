@@ -473,8 +473,9 @@ async fn cost_inputs(
             units.per_row()
         );
         for (index, rows) in &units.index_rows {
+            let (median, largest) = units.index_sizes(index);
             println!(
-                "    index {index}: {rows} rows ({:.3} of the table's), {:.3} WRU per row",
+                "    index {index}: {rows} rows ({:.3} of the table's), {:.3} WRU per row, copies {median} B median, {largest} B largest",
                 *rows as f64 / units.rows.max(1) as f64,
                 units.index_per_row(index)
             );

@@ -8,6 +8,7 @@ mod customers;
 mod items;
 mod method_stats;
 mod metrics;
+pub mod size;
 mod tenants;
 
 pub use audit::{DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
