@@ -318,6 +318,13 @@ fn dead_letter_item(
 ) -> Option<(ReplayItem, Option<OutgoingMessage>)> {
     let body = failure.dead_letter_body.as_deref()?;
     let entity = entity_of(body);
+    // Only the tenant's own dead letters, whatever the failure log holds.
+    if let Ok(key) = &entity {
+        if key.tenant.as_str() != failure.tenant_id {
+            tracing::warn!(tenant_id = %failure.tenant_id, of = %failure.key, "a dead letter about another tenant is not replayed");
+            return None;
+        }
+    }
     if !kinds.is_empty() && !entity.as_ref().is_ok_and(|k| kinds.contains(&k.kind)) {
         return None;
     }
