@@ -708,10 +708,11 @@ async fn the_lambda_path_queues_runs_and_continues_them_through_the_runs_queue()
     runs_queue.wait = Duration::from_secs(1);
     let mut invocations = 0;
     for _ in 0..20 {
-        // Each invocation is already at its deadline: it pulls one page and queues its continuation.
+        // Each invocation is near its deadline (3 s left, under the 20 s
+        // margin): it pulls one page and queues its continuation.
         let stats = runs_queue
             .poll_once(|event| {
-                synchub::lambda::daily_sync::work(&s.sync, event, now_millis() as u64)
+                synchub::lambda::daily_sync::work(&s.sync, event, now_millis() as u64 + 3_000)
             })
             .await
             .unwrap();

@@ -6,7 +6,8 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use synchub::config::Config;
 use synchub::lambda::emf::{flush, init_metrics};
-use synchub::lambda::{aws_config, init_tracing, notify::handle_failures, Notifier};
+use synchub::lambda::notify::handle_failures_within;
+use synchub::lambda::{aws_config, init_tracing, sqs::budget_until, Notifier};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -16,7 +17,10 @@ async fn main() -> Result<(), Error> {
     let notifier = Notifier::new(&aws_config().await, &config);
     let (notifier, notify_queue_url) = (&notifier, config.notify_queue_url.as_str());
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let response = handle_failures(notifier, notify_queue_url, event.payload).await;
+        // Never past the invocation's deadline: what is unfinished goes back to SQS.
+        let budget = budget_until(event.context.deadline, synchub::domain::time::now_millis());
+        let response =
+            handle_failures_within(notifier, notify_queue_url, event.payload, budget).await;
         flush();
         Ok::<_, Error>(response)
     }))

@@ -98,7 +98,7 @@ pub enum Incoming {
 }
 
 impl Incoming {
-    fn message_id(&self) -> &str {
+    pub fn message_id(&self) -> &str {
         match self {
             Incoming::DeadLetter { message_id, .. } | Incoming::Notice { message_id, .. } => {
                 message_id

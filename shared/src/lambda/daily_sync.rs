@@ -1,9 +1,17 @@
 //! daily-sync's entry points: decode, call the use cases in
 //! `app::daily_sync`, encode. An SQS batch answers which records to retry;
 //! a plan answers what it started, or fails the invocation.
+//!
+//! Never past the invocation's deadline, like the worker: everything runs
+//! within the time left less [`super::sqs::ANSWER_MARGIN`] (every AWS and HTTP call is
+//! cut when that runs out), a run pauses at its checkpoint `margin` before
+//! it, no new record is started once less than the margin is left, and
+//! what is unfinished goes back to SQS as batch item failures (a run
+//! resumes from its checkpoint). A plan or sweep cut short fails the
+//! invocation naming why; both are safe to run again.
 
 use super::error::HandlerError;
-use super::sqs::batch_response;
+use super::sqs::{batch_response, budget_until};
 use super::DailySync;
 use crate::app::apply::BatchReport;
 use crate::app::daily_sync::{handle_work, PlanReport};
@@ -11,7 +19,7 @@ use crate::domain::time::now_millis;
 use crate::Classified;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::{timeout, Instant};
 
 pub use crate::messages::{PlanRequest, RunMessage};
 
@@ -21,9 +29,13 @@ pub async fn handle(
     event: Value,
     deadline_millis: u64,
 ) -> Result<Value, HandlerError> {
+    let budget = budget_until(deadline_millis, now_millis());
     let answer = if event.get("sweep").and_then(Value::as_bool) == Some(true) {
-        let report =
-            crate::app::daily_sync::sweep(&sync.ports(), &sync.tenants, now_millis()).await?;
+        let ports = sync.ports();
+        let sweeping = crate::app::daily_sync::sweep(&ports, &sync.tenants, now_millis());
+        let report = timeout(budget, sweeping)
+            .await
+            .map_err(|_| HandlerError::DeadlineNear("sweep"))??;
         serde_json::to_value(report)
     } else if event.get("Records").is_some() {
         let sqs: SqsEvent = serde_json::from_value(event).map_err(HandlerError::UnreadableEvent)?;
@@ -31,7 +43,10 @@ pub async fn handle(
     } else {
         let request: PlanRequest =
             serde_json::from_value(event).map_err(HandlerError::UnreadableEvent)?;
-        serde_json::to_value(plan(sync, &request).await?)
+        let report = timeout(budget, plan(sync, &request))
+            .await
+            .map_err(|_| HandlerError::DeadlineNear("plan"))??;
+        serde_json::to_value(report)
     };
     answer.map_err(HandlerError::UnreadableEvent)
 }
@@ -41,29 +56,49 @@ pub async fn plan(sync: &DailySync, request: &PlanRequest) -> Result<PlanReport,
     Ok(crate::app::daily_sync::plan(&sync.ports(), &sync.tenants, request, now_millis).await?)
 }
 
-fn now_epoch_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Works on each queued record until done or near the invocation's
-/// deadline. A retryable failure hands the record back (the run resumes from
-/// its checkpoint); any other is logged and not retried.
+/// deadline (`deadline_millis`, Unix millis). A retryable failure hands the
+/// record back (the run resumes from its checkpoint); any other is logged
+/// and not retried. The first record always starts (a run pulls at least a
+/// page per invocation); later ones only with more than the policy's margin
+/// left. A record cut by the deadline, and every one not started, is
+/// handed back.
 pub async fn work(sync: &DailySync, event: SqsEvent, deadline_millis: u64) -> SqsBatchResponse {
-    let remaining = || Duration::from_millis(deadline_millis.saturating_sub(now_epoch_millis()));
+    let until = Instant::now() + budget_until(deadline_millis, now_millis());
+    let remaining = move || until.saturating_duration_since(Instant::now());
+    let ports = sync.ports();
     let mut report = BatchReport::default();
-    for record in &event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+    let ids: Vec<String> = event
+        .records
+        .iter()
+        .map(|r| r.message_id.clone().unwrap_or_default())
+        .collect();
+    for (n, record) in event.records.iter().enumerate() {
+        let id = ids[n].clone();
+        if n > 0 && remaining() < sync.policy.margin {
+            tracing::warn!(
+                handed_back = ids.len() - n,
+                left_ms = remaining().as_millis() as u64,
+                "deadline near: records not started are handed back to SQS"
+            );
+            report.retry.extend(ids[n..].iter().cloned());
+            break;
+        }
         let body = record.body.as_deref().unwrap_or_default();
-        match handle_work(&sync.ports(), &sync.tenants, body, remaining, now_millis).await {
-            Ok(outcome) => report.outcomes.push((id, outcome)),
-            Err(e) if e.is_retryable() => {
+        let working = handle_work(&ports, &sync.tenants, body, remaining, now_millis);
+        match timeout(remaining(), working).await {
+            Err(_) => {
+                tracing::warn!(message_id = %id, handed_back = ids.len() - n, "deadline reached mid-record: it and the records after it are handed back to SQS; a run resumes from its checkpoint");
+                ::metrics::counter!("RecordsHandedBack").increment((ids.len() - n) as u64);
+                report.retry.extend(ids[n..].iter().cloned());
+                break;
+            }
+            Ok(Ok(outcome)) => report.outcomes.push((id, outcome)),
+            Ok(Err(e)) if e.is_retryable() => {
                 tracing::warn!(message_id = %id, error.class = %e.class(), error = %e, "run will resume from its checkpoint");
                 report.retry.push(id);
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::error!(message_id = %id, error.class = %e.class(), error = %e, "runs-queue record dropped: retrying cannot help");
                 report.outcomes.push((id, format!("rejected ({e})")));
             }

@@ -13,6 +13,9 @@ pub enum HandlerError {
     UnreadableEvent(#[source] serde_json::Error),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// Stopped before the invocation's deadline instead of running past it.
+    #[error("{0} stopped before the invocation's deadline; running it again carries on")]
+    DeadlineNear(&'static str),
 }
 
 impl Classified for HandlerError {
@@ -20,6 +23,7 @@ impl Classified for HandlerError {
         match self {
             HandlerError::UnreadableEvent(_) => ErrorClass::ValidationError,
             HandlerError::Sync(e) => e.class(),
+            HandlerError::DeadlineNear(_) => ErrorClass::TimeoutError,
         }
     }
 }

@@ -3,9 +3,11 @@
 
 use super::sqs::batch_response;
 use super::Notifier;
-use crate::app::notify::{notify_batch, Incoming};
+use crate::app::notify::{notify_batch, BatchReport, Incoming};
 use crate::domain::time::now_millis;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use std::time::Duration;
+use tokio::time::{timeout, Instant};
 
 /// The queue name at the end of an ARN or a queue URL.
 fn queue_name(arn_or_url: &str) -> &str {
@@ -48,12 +50,60 @@ pub async fn handle_failures(
     notify_queue_url: &str,
     event: SqsEvent,
 ) -> SqsBatchResponse {
+    handle_failures_within(notifier, notify_queue_url, event, Duration::from_secs(900)).await
+}
+
+/// No record is started with less than this left of the budget: one
+/// record's work (a few DynamoDB calls and perhaps an email) takes well
+/// under it even when the SDK retries.
+pub const RECORD_MARGIN: Duration = Duration::from_secs(2);
+
+/// [`handle_failures`] that never runs past `budget` (see
+/// [`super::sqs::budget_until`]): records are handled one at a time, each
+/// cut (every call in it) when the budget runs out; from the first record
+/// cut, or not started because less than [`RECORD_MARGIN`] was left, every
+/// record goes back to SQS as a batch item failure. Redoing one is safe:
+/// the failure log keys each failure, and an alert window already claimed
+/// is not claimed again.
+pub async fn handle_failures_within(
+    notifier: &Notifier,
+    notify_queue_url: &str,
+    event: SqsEvent,
+    budget: Duration,
+) -> SqsBatchResponse {
+    let until = Instant::now() + budget;
     let records: Vec<Incoming> = event
         .records
         .iter()
         .map(|m| incoming_from(m, notify_queue_url))
         .collect();
-    let report = notify_batch(&notifier.ports(), &records, now_millis()).await;
+    let ports = notifier.ports();
+    let mut report = BatchReport::default();
+    for (n, record) in records.iter().enumerate() {
+        let left = until.saturating_duration_since(Instant::now());
+        let unfinished = || records[n..].iter().map(|r| r.message_id().to_owned());
+        if n > 0 && left < RECORD_MARGIN {
+            tracing::warn!(
+                handed_back = records.len() - n,
+                left_ms = left.as_millis() as u64,
+                "deadline near: records not started are handed back to SQS"
+            );
+            report.retry.extend(unfinished());
+            break;
+        }
+        let handling = notify_batch(&ports, std::slice::from_ref(record), now_millis());
+        match timeout(left, handling).await {
+            Ok(done) => {
+                report.outcomes.extend(done.outcomes);
+                report.retry.extend(done.retry);
+            }
+            Err(_) => {
+                tracing::warn!(message_id = %record.message_id(), handed_back = records.len() - n, "deadline reached mid-record: it and the records after it are handed back to SQS");
+                report.retry.extend(unfinished());
+                break;
+            }
+        }
+    }
     tracing::info!(
         records = records.len(),
         retry = report.retry.len(),

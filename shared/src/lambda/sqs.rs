@@ -47,9 +47,13 @@ pub const ANSWER_MARGIN: Duration = Duration::from_millis(1_200);
 
 /// The time a handler may spend before `deadline_ms` (Unix millis, the
 /// Lambda context's deadline), keeping [`ANSWER_MARGIN`] to answer.
+/// Never more than a day (a Lambda runs at most 15 minutes), so a caller
+/// without a deadline (`u64::MAX`) gets a budget an `Instant` can hold.
 pub fn budget_until(deadline_ms: u64, now_ms: i64) -> Duration {
     let left = i128::from(deadline_ms) - i128::from(now_ms);
-    Duration::from_millis(u64::try_from(left).unwrap_or(0)).saturating_sub(ANSWER_MARGIN)
+    Duration::from_millis(u64::try_from(left).unwrap_or(0))
+        .min(Duration::from_secs(86_400))
+        .saturating_sub(ANSWER_MARGIN)
 }
 
 /// [`handle_sync_batch`] that never runs past `budget`: when the batch is
