@@ -170,6 +170,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::connector::ConnectorCommand,
     },
+    /// Per id, what a tenant's newest full pulls found that webhooks never
+    /// delivered (missed), delivered otherwise (changed: which fields), or
+    /// the source no longer has (gone).
+    Drift(crate::drift::DriftArgs),
     /// Onboard and steer tenants: add, show, set, list, rotate-secret.
     Tenant {
         #[command(subcommand)]

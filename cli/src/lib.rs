@@ -17,6 +17,7 @@ pub mod cost;
 pub mod dashboard;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod drift;
 pub mod ensure;
 pub mod event_source;
 pub mod gate;

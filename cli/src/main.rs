@@ -119,6 +119,10 @@ async fn run(command: Command) -> Result<u8, Error> {
             output,
         } => runs(&tenant.tenant, limit, &output).await,
         Command::Tenant { command } => tenant(command).await,
+        Command::Drift(args) => synchub_cli::drift::run(args).await.map(|text| {
+            print!("{text}");
+            0
+        }),
         Command::Connector { command } => {
             synchub_cli::connector::run(command)
                 .await

@@ -203,6 +203,7 @@ mod tests {
             error_message: None,
             rejections: vec![],
             pos: None,
+            drift: Default::default(),
         }
     }
 

@@ -266,3 +266,155 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
         "{audit:?}"
     );
 }
+
+/// A Flowhub tenant set up with its credentials, and the daily sync aimed at the stand-in.
+async fn flowhub_tenant(stack: &mut TestStack, server: &MockServer) -> (TestTenant, DailySync) {
+    let tenant = stack.tenant(None).await;
+    let admin =
+        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
+    let vault = SsmSecretStore::new(
+        aws_sdk_ssm::Client::new(&stack.aws),
+        &stack.config.tenant_secrets_path,
+        Duration::ZERO,
+    );
+    let change = SettingsChange {
+        pos: Some(
+            serde_json::from_value(json!([{"connector": "flowhub", "settings": {"locationIds": ["loc-1"], "importIds": ["imp-1"]}}]))
+                .unwrap(),
+        ),
+        ..Default::default()
+    };
+    let keys = Credentials {
+        pos_secrets: vec![(
+            "flowhub".into(),
+            r#"{"client_id": "cid-7", "api_key": "key-7"}"#.into(),
+        )],
+        ..Default::default()
+    };
+    tenants::set(
+        &TenantPorts {
+            admin: &admin,
+            vault: &vault,
+        },
+        &tenant.id,
+        &change,
+        &keys,
+    )
+    .await
+    .unwrap();
+    stack.config.connector_origin = Some(server.uri());
+    let sync = DailySync::new(&stack.aws, &stack.config);
+    (tenant, sync)
+}
+
+fn drift_args(tenant: &str, extra: &[&str]) -> synchub_cli::drift::DriftArgs {
+    use clap::Parser;
+    let mut argv = vec!["synchub", "drift", "--tenant", tenant];
+    argv.extend(extra);
+    match synchub_cli::args::Cli::try_parse_from(argv)
+        .unwrap()
+        .command
+    {
+        synchub_cli::args::Command::Drift(a) => a,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_full_pull_records_its_drift_per_id_and_synchub_drift_shows_it() {
+    let mut stack = TestStack::new().await;
+    let server = MockServer::start().await;
+    let (tenant, sync) = flowhub_tenant(&mut stack, &server).await;
+    flowhub(
+        &server,
+        vec![
+            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
+            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+            variant("var-3", "Old Kush 3.5g", "2026-11-28T12:00:00.000Z", 1),
+        ],
+    )
+    .await;
+    let catalog = PlanRequest {
+        trigger: Some(Trigger::Manual),
+        tenant_id: Some(tenant.id.clone()),
+        data_types: Some(vec![DataType::Catalog]),
+        force: true,
+        ..Default::default()
+    };
+    daily_sync(&stack, &sync, &tenant.id, catalog.clone()).await;
+    let first = synchub_cli::drift::report(&sync, &drift_args(&tenant.id, &[]))
+        .await
+        .unwrap();
+    assert_eq!(first.runs.len(), 1, "{first:?}");
+    let day1 = first.runs[0].clone();
+    assert_eq!(
+        (day1.counts.missed, day1.counts.changed, day1.counts.gone),
+        (3, 0, 0)
+    );
+
+    // The next day: var-1's price changed at the source, var-2 is as held,
+    // var-3 was removed, var-4 is new.
+    let mut repriced = variant("var-1", "Blue Dream 3.5g", "2026-12-01T12:00:00.000Z", 12);
+    repriced["priceInMinorUnits"] = json!(3000);
+    flowhub(
+        &server,
+        vec![
+            repriced,
+            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+            variant("var-4", "Gelato 1g", "2026-12-01T09:00:00.000Z", 7),
+        ],
+    )
+    .await;
+    daily_sync(&stack, &sync, &tenant.id, catalog).await;
+    let report =
+        synchub_cli::drift::report(&sync, &drift_args(&tenant.id, &["--data-type", "catalog"]))
+            .await
+            .unwrap();
+    assert_eq!(report.runs.len(), 1);
+    let day2 = &report.runs[0];
+    assert_ne!(day2.run_id, day1.run_id, "the newest full pull");
+    assert_eq!(
+        (
+            day2.source.as_str(),
+            day2.counts.missed,
+            day2.counts.changed,
+            day2.counts.gone
+        ),
+        ("flowhub", 1, 1, 1)
+    );
+    let mut entries: Vec<(String, &str, Vec<String>)> = day2
+        .entries
+        .iter()
+        .map(|e| (e.id.clone(), e.kind.as_str(), e.fields.clone()))
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec![
+            (
+                "var-1".to_owned(),
+                "changed",
+                vec!["priceInMinorUnits".to_owned()]
+            ),
+            ("var-3".to_owned(), "gone", vec![]),
+            ("var-4".to_owned(), "missed", vec![]),
+        ]
+    );
+    let text = synchub_cli::drift::render(&report);
+    assert!(
+        text.contains("changed  var-1 (priceInMinorUnits)") && text.contains("gone     var-3"),
+        "{text}"
+    );
+
+    // An earlier run by id; an incremental data type is refused.
+    let by_id =
+        synchub_cli::drift::report(&sync, &drift_args(&tenant.id, &["--run", &day1.run_id]))
+            .await
+            .unwrap();
+    assert_eq!(by_id.runs[0].entries.len(), 3);
+    let refused =
+        synchub_cli::drift::report(&sync, &drift_args(&tenant.id, &["--data-type", "orders"]))
+            .await
+            .unwrap_err();
+    assert!(refused.to_string().contains("full pulls"), "{refused}");
+}

@@ -6,8 +6,11 @@
 //!   runs lock `lock#{tenant}#{dataType}#{connector}`.
 //! - `seen#{runId}` / `{page}`: the ids a full pull saw on each page, written
 //!   with the page's checkpoint in one request, read back to reconcile.
+//! - `drift#{runId}` / `{part}`: a full pull's drift entries (a page's, in
+//!   the same request; then the reconciliation's), kept as long as the run.
 
 use super::dynamodb::{decode_error, n, s};
+use crate::domain::drift::DriftEntry;
 use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
 use crate::domain::time::now_millis;
@@ -78,6 +81,26 @@ impl DynamoRunStore {
             n(now_millis() / 1000 + self.ttl.as_secs() as i64),
         );
         Ok(item)
+    }
+
+    /// A part of a run's drift: `drift#{runId}` / `{part}`, its entries as
+    /// compact JSON, kept as long as the run.
+    fn drift_item(
+        &self,
+        run: &SyncRun,
+        part: u64,
+        drift: &[DriftEntry],
+    ) -> Result<HashMap<String, AttributeValue>, PortError> {
+        let entries = serde_json::to_string(drift).map_err(|e| internal("PutItem", e))?;
+        Ok(HashMap::from([
+            ("pk".to_owned(), s(format!("drift#{}", run.run_id))),
+            ("sk".to_owned(), s(format!("{part:08}"))),
+            ("entries".to_owned(), s(entries)),
+            (
+                "expiresAt".to_owned(),
+                n(now_millis() / 1000 + self.ttl.as_secs() as i64),
+            ),
+        ]))
     }
 
     async fn query_all(
@@ -339,7 +362,13 @@ impl RunLog for DynamoRunStore {
 }
 
 impl SeenLog for DynamoRunStore {
-    async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), PortError> {
+    async fn save_seen(
+        &self,
+        run: &SyncRun,
+        page: u64,
+        ids: &[String],
+        drift: &[DriftEntry],
+    ) -> Result<(), PortError> {
         let seen = HashMap::from([
             ("pk".to_owned(), s(format!("seen#{}", run.run_id))),
             ("sk".to_owned(), s(format!("{page:08}"))),
@@ -352,8 +381,12 @@ impl SeenLog for DynamoRunStore {
                 n(now_millis() / 1000 + SEEN_TTL_SECONDS),
             ),
         ]);
+        let mut items = vec![self.run_item(run)?, seen];
+        if !drift.is_empty() {
+            items.push(self.drift_item(run, page, drift)?);
+        }
         let mut writes = Vec::new();
-        for item in [self.run_item(run)?, seen] {
+        for item in items {
             writes.push(
                 WriteRequest::builder()
                     .put_request(
@@ -365,7 +398,7 @@ impl SeenLog for DynamoRunStore {
                     .build(),
             );
         }
-        // The checkpoint and the page's ids in one request.
+        // The checkpoint, the page's ids and its drift in one request.
         let mut pending = HashMap::from([(self.table.clone(), writes)]);
         for attempt in 0..5 {
             let out = self
@@ -387,6 +420,39 @@ impl SeenLog for DynamoRunStore {
             DB,
             "checkpoint left unprocessed after retries",
         ))
+    }
+
+    async fn save_drift(
+        &self,
+        run: &SyncRun,
+        part: u64,
+        drift: &[DriftEntry],
+    ) -> Result<(), PortError> {
+        if drift.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.drift_item(run, part, drift)?))
+            .send()
+            .await
+            .map_err(|e| super::classify::sdk_error("DynamoDB", "PutItem", DB, e))?;
+        Ok(())
+    }
+
+    async fn drift(&self, run: &SyncRun) -> Result<Vec<DriftEntry>, PortError> {
+        let mut entries = Vec::new();
+        for item in self.query_all(format!("drift#{}", run.run_id)).await? {
+            let text = item
+                .get("entries")
+                .and_then(|v| v.as_s().ok())
+                .map_or("[]", String::as_str);
+            let part: Vec<DriftEntry> =
+                serde_json::from_str(text).map_err(|e| internal("Query", e))?;
+            entries.extend(part);
+        }
+        Ok(entries)
     }
 
     async fn seen(&self, run: &SyncRun) -> Result<SeenIds, PortError> {

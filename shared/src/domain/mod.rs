@@ -7,6 +7,7 @@ pub mod change;
 pub mod connector;
 pub mod correlation;
 pub mod cost;
+pub mod drift;
 pub mod ensure;
 pub mod ids;
 pub mod metrics;

@@ -71,6 +71,13 @@ pub struct SyncRun {
     /// (its checkpoint counts through their lists); Square when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<crate::domain::connector::PosConnection>,
+    /// A full pull's drift, counted (the entries per id are stored beside
+    /// the run: `RunStore::drift`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::domain::drift::DriftCounts::is_empty"
+    )]
+    pub drift: crate::domain::drift::DriftCounts,
 }
 
 impl SyncRun {

@@ -413,19 +413,34 @@ pub trait RunLog: Send + Sync {
     }
 }
 
-/// The ids a run has seen, for reconciliation after a full pull.
+/// The ids a run has seen, for reconciliation after a full pull, and the
+/// drift it found.
 pub trait SeenLog: Send + Sync {
-    /// Saves the ids of one page.
+    /// Saves the ids of one page and its drift, with the run's checkpoint.
     fn save_seen(
         &self,
         run: &SyncRun,
         page: u64,
         ids: &[String],
+        drift: &[crate::domain::drift::DriftEntry],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
     fn seen(
         &self,
         run: &SyncRun,
     ) -> impl Future<Output = Result<crate::domain::sync_run::SeenIds, PortError>> + Send;
+    /// Saves more drift entries of a run (the reconciliation's `gone`)
+    /// under `part`, numbered after the pages.
+    fn save_drift(
+        &self,
+        run: &SyncRun,
+        part: u64,
+        drift: &[crate::domain::drift::DriftEntry],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Every drift entry of a run, in page order.
+    fn drift(
+        &self,
+        run: &SyncRun,
+    ) -> impl Future<Output = Result<Vec<crate::domain::drift::DriftEntry>, PortError>> + Send;
 }
 
 /// Sync runs, their checkpoints and the lock (one table in AWS).
@@ -449,6 +464,19 @@ pub trait EntityIndex: Send + Sync {
         source: &str,
         after: Option<String>,
     ) -> impl Future<Output = Result<LivePage, PortError>> + Send;
+    /// What the tenant holds of these ids of a kind (any source, deleted
+    /// ones too); an id not held is absent from the answer.
+    fn held(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> impl Future<
+        Output = Result<
+            std::collections::HashMap<String, crate::domain::drift::HeldState>,
+            PortError,
+        >,
+    > + Send;
 }
 
 /// The customer fields synchub sends to targets, read from the master record.

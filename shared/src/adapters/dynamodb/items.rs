@@ -2,6 +2,7 @@
 //! conditional write, and the index of live entities a source still has.
 
 use super::{call_error, key, n, s, Item};
+use crate::domain::drift::HeldState;
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::supplier::SupplierEvent;
 use crate::domain::time::now_rfc3339;
@@ -218,6 +219,96 @@ fn text(item: &Item, name: &str) -> Option<String> {
 }
 
 impl EntityIndex for DynamoItemStore {
+    /// BatchGetItem, 100 keys a call, of the attributes drift compares.
+    async fn held(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> Result<HashMap<String, HeldState>, PortError> {
+        let prefix = format!("{}#", kind.as_str());
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(BATCH_GET) {
+            let mut unique: Vec<&String> = chunk.iter().collect();
+            unique.sort();
+            unique.dedup();
+            let mut pending: Vec<Item> = unique
+                .iter()
+                .map(|id| key(tenant.as_str(), format!("{prefix}{id}")))
+                .collect();
+            for attempt in 0..5 {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("sk, #attributes, #deleted")
+                    .expression_attribute_names("#attributes", "attributes")
+                    .expression_attribute_names("#deleted", "deleted")
+                    .build()
+                    .map_err(|e| {
+                        PortError::new(
+                            "DynamoDB",
+                            "BatchGetItem",
+                            ErrorClass::UnknownError,
+                            e.to_string(),
+                        )
+                    })?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("BatchGetItem", e))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(id) =
+                        text(item, "sk").and_then(|sk| sk.strip_prefix(&prefix).map(str::to_owned))
+                    else {
+                        continue;
+                    };
+                    let attributes = match item.get("attributes") {
+                        Some(a) => serde_dynamo::from_attribute_value(a.clone())
+                            .map_err(|e| super::decode_error("BatchGetItem", e))?,
+                        None => Default::default(),
+                    };
+                    let deleted = item
+                        .get("deleted")
+                        .and_then(|v| v.as_bool().ok())
+                        .copied()
+                        .unwrap_or(false);
+                    found.insert(
+                        id,
+                        HeldState {
+                            attributes,
+                            deleted,
+                        },
+                    );
+                }
+                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    pending = left.keys().to_vec();
+                }
+            }
+            if !pending.is_empty() {
+                return Err(PortError::new(
+                    "DynamoDB",
+                    "BatchGetItem",
+                    ErrorClass::DatabaseError,
+                    format!("{} keys still unprocessed after 5 attempts", pending.len()),
+                ));
+            }
+        }
+        Ok(found)
+    }
+
     async fn live_page(
         &self,
         tenant: &TenantId,

@@ -9,10 +9,12 @@
 //! per (tenant, data type) holds the lock at a time. After a complete full
 //! pull, entities the POS no longer returned get a tombstone.
 
+mod drift;
 mod error;
 mod preview;
 mod source;
 mod work;
+pub use drift::{drift, DriftReport, RunDrift};
 pub use error::SyncError;
 pub use preview::{first_page, FirstPage};
 pub use work::{
@@ -37,7 +39,7 @@ use crate::ports::{
     SourcePage, TokenStore,
 };
 use crate::ErrorClass;
-use source::{enqueue, normalize_page, reconcile, Puller};
+use source::{enqueue, normalize_page, page_drift, reconcile, Puller};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -152,6 +154,7 @@ pub fn new_run(
         error_message: None,
         rejections: Vec::new(),
         pos: None,
+        drift: Default::default(),
     }
 }
 
@@ -428,17 +431,24 @@ async fn checkpoint_page<P, R, Q, K, I>(
 where
     R: RunStore,
     Q: MessageQueue,
+    I: EntityIndex,
 {
     let objects = normalize_page(puller, run, &page.objects);
+    // A full pull's drift is what the tenant held before this page's changes.
+    let drift = match run.data_type.is_full() {
+        true => page_drift(ports.index, run, &objects).await?,
+        false => Vec::new(),
+    };
     run.enqueued += enqueue(ports.queue, run, &objects).await?;
     run.fetched += page.objects.len() as u64;
     run.pages += 1;
     run.cursor = page.cursor;
     run.complete = run.cursor.is_none();
     run.last_progress_millis = now;
+    run.drift.add(&drift);
     if run.data_type.is_full() {
         let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
-        ports.runs.save_seen(run, run.pages, &ids).await
+        ports.runs.save_seen(run, run.pages, &ids, &drift).await
     } else {
         ports.runs.save(run).await
     }

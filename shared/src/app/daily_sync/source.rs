@@ -6,6 +6,7 @@
 use super::SyncPorts;
 use crate::app::{object_message, send_all};
 use crate::domain::connector::{self, mapping, Manifest, PosConnection, SQUARE_CONNECTOR};
+use crate::domain::drift::{self, DriftEntry};
 use crate::domain::square::{self, DataType};
 use crate::domain::sync_run::SyncRun;
 use crate::domain::{EntityKind, PulledObject, TenantId, ValidationError};
@@ -211,7 +212,7 @@ where
     let seen = ports.runs.seen(run).await?;
     let kind = run.data_type.kind();
     let mut after = None;
-    let mut gone_total = 0;
+    let (mut gone_total, mut part) = (0, 0);
     loop {
         let (rows, next) = ports
             .index
@@ -224,6 +225,10 @@ where
             .collect();
         gone_total += gone.len();
         run.enqueued += enqueue(ports.queue, run, &gone).await?;
+        let drift = drift::gone(gone.iter().map(|o| o.id.as_str()));
+        part += 1;
+        ports.runs.save_drift(run, run.pages + part, &drift).await?;
+        run.drift.add(&drift);
         match next {
             Some(n) => after = Some(n),
             None => break,
@@ -233,4 +238,22 @@ where
         tracing::info!(tenant_id = %run.tenant_id, data_type = %run.data_type, source = run.source(), correlation_id = %run.run_id, count = gone_total, "entities absent from the full sync got tombstones");
     }
     Ok(())
+}
+
+/// A full pull's page against what the tenant holds: each object the
+/// tenant did not hold (missed) or holds otherwise (changed, with fields).
+pub(crate) async fn page_drift<I: EntityIndex>(
+    index: &I,
+    run: &SyncRun,
+    objects: &[PulledObject],
+) -> Result<Vec<DriftEntry>, PortError> {
+    let Ok(tenant) = TenantId::parse(&run.tenant_id) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+    let held = index.held(&tenant, run.data_type.kind(), &ids).await?;
+    Ok(objects
+        .iter()
+        .filter_map(|o| drift::compare(o, held.get(&o.id)))
+        .collect())
 }

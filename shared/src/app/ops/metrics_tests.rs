@@ -66,6 +66,7 @@ fn run(tenant: &str, data_type: DataType, status: RunStatus, start: i64, ms: i64
         error_message: None,
         rejections: vec![],
         pos: None,
+        drift: Default::default(),
     }
 }
 

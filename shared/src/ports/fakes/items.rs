@@ -7,7 +7,7 @@ use crate::domain::{ChangeBody, EntityChange, EntityKey, EntityKind, TenantId};
 use crate::ports::{
     CustomerLedger, CustomerProfile, CustomerRecord, EntityIndex, ItemStore, PortError, TargetIds,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 /// One entity as the items table holds it.
@@ -225,6 +225,34 @@ impl CustomerLedger for FakeItemStore {
 }
 
 impl EntityIndex for FakeItemStore {
+    async fn held(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> Result<HashMap<String, crate::domain::drift::HeldState>, PortError> {
+        let entities = lock(&self.entities);
+        Ok(entities
+            .values()
+            .filter(|s| &s.change.key.tenant == tenant && s.change.key.kind == kind)
+            .filter(|s| ids.contains(&s.change.key.id))
+            .filter_map(|s| match &s.change.body {
+                ChangeBody::Document {
+                    attributes,
+                    deleted,
+                    ..
+                } => Some((
+                    s.change.key.id.clone(),
+                    crate::domain::drift::HeldState {
+                        attributes: attributes.clone(),
+                        deleted: *deleted,
+                    },
+                )),
+                ChangeBody::Supplier(_) => None,
+            })
+            .collect())
+    }
+
     async fn live_page(
         &self,
         tenant: &TenantId,

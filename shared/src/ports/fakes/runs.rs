@@ -23,6 +23,7 @@ pub struct FakeRunStore {
     locks: Mutex<BTreeMap<(String, DataType), LockItem>>,
     runs: Mutex<BTreeMap<(String, DataType, String), SyncRun>>,
     seen: Mutex<BTreeMap<String, BTreeMap<u64, Vec<String>>>>,
+    drift: Mutex<BTreeMap<String, BTreeMap<u64, Vec<crate::domain::drift::DriftEntry>>>>,
     /// Fails every call.
     pub faults: Faults,
 }
@@ -153,7 +154,13 @@ impl RunLog for FakeRunStore {
 
 impl SeenLog for FakeRunStore {
     /// The checkpoint and the page's ids together, as the adapter writes them.
-    async fn save_seen(&self, run: &SyncRun, page: u64, ids: &[String]) -> Result<(), PortError> {
+    async fn save_seen(
+        &self,
+        run: &SyncRun,
+        page: u64,
+        ids: &[String],
+        drift: &[crate::domain::drift::DriftEntry],
+    ) -> Result<(), PortError> {
         self.check("BatchWriteItem")?;
         lock(&self.runs).insert(
             (run.tenant_id.clone(), run.data_type, run.run_id.clone()),
@@ -163,7 +170,38 @@ impl SeenLog for FakeRunStore {
             .entry(run.run_id.clone())
             .or_default()
             .insert(page, ids.to_vec());
+        if !drift.is_empty() {
+            lock(&self.drift)
+                .entry(run.run_id.clone())
+                .or_default()
+                .insert(page, drift.to_vec());
+        }
         Ok(())
+    }
+
+    async fn save_drift(
+        &self,
+        run: &SyncRun,
+        part: u64,
+        drift: &[crate::domain::drift::DriftEntry],
+    ) -> Result<(), PortError> {
+        self.check("PutItem")?;
+        lock(&self.drift)
+            .entry(run.run_id.clone())
+            .or_default()
+            .insert(part, drift.to_vec());
+        Ok(())
+    }
+
+    async fn drift(
+        &self,
+        run: &SyncRun,
+    ) -> Result<Vec<crate::domain::drift::DriftEntry>, PortError> {
+        self.check("Query")?;
+        Ok(lock(&self.drift)
+            .get(&run.run_id)
+            .map(|parts| parts.values().flatten().cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn seen(&self, run: &SyncRun) -> Result<SeenIds, PortError> {
