@@ -4,6 +4,7 @@
 use super::{object_message, send_all, QueuedEvent, QUEUED_EVENT_SCHEMA};
 use crate::domain::audit::AuditOutcome;
 use crate::domain::correlation::new_correlation_id;
+use crate::domain::limits::{check_header, WEBHOOK_HEADER_BYTES};
 use crate::domain::provider_webhook::{
     check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
     InboundEvent, Provider, ShopifyMeta,
@@ -357,6 +358,15 @@ async fn authenticate_provider<S: SecretStore, T: TenantDirectory>(
 ) -> Result<TenantId, IngestError> {
     if request.body.len() > MAX_BODY_BYTES {
         return Err(IngestError::TooLarge);
+    }
+    let meta = request.shopify;
+    for (name, value) in [
+        ("X-Shopify-Topic", meta.topic),
+        ("X-Shopify-Event-Id", meta.event_id),
+        ("X-Shopify-Webhook-Id", meta.webhook_id),
+        ("X-Shopify-Triggered-At", meta.triggered_at),
+    ] {
+        check_header(name, value, WEBHOOK_HEADER_BYTES)?;
     }
     let tag = check_signature_header(request.provider, request.signature)?;
     let tenant = TenantId::parse(request.tenant).map_err(|_| SignatureError::NoValidSignature)?;

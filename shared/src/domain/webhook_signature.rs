@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 pub const TOLERANCE_SECONDS: i64 = 5 * 60;
-const MAX_SIGNATURES: usize = 16;
+pub const MAX_SIGNATURES: usize = 16;
 
 /// Why a delivery is not authenticated. Every variant is an `AUTH_ERROR`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,6 +155,9 @@ fn v1_signatures(header: &str) -> Result<Vec<[u8; 32]>, SignatureError> {
         header: "webhook-signature",
         why,
     };
+    if header.len() > super::limits::SIGNATURE_HEADER_BYTES {
+        return Err(malformed("must be at most 2048 bytes"));
+    }
     let mut signatures = Vec::new();
     for entry in header.split(' ').filter(|s| !s.is_empty()) {
         let (version, value) = entry

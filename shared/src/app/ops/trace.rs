@@ -50,7 +50,7 @@ pub struct Winner {
 }
 
 /// The longest entity id accepted (POS ids, `shopify-{id}`, `{item}@{location}`).
-const MAX_ID_CHARS: usize = 256;
+pub const MAX_ID_CHARS: usize = 256;
 
 /// The entity an operator names, its id checked as its kind requires: a
 /// catalog item's id is a SKU; other ids are the source's, never empty, and

@@ -5,6 +5,7 @@
 use crate::app::ops::flags::FLAG_NAMES;
 use crate::domain::audit::Target;
 use crate::domain::ids::SupplierId;
+use crate::domain::limits::{check_list, ALERT_RECIPIENTS, ALLOWED_SUPPLIERS, POS_CONNECTIONS};
 use crate::domain::ValidationError;
 use crate::ports::TenantSettings;
 
@@ -67,6 +68,7 @@ impl SettingsChange {
                 .transpose()?;
         }
         if let Some(recipients) = &self.alert_recipients {
+            check_list("alertRecipients", recipients.len(), ALERT_RECIPIENTS)?;
             next.alert_recipients = recipients
                 .iter()
                 .map(|r| checked_email(r))
@@ -95,6 +97,7 @@ impl SettingsChange {
         }
         self.apply_suppliers(&mut next)?;
         if let Some(pos) = &self.pos {
+            check_list("pos", pos.len(), POS_CONNECTIONS)?;
             crate::domain::connector::pos::check(pos)?;
             next.pos = pos.clone();
         }
@@ -143,6 +146,11 @@ impl SettingsChange {
                 .map(|s| s.as_str().to_owned())
                 .map_err(|e| ValidationError::new("allowedSuppliers", e.rule))
         };
+        let listed = self
+            .allow_suppliers
+            .len()
+            .max(self.disallow_suppliers.len());
+        check_list("allowedSuppliers", listed, ALLOWED_SUPPLIERS)?;
         let allow = self
             .allow_suppliers
             .iter()
@@ -166,7 +174,11 @@ impl SettingsChange {
             }
         }
         next.allowed_suppliers.sort();
-        Ok(())
+        check_list(
+            "allowedSuppliers",
+            next.allowed_suppliers.len(),
+            ALLOWED_SUPPLIERS,
+        )
     }
 }
 

@@ -76,6 +76,12 @@ pub fn check_signature_header(
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or(SignatureError::MissingHeader(name))?;
+    if value.len() > crate::domain::limits::PROVIDER_SIGNATURE_BYTES {
+        return Err(SignatureError::MalformedHeader {
+            header: name,
+            why: "must be a 32-byte HMAC-SHA256",
+        });
+    }
     let bytes = B64
         .decode(value)
         .map_err(|_| SignatureError::MalformedHeader {

@@ -236,6 +236,7 @@ async fn answer(
         path: path.to_owned(),
     };
     let route = route.ok_or_else(no_route)?;
+    within_limits(request)?;
     let not_allowed = || ApiError::MethodNotAllowed {
         method: method.to_string(),
         path: path.to_owned(),
@@ -260,6 +261,37 @@ async fn answer(
         }
         (Route::MethodStats, &Method::GET) => ensure::get_method_stats(api, request).await,
         _ => Err(not_allowed()),
+    }
+}
+
+/// The request's body, query and lists within their bounds (see
+/// `domain::limits`), checked before any route reads anything.
+fn within_limits(request: &Request) -> Result<(), ValidationError> {
+    use crate::domain::limits::*;
+    let body = body_bytes(request);
+    if body.len() > API_BODY_BYTES {
+        return Err(ValidationError::new(
+            "body",
+            format!("must be at most {API_BODY_BYTES} bytes"),
+        ));
+    }
+    if let Some(query) = request.query_string_parameters_ref() {
+        let mut count = 0;
+        for (name, value) in query.iter() {
+            count += 1;
+            if value.len() > API_QUERY_VALUE_BYTES {
+                return Err(ValidationError::new(
+                    name,
+                    format!("must be at most {API_QUERY_VALUE_BYTES} bytes"),
+                ));
+            }
+        }
+        check_list("query", count, API_QUERY_PARAMETERS)?;
+    }
+    // A body that is not JSON is named by the route's own parser.
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => check_lists(&value),
+        Err(_) => Ok(()),
     }
 }
 
