@@ -88,6 +88,8 @@ struct ProxyState {
     rng: Mutex<StdRng>,
     faults: Mutex<BTreeMap<Fault, usize>>,
     requests: AtomicUsize,
+    /// Throttle the next n requests whose `X-Amz-Target` contains the text.
+    throttle_next: Mutex<Option<(String, usize)>>,
 }
 
 /// A fault-injecting proxy in front of one engine, for one service.
@@ -108,6 +110,7 @@ impl FaultyProxy {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             faults: Mutex::default(),
             requests: AtomicUsize::new(0),
+            throttle_next: Mutex::new(None),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -134,6 +137,12 @@ impl FaultyProxy {
 
     pub fn set_rates(&self, rates: FaultRates) {
         *self.state.rates.lock().unwrap() = rates;
+    }
+
+    /// Throttles the next `n` requests whose operation (`X-Amz-Target`)
+    /// contains `operation`, whatever the rates say.
+    pub fn throttle_next(&self, operation: &str, n: usize) {
+        *self.state.throttle_next.lock().unwrap() = Some((operation.to_owned(), n));
     }
 
     /// Faults injected so far, by kind.
@@ -187,7 +196,15 @@ async fn handle(
     state.requests.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
-    let plan = plan(state);
+    let mut plan = plan(state);
+    if let Some((operation, left)) = state.throttle_next.lock().unwrap().as_mut() {
+        let target = parts.headers.get("x-amz-target");
+        let target = target.and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if *left > 0 && target.contains(operation.as_str()) {
+            *left -= 1;
+            plan.fault = Some(Fault::Throttled);
+        }
+    }
     if let Some(delay) = plan.delay {
         count(state, Fault::Delayed);
         tokio::time::sleep(delay).await;

@@ -315,13 +315,21 @@ async fn under_faults_and_kills_the_audit_explains_every_item_and_only_poison_is
         durations.last().unwrap(),
         published.load(Ordering::SeqCst),
     );
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for (name, proxy) in &proxies {
         println!(
             "faults {name}: {:?} of {} requests",
             proxy.faults(),
             proxy.requests()
         );
+        for (fault, n) in proxy.faults() {
+            *by_kind.entry(format!("{fault:?}")).or_default() += n;
+        }
     }
+    println!(
+        "faults injected by kind: {by_kind:?} in {} requests",
+        proxies.iter().map(|(_, p)| p.requests()).sum::<usize>()
+    );
 
     let resent: BTreeSet<String> = again
         .iter()
@@ -437,6 +445,11 @@ async fn assert_dead_letters_are_the_poison(stack: &TestStack, tenant: &str, poi
             bodies.insert(m.body.unwrap_or_default());
         }
     }
+    println!(
+        "events in the DLQ: {} distinct bodies ({} poison) in {copies} messages",
+        bodies.len(),
+        poison.len()
+    );
     let expected: BTreeSet<String> = poison.iter().cloned().collect();
     let valid: Vec<&String> = bodies.difference(&expected).collect();
     assert!(valid.is_empty(), "valid events reached the DLQ: {valid:#?}");
@@ -524,6 +537,7 @@ async fn assert_audit_explains_every_item(
             }
         }
     }
+    println!("audit mismatches: {} over {SKUS} items", problems.len());
     assert!(
         problems.is_empty(),
         "{} problems (logs in {}):\n{}",

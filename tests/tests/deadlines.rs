@@ -16,7 +16,7 @@ use synchub::domain::sync_run::{RunStatus, Trigger};
 use synchub::domain::time::now_millis;
 use synchub::lambda::daily_sync::{handle, plan, work, PlanRequest};
 use synchub::lambda::notify::handle_failures_within;
-use synchub::lambda::sqs::ANSWER_MARGIN;
+use synchub::lambda::sqs::{handle_sync_batch_within, ANSWER_MARGIN};
 use synchub::lambda::{DailySync, Notifier};
 use synchub::ports::RunLog;
 use synchub_cli::local::sent_emails;
@@ -303,5 +303,50 @@ async fn the_notifier_hands_back_what_does_not_fit_its_budget_and_emails_once() 
         emails.len(),
         1,
         "one email for the window, none twice: {emails:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_worker_tries_a_failed_write_again_while_time_allows_instead_of_spending_a_receive() {
+    let stack = TestStack::new().await;
+    let tenant = stack.tenant(None).await.id;
+    let proxy = FaultyProxy::start(
+        Service::DynamoDb,
+        &std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap(),
+        15,
+    )
+    .await;
+    // The item table's writes go through the proxy, which throttles the
+    // next five conditional writes: every attempt the SDK makes.
+    let mut worker = stack.worker();
+    let through_proxy = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&stack.aws)
+            .endpoint_url(&proxy.url)
+            .build(),
+    );
+    worker.items =
+        synchub::adapters::dynamodb::DynamoItemStore::new(through_proxy, &stack.config.items_table);
+    let body = queued(&tenant, &supplier_event("evt-1", "SKU-1", 3, &at_minute(1)));
+    let event = sqs_event(&[("m-1", &body, 1)]);
+
+    // With under the margin left, the record goes back to SQS.
+    proxy.throttle_next("UpdateItem", 5);
+    let response =
+        handle_sync_batch_within(&worker, event.clone(), Duration::from_millis(1_400)).await;
+    assert_eq!(failed_ids(&response), vec!["m-1".to_owned()]);
+    assert!(stack.item(&tenant, "SKU-1").await.is_none());
+
+    // With time left, it is written on a second try in the same invocation.
+    proxy.throttle_next("UpdateItem", 5);
+    let response = handle_sync_batch_within(&worker, event, Duration::from_secs(5)).await;
+    assert_eq!(failed_ids(&response), Vec::<String>::new());
+    assert_eq!(stack.item(&tenant, "SKU-1").await.unwrap()["quantity"], 3);
+    let rows = stack.audit(&tenant, "SKU-1").await;
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["applied"], "one row, applied once: {rows:#?}");
+    assert!(
+        proxy.faults()[&synchub_tests::chaos::Fault::Throttled] >= 10,
+        "{:?}",
+        proxy.faults()
     );
 }

@@ -45,6 +45,13 @@ pub async fn handle_sync_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResp
 /// counters, the metrics flush and the response itself.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(1_200);
 
+/// A record whose write or audit row still failed after the SDK's retries
+/// (not one whose target is down: SQS paces those) is tried once more in
+/// the same invocation when more than this is left of the budget: each receive it spares is one step further from the DLQ
+/// (with `maxReceiveCount` 2, a crash and one unlucky write were enough to
+/// dead-letter a valid event).
+pub const RETRY_IN_PLACE_MARGIN: Duration = Duration::from_millis(1_500);
+
 /// The time a handler may spend before `deadline_ms` (Unix millis, the
 /// Lambda context's deadline), keeping [`ANSWER_MARGIN`] to answer.
 /// Never more than a day (a Lambda runs at most 15 minutes), so a caller
@@ -68,11 +75,41 @@ pub async fn handle_sync_batch_within(
     budget: Duration,
 ) -> SqsBatchResponse {
     let deliveries: Vec<Delivery> = event.records.iter().map(delivery_from).collect();
+    let started = tokio::time::Instant::now();
     let work = async {
         let maintenance = maintenance(worker).await;
+        let ports = worker.ports_with(maintenance);
         // Boxed: the batch's future is deep, and would push the function's
         // own future past the compiler's layout depth limit.
-        let report = Box::pin(apply_batch(&worker.ports_with(maintenance), &deliveries)).await;
+        let mut report = Box::pin(apply_batch(&ports, &deliveries)).await;
+        if !report.store_failed.is_empty()
+            && budget.saturating_sub(started.elapsed()) > RETRY_IN_PLACE_MARGIN
+        {
+            // As their redelivery would, so what the first try did is found
+            // and finished, never done twice.
+            let again: Vec<Delivery> = deliveries
+                .iter()
+                .filter(|d| report.store_failed.contains(&d.message_id))
+                .map(|d| Delivery {
+                    receive_count: d.receive_count + 1,
+                    ..d.clone()
+                })
+                .collect();
+            tracing::info!(
+                records = again.len(),
+                "records that failed are tried once more before being handed back"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let second = Box::pin(apply_batch(&ports, &again)).await;
+            report.retry.retain(|id| !report.store_failed.contains(id));
+            report.retry.extend(second.retry);
+            report.store_failed = second.store_failed;
+            report.outcomes.extend(second.outcomes);
+            for (tenant, tally) in &second.tallies {
+                report.tally(tenant).add(tally);
+            }
+            report.targets.add(&second.targets);
+        }
         (maintenance, report)
     };
     let Ok((maintenance, mut report)) = tokio::time::timeout(budget, work).await else {

@@ -52,6 +52,10 @@ pub struct Delivery {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchReport {
     pub retry: Vec<String>,
+    /// The records of `retry` handed back because a store call failed
+    /// after the SDK's retries (worth another try at once, unlike a
+    /// target that is down, which SQS's visibility timeout paces).
+    pub store_failed: Vec<String>,
     /// (message id, outcome label) for every record that reached an outcome.
     pub outcomes: Vec<(String, String)>,
     /// What the batch did per tenant, for the gate's counters.
@@ -152,6 +156,7 @@ where
                 Err(e) => {
                     tracing::warn!(message_id = %p.delivery.message_id, correlation_id = %p.correlation_id, error.class = %e.class(), error = %e, "redelivered record will be retried");
                     report.retry.push(p.delivery.message_id.clone());
+                    report.store_failed.push(p.delivery.message_id.clone());
                 }
             }
         } else {
@@ -278,11 +283,12 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
             Err(e) => {
                 let winner = &parsed[plan.winner];
                 tracing::warn!(entity = %plan.key, correlation_id = %winner.correlation_id, error.class = %e.class(), error = %e, "write failed; records will be retried");
-                report.retry.extend(
-                    plan.members
-                        .iter()
-                        .map(|&i| parsed[i].delivery.message_id.clone()),
-                );
+                let members = plan.members.iter();
+                let ids: Vec<String> = members
+                    .map(|&i| parsed[i].delivery.message_id.clone())
+                    .collect();
+                report.store_failed.extend(ids.iter().cloned());
+                report.retry.extend(ids);
             }
         }
     }

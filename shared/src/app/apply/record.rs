@@ -166,6 +166,7 @@ pub(super) async fn record<A: AuditLog>(
             Err(e) => {
                 tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
                 report.retry.push(delivery.message_id.clone());
+                report.store_failed.push(delivery.message_id.clone());
             }
         }
     }
