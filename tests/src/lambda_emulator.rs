@@ -26,8 +26,9 @@ struct Invocation {
 struct Shared {
     timeout: Duration,
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
-    in_flight: Arc<Mutex<HashMap<String, Reply>>>,
+    in_flight: Arc<Mutex<HashMap<String, (Reply, Instant)>>>,
     next_calls: Arc<AtomicUsize>,
+    durations: Arc<Mutex<Vec<Duration>>>,
 }
 
 /// One function's Runtime API endpoint.
@@ -36,6 +37,7 @@ pub struct RuntimeApi {
     sender: mpsc::UnboundedSender<Invocation>,
     next_calls: Arc<AtomicUsize>,
     counter: AtomicUsize,
+    durations: Arc<Mutex<Vec<Duration>>>,
 }
 
 impl RuntimeApi {
@@ -52,8 +54,10 @@ impl RuntimeApi {
             queue: Arc::new(tokio::sync::Mutex::new(receiver)),
             in_flight: Arc::default(),
             next_calls: Arc::default(),
+            durations: Arc::default(),
         };
         let next_calls = shared.next_calls.clone();
+        let durations = shared.durations.clone();
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
@@ -73,7 +77,14 @@ impl RuntimeApi {
             sender,
             next_calls,
             counter: AtomicUsize::new(0),
+            durations,
         }
+    }
+
+    /// Each answered invocation's duration as Lambda bills it: from handing
+    /// the event to the process to its response (or error).
+    pub fn durations(&self) -> Vec<Duration> {
+        self.durations.lock().unwrap().clone()
     }
 
     /// How many times any process has asked for its next invocation.
@@ -131,19 +142,21 @@ async fn next(State(shared): State<Shared>) -> (StatusCode, HeaderMap, Bytes) {
         .in_flight
         .lock()
         .unwrap()
-        .insert(invocation.id.clone(), invocation.reply);
+        .insert(invocation.id.clone(), (invocation.reply, Instant::now()));
     (StatusCode::OK, headers, invocation.event)
 }
 
 async fn response(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    if let Some(reply) = shared.in_flight.lock().unwrap().remove(&id) {
+    if let Some((reply, started)) = shared.in_flight.lock().unwrap().remove(&id) {
+        shared.durations.lock().unwrap().push(started.elapsed());
         let _ = reply.send(Ok(body));
     }
     StatusCode::ACCEPTED
 }
 
 async fn error(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    if let Some(reply) = shared.in_flight.lock().unwrap().remove(&id) {
+    if let Some((reply, started)) = shared.in_flight.lock().unwrap().remove(&id) {
+        shared.durations.lock().unwrap().push(started.elapsed());
         let _ = reply.send(Err(body));
     }
     StatusCode::ACCEPTED

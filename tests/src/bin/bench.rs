@@ -51,12 +51,33 @@ struct Args {
     /// with both customer targets on and answered by a local server.
     #[arg(long)]
     registrations: bool,
+    /// The functions reach the engines directly, without the counting proxy
+    /// (for latency figures that include no proxy hop).
+    #[arg(long)]
+    direct: bool,
     /// Also measure the cost model's inputs (cost/inputs.json): the
     /// functions' log lines and bytes per event (their stdout, kept in this
     /// directory) and the write units of the audit rows, their index copies
     /// and the items (DynamoDB Local's ReturnConsumedCapacity).
     #[arg(long, value_name = "DIR")]
     cost: Option<std::path::PathBuf>,
+}
+
+/// p50, p90, p99 and max of some durations, in ms.
+fn spread(mut took: Vec<Duration>) -> String {
+    took.sort();
+    let at = |p: f64| {
+        let i = ((took.len().max(1) - 1) as f64 * p).round() as usize;
+        took.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    format!(
+        "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n = {})",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+        took.len()
+    )
 }
 
 #[tokio::main]
@@ -93,10 +114,14 @@ async fn main() {
         queue.send(&message).await.unwrap();
         let (cpu0, _) = usage(std::process::id());
         let t0 = Instant::now();
+        let mut took = Vec::with_capacity(args.events);
         for _ in 0..args.events {
+            let call = Instant::now();
             queue.send(&message).await.unwrap();
+            took.push(call.elapsed());
         }
         let (cpu1, _) = usage(std::process::id());
+        println!("SendMessage latency: {}", spread(took));
         println!(
             "SendMessage: {:.0} us CPU per call, {:.0} us wall",
             (cpu1 - cpu0) * 1e6 / args.events as f64,
@@ -189,10 +214,17 @@ async fn main() {
     let dynamo_proxy =
         CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
     let moto_proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_SQS").unwrap()).await;
+    let endpoint = |proxy: &CountingProxy, service: &str| match args.direct {
+        true => std::env::var(format!("AWS_ENDPOINT_URL_{service}")).unwrap(),
+        false => proxy.url.clone(),
+    };
     let env: Vec<(String, String)> = vec![
-        ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamo_proxy.url.clone()),
-        ("AWS_ENDPOINT_URL_SQS".into(), moto_proxy.url.clone()),
-        ("AWS_ENDPOINT_URL_SSM".into(), moto_proxy.url.clone()),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            endpoint(&dynamo_proxy, "DYNAMODB"),
+        ),
+        ("AWS_ENDPOINT_URL_SQS".into(), endpoint(&moto_proxy, "SQS")),
+        ("AWS_ENDPOINT_URL_SSM".into(), endpoint(&moto_proxy, "SSM")),
         ("ITEMS_TABLE".into(), config.items_table.clone()),
         ("AUDIT_TABLE".into(), config.audit_table.clone()),
         ("TENANTS_TABLE".into(), config.tenants_table.clone()),
@@ -305,6 +337,32 @@ async fn main() {
         })
     };
 
+    // moto's own latency meanwhile: one cheap call (an empty queue's
+    // attributes) every 20 ms from this process, beside the functions' calls.
+    let probing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let probe = {
+        let (sqs, url, probing) = (
+            aws_sdk_sqs::Client::new(&aws),
+            config.sync_dlq_url.clone(),
+            probing.clone(),
+        );
+        tokio::spawn(async move {
+            let mut took = Vec::new();
+            while probing.load(Ordering::SeqCst) {
+                let call = Instant::now();
+                let _ = sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .send()
+                    .await;
+                took.push(call.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            took
+        })
+    };
+
     // The event source: batches of up to `batch_size` records, one worker invocation each.
     let deleted = Arc::new(AtomicUsize::new(0));
     let pollers: Vec<_> = (0..args.envs)
@@ -348,6 +406,10 @@ async fn main() {
         })
         .collect();
     let statuses = producer.await.unwrap();
+    // Lambda's Duration: from the event handed to the process to its answer.
+    let ingest_took = spread(ingest_api.durations());
+    probing.store(false, Ordering::SeqCst);
+    let probe_took = spread(probe.await.unwrap());
     for p in pollers {
         p.await.unwrap();
     }
@@ -390,7 +452,11 @@ async fn main() {
         "HTTP statuses: {statuses:?}; delivered {delivered}; storefront cache-busts {}",
         published.load(Ordering::Relaxed)
     );
-    println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)\n", delivered as f64 / elapsed);
+    println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)", delivered as f64 / elapsed);
+    println!("webhook-ingest duration per invocation: {ingest_took}");
+    println!(
+        "moto meanwhile, one GetQueueAttributes every 20 ms from the benchmark: {probe_took}\n"
+    );
     println!("| function | CPU-s per 1,000 events (after init) | CPU-s total incl. init | peak RSS (MiB, max of envs) | cold start (median ms) |");
     println!("|---|---|---|---|---|");
     for f in [&mut ingest, &mut worker] {
