@@ -184,6 +184,11 @@ pub struct WriteUnits {
     pub bytes: Vec<usize>,
     /// Each index copy's size (its keys and projected attributes).
     pub index_bytes: BTreeMap<String, Vec<usize>>,
+    /// The audit table's deliveries journal items (`#deliveries#…`), apart
+    /// from the rows: how many, their units, and how many rows they list.
+    pub journal_items: usize,
+    pub journal_units: f64,
+    pub journal_listed: usize,
 }
 
 impl WriteUnits {

@@ -125,6 +125,26 @@ async fn copy_rows(
     let mut pages = client.scan().table_name(table).into_paginator().send();
     while let Some(page) = pages.next().await {
         for item in page?.items() {
+            let journal = item
+                .get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("#deliveries#"));
+            if journal {
+                let consumed = client
+                    .put_item()
+                    .table_name(scratch)
+                    .set_item(Some(item.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await?;
+                units.journal_items += 1;
+                units.journal_units += consumed
+                    .consumed_capacity
+                    .and_then(|c| c.capacity_units)
+                    .unwrap_or(0.0);
+                units.journal_listed += synchub::adapters::dynamodb::listed_keys(item)?.len();
+                continue;
+            }
             units.rows += 1;
             units.bytes.push(item_bytes(item));
             for (index, projected) in projections {

@@ -105,6 +105,9 @@ pub struct WebhookInputs {
     /// Share of rows that carry the `byTenantHour` key (the index is sparse).
     pub audit_index_rows_share: Figure,
     pub audit_index_write_units_per_row: Figure,
+    /// The deliveries journal's items (one per tenant hour a batch touches),
+    /// per batch.
+    pub audit_journal_write_units_per_batch: Figure,
     /// The tenant's hourly counters, per batch.
     pub counter_write_units_per_batch: Figure,
     pub read_units_per_event: Figure,
@@ -285,6 +288,13 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
         w.audit_rows_per_event.value
             * w.audit_index_rows_share.value
             * w.audit_index_write_units_per_row.value,
+        "WRU",
+        &p.dynamodb_write_per_million,
+    );
+    l.per_million(
+        "DynamoDB",
+        "audit deliveries journal",
+        w.audit_journal_write_units_per_batch.value / batch,
         "WRU",
         &p.dynamodb_write_per_million,
     );

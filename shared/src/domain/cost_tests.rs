@@ -59,6 +59,7 @@ fn inputs() -> Inputs {
             audit_write_units_per_row: fig(1.0),
             audit_index_rows_share: fig(1.0),
             audit_index_write_units_per_row: fig(1.0),
+            audit_journal_write_units_per_batch: fig(2.0),
             counter_write_units_per_batch: fig(2.0),
             read_units_per_event: fig(0.004),
         },
@@ -117,24 +118,26 @@ fn a_webhook_event_costs_what_the_hand_computed_bill_says() {
         assert!(close(line(&bill, item), 0.625), "{item}");
     }
     assert!(close(line(&bill, "tenant counters"), 0.05));
+    // Two units of journal per batch of 25.
+    assert!(close(line(&bill, "audit deliveries journal"), 0.05));
     assert!(close(line(&bill, "reads"), 0.0005));
     // (300 B + 26 B) per event at $0.50 per GB.
     assert!(close(line(&bill, "webhook-ingest logs"), 0.163));
     // 250 B + 26 B per event, and (448 B + 2 × 26 B) per batch of 25.
     assert!(close(line(&bill, "sync-worker logs"), 0.148));
     assert!(
-        close(bill.total_usd_per_million, 3.90116679),
+        close(bill.total_usd_per_million, 3.95116679),
         "{}",
         bill.total_usd_per_million
     );
-    assert!(close(bill.service_total("DynamoDB"), 1.9255));
+    assert!(close(bill.service_total("DynamoDB"), 1.9755));
 }
 
 #[test]
 fn the_function_url_saves_exactly_the_api_gateway_line() {
     let api = webhook_bill(&prices(), &inputs(), Front::ApiGateway);
     let url = webhook_bill(&prices(), &inputs(), Front::FunctionUrl);
-    assert!(close(url.total_usd_per_million, 2.90116679));
+    assert!(close(url.total_usd_per_million, 2.95116679));
     assert_eq!(url.service_total("API Gateway"), 0.0);
     assert_eq!(url.components.len() + 1, api.components.len());
 }
@@ -152,7 +155,7 @@ fn a_daily_sync_object_costs_what_the_hand_computed_bill_says() {
     assert!(close(line(&bill, "SendMessageBatch (daily-sync)"), 0.04));
     assert!(close(line(&bill, "checkpoint + seen ids"), 0.025));
     assert!(
-        close(bill.total_usd_per_million, 2.19316734),
+        close(bill.total_usd_per_million, 2.24316734),
         "{}",
         bill.total_usd_per_million
     );

@@ -546,5 +546,14 @@ async fn cost_inputs(
                 units.index_per_row(index)
             );
         }
+        if units.journal_items > 0 {
+            println!(
+                "    deliveries journal: {} items ({:.3} per event), {:.3} WRU per item, {:.1} rows listed per item",
+                units.journal_items,
+                per(units.journal_items),
+                units.journal_units / units.journal_items as f64,
+                units.journal_listed as f64 / units.journal_items as f64
+            );
+        }
     }
 }

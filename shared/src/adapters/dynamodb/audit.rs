@@ -1,5 +1,6 @@
 //! The audit trail: one row per delivery, with its outcome and per-target status.
 
+use super::journal::{journal_items, journaled, rows_at, RowKey};
 use super::size::{item_size, WRITE_UNIT_BYTES};
 use super::{call_error, decode_error, get_decoded, key, s, Item, Read, DB};
 use crate::domain::audit::{AuditRow, TargetStatus};
@@ -15,7 +16,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The index of accepted deliveries by the hour they were recorded in:
-/// partition `tenantHour` (`{tenant}#{hour}`), sort key `recordedAt`.
+/// partition `tenantHour` (`{tenant}#{hour}`), sort key `recordedAt`. Rows
+/// are no longer written with its key (the deliveries journal lists them,
+/// see [`super::journal`]); a replay still reads it for rows recorded
+/// before, until the audit's TTL has removed them.
 pub const AUDIT_BY_TENANT_HOUR: &str = "byTenantHour";
 /// What the index keeps of a row besides its keys: what a replay reads.
 pub const AUDIT_INDEX_PROJECTION: [&str; 10] = [
@@ -58,18 +62,25 @@ fn to_item(row: &AuditRow) -> Result<Item, PortError> {
     })
 }
 
-/// The row as written. Every row and its `byTenantHour` copy (which carries
-/// the change too) cost a write unit per KB, so a row that measures past one
-/// unit with its change as is keeps the change compressed when that makes
-/// it smaller: one unit for each wherever the compressed change fits.
+/// The row as written: without `tenantHour`, so no index copies it (the
+/// deliveries journal lists it instead). A row costs a write unit per KB, so
+/// a row that measures past one unit with its change as is keeps the change
+/// compressed when that makes it smaller: one unit wherever the compressed
+/// change fits.
 fn encode(row: &AuditRow) -> Result<Item, PortError> {
-    let item = to_item(row)?;
+    let unindexed = |row: &AuditRow| {
+        to_item(row).map(|mut item| {
+            item.remove("tenantHour");
+            item
+        })
+    };
+    let item = unindexed(row)?;
     if row.change.is_none() || item_size(&item) <= WRITE_UNIT_BYTES {
         return Ok(item);
     }
     let mut packed = row.clone();
     packed.pack_change();
-    let smaller = to_item(&packed)?;
+    let smaller = unindexed(&packed)?;
     Ok(if item_size(&smaller) < item_size(&item) {
         smaller
     } else {
@@ -79,8 +90,13 @@ fn encode(row: &AuditRow) -> Result<Item, PortError> {
 
 /// A batch-write request that puts one row.
 fn put_request(row: &AuditRow) -> Result<WriteRequest, PortError> {
+    put_item_request(encode(row)?)
+}
+
+/// A batch-write request that puts `item`.
+fn put_item_request(item: Item) -> Result<WriteRequest, PortError> {
     let put = PutRequest::builder()
-        .set_item(Some(encode(row)?))
+        .set_item(Some(item))
         .build()
         .map_err(|e| {
             PortError::new(
@@ -103,6 +119,17 @@ impl AuditLog for DynamoAuditLog {
     }
 
     async fn record_once(&self, row: &AuditRow) -> Result<bool, PortError> {
+        // Journaled first: a row is never in place without its entry (an
+        // entry for a row already there is read once).
+        for item in journal_items([row]) {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| call_error("PutItem", e))?;
+        }
         let result = self
             .client
             .put_item()
@@ -168,8 +195,33 @@ impl AuditLog for DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// One BatchWriteItem for up to 25 rows; unprocessed rows are retried with backoff.
+    /// The rows' journal items (one per tenant hour), then one
+    /// BatchWriteItem for up to 25 rows; unprocessed items are retried with
+    /// backoff. Rows whose journal could not be written are not written.
     async fn write_chunk(&self, rows: &[AuditRow]) -> Vec<Result<(), PortError>> {
+        let journal = journal_items(rows)
+            .into_iter()
+            .map(put_item_request)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|requests| requests.into_iter().enumerate().collect::<Vec<_>>());
+        let journaled = match journal {
+            Ok(requests) if requests.is_empty() => Ok(()),
+            Ok(requests) => self.write_with_retries(&Mutex::new(requests)).await,
+            Err(e) => Err(e),
+        };
+        if let Err(err) = journaled {
+            return rows
+                .iter()
+                .map(|_| {
+                    Err(PortError::new(
+                        "DynamoDB",
+                        "BatchWriteItem",
+                        err.class(),
+                        format!("deliveries journal: {}", err.message()),
+                    ))
+                })
+                .collect();
+        }
         let mut pending: Vec<(usize, WriteRequest)> = Vec::new();
         let mut results: Vec<Result<(), PortError>> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
@@ -274,6 +326,9 @@ impl AuditHistory for DynamoAuditLog {
 }
 
 impl DeliveryJournal for DynamoAuditLog {
+    /// The rows the deliveries journal lists for the hour, read by key,
+    /// and those the `byTenantHour` index still holds from before the
+    /// journal; each row once, only those recorded within the window.
     async fn recorded(
         &self,
         tenant_hour: &str,
@@ -291,18 +346,36 @@ impl DeliveryJournal for DynamoAuditLog {
             .expression_attribute_values(":until", s(until))
             .into_paginator()
             .send();
-        let mut rows = Vec::new();
+        let mut items = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| call_error("Query", e))?;
-            for item in page.items() {
-                let mut row: AuditRow =
-                    serde_dynamo::from_item(item.clone()).map_err(|e| decode_error("Query", e))?;
-                row.tenant_hour = Some(tenant_hour.to_owned());
-                rows.push(row);
+            items.extend(page.items().iter().cloned());
+        }
+        let mut keys = journaled(&self.client, &self.table, tenant_hour).await?;
+        for item in &items {
+            if let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) {
+                keys.remove(&(pk, sk));
             }
+        }
+        let keys: Vec<RowKey> = keys.into_iter().collect();
+        items.extend(rows_at(&self.client, &self.table, &keys).await?);
+        let mut rows = Vec::with_capacity(items.len());
+        for item in items {
+            let mut row: AuditRow =
+                serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
+            if row.recorded_at.as_str() < since || row.recorded_at.as_str() > until {
+                continue;
+            }
+            row.tenant_hour = Some(tenant_hour.to_owned());
+            rows.push(row);
         }
         Ok(rows)
     }
+}
+
+/// A string attribute of an item.
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
 #[cfg(test)]

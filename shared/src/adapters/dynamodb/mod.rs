@@ -6,6 +6,7 @@
 mod audit;
 mod customers;
 mod items;
+mod journal;
 mod method_stats;
 mod metrics;
 pub mod size;
@@ -13,6 +14,7 @@ mod tenants;
 
 pub use audit::{DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
 pub use items::{DynamoItemStore, NEWER_THAN_STORED};
+pub use journal::{journal_items, listed_keys};
 pub use method_stats::DynamoMethodStats;
 pub use metrics::DynamoMetricsLedger;
 pub use tenants::DynamoTenantDirectory;
