@@ -74,6 +74,7 @@ pub const COUNTS: &[&str] = &[
     "EventsRejected",
     "RecordsRetried",
     "BatchesHandedBack",
+    "RecordsHandedBack",
     "PublishOk",
     "PublishFailed",
     "PublishRecovered",
