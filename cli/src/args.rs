@@ -104,6 +104,23 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Moves the items table from one shard count to another (`ItemShards`):
+    /// each item is put at its new key, then its old key removed. Run it
+    /// while nothing writes the table (README, "Items table layout"); safe
+    /// to stop and run again.
+    Reshard {
+        /// The shard count the items were written with.
+        #[arg(long, value_parser = crate::reshard::parse_shards)]
+        from: u16,
+        /// The shard count to deploy with next.
+        #[arg(long, value_parser = crate::reshard::parse_shards)]
+        to: u16,
+        /// Count what would move; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Is the sync healthy: the sync queue's backlog, dead letters, failed and
     /// stuck runs, each against its threshold. Exit status 0 healthy, 1 degraded,
     /// 2 unhealthy (or health could not be read).

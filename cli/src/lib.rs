@@ -27,6 +27,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod ops;
 pub mod replay;
+pub mod reshard;
 pub mod status;
 pub mod sync;
 pub mod tenant;

@@ -163,10 +163,21 @@ async fn create_queues(
     })
 }
 
+/// A local stack's shard count: `ITEM_SHARDS` when set (so the whole test
+/// suite can run on a sharded layout), else 1.
+fn item_shards_from_env() -> synchub::domain::layout::ItemShards {
+    std::env::var("ITEM_SHARDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u16>().ok())
+        .and_then(|n| synchub::domain::layout::ItemShards::new(n).ok())
+        .unwrap_or_default()
+}
+
 /// The functions' config for the stack, as template.yaml sets their environment.
 fn config_for(prefix: &str, queues: QueueUrls) -> Config {
     Config {
         items_table: format!("{prefix}-items"),
+        item_shards: item_shards_from_env(),
         audit_table: format!("{prefix}-audit"),
         tenants_table: format!("{prefix}-tenants"),
         sync_queue_url: queues.sync,

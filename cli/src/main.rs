@@ -95,6 +95,23 @@ async fn run(command: Command) -> Result<u8, Error> {
             trace(&key, &output).await
         }
         Command::Health { output } => health(&output).await,
+        Command::Reshard {
+            from,
+            to,
+            dry_run,
+            output,
+        } => {
+            let report = synchub_cli::reshard::run(from, to, dry_run).await?;
+            if output.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!(
+                    "{}",
+                    synchub_cli::reshard::render(&report, from, to, dry_run)
+                );
+            }
+            Ok(done(report.foreign.is_empty()))
+        }
         Command::Maintenance { action, output } => {
             synchub_cli::maintenance::command(action, output.json).await
         }

@@ -6,6 +6,10 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub items_table: String,
+    /// How many partition keys each tenant's items are spread over
+    /// (`ITEM_SHARDS`, 1 to 64; 1 is the layout before sharding). A table
+    /// keeps the count it was written with (README, items table layout).
+    pub item_shards: crate::domain::layout::ItemShards,
     pub audit_table: String,
     pub tenants_table: String,
     pub sync_queue_url: String,
@@ -177,6 +181,12 @@ impl Config {
         let stuck_after = Duration::from_secs(r.number("STUCK_AFTER_MINUTES", 30, 1..=1440) * 60);
         let config = Self {
             items_table: r.text("ITEMS_TABLE", "synchub-items"),
+            item_shards: crate::domain::layout::ItemShards::new(r.number(
+                "ITEM_SHARDS",
+                1,
+                1..=u64::from(crate::domain::layout::ItemShards::MAX),
+            ) as u16)
+            .unwrap_or_default(),
             audit_table: r.text("AUDIT_TABLE", "synchub-audit"),
             tenants_table: r.text("TENANTS_TABLE", "synchub-tenants"),
             sync_queue_url: r.url("SYNC_QUEUE_URL", ""),

@@ -371,6 +371,21 @@ impl TestStack {
         Worker::new(&self.aws, &config)
     }
 
+    /// The items-table partition of an entity, as the stack's shard count
+    /// lays it out.
+    pub fn item_partition(&self, tenant: &str, kind: &str, id: &str) -> String {
+        let tenant = synchub::domain::TenantId::parse(tenant).expect("a tenant id");
+        self.config
+            .item_shards
+            .partition(&tenant, &format!("{kind}#{id}"))
+    }
+
+    /// Every items-table partition of a tenant.
+    pub fn item_partitions(&self, tenant: &str) -> Vec<String> {
+        let tenant = synchub::domain::TenantId::parse(tenant).expect("a tenant id");
+        self.config.item_shards.partitions(&tenant)
+    }
+
     /// A stored entity of any kind, as a JSON object.
     pub async fn entity(&self, tenant: &str, kind: &str, id: &str) -> Option<Value> {
         let out = self
@@ -379,7 +394,7 @@ impl TestStack {
             .table_name(&self.config.items_table)
             .key(
                 "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(tenant.into()),
+                aws_sdk_dynamodb::types::AttributeValue::S(self.item_partition(tenant, kind, id)),
             )
             .key(
                 "sk",

@@ -32,6 +32,7 @@ async fn a_delivery_that_died_after_its_write_is_completed_as_applied_beside_a_n
         .unwrap()
         .into_change(TenantId::parse(&tenant.id).unwrap());
     DynamoItemStore::new(stack.dynamo(), &stack.config.items_table)
+        .with_shards(stack.config.item_shards)
         .put_if_newer(&change, "m1", "sync-crashed")
         .await
         .unwrap();

@@ -95,20 +95,23 @@ impl Setup {
 
     /// Stored entities of a kind: (id, deleted).
     async fn stored(&self, kind: &str) -> Vec<(String, bool)> {
-        let out = self
-            .stack
-            .dynamo()
-            .query()
-            .table_name(&self.stack.config.items_table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :k)")
-            .expression_attribute_values(":pk", AttributeValue::S(self.tenant.id.clone()))
-            .expression_attribute_values(":k", AttributeValue::S(format!("{kind}#")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        let mut v: Vec<(String, bool)> = out
-            .items()
+        let mut items = Vec::new();
+        for partition in self.stack.item_partitions(&self.tenant.id) {
+            let out = self
+                .stack
+                .dynamo()
+                .query()
+                .table_name(&self.stack.config.items_table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :k)")
+                .expression_attribute_values(":pk", AttributeValue::S(partition))
+                .expression_attribute_values(":k", AttributeValue::S(format!("{kind}#")))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+            items.extend(out.items.unwrap_or_default());
+        }
+        let mut v: Vec<(String, bool)> = items
             .iter()
             .map(|i| {
                 (

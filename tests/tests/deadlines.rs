@@ -325,7 +325,8 @@ async fn the_worker_tries_a_failed_write_again_while_time_allows_instead_of_spen
             .build(),
     );
     worker.items =
-        synchub::adapters::dynamodb::DynamoItemStore::new(through_proxy, &stack.config.items_table);
+        synchub::adapters::dynamodb::DynamoItemStore::new(through_proxy, &stack.config.items_table)
+            .with_shards(stack.config.item_shards);
     let body = queued(&tenant, &supplier_event("evt-1", "SKU-1", 3, &at_minute(1)));
     let event = sqs_event(&[("m-1", &body, 1)]);
 

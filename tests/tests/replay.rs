@@ -99,7 +99,11 @@ async fn a_dry_run_names_what_a_replay_touches_and_a_real_one_heals_it() {
         .table_name(&s.stack.config.items_table)
         .key(
             "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(tenant.id.clone()),
+            aws_sdk_dynamodb::types::AttributeValue::S(s.stack.item_partition(
+                &tenant.id,
+                "catalog_item",
+                "SKU-3",
+            )),
         )
         .key(
             "sk",

@@ -217,6 +217,7 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
     // Every variable the template sets is one Config reads (a typo would silently fall back to a default).
     let known = [
         "ITEMS_TABLE",
+        "ITEM_SHARDS",
         "AUDIT_TABLE",
         "TENANTS_TABLE",
         "SYNC_QUEUE_URL",

@@ -135,7 +135,8 @@ fn throttled_worker(stack: &TestStack, endpoint: &str) -> synchub::lambda::Worke
     worker.items = synchub::adapters::dynamodb::DynamoItemStore::new(
         aws_sdk_dynamodb::Client::from_conf(conf),
         &stack.config.items_table,
-    );
+    )
+    .with_shards(stack.config.item_shards);
     worker
 }
 

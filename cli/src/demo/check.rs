@@ -51,7 +51,14 @@ async fn stored_event_id(
     let out = aws_sdk_dynamodb::Client::new(aws)
         .get_item()
         .table_name(&config.items_table)
-        .key("pk", AttributeValue::S(tenant.to_string()))
+        .key(
+            "pk",
+            AttributeValue::S(
+                config
+                    .item_shards
+                    .partition(tenant, &format!("catalog_item#{sku}")),
+            ),
+        )
         .key("sk", AttributeValue::S(format!("catalog_item#{sku}")))
         .consistent_read(true)
         .send()

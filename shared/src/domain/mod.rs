@@ -10,6 +10,7 @@ pub mod cost;
 pub mod drift;
 pub mod ensure;
 pub mod ids;
+pub mod layout;
 pub mod limits;
 pub mod metrics;
 pub mod ordering;

@@ -214,7 +214,8 @@ impl Worker {
                 &config.audit_table,
                 config.audit_ttl,
             ),
-            items: DynamoItemStore::new(dynamo.clone(), &config.items_table),
+            items: DynamoItemStore::new(dynamo.clone(), &config.items_table)
+                .with_shards(config.item_shards),
             audit: DynamoAuditLog::new(dynamo.clone(), &config.audit_table),
             tenants: DynamoTenantDirectory::new(
                 dynamo,
@@ -370,7 +371,8 @@ impl DailySync {
                 &config.tenant_secrets_path,
                 config.tenant_cache_ttl,
             ),
-            index: DynamoItemStore::new(dynamo.clone(), &config.items_table),
+            index: DynamoItemStore::new(dynamo.clone(), &config.items_table)
+                .with_shards(config.item_shards),
             tenants: DynamoTenantDirectory::new(
                 dynamo,
                 &config.tenants_table,

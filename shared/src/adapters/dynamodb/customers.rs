@@ -53,8 +53,12 @@ impl StoredCustomer {
     }
 }
 
-fn customer_key(tenant: &TenantId, id: &str) -> Item {
-    key(tenant.as_str(), format!("customer#{id}"))
+impl DynamoItemStore {
+    /// A customer master record's key, on its tenant's shard.
+    fn customer_key(&self, tenant: &TenantId, id: &str) -> Item {
+        let sk = format!("customer#{id}");
+        key(&self.shards.partition(tenant, &sk), sk)
+    }
 }
 
 /// The ledger attribute of a target: `posSync`, `crmSync`.
@@ -110,7 +114,7 @@ impl CustomerLedger for DynamoItemStore {
         tenant: &TenantId,
         id: &str,
     ) -> Result<Option<CustomerRecord>, PortError> {
-        let key = customer_key(tenant, id);
+        let key = self.customer_key(tenant, id);
         let stored: Option<StoredCustomer> =
             get_decoded(&self.client, &self.table, key, Read::Consistent).await?;
         Ok(stored.map(StoredCustomer::into_record))
@@ -132,7 +136,7 @@ impl CustomerLedger for DynamoItemStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(customer_key(tenant, id)))
+            .set_key(Some(self.customer_key(tenant, id)))
             .update_expression(format!("SET {}", update.sets.join(", ")))
             // Only for the event the record holds: an older event's results never
             // overwrite a newer one's.
@@ -163,30 +167,35 @@ impl CustomerLedger for DynamoItemStore {
         since: Option<&str>,
     ) -> Result<Vec<CustomerRecord>, PortError> {
         let mut found = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .needing_sync_page(tenant, target, since, start.take())
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                let stored: StoredCustomer =
-                    serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
-                found.push(stored.into_record());
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(found),
+        // Each of the tenant's shards in turn.
+        for partition in self.shards.partitions(tenant) {
+            let mut start: Option<Item> = None;
+            loop {
+                let out = self
+                    .needing_sync_page(&partition, target, since, start.take())
+                    .await?;
+                for item in out.items.unwrap_or_default() {
+                    let stored: StoredCustomer =
+                        serde_dynamo::from_item(item).map_err(|e| decode_error("Query", e))?;
+                    found.push(stored.into_record());
+                }
+                match out.last_evaluated_key {
+                    Some(key) if !key.is_empty() => start = Some(key),
+                    _ => break,
+                }
             }
         }
+        Ok(found)
     }
 }
 
 impl DynamoItemStore {
-    /// One page of a tenant's live customers whose ledger for `target` says
-    /// skipped or failed (at or after `since`, when given).
+    /// One page of a tenant's live customers on one of its partitions
+    /// whose ledger for `target` says skipped or failed (at or after
+    /// `since`, when given).
     async fn needing_sync_page(
         &self,
-        tenant: &TenantId,
+        partition: &str,
         target: &str,
         since: Option<&str>,
         start: Option<Item>,
@@ -204,7 +213,7 @@ impl DynamoItemStore {
             .expression_attribute_names("#deleted", "deleted")
             .expression_attribute_names("#ledger", ledger_attribute(target))
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .expression_attribute_values(":pk", s(partition))
             .expression_attribute_values(":prefix", s("customer#"))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":skipped", s("skipped"))

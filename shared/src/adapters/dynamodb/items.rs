@@ -3,6 +3,7 @@
 
 use super::{call_error, key, n, s, Item};
 use crate::domain::drift::HeldState;
+use crate::domain::layout::ItemShards;
 use crate::domain::ordering::{StoredVersion, Version, WriteResult};
 use crate::domain::supplier::SupplierEvent;
 use crate::domain::time::now_rfc3339;
@@ -17,19 +18,33 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
-/// Catalog items: partition = tenant, sort key = `{kind}#{id}`.
+/// Catalog items: partition = the tenant's shard ([`ItemShards`]: the
+/// tenant itself with one shard), sort key = `{kind}#{id}`.
 #[derive(Clone)]
 pub struct DynamoItemStore {
     pub(super) client: Client,
     pub(super) table: String,
+    pub(super) shards: ItemShards,
 }
 
 impl DynamoItemStore {
+    /// A store on a table with one shard per tenant (the unsharded layout).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            shards: ItemShards::ONE,
         }
+    }
+
+    /// The same store on a table written with `shards` per tenant.
+    pub fn with_shards(self, shards: ItemShards) -> Self {
+        Self { shards, ..self }
+    }
+
+    /// The key of an entity of `tenant` sorted under `sort_key`.
+    fn entity_key(&self, tenant: &TenantId, sort_key: String) -> Item {
+        key(&self.shards.partition(tenant, &sort_key), sort_key)
     }
 }
 
@@ -143,10 +158,9 @@ impl ItemStore for DynamoItemStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                change.key.tenant.as_str(),
-                change.key.item_sort_key(),
-            )))
+            .set_key(Some(
+                self.entity_key(&change.key.tenant, change.key.item_sort_key()),
+            ))
             .update_expression(format!("SET {} ADD #revision :one", update.sets.join(", ")))
             .condition_expression(NEWER_THAN_STORED)
             .set_expression_attribute_names(Some(update.names()))
@@ -234,7 +248,7 @@ impl EntityIndex for DynamoItemStore {
             unique.dedup();
             let mut pending: Vec<Item> = unique
                 .iter()
-                .map(|id| key(tenant.as_str(), format!("{prefix}{id}")))
+                .map(|id| self.entity_key(tenant, format!("{prefix}{id}")))
                 .collect();
             for attempt in 0..5 {
                 if pending.is_empty() {
@@ -309,6 +323,9 @@ impl EntityIndex for DynamoItemStore {
         Ok(found)
     }
 
+    /// One page of the walk over the tenant's shards in order: a cursor is
+    /// the last id read, whose shard its key names, so the walk resumes
+    /// there; a shard read to its end goes on to the next in the same call.
     async fn live_page(
         &self,
         tenant: &TenantId,
@@ -317,38 +334,51 @@ impl EntityIndex for DynamoItemStore {
         after: Option<String>,
     ) -> Result<crate::ports::LivePage, PortError> {
         let prefix = format!("{}#", kind.as_str());
-        let start = after.map(|id| key(tenant.as_str(), format!("{prefix}{id}")));
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .filter_expression(
-                "(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source",
-            )
-            .projection_expression("sk, eventId")
-            .expression_attribute_names("#deleted", "deleted")
-            .expression_attribute_names("#source", "source")
-            .expression_attribute_values(":pk", s(tenant.as_str()))
-            .expression_attribute_values(":prefix", s(&prefix))
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .expression_attribute_values(":source", s(source))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| call_error("Query", e))?;
+        let first = after
+            .as_ref()
+            .map_or(0, |id| self.shards.shard_of(&format!("{prefix}{id}")));
+        let mut after = after;
         let id = |item: &Item| {
             text(item, "sk")
                 .unwrap_or_default()
                 .trim_start_matches(&prefix)
                 .to_owned()
         };
-        let rows = out
-            .items()
-            .iter()
-            .map(|i| (id(i), text(i, "eventId").unwrap_or_default()))
-            .collect();
-        Ok((rows, out.last_evaluated_key().map(id)))
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for shard in first..self.shards.count() {
+            let partition = self.shards.partition_of_shard(tenant, shard);
+            let start = after
+                .take()
+                .map(|id| key(&partition, format!("{prefix}{id}")));
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .filter_expression(
+                    "(attribute_not_exists(#deleted) OR #deleted = :no) AND #source = :source",
+                )
+                .projection_expression("sk, eventId")
+                .expression_attribute_names("#deleted", "deleted")
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":pk", s(&partition))
+                .expression_attribute_values(":prefix", s(&prefix))
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":source", s(source))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| call_error("Query", e))?;
+            rows.extend(
+                out.items()
+                    .iter()
+                    .map(|i| (id(i), text(i, "eventId").unwrap_or_default())),
+            );
+            if let Some(last) = out.last_evaluated_key() {
+                return Ok((rows, Some(id(last))));
+            }
+        }
+        Ok((rows, None))
     }
 }
 
@@ -362,13 +392,16 @@ impl StoredVersions for DynamoItemStore {
     ) -> Result<HashMap<EntityKey, StoredVersion>, PortError> {
         let by_key: HashMap<(String, String), &EntityKey> = keys
             .iter()
-            .map(|k| ((k.tenant.to_string(), k.item_sort_key()), k))
+            .map(|k| {
+                let sk = k.item_sort_key();
+                ((self.shards.partition(&k.tenant, &sk), sk), k)
+            })
             .collect();
         let mut found = HashMap::new();
         for chunk in keys.chunks(BATCH_GET) {
             let mut pending: Vec<Item> = chunk
                 .iter()
-                .map(|k| key(k.tenant.as_str(), k.item_sort_key()))
+                .map(|k| self.entity_key(&k.tenant, k.item_sort_key()))
                 .collect();
             // Unprocessed keys (throttling) are asked again, a few times.
             for _ in 0..5 {

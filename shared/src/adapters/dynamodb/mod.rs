@@ -9,6 +9,7 @@ mod items;
 mod journal;
 mod method_stats;
 mod metrics;
+mod reshard;
 pub mod size;
 mod tenants;
 
@@ -17,6 +18,7 @@ pub use items::{DynamoItemStore, NEWER_THAN_STORED};
 pub use journal::{journal_items, listed_keys};
 pub use method_stats::DynamoMethodStats;
 pub use metrics::DynamoMetricsLedger;
+pub use reshard::ReshardReport;
 pub use tenants::DynamoTenantDirectory;
 
 use crate::ports::PortError;
