@@ -12,9 +12,7 @@ use crate::ports::replay::StoredVersions;
 use crate::ports::{EntityIndex, ItemStore, PortError};
 use crate::ErrorClass;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
@@ -241,84 +239,44 @@ impl EntityIndex for DynamoItemStore {
         ids: &[String],
     ) -> Result<HashMap<String, HeldState>, PortError> {
         let prefix = format!("{}#", kind.as_str());
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let keys = unique
+            .iter()
+            .map(|id| self.entity_key(tenant, format!("{prefix}{id}")))
+            .collect();
+        let items = super::batch_get(&self.client, &self.table, keys, |request| {
+            request
+                .projection_expression("sk, #attributes, #deleted")
+                .expression_attribute_names("#attributes", "attributes")
+                .expression_attribute_names("#deleted", "deleted")
+        })
+        .await?;
         let mut found = HashMap::new();
-        for chunk in ids.chunks(BATCH_GET) {
-            let mut unique: Vec<&String> = chunk.iter().collect();
-            unique.sort();
-            unique.dedup();
-            let mut pending: Vec<Item> = unique
-                .iter()
-                .map(|id| self.entity_key(tenant, format!("{prefix}{id}")))
-                .collect();
-            for attempt in 0..5 {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression("sk, #attributes, #deleted")
-                    .expression_attribute_names("#attributes", "attributes")
-                    .expression_attribute_names("#deleted", "deleted")
-                    .build()
-                    .map_err(|e| {
-                        PortError::new(
-                            "DynamoDB",
-                            "BatchGetItem",
-                            ErrorClass::UnknownError,
-                            e.to_string(),
-                        )
-                    })?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| call_error("BatchGetItem", e))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(id) =
-                        text(item, "sk").and_then(|sk| sk.strip_prefix(&prefix).map(str::to_owned))
-                    else {
-                        continue;
-                    };
-                    let attributes = match item.get("attributes") {
-                        Some(a) => serde_dynamo::from_attribute_value(a.clone())
-                            .map_err(|e| super::decode_error("BatchGetItem", e))?,
-                        None => Default::default(),
-                    };
-                    let deleted = item
-                        .get("deleted")
-                        .and_then(|v| v.as_bool().ok())
-                        .copied()
-                        .unwrap_or(false);
-                    found.insert(
-                        id,
-                        HeldState {
-                            attributes,
-                            deleted,
-                        },
-                    );
-                }
-                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    pending = left.keys().to_vec();
-                }
-            }
-            if !pending.is_empty() {
-                return Err(PortError::new(
-                    "DynamoDB",
-                    "BatchGetItem",
-                    ErrorClass::DatabaseError,
-                    format!("{} keys still unprocessed after 5 attempts", pending.len()),
-                ));
-            }
+        for item in &items {
+            let Some(id) =
+                text(item, "sk").and_then(|sk| sk.strip_prefix(&prefix).map(str::to_owned))
+            else {
+                continue;
+            };
+            let attributes = match item.get("attributes") {
+                Some(a) => serde_dynamo::from_attribute_value(a.clone())
+                    .map_err(|e| super::decode_error("BatchGetItem", e))?,
+                None => Default::default(),
+            };
+            let deleted = item
+                .get("deleted")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false);
+            found.insert(
+                id,
+                HeldState {
+                    attributes,
+                    deleted,
+                },
+            );
         }
         Ok(found)
     }
@@ -383,8 +341,6 @@ impl EntityIndex for DynamoItemStore {
 }
 
 /// BatchGetItem reads at most this many keys per call.
-const BATCH_GET: usize = 100;
-
 impl StoredVersions for DynamoItemStore {
     async fn stored(
         &self,
@@ -397,62 +353,24 @@ impl StoredVersions for DynamoItemStore {
                 ((self.shards.partition(&k.tenant, &sk), sk), k)
             })
             .collect();
+        let keys = keys
+            .iter()
+            .map(|k| self.entity_key(&k.tenant, k.item_sort_key()))
+            .collect();
+        let items = super::batch_get(&self.client, &self.table, keys, |request| {
+            request
+                .projection_expression("pk, sk, sourceMillis, eventId, messageId, #revision")
+                .expression_attribute_names("#revision", "revision")
+                .consistent_read(true)
+        })
+        .await?;
         let mut found = HashMap::new();
-        for chunk in keys.chunks(BATCH_GET) {
-            let mut pending: Vec<Item> = chunk
-                .iter()
-                .map(|k| self.entity_key(&k.tenant, k.item_sort_key()))
-                .collect();
-            // Unprocessed keys (throttling) are asked again, a few times.
-            for _ in 0..5 {
-                if pending.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression("pk, sk, sourceMillis, eventId, messageId, #revision")
-                    .expression_attribute_names("#revision", "revision")
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| {
-                        PortError::new(
-                            "DynamoDB",
-                            "BatchGetItem",
-                            ErrorClass::UnknownError,
-                            e.to_string(),
-                        )
-                    })?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| call_error("BatchGetItem", e))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) else {
-                        continue;
-                    };
-                    if let Some(entity) = by_key.get(&(pk, sk)) {
-                        found.insert((*entity).clone(), stored_version(Some(item))?);
-                    }
-                }
-                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    pending = left.keys().to_vec();
-                }
-            }
-            if !pending.is_empty() {
-                return Err(PortError::new(
-                    "DynamoDB",
-                    "BatchGetItem",
-                    ErrorClass::DatabaseError,
-                    format!("{} keys still unprocessed after 5 attempts", pending.len()),
-                ));
+        for item in &items {
+            let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) else {
+                continue;
+            };
+            if let Some(entity) = by_key.get(&(pk, sk)) {
+                found.insert((*entity).clone(), stored_version(Some(item))?);
             }
         }
         Ok(found)

@@ -12,7 +12,7 @@ use crate::domain::audit::AuditRow;
 use crate::ports::PortError;
 use crate::ErrorClass;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -126,8 +126,6 @@ pub async fn journaled(
 }
 
 /// BatchGetItem reads at most this many keys per call.
-const BATCH_GET: usize = 100;
-
 /// The rows stored under `keys` (missing ones are left out), 100 a call,
 /// unprocessed keys asked again a few times.
 pub async fn rows_at(
@@ -135,57 +133,11 @@ pub async fn rows_at(
     table: &str,
     keys: &[RowKey],
 ) -> Result<Vec<Item>, PortError> {
-    let mut found = Vec::new();
-    for chunk in keys.chunks(BATCH_GET) {
-        let mut pending: Vec<Item> = chunk
-            .iter()
-            .map(|(pk, sk)| super::key(pk, sk.clone()))
-            .collect();
-        for attempt in 0..5 {
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .build()
-                .map_err(|e| {
-                    PortError::new(
-                        "DynamoDB",
-                        "BatchGetItem",
-                        ErrorClass::UnknownError,
-                        e.to_string(),
-                    )
-                })?;
-            let out = client
-                .batch_get_item()
-                .request_items(table, request)
-                .send()
-                .await
-                .map_err(|e| call_error("BatchGetItem", e))?;
-            found.extend(
-                out.responses()
-                    .and_then(|r| r.get(table))
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
-            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(table)) {
-                pending = left.keys().to_vec();
-            }
-        }
-        if !pending.is_empty() {
-            return Err(PortError::new(
-                "DynamoDB",
-                "BatchGetItem",
-                ErrorClass::DatabaseError,
-                format!("{} keys still unprocessed after 5 attempts", pending.len()),
-            ));
-        }
-    }
-    Ok(found)
+    let keys = keys
+        .iter()
+        .map(|(pk, sk)| super::key(pk, sk.clone()))
+        .collect();
+    super::batch_get(client, table, keys, |request| request).await
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ pub use tenants::DynamoTenantDirectory;
 
 use crate::ports::PortError;
 use crate::ErrorClass;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
@@ -64,6 +65,69 @@ where
 /// The key of an item in a table keyed by `pk` and `sk`.
 fn key(pk: &str, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// Keys a BatchGetItem takes at most.
+const BATCH_GET: usize = 100;
+
+/// Every item stored under `keys` (missing ones are left out; no key twice),
+/// 100 keys a BatchGetItem; keys DynamoDB leaves unprocessed (throttling)
+/// are asked again after a pause, five attempts in all. `shape` sets the
+/// projection and read consistency of each request.
+async fn batch_get(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    shape: impl Fn(KeysAndAttributesBuilder) -> KeysAndAttributesBuilder,
+) -> Result<Vec<Item>, PortError> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(BATCH_GET) {
+        let mut pending = chunk.to_vec();
+        for attempt in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            let request =
+                shape(KeysAndAttributes::builder().set_keys(Some(std::mem::take(&mut pending))))
+                    .build()
+                    .map_err(|e| {
+                        PortError::new(
+                            "DynamoDB",
+                            "BatchGetItem",
+                            ErrorClass::UnknownError,
+                            e.to_string(),
+                        )
+                    })?;
+            let out = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| call_error("BatchGetItem", e))?;
+            found.extend(
+                out.responses()
+                    .and_then(|r| r.get(table))
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(table)) {
+                pending = left.keys().to_vec();
+            }
+        }
+        if !pending.is_empty() {
+            return Err(PortError::new(
+                "DynamoDB",
+                "BatchGetItem",
+                DB,
+                format!("{} keys still unprocessed after 5 attempts", pending.len()),
+            ));
+        }
+    }
+    Ok(found)
 }
 
 /// Whether a single-item read must see every write acknowledged before it.
