@@ -230,6 +230,19 @@ async fn dutchie_pulls_with_basic_auth_and_skip_take_pages() {
         ("2026-05-28T08:00:00.000Z", false, true)
     );
     assert_eq!(catalog[0].attributes["thcUnit"], "mg");
+    // The typed fields: the unit read from its own field, dollars as cents.
+    assert_eq!(
+        (
+            &catalog[0].attributes["catalog"]["thc"],
+            &catalog[0].attributes["catalog"]["size"],
+            &catalog[0].attributes["catalog"]["prices"][0]["amount"]
+        ),
+        (
+            &json!({"value": 100.0, "unit": "mg"}),
+            &json!({"value": 40.0, "unit": "g"}),
+            &json!(2000)
+        )
+    );
     let inventory = pull(
         &server,
         "dutchie",
@@ -308,6 +321,18 @@ async fn treez_exchanges_its_keys_for_a_token_and_pages_by_fifty() {
     .await;
     assert_eq!(catalog.len(), 53);
     assert_eq!(catalog[0].updated_at, "2019-06-25T09:43:08.000Z");
+    assert_eq!(
+        (
+            &catalog[0].attributes["catalog"]["thc"],
+            &catalog[0].attributes["catalog"]["size"],
+            &catalog[0].attributes["catalog"]["prices"][0]["amount"]
+        ),
+        (
+            &json!({"value": 3.0, "unit": "mg"}),
+            &json!({"value": 3.5, "unit": "g"}),
+            &json!(5450)
+        )
+    );
     assert_eq!(
         (
             catalog[0].attributes["brand"].as_str(),
@@ -478,6 +503,13 @@ async fn posabit_pages_until_its_page_count_with_a_bearer_venue_token() {
     // Two rows of product 500 (two batches): both are changes to one item; the worker keeps the newer.
     assert_eq!(ids(&catalog), ["500", "500", "501"]);
     assert!(catalog[1].updated_at > catalog[0].updated_at);
+    assert_eq!(
+        catalog[0].attributes["catalog"],
+        json!({"brand": "Sunny", "strain": "Lemon Haze", "category": "Flower",
+            "thc": {"value": 21.3, "unit": "percent"}, "cbd": {"value": 0.4, "unit": "percent"},
+            "prices": [{"amount": 1200, "currency": "USD"}], "images": ["https://images.test/lh.png"]}),
+        "one typed shape whatever the POS calls its fields"
+    );
     let inventory = pull(
         &server,
         "posabit",

@@ -394,7 +394,8 @@ async fn every_full_pull_records_its_drift_per_id_and_synchub_drift_shows_it() {
             (
                 "var-1".to_owned(),
                 "changed",
-                vec!["priceInMinorUnits".to_owned()]
+                // The typed field inside catalog is named, beside the raw one.
+                vec!["catalog.prices".to_owned(), "priceInMinorUnits".to_owned()]
             ),
             ("var-3".to_owned(), "gone", vec![]),
             ("var-4".to_owned(), "missed", vec![]),
@@ -402,7 +403,8 @@ async fn every_full_pull_records_its_drift_per_id_and_synchub_drift_shows_it() {
     );
     let text = synchub_cli::drift::render(&report);
     assert!(
-        text.contains("changed  var-1 (priceInMinorUnits)") && text.contains("gone     var-3"),
+        text.contains("changed  var-1 (catalog.prices, priceInMinorUnits)")
+            && text.contains("gone     var-3"),
         "{text}"
     );
 

@@ -89,13 +89,7 @@ pub fn compare(pulled: &PulledObject, held: Option<&HeldState>) -> Option<DriftE
             fields: Vec::new(),
         });
     };
-    let mut fields: Vec<String> = pulled
-        .attributes
-        .keys()
-        .chain(held.attributes.keys())
-        .filter(|k| pulled.attributes.get(*k) != held.attributes.get(*k))
-        .cloned()
-        .collect();
+    let mut fields = differing("", &pulled.attributes, &held.attributes);
     if pulled.deleted != held.deleted {
         fields.push("deleted".into());
     }
@@ -106,6 +100,20 @@ pub fn compare(pulled: &PulledObject, held: Option<&HeldState>) -> Option<DriftE
         kind: DriftKind::Changed,
         fields,
     })
+}
+
+/// The attributes that differ; where both sides hold an object (the typed
+/// `catalog`), the keys inside it that differ (`catalog.prices`).
+fn differing(prefix: &str, a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<String> {
+    a.keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .flat_map(|k| match (prefix, a.get(k), b.get(k)) {
+            ("", Some(Value::Object(x)), Some(Value::Object(y))) => differing(k, x, y),
+            ("", _, _) => vec![k.clone()],
+            _ => vec![format!("{prefix}.{k}")],
+        })
+        .collect()
 }
 
 /// The `gone` entries of the ids a reconciliation tombstoned.

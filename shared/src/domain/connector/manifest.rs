@@ -278,6 +278,9 @@ pub struct Mapping {
     /// Attribute name → the record's path (kept as the record has it).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Typed catalog fields (`attributes.catalog`), for catalog streams.
+    #[serde(default)]
+    pub catalog: Option<super::catalog::CatalogPaths>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

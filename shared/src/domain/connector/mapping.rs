@@ -178,6 +178,13 @@ pub fn normalize(
             attributes.insert(name.clone(), v.clone());
         }
     }
+    if let Some(paths) = &mapping.catalog {
+        let typed = super::catalog::catalog_fields(paths, record)?;
+        attributes.insert(
+            "catalog".into(),
+            serde_json::to_value(typed).expect("typed fields serialize"),
+        );
+    }
     Ok(PulledObject {
         kind,
         event_id: format!("{source}-{}-{suffix}", event_part(&id)),
@@ -231,6 +238,7 @@ mod tests {
                 ("qty".to_owned(), "quantity".to_owned()),
             ]
             .into(),
+            catalog: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! (`adapters::connector_http`) runs any of them. Pure: loading, checking
 //! against the checked-in JSON Schema, templates, pagination and mapping.
 
+pub mod catalog;
 pub mod describe;
 pub mod manifest;
 pub mod mapping;
@@ -216,6 +217,22 @@ fn rules(file: &str, m: &Manifest) -> Vec<(Vec<Seg>, String)> {
         }
         if let Some(body) = &stream.request.body {
             body_templates(body, with("body"), &mut owned);
+        }
+        if stream.mapping.catalog.is_some() {
+            let at = vec![
+                key("streams"),
+                key(data_type.as_str()),
+                key("mapping"),
+                key("catalog"),
+            ];
+            if *data_type != DataType::Catalog {
+                errors.push((at, "is for the catalog stream only".into()));
+            } else if stream.mapping.attributes.contains_key("catalog") {
+                errors.push((
+                    at,
+                    "holds the typed fields at attributes.catalog: rename the attribute named catalog".into(),
+                ));
+            }
         }
         if let Some(each) = &stream.for_each {
             let declared = each
