@@ -204,6 +204,8 @@ mod tests {
             rejections: vec![],
             pos: None,
             drift: Default::default(),
+            duplicates: 0,
+            duplicate_ids: Vec::new(),
         }
     }
 

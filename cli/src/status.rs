@@ -127,6 +127,7 @@ mod tests {
             enqueued: 11,
             rejected: 1,
             pages: 2,
+            duplicates: 0,
             error_class: failed.then_some(ErrorClass::AuthError),
             error_message: failed.then(|| "Square answered 401".into()),
         }

@@ -420,3 +420,55 @@ async fn every_full_pull_records_its_drift_per_id_and_synchub_drift_shows_it() {
             .unwrap_err();
     assert!(refused.to_string().contains("full pulls"), "{refused}");
 }
+
+#[tokio::test]
+async fn a_product_the_pos_returns_twice_is_kept_newest_and_counted_on_the_run() {
+    let mut stack = TestStack::new().await;
+    let server = MockServer::start().await;
+    let (tenant, sync) = flowhub_tenant(&mut stack, &server).await;
+    // One variant twice in the answer (Flowhub lists a product per batch),
+    // the newer row first: the older one must not win by coming last.
+    let mut newer = variant("var-1", "Blue Dream 3.5g", "2026-12-01T12:00:00.000Z", 12);
+    newer["priceInMinorUnits"] = json!(2900);
+    flowhub(
+        &server,
+        vec![
+            newer,
+            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
+        ],
+    )
+    .await;
+    let catalog = PlanRequest {
+        trigger: Some(Trigger::Manual),
+        tenant_id: Some(tenant.id.clone()),
+        data_types: Some(vec![DataType::Catalog]),
+        force: true,
+        ..Default::default()
+    };
+    daily_sync(&stack, &sync, &tenant.id, catalog).await;
+    let run = sync.runs.runs(&tenant.id).await.unwrap().remove(0);
+    assert_eq!(
+        (
+            run.status,
+            run.fetched,
+            run.enqueued,
+            run.duplicates,
+            run.duplicate_ids.clone()
+        ),
+        (RunStatus::Succeeded, 3, 3, 1, vec!["var-1".to_owned()]),
+        "both rows go on as changes, the repeat is counted: {run:?}"
+    );
+    let held = stack.entity(&tenant.id, "item", "var-1").await.unwrap();
+    assert_eq!(
+        held["attributes"]["catalog"]["prices"][0]["amount"],
+        json!(2900),
+        "the newest row wins whatever its place in the answer: {held}"
+    );
+    let audit = stack.audit_rows(&format!("{}#item#var-1", tenant.id)).await;
+    let outcomes: Vec<AuditOutcome> = audit.iter().map(|r| r.outcome).collect();
+    assert!(
+        outcomes.contains(&AuditOutcome::Applied) && outcomes.contains(&AuditOutcome::Stale),
+        "the older row is audited as stale, not dropped: {outcomes:?}"
+    );
+}

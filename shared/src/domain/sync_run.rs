@@ -78,6 +78,19 @@ pub struct SyncRun {
         skip_serializing_if = "crate::domain::drift::DriftCounts::is_empty"
     )]
     pub drift: crate::domain::drift::DriftCounts,
+    /// Records whose id this pull had already returned (a POS answering one
+    /// product per batch or per location). None is dropped: each goes on as
+    /// a change and the ordering rule keeps the newest (`updatedAt`, then
+    /// `eventId`), so the product ends as its newest row. Counted here, the
+    /// first ids kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate_ids: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SyncRun {
@@ -94,6 +107,16 @@ impl SyncRun {
         self.rejected += 1;
         if self.rejections.len() < MAX_KEPT_REJECTIONS {
             self.rejections.push((id, reason));
+        }
+    }
+
+    /// Notes a record of an id this pull had already returned.
+    pub fn duplicate(&mut self, id: &str) {
+        self.duplicates += 1;
+        if self.duplicate_ids.len() < MAX_KEPT_REJECTIONS
+            && !self.duplicate_ids.iter().any(|d| d == id)
+        {
+            self.duplicate_ids.push(id.to_owned());
         }
     }
 
@@ -123,7 +146,10 @@ pub fn new_run_id(tenant: &str, now_millis: i64) -> String {
 /// A hash collision can only make an absent entity look seen (it is then
 /// not tombstoned that day), never delete a present one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SeenIds(Vec<u64>);
+pub struct SeenIds {
+    hashes: Vec<u64>,
+    repeated: usize,
+}
 
 fn id_hash(id: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
@@ -132,26 +158,34 @@ fn id_hash(id: &str) -> u64 {
 
 impl SeenIds {
     pub fn insert(&mut self, id: &str) {
-        self.0.push(id_hash(id));
+        self.hashes.push(id_hash(id));
     }
 
     /// Sorts for lookups; call once after the inserts.
     pub fn seal(&mut self) {
-        self.0.sort_unstable();
-        self.0.dedup();
-        self.0.shrink_to_fit();
+        let inserted = self.hashes.len();
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.hashes.shrink_to_fit();
+        self.repeated += inserted - self.hashes.len();
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.0.binary_search(&id_hash(id)).is_ok()
+        self.hashes.binary_search(&id_hash(id)).is_ok()
     }
 
+    /// Distinct ids.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.hashes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.hashes.is_empty()
+    }
+
+    /// Inserts of an id already inserted (the pull's duplicates, across pages).
+    pub fn repeated(&self) -> usize {
+        self.repeated
     }
 }
 
@@ -159,6 +193,17 @@ impl SeenIds {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn seen_ids_count_the_repeats_of_a_pull_across_pages() {
+        let mut seen = SeenIds::default();
+        for id in ["var-1", "var-2", "var-1", "var-3", "var-1"] {
+            seen.insert(id);
+        }
+        seen.seal();
+        assert_eq!((seen.len(), seen.repeated()), (3, 2));
+        assert!(seen.contains("var-1") && !seen.contains("var-4"));
+    }
 
     proptest! {
         #[test]

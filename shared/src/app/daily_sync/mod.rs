@@ -155,6 +155,8 @@ pub fn new_run(
         rejections: Vec::new(),
         pos: None,
         drift: Default::default(),
+        duplicates: 0,
+        duplicate_ids: Vec::new(),
     }
 }
 

@@ -182,10 +182,16 @@ pub(crate) fn normalize_page(
     run: &mut SyncRun,
     objects: &[serde_json::Value],
 ) -> Vec<PulledObject> {
-    let mut changes = Vec::with_capacity(objects.len());
+    let mut changes: Vec<PulledObject> = Vec::with_capacity(objects.len());
+    let mut ids = std::collections::HashSet::with_capacity(objects.len());
     for object in objects {
         match puller.normalize(run.data_type, object, run.started_millis) {
-            Ok(o) => changes.push(o),
+            Ok(o) => {
+                if !ids.insert(o.id.clone()) {
+                    run.duplicate(&o.id);
+                }
+                changes.push(o)
+            }
             Err(reason) => {
                 let id = puller.object_id(run.data_type, object);
                 tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, source = run.source(), correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
@@ -210,6 +216,8 @@ where
     I: EntityIndex,
 {
     let seen = ports.runs.seen(run).await?;
+    // The pages counted their own repeats; across pages only the whole set knows.
+    run.duplicates = run.duplicates.max(seen.repeated() as u64);
     let kind = run.data_type.kind();
     let mut after = None;
     let (mut gone_total, mut part) = (0, 0);

@@ -67,6 +67,8 @@ fn run(tenant: &str, data_type: DataType, status: RunStatus, start: i64, ms: i64
         rejections: vec![],
         pos: None,
         drift: Default::default(),
+        duplicates: 0,
+        duplicate_ids: Vec::new(),
     }
 }
 

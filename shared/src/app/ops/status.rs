@@ -42,6 +42,9 @@ pub struct RunLine {
     pub enqueued: u64,
     pub rejected: u64,
     pub pages: u64,
+    /// Records of an id the pull had already returned (kept; the newest wins).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_class: Option<ErrorClass>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,6 +70,7 @@ impl From<&SyncRun> for RunLine {
             enqueued: r.enqueued,
             rejected: r.rejected,
             pages: r.pages,
+            duplicates: r.duplicates,
             error_class: r.error_class,
             error_message: r.error_message.clone(),
         }
@@ -106,4 +110,8 @@ pub async fn status<R: RunLog, T: TenantDirectory>(
             .clone()
             .unwrap_or_else(|| "queued".into()),
     })
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
