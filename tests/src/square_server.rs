@@ -320,14 +320,30 @@ impl SquareServer {
 
 const BASE_SECONDS: i64 = 1_780_272_000; // 2026-06-01T00:00:00Z
 
-fn at(seconds_after_base: i64) -> String {
+pub fn at(seconds_after_base: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(BASE_SECONDS + seconds_after_base).unwrap();
     synchub::domain::time::canonical_time(t)
 }
 
+/// A POSaBIT venue's inventory row, as its POS API documents them (for
+/// the benchmarks that set the manifest engine beside Square's path).
+pub fn posabit_row(i: usize) -> Value {
+    json!({
+        "id": i, "product_id": i, "name": format!("Item {i}"), "sku": format!("SKU-{i:06}"), "brand": "Sunny", "vendor": "Sunny Farms",
+        "category": "Flower", "product_type": "Flower", "strain": "Lemon Haze", "flower_type": "sativa", "thc_measure": "21.3%",
+        "cbd_measure": "0.4%", "unit": "g", "price": 100 * i, "med_price": 90 * i, "quantity_on_hand": "14.0", "sellable_quantity": "12.0",
+        "image": [], "tags": [], "active": true, "updated_at": at(36_000 + i as i64)
+    })
+}
+
 /// Catalog ITEMs `ITEM{i:06}`, one variation each (`SKU-{i:06}`).
 pub fn items(n: usize) -> Vec<Value> {
-    (0..n)
+    items_in(0..n)
+}
+
+/// The ITEMs of `items` numbered in `range`.
+pub fn items_in(range: std::ops::Range<usize>) -> Vec<Value> {
+    range
         .map(|i| {
             json!({
                 "type": "ITEM", "id": format!("ITEM{i:06}"), "version": 1000 + i as i64, "is_deleted": false,
