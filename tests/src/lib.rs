@@ -426,3 +426,44 @@ pub fn shopify_customer(id: u64, email: &str, first: &str, updated_at: &str) -> 
         "addresses": [], "tax_exemptions": [], "admin_graphql_api_id": format!("gid://shopify/Customer/{id}"), "default_address": null
     })
 }
+
+/// Receives up to ten messages of a queue and deletes them, as the
+/// benchmarks' stand-in for the worker: how many went, or `None` when the
+/// engine did not answer in time (the caller asks again).
+pub async fn delete_received(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    wait_seconds: i32,
+) -> Option<usize> {
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait_seconds)
+        .send()
+        .await
+        .ok()?;
+    let entries: Vec<_> = got
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .set_receipt_handle(m.receipt_handle.clone())
+                .build()
+                .ok()
+        })
+        .collect();
+    let n = entries.len();
+    if n > 0 {
+        let _ = sqs
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+    }
+    Some(n)
+}

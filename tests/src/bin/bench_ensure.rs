@@ -65,37 +65,7 @@ async fn tenant(
 fn empty_continuously(sqs: aws_sdk_sqs::Client, url: String, stop: Arc<AtomicBool>) {
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
-            let Ok(got) = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-            else {
-                continue;
-            };
-            let entries: Vec<_> = got
-                .messages
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-                .filter_map(|(i, m)| {
-                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .set_receipt_handle(m.receipt_handle.clone())
-                        .build()
-                        .ok()
-                })
-                .collect();
-            if !entries.is_empty() {
-                let _ = sqs
-                    .delete_message_batch()
-                    .queue_url(&url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await;
-            }
+            delete_received(&sqs, &url, 1).await;
         }
     });
 }
@@ -107,35 +77,7 @@ async fn drain_now(sqs: &aws_sdk_sqs::Client, url: &str) {
         .map(|_| {
             let (sqs, url) = (sqs.clone(), url.to_owned());
             tokio::spawn(async move {
-                loop {
-                    let got = sqs
-                        .receive_message()
-                        .queue_url(&url)
-                        .max_number_of_messages(10)
-                        .send()
-                        .await;
-                    let messages = got.ok().and_then(|g| g.messages).unwrap_or_default();
-                    if messages.is_empty() {
-                        return;
-                    }
-                    let entries: Vec<_> = messages
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, m)| {
-                            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                                .id(i.to_string())
-                                .set_receipt_handle(m.receipt_handle.clone())
-                                .build()
-                                .ok()
-                        })
-                        .collect();
-                    let _ = sqs
-                        .delete_message_batch()
-                        .queue_url(&url)
-                        .set_entries(Some(entries))
-                        .send()
-                        .await;
-                }
+                while delete_received(&sqs, &url, 0).await.is_some_and(|n| n > 0) {}
             })
         })
         .collect();
