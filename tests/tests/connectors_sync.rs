@@ -307,6 +307,17 @@ async fn flowhub_tenant(stack: &mut TestStack, server: &MockServer) -> (TestTena
     (tenant, sync)
 }
 
+/// A manual full catalog pull, forced (today's may already have succeeded).
+fn catalog_pull(tenant: &str) -> PlanRequest {
+    PlanRequest {
+        trigger: Some(Trigger::Manual),
+        tenant_id: Some(tenant.to_owned()),
+        data_types: Some(vec![DataType::Catalog]),
+        force: true,
+        ..Default::default()
+    }
+}
+
 fn drift_args(tenant: &str, extra: &[&str]) -> synchub_cli::drift::DriftArgs {
     use clap::Parser;
     let mut argv = vec!["synchub", "drift", "--tenant", tenant];
@@ -334,13 +345,7 @@ async fn every_full_pull_records_its_drift_per_id_and_synchub_drift_shows_it() {
         ],
     )
     .await;
-    let catalog = PlanRequest {
-        trigger: Some(Trigger::Manual),
-        tenant_id: Some(tenant.id.clone()),
-        data_types: Some(vec![DataType::Catalog]),
-        force: true,
-        ..Default::default()
-    };
+    let catalog = catalog_pull(&tenant.id);
     daily_sync(&stack, &sync, &tenant.id, catalog.clone()).await;
     let first = synchub_cli::drift::report(&sync, &drift_args(&tenant.id, &[]))
         .await
@@ -439,13 +444,7 @@ async fn a_product_the_pos_returns_twice_is_kept_newest_and_counted_on_the_run()
         ],
     )
     .await;
-    let catalog = PlanRequest {
-        trigger: Some(Trigger::Manual),
-        tenant_id: Some(tenant.id.clone()),
-        data_types: Some(vec![DataType::Catalog]),
-        force: true,
-        ..Default::default()
-    };
+    let catalog = catalog_pull(&tenant.id);
     daily_sync(&stack, &sync, &tenant.id, catalog).await;
     let run = sync.runs.runs(&tenant.id).await.unwrap().remove(0);
     assert_eq!(
