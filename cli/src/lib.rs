@@ -10,6 +10,7 @@
 //! only in builds with the `demo` feature.
 
 pub mod api_gateway;
+pub mod arg_values;
 pub mod args;
 pub mod backfill;
 pub mod connector;
