@@ -183,20 +183,20 @@ pub(crate) fn normalize_page(
     objects: &[serde_json::Value],
 ) -> Vec<PulledObject> {
     let mut changes: Vec<PulledObject> = Vec::with_capacity(objects.len());
-    let mut ids = std::collections::HashSet::with_capacity(objects.len());
     for object in objects {
         match puller.normalize(run.data_type, object, run.started_millis) {
-            Ok(o) => {
-                if !ids.insert(o.id.clone()) {
-                    run.duplicate(&o.id);
-                }
-                changes.push(o)
-            }
+            Ok(o) => changes.push(o),
             Err(reason) => {
                 let id = puller.object_id(run.data_type, object);
                 tracing::warn!(tenant_id = %run.tenant_id, data_type = %run.data_type, source = run.source(), correlation_id = %run.run_id, object_id = %id, reason = %reason, "object rejected");
                 run.reject(id, reason.to_string());
             }
+        }
+    }
+    let mut ids = std::collections::HashSet::with_capacity(changes.len());
+    for o in &changes {
+        if !ids.insert(o.id.as_str()) {
+            run.duplicate(&o.id);
         }
     }
     changes
