@@ -10,7 +10,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use synchub::domain::cost::{self, Bill, Front, Inputs, PriceList};
+use synchub::domain::cost::{self, Bill, Capacity, Front, Inputs, PriceList, Setup};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -25,6 +25,10 @@ pub struct CostArgs {
     /// WebhookFront); both are shown when omitted.
     #[arg(long, value_enum)]
     pub front: Option<FrontArg>,
+    /// How the items and audit tables are billed (template parameter
+    /// TableCapacity); both are shown when omitted.
+    #[arg(long, value_enum)]
+    pub capacity: Option<CapacityArg>,
     /// A price list to use instead of the checked-in cost/prices.json.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
@@ -51,6 +55,38 @@ impl From<FrontArg> for Front {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CapacityArg {
+    OnDemand,
+    Provisioned,
+}
+
+impl From<CapacityArg> for Capacity {
+    fn from(capacity: CapacityArg) -> Self {
+        match capacity {
+            CapacityArg::OnDemand => Capacity::OnDemand,
+            CapacityArg::Provisioned => Capacity::Provisioned,
+        }
+    }
+}
+
+/// One webhook bill and the template choices it is for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookBill {
+    #[serde(flatten)]
+    pub setup: Setup,
+    pub bill: Bill,
+}
+
+/// One daily-sync bill and the capacity mode it is for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullBill {
+    pub capacity: Capacity,
+    pub bill: Bill,
+}
+
 /// What `synchub cost` answers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,9 +95,10 @@ pub struct CostReport {
     pub prices_read_on: String,
     pub inputs_measured_on: String,
     pub inputs_command: String,
-    /// One bill per front door asked for.
-    pub webhook_events: Vec<(Front, Bill)>,
-    pub daily_sync_objects: Bill,
+    /// One bill per front door and capacity mode asked for.
+    pub webhook_events: Vec<WebhookBill>,
+    /// One bill per capacity mode asked for.
+    pub daily_sync_objects: Vec<PullBill>,
 }
 
 /// Reads a document given on the command line, or the checked-in one.
@@ -87,17 +124,33 @@ pub fn load(prices: &str, inputs: &str) -> Result<(PriceList, Inputs), Error> {
     Ok((list, inputs))
 }
 
-pub fn report(list: &PriceList, inputs: &Inputs, fronts: &[Front]) -> CostReport {
+pub fn report(
+    list: &PriceList,
+    inputs: &Inputs,
+    fronts: &[Front],
+    capacities: &[Capacity],
+) -> CostReport {
+    let setups = capacities.iter().flat_map(|&capacity| {
+        fronts.iter().map(move |&front| Setup { front, capacity })
+    });
     CostReport {
         region: list.region.clone(),
         prices_read_on: list.read_on.clone(),
         inputs_measured_on: inputs.measured_on.clone(),
         inputs_command: inputs.command.clone(),
-        webhook_events: fronts
-            .iter()
-            .map(|&f| (f, cost::webhook_bill(&list.prices, inputs, f)))
+        webhook_events: setups
+            .map(|setup| WebhookBill {
+                setup,
+                bill: cost::webhook_bill(&list.prices, inputs, setup),
+            })
             .collect(),
-        daily_sync_objects: cost::daily_sync_bill(&list.prices, inputs),
+        daily_sync_objects: capacities
+            .iter()
+            .map(|&capacity| PullBill {
+                capacity,
+                bill: cost::daily_sync_bill(&list.prices, inputs, capacity),
+            })
+            .collect(),
     }
 }
 
@@ -109,7 +162,10 @@ pub fn run(args: &CostArgs) -> Result<String, Error> {
     let fronts = args
         .front
         .map_or_else(|| Front::ALL.to_vec(), |f| vec![f.into()]);
-    let report = report(&list, &inputs, &fronts);
+    let capacities = args
+        .capacity
+        .map_or_else(|| Capacity::ALL.to_vec(), |c| vec![c.into()]);
+    let report = report(&list, &inputs, &fronts, &capacities);
     if args.json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
     }
@@ -152,17 +208,28 @@ pub fn render(report: &CostReport) -> String {
         "dollars per million, {} list prices read {}, inputs measured {} ({})\n\n",
         report.region, report.prices_read_on, report.inputs_measured_on, report.inputs_command
     );
-    for (front, bill) in &report.webhook_events {
+    for WebhookBill { setup, bill } in &report.webhook_events {
         out += &bill_table(
-            &format!("per million webhook events, {} in front", front.as_str()),
+            &format!(
+                "per million webhook events, {} in front, {}",
+                setup.front.as_str(),
+                setup.capacity.as_str()
+            ),
             bill,
         );
         out.push('\n');
     }
-    out += &bill_table(
-        "per million daily-sync objects (pulled, queued, applied by the worker)",
-        &report.daily_sync_objects,
-    );
+    for PullBill { capacity, bill } in &report.daily_sync_objects {
+        out += &bill_table(
+            &format!(
+                "per million daily-sync objects (pulled, queued, applied by the worker), {}",
+                capacity.as_str()
+            ),
+            bill,
+        );
+        out.push('\n');
+    }
+    out.pop();
     out
 }
 
@@ -246,14 +313,31 @@ mod tests {
             });
             assert!(sources >= 8, "{doc}");
         }
-        let report = report(&list, &inputs, &Front::ALL);
+        let report = report(&list, &inputs, &Front::ALL, &Capacity::ALL);
         let text = render(&report);
         assert!(text.contains("API Gateway: HTTP API requests"), "{text}");
         assert!(text.contains("per million daily-sync objects"), "{text}");
-        let [(_, api), (_, url)] = &report.webhook_events[..] else {
-            panic!("two bills")
+        let totals: Vec<f64> = report
+            .webhook_events
+            .iter()
+            .map(|b| b.bill.total_usd_per_million)
+            .collect();
+        let [api, url, api_provisioned, url_provisioned] = totals[..] else {
+            panic!("four bills: {totals:?}")
         };
-        assert!(url.total_usd_per_million < api.total_usd_per_million);
+        assert!(url < api);
+        assert!(url_provisioned < url && api_provisioned < api);
+        assert_eq!(
+            report.webhook_events[3].setup,
+            Setup {
+                front: Front::FunctionUrl,
+                capacity: Capacity::Provisioned
+            }
+        );
+        let [on_demand, provisioned] = &report.daily_sync_objects[..] else {
+            panic!("two pull bills")
+        };
+        assert!(provisioned.bill.total_usd_per_million < on_demand.bill.total_usd_per_million);
     }
 
     fn walk(v: &serde_json::Value, f: &mut dyn FnMut(&str, &serde_json::Value)) {
@@ -282,6 +366,7 @@ mod tests {
         assert!(e.starts_with("prices: region: invalid type"), "{e}");
         let args = CostArgs {
             front: Some(FrontArg::FunctionUrl),
+            capacity: None,
             prices: Some("/nonexistent/prices.json".into()),
             inputs: None,
             json: false,
@@ -296,6 +381,7 @@ mod tests {
     fn one_front_door_prints_one_webhook_bill_and_json_carries_the_figures() {
         let args = CostArgs {
             front: Some(FrontArg::FunctionUrl),
+            capacity: Some(CapacityArg::Provisioned),
             prices: None,
             inputs: None,
             json: true,
@@ -303,7 +389,9 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&run(&args).unwrap()).unwrap();
         let bills = json["webhookEvents"].as_array().unwrap();
         assert_eq!(bills.len(), 1);
-        assert_eq!(bills[0][0], "function-url");
-        assert!(bills[0][1]["totalUsdPerMillion"].as_f64().unwrap() > 0.0);
+        assert_eq!(bills[0]["front"], "function-url");
+        assert_eq!(bills[0]["capacity"], "provisioned");
+        assert!(bills[0]["bill"]["totalUsdPerMillion"].as_f64().unwrap() > 0.0);
+        assert_eq!(json["dailySyncObjects"][0]["capacity"], "provisioned");
     }
 }

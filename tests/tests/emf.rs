@@ -200,7 +200,8 @@ async fn each_invocation_flushes_one_valid_emf_document_with_what_it_did() {
     let (ingest, worker) = (stack.ingest(), stack.worker());
     init_metrics("synchub-tests");
 
-    // An accepted webhook: one document, the cold start in it.
+    // An accepted webhook: its log line is the WebhooksAccepted metric (the
+    // template's metric filter), so only the cold start makes a document.
     let body = supplier_event("evt-1", "SKU-1", 12, &at_minute(1)).to_string();
     let event = apigw_event(
         &tenant.id,
@@ -214,10 +215,20 @@ async fn each_invocation_flushes_one_valid_emf_document_with_what_it_did() {
     let doc = &docs[0];
     assert_eq!(doc.dimensions, vec![vec!["function".to_owned()]]);
     assert_eq!(doc.dimension_values["function"], "synchub-tests");
-    assert_eq!(doc.value("WebhooksAccepted"), 1.0);
     assert_eq!(doc.value("ColdStart"), 1.0, "the first invocation's line");
-    assert_eq!(doc.metrics["WebhooksAccepted"].1.as_deref(), Some("Count"));
-    assert_eq!(doc.metrics.len(), 2, "{doc:?}");
+    assert_eq!(doc.metrics["ColdStart"].1.as_deref(), Some("Count"));
+    assert_eq!(doc.metrics.len(), 1, "{doc:?}");
+
+    // A second accepted webhook writes no document at all.
+    let body = supplier_event("evt-1b", "SKU-1", 13, &at_minute(2)).to_string();
+    let event = apigw_event(
+        &tenant.id,
+        &signed_headers(&tenant.secret, "msg_1b", &body),
+        &body,
+    );
+    let (status, answer) = invoke_ingest(&ingest, &event).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(flushed().is_empty(), "no EMF line for an accepted webhook");
 
     // A refused webhook: counted by its error class, and no cold start again.
     let forged = apigw_event(

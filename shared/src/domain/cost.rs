@@ -50,6 +50,10 @@ pub struct Prices {
     pub dynamodb_write_per_million: Price,
     /// Per million DynamoDB on-demand read request units.
     pub dynamodb_read_per_million: Price,
+    /// Per provisioned write capacity unit per hour.
+    pub dynamodb_write_capacity_unit_hour: Price,
+    /// Per provisioned read capacity unit per hour.
+    pub dynamodb_read_capacity_unit_hour: Price,
     /// Per GB of CloudWatch Logs ingested (Lambda logs, standard class, first tier).
     pub logs_ingestion_per_gb: Price,
 }
@@ -61,8 +65,17 @@ pub struct Inputs {
     pub measured_on: String,
     pub command: String,
     pub lambda: LambdaInputs,
+    pub dynamodb: DynamoDbInputs,
     pub webhook: WebhookInputs,
     pub daily_sync: DailySyncInputs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DynamoDbInputs {
+    /// With provisioned capacity, the share of the capacity paid for that
+    /// the writes and reads use on average (auto scaling's target).
+    pub provisioned_utilization: Figure,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +159,41 @@ impl Front {
     }
 }
 
+/// How the items and audit tables pay for their writes and reads
+/// (template parameter `TableCapacity`): per request, or per capacity unit
+/// hour with auto scaling keeping the use near its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capacity {
+    OnDemand,
+    Provisioned,
+}
+
+impl Capacity {
+    pub const ALL: [Capacity; 2] = [Capacity::OnDemand, Capacity::Provisioned];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capacity::OnDemand => "on-demand tables",
+            Capacity::Provisioned => "provisioned tables",
+        }
+    }
+}
+
+/// The template's choices a bill is made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Setup {
+    pub front: Front,
+    pub capacity: Capacity,
+}
+
+/// A capacity unit serves one request unit a second for an hour; at
+/// `utilization` of it used, a million request units cost this much.
+pub fn provisioned_per_million(unit_hour_usd: f64, utilization: f64) -> f64 {
+    unit_hour_usd / 3600.0 / utilization * 1e6
+}
+
 /// One line of the bill: dollars per million events (or objects).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -199,10 +247,56 @@ pub fn gb_seconds(ms: f64, memory_mb: f64) -> f64 {
 
 struct Lines<'a> {
     prices: &'a Prices,
+    /// How the items and audit tables are billed.
+    capacity: Capacity,
+    utilization: f64,
     lines: Vec<Component>,
 }
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(prices: &'a Prices, inputs: &Inputs, capacity: Capacity) -> Self {
+        Self {
+            prices,
+            capacity,
+            utilization: inputs.dynamodb.provisioned_utilization.value,
+            lines: Vec::new(),
+        }
+    }
+
+    /// What a million request units cost on the items and audit tables.
+    fn table_price(&self, on_demand: &Price, unit_hour: &Price, kind: &str) -> Price {
+        match self.capacity {
+            Capacity::OnDemand => on_demand.clone(),
+            Capacity::Provisioned => Price {
+                usd: provisioned_per_million(unit_hour.usd, self.utilization),
+                unit: format!(
+                    "per million {kind} request units at ${} per capacity unit hour, {:.0} % used",
+                    unit_hour.usd,
+                    self.utilization * 100.0
+                ),
+                source: unit_hour.source.clone(),
+            },
+        }
+    }
+
+    fn write_price(&self) -> Price {
+        let p = self.prices;
+        self.table_price(
+            &p.dynamodb_write_per_million,
+            &p.dynamodb_write_capacity_unit_hour,
+            "write",
+        )
+    }
+
+    fn read_price(&self) -> Price {
+        let p = self.prices;
+        self.table_price(
+            &p.dynamodb_read_per_million,
+            &p.dynamodb_read_capacity_unit_hour,
+            "read",
+        )
+    }
+
     /// `quantity` units per event at `price` per million units.
     fn per_million(
         &mut self,
@@ -215,7 +309,10 @@ impl Lines<'_> {
         self.lines.push(Component {
             service,
             item,
-            basis: format!("{quantity:.4} {unit} × ${}/M", price.usd),
+            basis: format!(
+                "{quantity:.4} {unit} × ${}/M",
+                (price.usd * 1e4).round() / 1e4
+            ),
             usd_per_million: quantity * price.usd,
         });
     }
@@ -245,6 +342,7 @@ impl Lines<'_> {
 /// receive and delete, the writes, the reads and its logs.
 fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
     let p = l.prices;
+    let (write, read) = (l.write_price(), l.read_price());
     let batch = w.worker_batch_size.value;
     let cpu = batch * w.worker_cpu_ms_per_event.value;
     let ms = billed_ms(
@@ -273,14 +371,14 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
         "items: conditional write",
         w.items_write_units_per_event.value,
         "WRU",
-        &p.dynamodb_write_per_million,
+        &write,
     );
     l.per_million(
         "DynamoDB",
         "audit row",
         w.audit_rows_per_event.value * w.audit_write_units_per_row.value,
         "WRU",
-        &p.dynamodb_write_per_million,
+        &write,
     );
     l.per_million(
         "DynamoDB",
@@ -289,28 +387,28 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
             * w.audit_index_rows_share.value
             * w.audit_index_write_units_per_row.value,
         "WRU",
-        &p.dynamodb_write_per_million,
+        &write,
     );
     l.per_million(
         "DynamoDB",
         "audit deliveries journal",
         w.audit_journal_write_units_per_batch.value / batch,
         "WRU",
-        &p.dynamodb_write_per_million,
+        &write,
     );
     l.per_million(
         "DynamoDB",
         "tenant counters",
         w.counter_write_units_per_batch.value / batch,
         "WRU",
-        &p.dynamodb_write_per_million,
+        &write,
     );
     l.per_million(
         "DynamoDB",
         "reads",
         w.read_units_per_event.value,
         "RRU",
-        &p.dynamodb_read_per_million,
+        &read,
     );
     let overhead = lambda.log_event_overhead_bytes.value;
     let per_batch = w.worker_log_bytes_per_batch.value
@@ -331,14 +429,12 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
     );
 }
 
-/// Dollars per million webhook events with `front` serving the routes.
-pub fn webhook_bill(prices: &Prices, inputs: &Inputs, front: Front) -> Bill {
+/// Dollars per million webhook events with `setup`'s front door serving
+/// the routes and its capacity mode on the tables.
+pub fn webhook_bill(prices: &Prices, inputs: &Inputs, setup: Setup) -> Bill {
     let (lambda, w) = (&inputs.lambda, &inputs.webhook);
-    let mut l = Lines {
-        prices,
-        lines: Vec::new(),
-    };
-    if front == Front::ApiGateway {
+    let mut l = Lines::new(prices, inputs, setup.capacity);
+    if setup.front == Front::ApiGateway {
         l.per_million(
             "API Gateway",
             "HTTP API requests",
@@ -398,13 +494,12 @@ pub fn webhook_bill(prices: &Prices, inputs: &Inputs, front: Front) -> Bill {
     Bill::new("webhook events", sort(l.lines))
 }
 
-/// Dollars per million objects a daily pull fetches and applies.
-pub fn daily_sync_bill(prices: &Prices, inputs: &Inputs) -> Bill {
+/// Dollars per million objects a daily pull fetches and applies, the
+/// items and audit tables billed by `capacity` (the runs table, which
+/// keeps the checkpoints, stays on demand).
+pub fn daily_sync_bill(prices: &Prices, inputs: &Inputs, capacity: Capacity) -> Bill {
     let (lambda, d, w) = (&inputs.lambda, &inputs.daily_sync, &inputs.webhook);
-    let mut l = Lines {
-        prices,
-        lines: Vec::new(),
-    };
+    let mut l = Lines::new(prices, inputs, capacity);
     let per_page = d.objects_per_page.value;
     let invocations =
         d.invocations_per_million_objects.value / 1e6 + 1.0 / w.worker_batch_size.value;
@@ -498,6 +593,13 @@ impl Inputs {
                     "must be at least 1",
                 ));
             }
+        }
+        let utilization = self.dynamodb.provisioned_utilization.value;
+        if !(0.2..=0.9).contains(&utilization) {
+            return Err(ValidationError::new(
+                "dynamodb.provisionedUtilization.value",
+                "must be a share from 0.2 to 0.9 (auto scaling's target range)",
+            ));
         }
         if w.audit_index_rows_share.value > 1.0 {
             return Err(ValidationError::new(

@@ -1,5 +1,14 @@
 use super::*;
 
+const API: Setup = Setup {
+    front: Front::ApiGateway,
+    capacity: Capacity::OnDemand,
+};
+const URL: Setup = Setup {
+    front: Front::FunctionUrl,
+    capacity: Capacity::OnDemand,
+};
+
 fn price(usd: f64) -> Price {
     Price {
         usd,
@@ -25,6 +34,8 @@ fn prices() -> Prices {
         sqs_fair_queue_surcharge_per_million: price(0.0),
         dynamodb_write_per_million: price(0.625),
         dynamodb_read_per_million: price(0.125),
+        dynamodb_write_capacity_unit_hour: price(0.00072),
+        dynamodb_read_capacity_unit_hour: price(0.000144),
         logs_ingestion_per_gb: price(0.50),
     }
 }
@@ -37,6 +48,9 @@ fn inputs() -> Inputs {
             memory_mb_per_vcpu: fig(1024.0),
             log_event_overhead_bytes: fig(26.0),
             platform_log_bytes_per_invocation: fig(0.0),
+        },
+        dynamodb: DynamoDbInputs {
+            provisioned_utilization: fig(0.8),
         },
         webhook: WebhookInputs {
             ingest_memory_mb: fig(128.0),
@@ -99,7 +113,7 @@ fn lambda_bills_cpu_at_the_memorys_share_of_a_vcpu_rounded_up_to_the_millisecond
 
 #[test]
 fn a_webhook_event_costs_what_the_hand_computed_bill_says() {
-    let bill = webhook_bill(&prices(), &inputs(), Front::ApiGateway);
+    let bill = webhook_bill(&prices(), &inputs(), API);
     assert!(close(line(&bill, "HTTP API requests"), 1.0));
     // 1 ingest + 1/25 worker invocations at $0.20.
     assert!(close(line(&bill, "requests (ingest + worker)"), 0.208));
@@ -135,16 +149,48 @@ fn a_webhook_event_costs_what_the_hand_computed_bill_says() {
 
 #[test]
 fn the_function_url_saves_exactly_the_api_gateway_line() {
-    let api = webhook_bill(&prices(), &inputs(), Front::ApiGateway);
-    let url = webhook_bill(&prices(), &inputs(), Front::FunctionUrl);
+    let api = webhook_bill(&prices(), &inputs(), API);
+    let url = webhook_bill(&prices(), &inputs(), URL);
     assert!(close(url.total_usd_per_million, 2.95116679));
     assert_eq!(url.service_total("API Gateway"), 0.0);
     assert_eq!(url.components.len() + 1, api.components.len());
 }
 
 #[test]
+fn provisioned_tables_pay_per_capacity_unit_hour_at_the_utilization_the_scaling_keeps() {
+    // $0.00072 per WCU-hour at 80 % use: 3,600 × 0.8 writes per unit hour,
+    // $0.25 per million; reads at $0.000144, $0.05 per million.
+    assert!(close(provisioned_per_million(0.00072, 0.8), 0.25));
+    let setup = Setup {
+        front: Front::FunctionUrl,
+        capacity: Capacity::Provisioned,
+    };
+    let on_demand = webhook_bill(&prices(), &inputs(), URL);
+    let bill = webhook_bill(&prices(), &inputs(), setup);
+    for item in [
+        "items: conditional write",
+        "audit row",
+        "audit index byTenantHour",
+    ] {
+        assert!(close(line(&bill, item), 0.25), "{item}");
+    }
+    assert!(close(line(&bill, "tenant counters"), 0.02));
+    assert!(close(line(&bill, "reads"), 0.0002));
+    assert!(close(bill.service_total("DynamoDB"), 0.7902));
+    // Only DynamoDB's lines change.
+    assert!(close(
+        on_demand.total_usd_per_million - bill.total_usd_per_million,
+        1.9755 - 0.7902
+    ));
+    // The runs table keeps the checkpoints on demand.
+    let pull = daily_sync_bill(&prices(), &inputs(), Capacity::Provisioned);
+    assert!(close(line(&pull, "checkpoint + seen ids"), 0.025));
+    assert!(close(line(&pull, "items: conditional write"), 0.25));
+}
+
+#[test]
 fn a_daily_sync_object_costs_what_the_hand_computed_bill_says() {
-    let bill = daily_sync_bill(&prices(), &inputs());
+    let bill = daily_sync_bill(&prices(), &inputs(), Capacity::OnDemand);
     // 3 daily-sync invocations per million objects + 1/25 worker invocations.
     assert!(close(
         line(&bill, "requests (daily-sync + worker)"),
@@ -166,7 +212,7 @@ fn a_daily_sync_object_costs_what_the_hand_computed_bill_says() {
 fn platform_lines_are_paid_per_invocation_so_batching_shares_them() {
     let mut i = inputs();
     i.lambda.platform_log_bytes_per_invocation = fig(500.0);
-    let bill = webhook_bill(&prices(), &i, Front::FunctionUrl);
+    let bill = webhook_bill(&prices(), &i, URL);
     assert!(close(
         line(&bill, "webhook-ingest logs"),
         (326.0 + 500.0) * 1e6 / 1e9 * 0.5
@@ -200,6 +246,12 @@ fn a_bad_figure_is_refused_naming_its_field() {
     assert_eq!(
         i.validate().unwrap_err().field,
         "webhook.auditIndexRowsShare.value"
+    );
+    let mut i = inputs();
+    i.dynamodb.provisioned_utilization = fig(1.0);
+    assert_eq!(
+        i.validate().unwrap_err().field,
+        "dynamodb.provisionedUtilization.value"
     );
     assert!(inputs().validate().is_ok());
     let mut list = PriceList {
@@ -240,8 +292,8 @@ proptest::proptest! {
         i.webhook.worker_log_bytes_per_event = fig(bytes);
         i.webhook.worker_memory_mb = fig(memory);
         proptest::prop_assert!(i.validate().is_ok());
-        let api = webhook_bill(&prices(), &i, Front::ApiGateway);
-        let url = webhook_bill(&prices(), &i, Front::FunctionUrl);
+        let api = webhook_bill(&prices(), &i, API);
+        let url = webhook_bill(&prices(), &i, URL);
         let sum: f64 = api.components.iter().map(|c| c.usd_per_million).sum();
         proptest::prop_assert!(close(api.total_usd_per_million, sum));
         proptest::prop_assert!(api.components.iter().all(|c| c.usd_per_million >= 0.0));

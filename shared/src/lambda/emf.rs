@@ -7,8 +7,10 @@
 //! a second bounded one. What each function emits (counts unless named `Ms`):
 //!
 //! - every function: `ColdStart`, with its first invocation's line.
-//! - webhook-ingest: `WebhooksAccepted`; `WebhooksRefused` by `class` (the six
-//!   error classes).
+//! - webhook-ingest: `WebhooksRefused` by `class` (the six error classes).
+//!   `WebhooksAccepted` (by `source`) is not an EMF metric: the template's
+//!   log metric filter counts the `webhook accepted` line, the one line an
+//!   accepted webhook writes.
 //! - sync-worker, per batch: `BatchRecords`, `EventsApplied`, `EventsStale`,
 //!   `EventsDuplicate`, `EventsRejected`, `RecordsRetried`, `PublishOk`,
 //!   `PublishFailed`, `PublishRecovered`, `TargetsSucceeded`,
@@ -65,7 +67,6 @@ pub const FUNCTION_DIMENSION: &str = "function";
 /// Every count a function emits (see the module doc for which and when).
 pub const COUNTS: &[&str] = &[
     "ColdStart",
-    "WebhooksAccepted",
     "WebhooksRefused",
     "BatchRecords",
     "EventsApplied",
