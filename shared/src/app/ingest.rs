@@ -153,10 +153,12 @@ fn respond(
 ) -> WebhookResponse {
     let (status, mut body) = match result {
         Ok(accepted) => {
-            // This line is also the `WebhooksAccepted` metric (by `source`):
-            // the template's metric filter counts it, so an accepted webhook
-            // writes no EMF document of its own (log bytes are billed).
-            tracing::info!(
+            // Debug: at info a delivery's one line is the worker's `event
+            // settled` (with this correlation id), and an accepted webhook
+            // writes nothing here, no EMF document either: CloudWatch Logs
+            // bills every byte (BENCHMARKS.md, cost). The dashboard counts
+            // accepted webhooks as ingest's invocations less its refusals.
+            tracing::debug!(
                 tenant,
                 source,
                 event_id = accepted["eventId"].as_str(),

@@ -8,9 +8,8 @@
 //!
 //! - every function: `ColdStart`, with its first invocation's line.
 //! - webhook-ingest: `WebhooksRefused` by `class` (the six error classes).
-//!   `WebhooksAccepted` (by `source`) is not an EMF metric: the template's
-//!   log metric filter counts the `webhook accepted` line, the one line an
-//!   accepted webhook writes.
+//!   An accepted webhook records nothing, so its invocation writes no line
+//!   (the dashboard counts acceptances as invocations less refusals).
 //! - sync-worker, per batch: `BatchRecords`, `EventsApplied`, `EventsStale`,
 //!   `EventsDuplicate`, `EventsRejected`, `RecordsRetried`, `PublishOk`,
 //!   `PublishFailed`, `PublishRecovered`, `TargetsSucceeded`,
