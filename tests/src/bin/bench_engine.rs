@@ -8,8 +8,14 @@
 //! both (see `synchub-bench-sync` for the whole pull). One source per
 //! process, so peak RSS is the source's own.
 //!
+//! `--source square-manifest` runs the engine on Square's own pages with a
+//! manifest that keeps what the hand-written path keeps
+//! (`tests/bench/square-catalog.yaml`): the same pull, the same output, so
+//! the ratio is the engine's own overhead.
+//!
 //! cargo build --release -p synchub-tests --bin synchub-bench-engine
 //! target/release/synchub-bench-engine --source square --objects 100000
+//! target/release/synchub-bench-engine --source square-manifest --objects 100000
 //! target/release/synchub-bench-engine --source posabit --objects 100000
 
 use clap::Parser;
@@ -18,9 +24,12 @@ use synchub::domain::connector;
 use synchub::domain::square::{self, DataType};
 use synchub_tests::square_server;
 
+/// Square's catalog pull as a manifest, for this benchmark only.
+const SQUARE_MANIFEST: &str = include_str!("../../bench/square-catalog.yaml");
+
 #[derive(Parser)]
 struct Args {
-    /// square or posabit.
+    /// square, square-manifest or posabit.
     #[arg(long)]
     source: String,
     #[arg(long, default_value_t = 100_000)]
@@ -55,19 +64,26 @@ fn usage() -> (f64, u64) {
 fn body(source: &str, page: usize, objects: usize) -> String {
     let range = page * 100..((page + 1) * 100).min(objects);
     match source {
-        "square" => json!({"objects": square_server::items_in(range), "cursor": format!("c{page}")}),
+        "square" | "square-manifest" => json!({"objects": square_server::items_in(range), "cursor": format!("c{page}")}),
         "posabit" => {
             let rows: Vec<Value> = range.map(square_server::posabit_row).collect();
             json!({"total_records": objects, "current_page": page + 1, "total_pages": objects.div_ceil(100), "per_page": 100, "inventory": rows})
         }
-        other => panic!("--source {other}: square or posabit"),
+        other => panic!("--source {other}: square, square-manifest or posabit"),
     }
     .to_string()
 }
 
 fn main() {
     let args = Args::parse();
-    let manifest = connector::connector("posabit").expect("the posabit manifest loads");
+    let manifest = match args.source.as_str() {
+        "square-manifest" => Box::leak(Box::new(
+            connector::load("tests/bench/square-catalog.yaml", SQUARE_MANIFEST)
+                .expect("the benchmark's Square manifest loads"),
+        )),
+        _ => connector::connector("posabit").expect("the posabit manifest loads"),
+    };
+    let selector = &manifest.streams[&DataType::Catalog].records;
     let pages = args.objects.div_ceil(100);
     // Making the bodies is the stand-in's work, not the source's: timed
     // alone first, then taken off the measure.
@@ -88,7 +104,7 @@ fn main() {
                 .as_array()
                 .map(|a| a.iter().collect())
                 .unwrap_or_default(),
-            _ => connector::mapping::records(&parsed, "inventory"),
+            _ => connector::mapping::records(&parsed, selector),
         };
         for record in records {
             let object = match args.source.as_str() {

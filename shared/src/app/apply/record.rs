@@ -65,9 +65,12 @@ pub(super) fn settled_rows<'d>(
                 row.targets.insert((*target).into(), status.clone());
             }
         }
+        // A delivery's one line at info. No SQS message id: a webhook's
+        // correlation id names its message already (a pull's, with the
+        // event id), the audit row keeps it, and CloudWatch bills each byte.
         tracing::info!(
             tenant = %p.change.key.tenant, entity = %p.change.key, event_id = %p.change.version.event_id,
-            message_id = %p.delivery.message_id, correlation_id = %p.correlation_id,
+            correlation_id = %p.correlation_id,
             outcome = %outcome, storefront = row.targets.get(STOREFRONT).map(|s| s.status.to_string()),
             "event settled"
         );
