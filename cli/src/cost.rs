@@ -130,9 +130,9 @@ pub fn report(
     fronts: &[Front],
     capacities: &[Capacity],
 ) -> CostReport {
-    let setups = capacities.iter().flat_map(|&capacity| {
-        fronts.iter().map(move |&front| Setup { front, capacity })
-    });
+    let setups = capacities
+        .iter()
+        .flat_map(|&capacity| fronts.iter().map(move |&front| Setup { front, capacity }));
     CostReport {
         region: list.region.clone(),
         prices_read_on: list.read_on.clone(),

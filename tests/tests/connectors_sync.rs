@@ -471,3 +471,47 @@ async fn a_product_the_pos_returns_twice_is_kept_newest_and_counted_on_the_run()
         "the older row is audited as stale, not dropped: {outcomes:?}"
     );
 }
+
+/// The engine benchmark's Square manifest (`tests/bench/square-catalog.yaml`)
+/// maps Square's catalog pages to the changes the hand-written path makes:
+/// same entity, time, tombstone, version (in the event id) and name, so the
+/// benchmark times the two on the same output.
+#[test]
+fn the_benchmarks_square_manifest_maps_squares_items_like_the_hand_written_path() {
+    use synchub::domain::{connector, square};
+    let file = "tests/bench/square-catalog.yaml";
+    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+    let manifest = connector::load(file, &text).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut items = square_server::items_in(0..20);
+    items[3]["is_deleted"] = json!(true);
+    for item in &items {
+        let engine = manifest.normalize(DataType::Catalog, item, 0).unwrap();
+        let hand = square::normalize(DataType::Catalog, item, 0).unwrap();
+        assert_eq!(
+            (engine.kind, &engine.id, &engine.updated_at, engine.deleted),
+            (hand.kind, &hand.id, &hand.updated_at, hand.deleted)
+        );
+        let version = |event_id: &str| event_id.rsplit('-').next().unwrap().to_owned();
+        assert_eq!(version(&engine.event_id), version(&hand.event_id));
+        assert_eq!(engine.attributes["name"], hand.attributes["name"]);
+        let skus = |variations: &Value, path: &[&str]| -> Vec<Value> {
+            let list = variations.as_array().unwrap();
+            list.iter()
+                .map(|v| path.iter().fold(v, |v, k| &v[*k]).clone())
+                .collect()
+        };
+        assert_eq!(
+            skus(
+                &engine.attributes["variations"],
+                &["item_variation_data", "sku"]
+            ),
+            skus(&hand.attributes["variations"], &["sku"])
+        );
+    }
+    assert!(
+        manifest
+            .normalize(DataType::Catalog, &items[3], 0)
+            .unwrap()
+            .deleted
+    );
+}

@@ -42,7 +42,11 @@ fn the_items_and_audit_tables_are_on_demand_unless_provisioned_capacity_is_chose
         );
         assert_eq!(reference(&throughput[2]), "AWS::NoValue", "{table}");
         // A provisioned table's indexes need throughput of their own.
-        for index in props["GlobalSecondaryIndexes"].as_sequence().into_iter().flatten() {
+        for index in props["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
             let throughput = tagged(&index["ProvisionedThroughput"], "If");
             assert_eq!(throughput[0], "ProvisionedTables", "{table}");
         }
