@@ -290,7 +290,19 @@ async fn treez_exchanges_its_keys_for_a_token_and_pages_by_fifty() {
         "product_configurable_fields": {"name": "ESPRESSO BEANS SAMPLE", "brand": "KIVA", "classification": "SATIVA", "amount": "3.5", "uom": "GRAMS", "sub_type": "COOKIE", "total_mg_thc": "3", "total_mg_cbd": "2"},
         "pricing": {"price_type": "FLAT", "price_sell": 54.5}, "product_barcodes": ["barcode1"], "e_commerce": {"all_images": [], "primary_image": "", "hide_from_menu": false}})
     };
-    let page = |range: std::ops::Range<u32>| json!({"resultCode": "SUCCESS", "data": {"product_list": range.map(product).collect::<Vec<_>>()}});
+    // The product list's inline discounts, shaped as Treez's sample response.
+    let discounted = |n: u32| {
+        let mut p = product(n);
+        if n == 0 {
+            p["discounts"] = json!([
+                {"discount_id": "4b4d1c7e-0001", "discount_title": "15% Off Edibles", "discount_affinity": "Cart", "discount_amount": 15.0, "discount_method": "PERCENT", "discount_stackable": "No", "discount_condition_detail": []},
+                {"discount_id": "4b4d1c7e-0002", "discount_title": "$5 Off", "discount_affinity": "Cart", "discount_amount": 5.0, "discount_method": "DOLLAR", "discount_stackable": "Yes", "discount_condition_detail": []},
+                {"discount_id": "4b4d1c7e-0003", "discount_title": "BOGO Cookies", "discount_affinity": "Cart", "discount_amount": 100.0, "discount_method": "BOGO", "discount_stackable": "No", "discount_condition_detail": []}
+            ]);
+        }
+        p
+    };
+    let page = |range: std::ops::Range<u32>| json!({"resultCode": "SUCCESS", "data": {"product_list": range.map(discounted).collect::<Vec<_>>()}});
     let treez = |p: &str| {
         Mock::given(path(
             "/v2.0/dispensary/partnersandbox2/product/product_list",
@@ -340,6 +352,15 @@ async fn treez_exchanges_its_keys_for_a_token_and_pages_by_fifty() {
         ),
         (Some("KIVA"), &json!(54.5))
     );
+    assert_eq!(
+        catalog[0].attributes["catalog"]["promotions"],
+        json!([
+            {"id": "4b4d1c7e-0001", "name": "15% Off Edibles", "discount": {"kind": "percent", "value": 15.0}},
+            {"id": "4b4d1c7e-0002", "name": "$5 Off", "discount": {"kind": "amount", "amount": 500}},
+            {"id": "4b4d1c7e-0003", "name": "BOGO Cookies", "discount": {"kind": "other", "method": "BOGO", "value": 100.0}}
+        ])
+    );
+    assert!(catalog[1].attributes["catalog"].get("promotions").is_none());
     let inventory = pull(
         &server,
         "treez",

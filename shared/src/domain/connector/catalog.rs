@@ -1,12 +1,13 @@
 //! Typed catalog fields: what cannabis retailers sync for, read from a POS
 //! record by the stream's `mapping.catalog` paths into one shape whatever
 //! the POS (brand, strain, category, potency with its unit, lab test date,
-//! weight or volume, price per location, image URLs). A value that is
+//! weight or volume, price per location, image URLs, promotions). A value that is
 //! present but cannot be read is refused with the path and the rule, so a
 //! product never lands with a potency or a price synchub misread.
 
 use super::manifest::TimeFormat;
 use super::mapping::{parse_time, records, value_at};
+use super::promotion::{promotions, Promotion, PromotionPaths};
 use crate::domain::ids::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -60,6 +61,9 @@ pub struct CatalogPaths {
     /// An image URL, or a list of them (`*` flattens: `assets.*.publicURL`).
     #[serde(default)]
     pub images: Option<String>,
+    /// The promotions the record carries (see `promotion`).
+    #[serde(default)]
+    pub promotions: Option<PromotionPaths>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +139,8 @@ pub struct CatalogFields {
     pub prices: Vec<LocationPrice>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<Promotion>,
 }
 
 /// A number and the unit text after it (`21.3%` → (21.3, "%")).
@@ -343,6 +349,10 @@ pub fn catalog_fields(
         size,
         prices,
         images,
+        promotions: match &paths.promotions {
+            Some(p) => promotions(p, record)?,
+            None => Vec::new(),
+        },
     })
 }
 

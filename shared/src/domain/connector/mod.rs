@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod mapping;
 pub mod paging;
 pub mod pos;
+pub mod promotion;
 pub mod schema;
 pub mod template;
 pub mod yaml_lines;
