@@ -515,3 +515,73 @@ fn the_benchmarks_square_manifest_maps_squares_items_like_the_hand_written_path(
             .deleted
     );
 }
+
+/// Sync on demand serves a connector tenant like a Square one:
+/// `POST /api/tenants/{id}/ensure` pulls Flowhub through the engine inline
+/// (the tenant's method is direct), answers per data type, and the worker
+/// lands the objects with their source.
+#[tokio::test]
+async fn ensure_pulls_a_flowhub_tenant_on_demand_through_the_engine() {
+    use synchub::lambda::Api;
+    use synchub_tests::api_contract::post;
+    let mut stack = TestStack::new().await;
+    let server = MockServer::start().await;
+    flowhub(
+        &server,
+        vec![
+            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
+            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+        ],
+    )
+    .await;
+    let (tenant, _) = flowhub_tenant(&mut stack, &server).await;
+    let admin =
+        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
+    let vault = SsmSecretStore::new(
+        aws_sdk_ssm::Client::new(&stack.aws),
+        &stack.config.tenant_secrets_path,
+        Duration::ZERO,
+    );
+    let direct = SettingsChange {
+        sync_method: Some("direct".into()),
+        ..Default::default()
+    };
+    let ports = TenantPorts {
+        admin: &admin,
+        vault: &vault,
+    };
+    tenants::set(&ports, &tenant.id, &direct, &Credentials::default())
+        .await
+        .unwrap();
+    let api = Api::new(&stack.aws, &stack.config);
+
+    let answer = post(
+        &api,
+        &format!("/api/tenants/{}/ensure", tenant.id),
+        &json!({"dataTypes": ["catalog", "inventory"], "timeoutMs": 20_000}).to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["method"], "direct", "{}", answer.body);
+    assert_eq!(answer.body["fallbackUsed"], false, "{}", answer.body);
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{}", answer.body);
+    for r in results {
+        assert_eq!(
+            (r["status"].as_str(), r["objects"].as_u64()),
+            (Some("succeeded"), Some(2)),
+            "{r}"
+        );
+    }
+    let runs = api.sync.runs.runs(&tenant.id).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r.source() == "flowhub"), "{runs:?}");
+
+    stack.drain(&stack.worker(), Duration::from_secs(20)).await;
+    let item = stack
+        .entity(&tenant.id, "item", "var-1")
+        .await
+        .expect("var-1 stored");
+    assert_eq!(item["source"], "flowhub");
+    assert_eq!(item["attributes"]["catalog"]["brand"], "Acme Farms");
+}

@@ -22,6 +22,7 @@ mod stats;
 pub use stats::{method_stats, MethodLine, MethodStatsReport};
 
 use super::daily_sync::{SyncError, SyncPolicy, SyncPorts};
+use crate::domain::connector::PosConnection;
 use crate::domain::ensure::DEFAULT_TIMEOUT_MS;
 use crate::domain::ensure::{ensure_timeout, first_method_budget, EnsureSample, SyncMethod};
 use crate::domain::metrics::hour_of;
@@ -42,6 +43,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnsureRequest {
     pub data_types: Vec<DataType>,
+    /// No data types were named: every one the tenant's POS pulls.
+    pub all: bool,
     pub timeout: Duration,
 }
 
@@ -58,6 +61,7 @@ impl EnsureRequest {
                 "must name at least one data type (omit it for all)",
             ));
         }
+        let all = data_types.is_none();
         let mut unique: Vec<DataType> = Vec::new();
         for d in data_types.unwrap_or_else(|| DataType::ALL.to_vec()) {
             if !unique.contains(&d) {
@@ -66,6 +70,7 @@ impl EnsureRequest {
         }
         Ok(Self {
             data_types: unique,
+            all,
             timeout: ensure_timeout(timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
         })
     }
@@ -138,6 +143,9 @@ impl Failure {
 #[serde(rename_all = "camelCase")]
 pub struct DataTypeResult {
     pub data_type: DataType,
+    /// The connector POS that pulled it (absent: Square).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub status: DataTypeStatus,
     /// The method that finished it (or tried last).
     pub method: SyncMethod,
@@ -203,6 +211,8 @@ impl Classified for EnsureError {
 #[derive(Debug, Clone)]
 struct Track {
     data_type: DataType,
+    /// The POS it is pulled from (a tenant's connector, or Square).
+    pos: PosConnection,
     method: SyncMethod,
     run_id: Option<String>,
     /// The run as last read or left (a paused direct run is still `running`).
@@ -222,9 +232,10 @@ enum State {
 }
 
 impl Track {
-    fn new(data_type: DataType, method: SyncMethod) -> Self {
+    fn new(data_type: DataType, pos: PosConnection, method: SyncMethod) -> Self {
         Self {
             data_type,
+            pos,
             method,
             run_id: None,
             run: None,
@@ -232,6 +243,11 @@ impl Track {
             watched_since: 0,
             done_after: Duration::ZERO,
         }
+    }
+
+    /// The source its runs name (`None`: Square).
+    fn source(&self) -> Option<String> {
+        (!self.pos.is_square()).then(|| self.pos.connector.clone())
     }
 
     /// The run ended (or was found ended): its status decides.
@@ -305,6 +321,7 @@ impl Track {
         };
         DataTypeResult {
             data_type: self.data_type,
+            source: self.source(),
             status,
             method: self.method,
             objects: self.run.as_ref().map_or(0, |r| r.fetched),
@@ -346,11 +363,7 @@ where
         return Err(SyncError::Maintenance.into());
     }
     let deadline = started + request.timeout;
-    let mut tracks: Vec<Track> = request
-        .data_types
-        .iter()
-        .map(|&d| Track::new(d, method))
-        .collect();
+    let mut tracks = tracks_for(request, &settings.pos_sources(), method)?;
     let first_deadline = started + first_method_budget(request.timeout);
     methods::attempt(ports, method, tenant, &mut tracks, started, first_deadline).await;
 
@@ -397,6 +410,32 @@ where
     }
     tracing::info!(tenant_id = %tenant, method = %method, fallback_used = report.fallback_used, succeeded = report.succeeded(), duration_ms = report.duration_ms, "ensure answered");
     Ok(report)
+}
+
+/// One track per data type and POS of the tenant that pulls it. A data type
+/// none of them pulls is left out when the caller named none, and refused
+/// (naming the tenant's POS) when the caller asked for it.
+fn tracks_for(
+    request: &EnsureRequest,
+    sources: &[PosConnection],
+    method: SyncMethod,
+) -> Result<Vec<Track>, ValidationError> {
+    let mut tracks = Vec::new();
+    for &d in &request.data_types {
+        let covering: Vec<&PosConnection> = sources
+            .iter()
+            .filter(|p| p.data_types().contains(&d))
+            .collect();
+        if covering.is_empty() && !request.all {
+            let names: Vec<&str> = sources.iter().map(|p| p.connector.as_str()).collect();
+            return Err(ValidationError::new(
+                "dataTypes",
+                format!("no POS of this tenant pulls {d} ({})", names.join(", ")),
+            ));
+        }
+        tracks.extend(covering.into_iter().map(|p| Track::new(d, p.clone(), method)));
+    }
+    Ok(tracks)
 }
 
 fn report(
@@ -458,8 +497,43 @@ mod tests {
     }
 
     #[test]
+    fn each_pos_that_pulls_a_data_type_gets_a_track_and_one_none_pulls_is_refused_by_name() {
+        let flowhub = PosConnection {
+            connector: "flowhub".into(),
+            ..PosConnection::square()
+        };
+        let two = [PosConnection::square(), flowhub.clone()];
+        let all = EnsureRequest::new(None, None).unwrap();
+        let tracks = tracks_for(&all, &two, SyncMethod::Direct).unwrap();
+        let catalog: Vec<Option<String>> = tracks
+            .iter()
+            .filter(|t| t.data_type == DataType::Catalog)
+            .map(Track::source)
+            .collect();
+        assert_eq!(catalog, [None, Some("flowhub".to_owned())]);
+        assert_eq!(
+            tracks[0].result().source,
+            None,
+            "Square's results name no source"
+        );
+        // Flowhub has no categories: left out when none were named...
+        let only = tracks_for(&all, std::slice::from_ref(&flowhub), SyncMethod::Direct).unwrap();
+        assert!(only.iter().all(|t| t.data_type != DataType::Categories));
+        assert!(!only.is_empty());
+        // ...refused by name when asked for.
+        let asked = EnsureRequest::new(Some(vec![DataType::Categories]), None).unwrap();
+        let e = tracks_for(&asked, &[flowhub], SyncMethod::Direct).unwrap_err();
+        assert_eq!(e.field, "dataTypes");
+        assert_eq!(e.rule, "no POS of this tenant pulls categories (flowhub)");
+    }
+
+    #[test]
     fn a_timed_out_data_type_reports_a_retryable_timeout() {
-        let mut t = Track::new(DataType::Catalog, SyncMethod::Queued);
+        let mut t = Track::new(
+            DataType::Catalog,
+            PosConnection::square(),
+            SyncMethod::Queued,
+        );
         t.timed_out(Instant::now());
         let r = t.result();
         assert_eq!(r.status, DataTypeStatus::TimedOut);

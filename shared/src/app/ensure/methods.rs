@@ -4,7 +4,7 @@
 
 use super::{direct_policy, EnsurePorts, Failure, State, Track};
 use crate::app::daily_sync::{
-    continue_run, plan, queue_run, start_run, PlanOutcome, Progress, Start, SyncPorts,
+    continue_run, plan, queue_run, start_run_for, PlanOutcome, Progress, Start, SyncPorts,
 };
 use crate::domain::ensure::SyncMethod;
 use crate::domain::sync_run::{RunStatus, Trigger};
@@ -94,7 +94,9 @@ async fn queued<P, R, Q, K, I, D, S>(
                     t.failed(Failure::new(e.class(), e.to_string()), started);
                 }
             }
-            None => to_plan.push(t.data_type),
+            // One plan per data type starts a run of each POS that pulls it.
+            None if !to_plan.contains(&t.data_type) => to_plan.push(t.data_type),
+            None => {}
         }
     }
     if !to_plan.is_empty() {
@@ -109,8 +111,9 @@ async fn queued<P, R, Q, K, I, D, S>(
         match plan(&ports.sync, ports.tenants, &request, now_millis).await {
             Ok(report) => {
                 for planned in report.runs {
-                    let Some(t) = tracks.iter_mut().find(|t| t.data_type == planned.data_type)
-                    else {
+                    let Some(t) = tracks.iter_mut().find(|t| {
+                        t.data_type == planned.data_type && t.source() == planned.source
+                    }) else {
                         continue;
                     };
                     match planned.outcome {
@@ -227,9 +230,10 @@ async fn direct<P, R, Q, K, I, D, S>(
             }
             Err(e) => return t.failed(Failure::new(e.class(), e.to_string()), started),
         },
-        None => match start_run(
+        None => match start_run_for(
             sync,
             tenant.as_str(),
+            Some(&t.pos),
             t.data_type,
             Trigger::Manual,
             true,
