@@ -1,16 +1,19 @@
 //! `synchub sync`: starts runs by the same code path the schedule uses
 //! (lock, checkpoints, normalization, enqueue) against the configured
 //! endpoints, working them in this process with a progress line per data
-//! type, then prints a table of the runs.
+//! type, then prints a table of the runs. A tenant on a connector POS is
+//! pulled from it (one run per data type and POS that pulls it).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Duration;
-use synchub::app::daily_sync::{continue_run, dry_run, start_run, Progress, Start};
+use synchub::app::daily_sync::{continue_run, dry_run, start_run_for, Progress, Start};
+use synchub::domain::connector::PosConnection;
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::{SyncRun, Trigger};
 use synchub::domain::time::now_millis;
 use synchub::domain::TenantId;
 use synchub::lambda::DailySync;
+use synchub::ports::TenantDirectory;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,28 +52,51 @@ pub async fn sync(
     } else {
         MultiProgress::new()
     };
+    let sources = sync
+        .tenants
+        .settings(tenant)
+        .await?
+        .map_or_else(|| vec![PosConnection::square()], |s| s.pos_sources());
     let mut lines = Vec::new();
     for &data_type in data_types {
-        let start = start_run(
-            &sync.ports(),
-            tenant.as_str(),
-            data_type,
-            Trigger::Manual,
-            force,
-            now_millis(),
-        )
-        .await?;
-        lines.push(match start {
-            Start::Started(run) => RunLine::Ran(work(sync, run, bar(&progress, data_type)).await?),
-            Start::AlreadyRunning { run_id } => RunLine::Skipped {
+        let covering: Vec<&PosConnection> = sources
+            .iter()
+            .filter(|p| p.data_types().contains(&data_type))
+            .collect();
+        if covering.is_empty() {
+            let names: Vec<&str> = sources.iter().map(|p| p.connector.as_str()).collect();
+            lines.push(RunLine::Skipped {
                 data_type,
-                why: format!("a run is in progress ({run_id}); not started"),
-            },
-            Start::DoneToday { run_id } => RunLine::Skipped {
+                why: format!("no POS of this tenant pulls it ({})", names.join(", ")),
+            });
+        }
+        for pos in covering {
+            let start = start_run_for(
+                &sync.ports(),
+                tenant.as_str(),
+                Some(pos),
                 data_type,
-                why: format!("today's run already succeeded ({run_id}); --force starts another"),
-            },
-        });
+                Trigger::Manual,
+                force,
+                now_millis(),
+            )
+            .await?;
+            lines.push(match start {
+                Start::Started(run) => {
+                    RunLine::Ran(work(sync, run, bar(&progress, data_type)).await?)
+                }
+                Start::AlreadyRunning { run_id } => RunLine::Skipped {
+                    data_type,
+                    why: format!("a run is in progress ({run_id}); not started"),
+                },
+                Start::DoneToday { run_id } => RunLine::Skipped {
+                    data_type,
+                    why: format!(
+                        "today's run already succeeded ({run_id}); --force starts another"
+                    ),
+                },
+            });
+        }
     }
     Ok(lines)
 }
@@ -119,7 +145,10 @@ pub fn table(lines: &[RunLine]) -> String {
                     r.enqueued,
                     r.rejected,
                     r.pages,
-                    r.run_id,
+                    match r.source() {
+                        "square" => r.run_id.clone(),
+                        pos => format!("{} ({pos})", r.run_id),
+                    },
                     r.error_message
                         .as_ref()
                         .map(|m| format!(

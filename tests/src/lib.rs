@@ -22,6 +22,7 @@ use synchub_cli::local::{self, QueueSettings};
 pub mod api_contract;
 pub mod browser;
 pub mod chaos;
+pub mod flowhub_server;
 pub mod lambda_emulator;
 pub mod square_server;
 

@@ -17,47 +17,9 @@ use synchub::lambda::daily_sync::PlanRequest;
 use synchub::lambda::DailySync;
 use synchub::ports::RunLog;
 use synchub_cli::event_source::LocalEventSource;
+use synchub_tests::flowhub_server::{flowhub, flowhub_tenant, variant};
 use synchub_tests::*;
-use wiremock::matchers::{header, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn variant(id: &str, name: &str, updated: &str, quantity: i64) -> Value {
-    json!({"variantId": id, "productId": format!("p-{id}"), "parentProductId": "pp-1", "productName": name, "variantName": "3.5g",
-           "brand": "Acme Farms", "category": "Flower", "strainName": "Blue Dream", "speciesName": "Hybrid", "productUpdatedAt": updated,
-           "quantity": quantity, "locationId": "loc-1", "sku": format!("SKU-{id}"), "priceInMinorUnits": 3500, "currencyCode": "USD",
-           "productWeight": 3.5, "productUnitOfMeasure": "g", "inventoryUnitOfMeasure": "each"})
-}
-
-/// Flowhub's v0 and v1 endpoints as its portal documents them, behind its
-/// two key headers; `variants` is the location's inventory.
-async fn flowhub(server: &MockServer, variants: Vec<Value>) {
-    server.reset().await;
-    let auth = |m: wiremock::MockBuilder| {
-        m.and(header("clientId", "cid-7"))
-            .and(header("key", "key-7"))
-    };
-    auth(Mock::given(path("/v0/clientsLocations")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": 200, "data": [
-            {"locationId": "loc-1", "locationName": "Main Street", "timeZone": "America/Denver", "importId": "imp-1", "licenseType": ["recreational"]}]})))
-        .mount(server)
-        .await;
-    auth(Mock::given(path("/v0/locations/loc-1/inventory")))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"status": 200, "data": variants})),
-        )
-        .mount(server)
-        .await;
-    auth(Mock::given(path("/v1/orders/findByLocationId/imp-1")).and(query_param("page", "1")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "orders": [
-            {"id": "sale-1", "orderId": "1001", "locationId": "loc-1", "createdAt": "2026-12-01T18:00:00.000Z", "orderStatus": "Sold",
-             "orderType": "in-store", "voided": false, "totals": {"FinalTotal": 38.5}, "itemsInCart": []}]})))
-        .mount(server)
-        .await;
-    auth(Mock::given(path("/v1/orders/findByLocationId/imp-1")).and(query_param("page", "2")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 1, "orders": []})))
-        .mount(server)
-        .await;
-}
+use wiremock::MockServer;
 
 /// Plans (as the schedule would), then works the runs queue until every
 /// run finished, then the worker drains the sync queue.
@@ -268,45 +230,6 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
 }
 
 /// A Flowhub tenant set up with its credentials, and the daily sync aimed at the stand-in.
-async fn flowhub_tenant(stack: &mut TestStack, server: &MockServer) -> (TestTenant, DailySync) {
-    let tenant = stack.tenant(None).await;
-    let admin =
-        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(&stack.aws),
-        &stack.config.tenant_secrets_path,
-        Duration::ZERO,
-    );
-    let change = SettingsChange {
-        pos: Some(
-            serde_json::from_value(json!([{"connector": "flowhub", "settings": {"locationIds": ["loc-1"], "importIds": ["imp-1"]}}]))
-                .unwrap(),
-        ),
-        ..Default::default()
-    };
-    let keys = Credentials {
-        pos_secrets: vec![(
-            "flowhub".into(),
-            r#"{"client_id": "cid-7", "api_key": "key-7"}"#.into(),
-        )],
-        ..Default::default()
-    };
-    tenants::set(
-        &TenantPorts {
-            admin: &admin,
-            vault: &vault,
-        },
-        &tenant.id,
-        &change,
-        &keys,
-    )
-    .await
-    .unwrap();
-    stack.config.connector_origin = Some(server.uri());
-    let sync = DailySync::new(&stack.aws, &stack.config);
-    (tenant, sync)
-}
-
 /// A manual full catalog pull, forced (today's may already have succeeded).
 fn catalog_pull(tenant: &str) -> PlanRequest {
     PlanRequest {
@@ -514,74 +437,4 @@ fn the_benchmarks_square_manifest_maps_squares_items_like_the_hand_written_path(
             .unwrap()
             .deleted
     );
-}
-
-/// Sync on demand serves a connector tenant like a Square one:
-/// `POST /api/tenants/{id}/ensure` pulls Flowhub through the engine inline
-/// (the tenant's method is direct), answers per data type, and the worker
-/// lands the objects with their source.
-#[tokio::test]
-async fn ensure_pulls_a_flowhub_tenant_on_demand_through_the_engine() {
-    use synchub::lambda::Api;
-    use synchub_tests::api_contract::post;
-    let mut stack = TestStack::new().await;
-    let server = MockServer::start().await;
-    flowhub(
-        &server,
-        vec![
-            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
-            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
-        ],
-    )
-    .await;
-    let (tenant, _) = flowhub_tenant(&mut stack, &server).await;
-    let admin =
-        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(&stack.aws),
-        &stack.config.tenant_secrets_path,
-        Duration::ZERO,
-    );
-    let direct = SettingsChange {
-        sync_method: Some("direct".into()),
-        ..Default::default()
-    };
-    let ports = TenantPorts {
-        admin: &admin,
-        vault: &vault,
-    };
-    tenants::set(&ports, &tenant.id, &direct, &Credentials::default())
-        .await
-        .unwrap();
-    let api = Api::new(&stack.aws, &stack.config);
-
-    let answer = post(
-        &api,
-        &format!("/api/tenants/{}/ensure", tenant.id),
-        &json!({"dataTypes": ["catalog", "inventory"], "timeoutMs": 20_000}).to_string(),
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.body["method"], "direct", "{}", answer.body);
-    assert_eq!(answer.body["fallbackUsed"], false, "{}", answer.body);
-    let results = answer.body["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2, "{}", answer.body);
-    for r in results {
-        assert_eq!(
-            (r["status"].as_str(), r["objects"].as_u64()),
-            (Some("succeeded"), Some(2)),
-            "{r}"
-        );
-    }
-    let runs = api.sync.runs.runs(&tenant.id).await.unwrap();
-    assert_eq!(runs.len(), 2, "{runs:?}");
-    assert!(runs.iter().all(|r| r.source() == "flowhub"), "{runs:?}");
-
-    stack.drain(&stack.worker(), Duration::from_secs(20)).await;
-    let item = stack
-        .entity(&tenant.id, "item", "var-1")
-        .await
-        .expect("var-1 stored");
-    assert_eq!(item["source"], "flowhub");
-    assert_eq!(item["attributes"]["catalog"]["brand"], "Acme Farms");
 }

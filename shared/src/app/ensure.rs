@@ -433,7 +433,11 @@ fn tracks_for(
                 format!("no POS of this tenant pulls {d} ({})", names.join(", ")),
             ));
         }
-        tracks.extend(covering.into_iter().map(|p| Track::new(d, p.clone(), method)));
+        tracks.extend(
+            covering
+                .into_iter()
+                .map(|p| Track::new(d, p.clone(), method)),
+        );
     }
     Ok(tracks)
 }

@@ -111,9 +111,10 @@ async fn queued<P, R, Q, K, I, D, S>(
         match plan(&ports.sync, ports.tenants, &request, now_millis).await {
             Ok(report) => {
                 for planned in report.runs {
-                    let Some(t) = tracks.iter_mut().find(|t| {
-                        t.data_type == planned.data_type && t.source() == planned.source
-                    }) else {
+                    let Some(t) = tracks
+                        .iter_mut()
+                        .find(|t| t.data_type == planned.data_type && t.source() == planned.source)
+                    else {
                         continue;
                     };
                     match planned.outcome {
