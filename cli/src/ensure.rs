@@ -108,6 +108,10 @@ pub fn render(r: &EnsureReport) -> String {
             ),
             None => d.run_id.clone().unwrap_or_default(),
         };
+        let detail = match &d.source {
+            Some(pos) => format!("{detail} ({pos})"),
+            None => detail,
+        };
         out += &format!(
             "  {:<11} {:<10} {:<7} {:>8} {:>9}  {detail}\n",
             d.data_type.as_str(),
@@ -220,6 +224,7 @@ mod tests {
             fallback_reason: error.then(|| "direct: catalog failed".into()),
             results: vec![DataTypeResult {
                 data_type: D::Catalog,
+                source: None,
                 status: if error {
                     DataTypeStatus::Failed
                 } else {
