@@ -51,17 +51,55 @@ pub async fn flowhub(server: &MockServer, variants: Vec<Value>) {
         .await;
 }
 
+/// The operator's `synchub tenant set`, through its use case, on the
+/// stack's tenants table and SSM path.
+pub struct Operator {
+    admin: DynamoTenantDirectory,
+    vault: SsmSecretStore,
+}
+
+impl Operator {
+    pub fn new(stack: &TestStack) -> Self {
+        Self {
+            admin: DynamoTenantDirectory::new(
+                stack.dynamo(),
+                &stack.config.tenants_table,
+                Duration::ZERO,
+            ),
+            vault: SsmSecretStore::new(
+                aws_sdk_ssm::Client::new(&stack.aws),
+                &stack.config.tenant_secrets_path,
+                Duration::ZERO,
+            ),
+        }
+    }
+
+    /// `synchub tenant set` for `tenant`: what it changed, or why not.
+    pub async fn set(
+        &self,
+        tenant: &str,
+        change: &SettingsChange,
+        keys: &Credentials,
+    ) -> Result<tenants::Changed, tenants::TenantAdminError> {
+        let ports = TenantPorts {
+            admin: &self.admin,
+            vault: &self.vault,
+        };
+        tenants::set(&ports, tenant, change, keys).await
+    }
+}
+
+/// A Flowhub stand-in serving `variants`, started.
+pub async fn start(variants: Vec<Value>) -> MockServer {
+    let server = MockServer::start().await;
+    flowhub(&server, variants).await;
+    server
+}
+
 /// A tenant on Flowhub (location loc-1, import imp-1, keys cid-7/key-7),
 /// and the daily sync pointed at `server`.
 pub async fn flowhub_tenant(stack: &mut TestStack, server: &MockServer) -> (TestTenant, DailySync) {
     let tenant = stack.tenant(None).await;
-    let admin =
-        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(&stack.aws),
-        &stack.config.tenant_secrets_path,
-        Duration::ZERO,
-    );
     let change = SettingsChange {
         pos: Some(
             serde_json::from_value(json!([{"connector": "flowhub", "settings": {"locationIds": ["loc-1"], "importIds": ["imp-1"]}}]))
@@ -76,17 +114,10 @@ pub async fn flowhub_tenant(stack: &mut TestStack, server: &MockServer) -> (Test
         )],
         ..Default::default()
     };
-    tenants::set(
-        &TenantPorts {
-            admin: &admin,
-            vault: &vault,
-        },
-        &tenant.id,
-        &change,
-        &keys,
-    )
-    .await
-    .unwrap();
+    Operator::new(stack)
+        .set(&tenant.id, &change, &keys)
+        .await
+        .unwrap();
     stack.config.connector_origin = Some(server.uri());
     let sync = DailySync::new(&stack.aws, &stack.config);
     (tenant, sync)

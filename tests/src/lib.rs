@@ -100,6 +100,19 @@ pub async fn aws() -> SdkConfig {
     synchub::lambda::aws_config().await
 }
 
+/// This thread's CPU time in seconds, to the nanosecond (the benchmarks'
+/// stages take a few hundred milliseconds; /proc's ticks are 10 ms).
+pub fn thread_cpu() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only the timespec it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+}
+
 /// A unique name prefix, so tests running in parallel never share a resource.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:08x}", rand::random::<u32>())

@@ -5,9 +5,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::app::tenants::{self, Credentials, SettingsChange, TenantPorts};
+use synchub::app::tenants::{Credentials, SettingsChange};
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::RunStatus;
 use synchub::domain::TenantId;
@@ -15,9 +13,8 @@ use synchub::lambda::Api;
 use synchub::ports::RunLog;
 use synchub_cli::sync::{sync, table, RunLine};
 use synchub_tests::api_contract::post;
-use synchub_tests::flowhub_server::{flowhub, flowhub_tenant, variant};
+use synchub_tests::flowhub_server::{flowhub_tenant, start, variant, Operator};
 use synchub_tests::*;
-use wiremock::MockServer;
 
 /// Sync on demand serves a connector tenant like a Square one:
 /// `POST /api/tenants/{id}/ensure` pulls Flowhub through the engine inline
@@ -26,32 +23,18 @@ use wiremock::MockServer;
 #[tokio::test]
 async fn ensure_pulls_a_flowhub_tenant_on_demand_through_the_engine() {
     let mut stack = TestStack::new().await;
-    let server = MockServer::start().await;
-    flowhub(
-        &server,
-        vec![
-            variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
-            variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
-        ],
-    )
+    let server = start(vec![
+        variant("var-1", "Blue Dream 3.5g", "2026-11-30T12:00:00.000Z", 12),
+        variant("var-2", "Sour Diesel 3.5g", "2026-11-29T12:00:00.000Z", 4),
+    ])
     .await;
     let (tenant, _) = flowhub_tenant(&mut stack, &server).await;
-    let admin =
-        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(&stack.aws),
-        &stack.config.tenant_secrets_path,
-        Duration::ZERO,
-    );
     let direct = SettingsChange {
         sync_method: Some("direct".into()),
         ..Default::default()
     };
-    let ports = TenantPorts {
-        admin: &admin,
-        vault: &vault,
-    };
-    tenants::set(&ports, &tenant.id, &direct, &Credentials::default())
+    Operator::new(&stack)
+        .set(&tenant.id, &direct, &Credentials::default())
         .await
         .unwrap();
     let api = Api::new(&stack.aws, &stack.config);
@@ -93,16 +76,12 @@ async fn ensure_pulls_a_flowhub_tenant_on_demand_through_the_engine() {
 #[tokio::test]
 async fn synchub_sync_pulls_a_flowhub_tenant_from_flowhub() {
     let mut stack = TestStack::new().await;
-    let server = MockServer::start().await;
-    flowhub(
-        &server,
-        vec![variant(
-            "var-1",
-            "Blue Dream 3.5g",
-            "2026-11-30T12:00:00.000Z",
-            12,
-        )],
-    )
+    let server = start(vec![variant(
+        "var-1",
+        "Blue Dream 3.5g",
+        "2026-11-30T12:00:00.000Z",
+        12,
+    )])
     .await;
     let (tenant, daily) = flowhub_tenant(&mut stack, &server).await;
     let id = TenantId::parse(&tenant.id).unwrap();

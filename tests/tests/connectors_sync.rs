@@ -7,9 +7,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::app::tenants::{self, Credentials, SettingsChange, TenantPorts};
+use synchub::app::tenants::{Credentials, SettingsChange};
 use synchub::domain::audit::AuditOutcome;
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::{RunStatus, Trigger};
@@ -17,7 +15,7 @@ use synchub::lambda::daily_sync::PlanRequest;
 use synchub::lambda::DailySync;
 use synchub::ports::RunLog;
 use synchub_cli::event_source::LocalEventSource;
-use synchub_tests::flowhub_server::{flowhub, flowhub_tenant, variant};
+use synchub_tests::flowhub_server::{flowhub, flowhub_tenant, variant, Operator};
 use synchub_tests::*;
 use wiremock::MockServer;
 
@@ -64,17 +62,7 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
     .await;
 
     // The operator's `synchub tenant set`, through its use case.
-    let admin =
-        DynamoTenantDirectory::new(stack.dynamo(), &stack.config.tenants_table, Duration::ZERO);
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(&stack.aws),
-        &stack.config.tenant_secrets_path,
-        Duration::ZERO,
-    );
-    let ports = TenantPorts {
-        admin: &admin,
-        vault: &vault,
-    };
+    let operator = Operator::new(&stack);
     let pos = |settings: Value| SettingsChange {
         pos: Some(
             serde_json::from_value(json!([{"connector": "flowhub", "settings": settings}]))
@@ -82,14 +70,14 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
         ),
         ..Default::default()
     };
-    let refused = tenants::set(
-        &ports,
-        &tenant.id,
-        &pos(json!({"locationIds": ["loc-1"]})),
-        &Credentials::default(),
-    )
-    .await
-    .unwrap_err();
+    let refused = operator
+        .set(
+            &tenant.id,
+            &pos(json!({"locationIds": ["loc-1"]})),
+            &Credentials::default(),
+        )
+        .await
+        .unwrap_err();
     assert!(
         refused.to_string().contains("pos[0].settings.importIds"),
         "{refused}"
@@ -98,7 +86,8 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
         pos_secrets: vec![("flowhub".into(), r#"{"client_id": "cid-7"}"#.into())],
         ..Default::default()
     };
-    let refused = tenants::set(&ports, &tenant.id, &SettingsChange::default(), &bad_keys)
+    let refused = operator
+        .set(&tenant.id, &SettingsChange::default(), &bad_keys)
         .await
         .unwrap_err();
     assert!(
@@ -112,14 +101,14 @@ async fn a_flowhub_tenant_runs_its_daily_sync_like_a_square_tenant() {
         )],
         ..Default::default()
     };
-    let changed = tenants::set(
-        &ports,
-        &tenant.id,
-        &pos(json!({"locationIds": ["loc-1"], "importIds": ["imp-1"]})),
-        &keys,
-    )
-    .await
-    .unwrap();
+    let changed = operator
+        .set(
+            &tenant.id,
+            &pos(json!({"locationIds": ["loc-1"], "importIds": ["imp-1"]})),
+            &keys,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         (changed.changed, changed.stored),
         (vec!["pos"], vec!["pos-flowhub".to_owned()])

@@ -26,18 +26,6 @@ struct Args {
     spacing_ms: u64,
 }
 
-/// This thread's CPU time in seconds (clock_gettime, to the nanosecond).
-fn thread_cpu() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes only the timespec it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
-}
-
 /// The body every call sends, and SQS's answer to it (its MD5 included).
 const BODY_LEN: usize = 400;
 const ANSWER: &str = r#"{"MD5OfMessageBody":"0d723d1c244281678c8cd2957f0744b2","MessageId":"5fea7756-0ea4-451a-a703-a558b933e274"}"#;
@@ -79,14 +67,14 @@ where
     for _ in 0..20 {
         call().await;
     }
-    let start = thread_cpu();
+    let start = synchub_tests::thread_cpu();
     for _ in 0..n {
         call().await;
         if !spacing.is_zero() {
             tokio::time::sleep(spacing).await;
         }
     }
-    (thread_cpu() - start) * 1e6 / n as f64
+    (synchub_tests::thread_cpu() - start) * 1e6 / n as f64
 }
 
 /// The same pause loop with no call in it: what spacing costs by itself.

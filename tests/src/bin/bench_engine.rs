@@ -74,19 +74,6 @@ fn body(source: &str, page: usize, objects: usize) -> String {
     .to_string()
 }
 
-/// This thread's CPU time in seconds, to the nanosecond (the stage is a
-/// few hundred milliseconds; /proc's ticks are 10 ms).
-fn thread_cpu() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes only the timespec it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
-}
-
 fn main() {
     let args = Args::parse();
     let manifest = match args.source.as_str() {
@@ -106,7 +93,7 @@ fn main() {
     for page in 0..pages {
         let body = body(&args.source, page, args.objects);
         made += body.len();
-        let start = thread_cpu();
+        let start = synchub_tests::thread_cpu();
         let parsed: Value = serde_json::from_str(&body).expect("a JSON page");
         let records: Vec<&Value> = match args.source.as_str() {
             "square" => parsed["objects"]
@@ -125,7 +112,7 @@ fn main() {
             changes += 1;
         }
         drop(parsed);
-        cpu += thread_cpu() - start;
+        cpu += synchub_tests::thread_cpu() - start;
     }
     let (_, rss) = usage();
     println!(
