@@ -7,7 +7,8 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Duration;
 use synchub::app::daily_sync::{continue_run, dry_run, start_run_for, Progress, Start};
-use synchub::domain::connector::PosConnection;
+use synchub::domain::connector::pos::{none_pulls, pulling};
+use synchub::domain::connector::{PosConnection, SQUARE_CONNECTOR};
 use synchub::domain::square::DataType;
 use synchub::domain::sync_run::{SyncRun, Trigger};
 use synchub::domain::time::now_millis;
@@ -59,15 +60,11 @@ pub async fn sync(
         .map_or_else(|| vec![PosConnection::square()], |s| s.pos_sources());
     let mut lines = Vec::new();
     for &data_type in data_types {
-        let covering: Vec<&PosConnection> = sources
-            .iter()
-            .filter(|p| p.data_types().contains(&data_type))
-            .collect();
+        let covering = pulling(&sources, data_type);
         if covering.is_empty() {
-            let names: Vec<&str> = sources.iter().map(|p| p.connector.as_str()).collect();
             lines.push(RunLine::Skipped {
                 data_type,
-                why: format!("no POS of this tenant pulls it ({})", names.join(", ")),
+                why: none_pulls(&sources, data_type),
             });
         }
         for pos in covering {
@@ -146,7 +143,7 @@ pub fn table(lines: &[RunLine]) -> String {
                     r.rejected,
                     r.pages,
                     match r.source() {
-                        "square" => r.run_id.clone(),
+                        SQUARE_CONNECTOR => r.run_id.clone(),
                         pos => format!("{} ({pos})", r.run_id),
                     },
                     r.error_message

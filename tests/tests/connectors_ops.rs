@@ -16,6 +16,17 @@ use synchub_tests::api_contract::post;
 use synchub_tests::flowhub_server::{flowhub_tenant, start, variant, Operator};
 use synchub_tests::*;
 
+/// The worker drains the sync queue; var-1 is then stored from Flowhub.
+async fn landed(stack: &TestStack, tenant: &str) -> serde_json::Value {
+    stack.drain(&stack.worker(), Duration::from_secs(20)).await;
+    let item = stack
+        .entity(tenant, "item", "var-1")
+        .await
+        .expect("var-1 stored");
+    assert_eq!(item["source"], "flowhub");
+    item
+}
+
 /// Sync on demand serves a connector tenant like a Square one:
 /// `POST /api/tenants/{id}/ensure` pulls Flowhub through the engine inline
 /// (the tenant's method is direct), answers per data type, and the worker
@@ -61,12 +72,7 @@ async fn ensure_pulls_a_flowhub_tenant_on_demand_through_the_engine() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert!(runs.iter().all(|r| r.source() == "flowhub"), "{runs:?}");
 
-    stack.drain(&stack.worker(), Duration::from_secs(20)).await;
-    let item = stack
-        .entity(&tenant.id, "item", "var-1")
-        .await
-        .expect("var-1 stored");
-    assert_eq!(item["source"], "flowhub");
+    let item = landed(&stack, &tenant.id).await;
     assert_eq!(item["attributes"]["catalog"]["brand"], "Acme Farms");
 }
 
@@ -104,17 +110,12 @@ async fn synchub_sync_pulls_a_flowhub_tenant_from_flowhub() {
         "{run:?}"
     );
     assert_eq!(*data_type, DataType::Categories);
-    assert_eq!(why, "no POS of this tenant pulls it (flowhub)");
+    assert_eq!(why, "no POS of this tenant pulls categories (flowhub)");
     let printed = table(&lines);
     assert!(
         printed.contains(&format!("{} (flowhub)", run.run_id)),
         "{printed}"
     );
 
-    stack.drain(&stack.worker(), Duration::from_secs(20)).await;
-    let item = stack
-        .entity(&tenant.id, "item", "var-1")
-        .await
-        .expect("var-1 stored");
-    assert_eq!(item["source"], "flowhub");
+    landed(&stack, &tenant.id).await;
 }

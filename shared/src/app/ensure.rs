@@ -22,6 +22,7 @@ mod stats;
 pub use stats::{method_stats, MethodLine, MethodStatsReport};
 
 use super::daily_sync::{SyncError, SyncPolicy, SyncPorts};
+use crate::domain::connector::pos::{none_pulls, pulling};
 use crate::domain::connector::PosConnection;
 use crate::domain::ensure::DEFAULT_TIMEOUT_MS;
 use crate::domain::ensure::{ensure_timeout, first_method_budget, EnsureSample, SyncMethod};
@@ -422,16 +423,9 @@ fn tracks_for(
 ) -> Result<Vec<Track>, ValidationError> {
     let mut tracks = Vec::new();
     for &d in &request.data_types {
-        let covering: Vec<&PosConnection> = sources
-            .iter()
-            .filter(|p| p.data_types().contains(&d))
-            .collect();
+        let covering = pulling(sources, d);
         if covering.is_empty() && !request.all {
-            let names: Vec<&str> = sources.iter().map(|p| p.connector.as_str()).collect();
-            return Err(ValidationError::new(
-                "dataTypes",
-                format!("no POS of this tenant pulls {d} ({})", names.join(", ")),
-            ));
+            return Err(ValidationError::new("dataTypes", none_pulls(sources, d)));
         }
         tracks.extend(
             covering

@@ -66,6 +66,23 @@ impl PosConnection {
     }
 }
 
+/// The POS of a tenant's `sources` that pull `data_type`.
+pub fn pulling(sources: &[PosConnection], data_type: DataType) -> Vec<&PosConnection> {
+    sources
+        .iter()
+        .filter(|p| p.data_types().contains(&data_type))
+        .collect()
+}
+
+/// Why no run of `data_type` can start: none of `sources` pulls it.
+pub fn none_pulls(sources: &[PosConnection], data_type: DataType) -> String {
+    let names: Vec<&str> = sources.iter().map(|p| p.connector.as_str()).collect();
+    format!(
+        "no POS of this tenant pulls {data_type} ({})",
+        names.join(", ")
+    )
+}
+
 /// A tenant's `pos` list: Square when it names none.
 pub fn sources(pos: &[PosConnection]) -> Vec<PosConnection> {
     match pos.is_empty() {
