@@ -7,6 +7,7 @@ pub mod change;
 pub mod connector;
 pub mod correlation;
 pub mod cost;
+pub mod cost_documents;
 pub mod drift;
 pub mod ensure;
 pub mod ids;
