@@ -208,7 +208,8 @@ pub fn size_unit(text: &str) -> Option<SizeUnit> {
     })
 }
 
-fn text(record: &Value, path: &str) -> Result<Option<String>, ValidationError> {
+/// Text at `path` (a number reads as its digits); null and empty text are absent.
+pub(super) fn text(record: &Value, path: &str) -> Result<Option<String>, ValidationError> {
     match value_at(record, path) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),

@@ -153,15 +153,10 @@ pub fn discount(value: &Value, kind: DiscountKind, units: PriceUnits) -> Result<
     }
 }
 
-/// Text at a path inside one promotion; null and empty text are absent.
+/// Text at a path inside one promotion (catalog's rule), named by its place.
 fn text(promo: &Value, path: &str, at: &str) -> Result<Option<String>, ValidationError> {
-    match value_at(promo, path) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(ValidationError::new(format!("{at}.{path}"), "must be text")),
-    }
+    super::catalog::text(promo, path)
+        .map_err(|e| ValidationError::new(format!("{at}.{}", e.field), e.rule))
 }
 
 /// The texts at a path that may end on a list (ids or names).
