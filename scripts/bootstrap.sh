@@ -53,10 +53,19 @@ if [[ -n "${CHROMIUM:-}" ]] || command -v chromium >/dev/null 2>&1; then
 elif command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
   step "installing chromium with apt-get (for the dashboard's browser tests; a few minutes)"
   log="$(mktemp)"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "bootstrap: apt-get could not install chromium; the dashboard's browser tests fail until it is installed" >&2
-  fi
+  # A mirror that answers badly once is retried: three tries, 10 s apart.
+  for try in 1 2 3; do
+    if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$log" 2>&1; then
+      break
+    fi
+    if [[ "$try" == 3 ]]; then
+      cat "$log" >&2
+      echo "bootstrap: apt-get could not install chromium (3 tries); the dashboard's browser tests fail until it is installed" >&2
+    else
+      step "apt-get failed (try $try of 3); trying again in 10 s"
+      sleep 10
+    fi
+  done
   rm -f "$log"
 else
   echo "bootstrap: chromium is missing and apt-get cannot run here (not root?): run 'apt-get update && apt-get install -y chromium' as root for the dashboard's browser tests" >&2

@@ -26,9 +26,14 @@ bash scripts/bootstrap.sh
 bash scripts/check-template.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
-  run_tests=(cargo nextest run --workspace --all-features --no-fail-fast --failure-output final)
+  # A failure's output right under its FAIL line, and again at the end.
+  run_tests=(cargo nextest run --workspace --all-features --no-fail-fast --failure-output immediate-final)
 else
   run_tests=(cargo test --workspace --all-features --no-fail-fast)
 fi
 cargo build --workspace --all-targets --all-features --quiet
+# The tests that run the function binaries take these, as built just now;
+# they would otherwise build them again, with other features, mid-suite, and
+# one test's build could replace a binary while another test starts it.
+export SYNCHUB_FUNCTIONS_BUILT=1
 exec bash scripts/with-engines.sh "${run_tests[@]}"

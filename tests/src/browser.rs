@@ -38,7 +38,24 @@ pub fn launch() -> Browser {
         .idle_browser_timeout(Duration::from_secs(300))
         .build()
         .expect("launch options");
-    Browser::new(options).expect("Chromium starts")
+    // A Chromium that dies as it starts (a loaded machine, a full /dev/shm)
+    // says nothing of the page: it is started again, twice at most, and the
+    // last failure is what the test reports.
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match Browser::new(options.clone()) {
+            Ok(browser) => return browser,
+            Err(e) => {
+                eprintln!("Chromium did not start: {e:#}");
+                failures.push(format!("{e:#}"));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    panic!(
+        "Chromium ({}) did not start in 3 tries: {failures:?}",
+        chromium().display()
+    )
 }
 
 /// Runs JavaScript in the page (awaiting a promise) and answers its value.

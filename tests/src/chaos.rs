@@ -476,5 +476,5 @@ fn spawn(binary: &PathBuf, env: &[(String, String)], api: &RuntimeApi, log: &Pat
         .stdout(out.try_clone().expect("log handle"))
         .stderr(out)
         .spawn()
-        .expect("spawn the function")
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()))
 }
