@@ -346,19 +346,38 @@ pub struct Environment {
     pub killed: AtomicUsize,
 }
 
-/// A function binary of this workspace's debug build (`target/debug/{name}`),
-/// built first so the test never runs a stale one (unless
-/// `SYNCHUB_FUNCTIONS_BUILT` says the caller just built the workspace).
+/// The workspace's function packages.
+pub const FUNCTIONS: [&str; 5] = [
+    "webhook-ingest",
+    "sync-worker",
+    "sync-api",
+    "daily-sync",
+    "failure-notifier",
+];
+
+/// A function binary of this workspace's debug build (`target/debug/{name}`).
+/// The first call of a process builds all of [`FUNCTIONS`] in one cargo
+/// call, so the test never runs a stale one, and every test asks for the same
+/// set with the same features, so one test's build never replaces a binary
+/// another has started; `SYNCHUB_FUNCTIONS_BUILT` says the caller (the test
+/// script) just built the workspace.
 pub fn function_binary(name: &str) -> PathBuf {
-    if std::env::var_os("SYNCHUB_FUNCTIONS_BUILT").is_none() {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        if std::env::var_os("SYNCHUB_FUNCTIONS_BUILT").is_some() {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", name])
-            .current_dir(crate::repo_root())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--quiet"])
+            .current_dir(crate::repo_root());
+        for function in FUNCTIONS {
+            build.args(["-p", function]);
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "cargo build of {FUNCTIONS:?} failed");
+    });
     // The test binary sits in target/debug/deps.
     let exe = std::env::current_exe().unwrap();
     let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();

@@ -24,14 +24,6 @@ use synchub_tests::chaos::{function_binary, Ended, Environment};
 use synchub_tests::square_server::{self, Fault, SquareData, SquareServer};
 use synchub_tests::*;
 
-const FUNCTIONS: [&str; 5] = [
-    "webhook-ingest",
-    "sync-worker",
-    "sync-api",
-    "daily-sync",
-    "failure-notifier",
-];
-
 /// What the test searches the outputs for: (what it is, its value).
 #[derive(Default)]
 struct Secrets(Vec<(String, String)>);
@@ -307,21 +299,6 @@ async fn no_secret_token_or_valid_signature_reaches_a_log_row_email_or_answer() 
             ("ALERT_DEFAULT_RECIPIENT", &ops),
         ],
     );
-    // The five binaries built at once (not one cargo call each).
-    if std::env::var_os("SYNCHUB_FUNCTIONS_BUILT").is_none() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = std::process::Command::new(cargo);
-        build.args(["build", "--quiet"]).current_dir(repo_root());
-        for name in FUNCTIONS {
-            build.args(["-p", name]);
-        }
-        assert!(
-            build.status().expect("cargo runs").success(),
-            "cargo build failed"
-        );
-        // This process alone (nextest runs each test in its own).
-        std::env::set_var("SYNCHUB_FUNCTIONS_BUILT", "1");
-    }
     let start = |name: &'static str| {
         let env = env.clone();
         let log = logs.join(format!("{name}.log"));
