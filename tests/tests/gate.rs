@@ -159,3 +159,48 @@ async fn a_window_that_ends_before_it_starts_is_refused_naming_the_field() {
     .unwrap_err();
     assert!(e.to_string().contains("until"), "{e}");
 }
+
+/// The hour keeps its longest queue wait whatever order batches report in,
+/// and a batch that does not beat it costs one write, not two (the `ADD`s
+/// return the stored wait).
+#[tokio::test]
+async fn the_longest_wait_is_kept_with_one_write_for_a_batch_that_does_not_beat_it() {
+    use synchub_tests::lambda_emulator::CountingProxy;
+    let stack = TestStack::new().await;
+    let proxy = CountingProxy::start(&std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap()).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&stack.aws)
+            .endpoint_url(&proxy.url)
+            .build(),
+    );
+    let ledger = DynamoMetricsLedger::new(
+        client,
+        &stack.config.audit_table,
+        Duration::from_secs(86_400),
+    );
+    let tenant = format!("{}-lag", stack.prefix);
+    let hour = hour_of(&now_rfc3339());
+    let updates = || {
+        proxy
+            .counts()
+            .get("DynamoDB_20120810.UpdateItem")
+            .copied()
+            .unwrap_or(0)
+    };
+    let batch = |lag_max_ms| Tally {
+        audited: 1,
+        lag_max_ms,
+        ..Tally::default()
+    };
+    let mut writes = Vec::new();
+    for lag in [2_000, 1_000, 2_000, 3_000, 0] {
+        let before = updates();
+        ledger.add(&tenant, &hour, &batch(lag)).await.unwrap();
+        writes.push(updates() - before);
+    }
+    assert_eq!(writes, [2, 1, 1, 2, 1], "UpdateItems per batch");
+    let hours = ledger.hours(&tenant, &hour, &hour).await.unwrap();
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    assert_eq!(hours[0].1.lag_max_ms, 3_000);
+    assert_eq!(hours[0].1.audited, 5);
+}

@@ -1,11 +1,13 @@
 //! The per-(tenant, hour) counters, on the audit table beside the rows they
 //! count (`pk = {tenant}#metrics`, `sk = {hour}`), expiring with them. One
 //! `UpdateItem` of `ADD`s per tenant per batch, and a conditional one for the
-//! longest queue wait when the batch beat it.
+//! longest queue wait only when the batch beat the stored one (which the
+//! first returns).
 
 use super::{n, s, DB};
 use crate::domain::metrics::{Tally, TargetTally};
 use crate::ports::{MetricsLedger, PortError};
+use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::Client;
 use std::time::Duration;
 
@@ -117,12 +119,20 @@ impl MetricsLedger for DynamoMetricsLedger {
         } else {
             format!("ADD {} SET expiresAt = :exp", adds.join(", "))
         };
-        update
+        // The hour's item as the ADDs left it: its longest wait so far, so a
+        // batch that did not beat it needs no second write (most do not).
+        let stored = update
             .update_expression(expression)
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| super::super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
-        if tally.lag_max_ms > 0 {
+        let stored_lag = stored
+            .attributes()
+            .and_then(|a| a.get("lagMaxMs"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if tally.lag_max_ms > stored_lag.unwrap_or(0) {
             self.raise_lag(tenant, hour, tally.lag_max_ms).await?;
         }
         Ok(())
