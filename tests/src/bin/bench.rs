@@ -365,13 +365,15 @@ async fn main() {
 
     // The event source: batches of up to `batch_size` records, one worker invocation each.
     let deleted = Arc::new(AtomicUsize::new(0));
+    let batches = Arc::new(AtomicUsize::new(0));
     let pollers: Vec<_> = (0..args.envs)
         .map(|_| {
-            let (worker_api, deleted, accepted, sending_done) = (
+            let (worker_api, deleted, accepted, sending_done, batches) = (
                 worker_api.clone(),
                 deleted.clone(),
                 accepted.clone(),
                 sending_done.clone(),
+                batches.clone(),
             );
             let mut source =
                 LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.sync_queue_url);
@@ -398,6 +400,7 @@ async fn main() {
                         .await
                         .unwrap();
                     deleted.fetch_add(stats.received - stats.failed, Ordering::SeqCst);
+                    batches.fetch_add(usize::from(stats.received > 0), Ordering::SeqCst);
                     if stats.received == 0 {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
@@ -454,6 +457,12 @@ async fn main() {
     );
     println!("throughput: {:.0} events/s ({delivered} events in {elapsed:.2} s, first webhook to last worker ack)", delivered as f64 / elapsed);
     println!("webhook-ingest duration per invocation: {ingest_took}");
+    let batches = batches.load(Ordering::SeqCst).max(1);
+    println!(
+        "worker batches: {batches}, {:.1} records each (the event source's BatchSize is {})",
+        delivered as f64 / batches as f64,
+        args.batch_size
+    );
     println!(
         "moto meanwhile, one GetQueueAttributes every 20 ms from the benchmark: {probe_took}\n"
     );
