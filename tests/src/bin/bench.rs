@@ -61,6 +61,10 @@ struct Args {
     /// and the items (DynamoDB Local's ReturnConsumedCapacity).
     #[arg(long, value_name = "DIR")]
     cost: Option<std::path::PathBuf>,
+    /// The tenant has no storefront: the worker makes no cache-bust call
+    /// (what the storefront's one call per applied change costs).
+    #[arg(long)]
+    no_storefront: bool,
 }
 
 /// p50, p90, p99 and max of some durations, in ms.
@@ -161,7 +165,7 @@ async fn main() {
         tenant_id: tenant_id.clone(),
         name: "Bench".into(),
         active: true,
-        storefront_url: Some(storefront_url),
+        storefront_url: (!args.no_storefront).then_some(storefront_url),
         targets_disabled: vec![],
         alert_recipients: vec![],
         daily_summary: false,
