@@ -4,7 +4,7 @@
 //! longest queue wait only when the batch beat the stored one (which the
 //! first returns).
 
-use super::{n, s, DB};
+use super::{n, s, Item, DB};
 use crate::domain::metrics::{Tally, TargetTally};
 use crate::ports::{MetricsLedger, PortError};
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -71,6 +71,14 @@ fn counts(t: &Tally) -> [u64; 16] {
     ]
 }
 
+/// A counter of the hour's item (an absent or unreadable one is 0).
+fn number(item: &Item, key: &str) -> u64 {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The counters read back, in [`COUNTERS`]' order (an absent one is 0).
 fn tally(c: [u64; 16], lag_max_ms: u64) -> Tally {
     let target = |i: usize| TargetTally {
@@ -129,10 +137,8 @@ impl MetricsLedger for DynamoMetricsLedger {
             .map_err(|e| super::super::classify::sdk_error("DynamoDB", "UpdateItem", DB, e))?;
         let stored_lag = stored
             .attributes()
-            .and_then(|a| a.get("lagMaxMs"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if tally.lag_max_ms > stored_lag.unwrap_or(0) {
+            .map_or(0, |item| number(item, "lagMaxMs"));
+        if tally.lag_max_ms > stored_lag {
             self.raise_lag(tenant, hour, tally.lag_max_ms).await?;
         }
         Ok(())
@@ -159,18 +165,15 @@ impl MetricsLedger for DynamoMetricsLedger {
             let page =
                 page.map_err(|e| super::super::classify::sdk_error("DynamoDB", "Query", DB, e))?;
             for item in page.items() {
-                let number = |k: &str| {
-                    item.get(k)
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0)
-                };
                 let hour = item
                     .get("sk")
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                out.push((hour, tally(COUNTERS.map(number), number("lagMaxMs"))));
+                out.push((
+                    hour,
+                    tally(COUNTERS.map(|k| number(item, k)), number(item, "lagMaxMs")),
+                ));
             }
         }
         Ok(out)
