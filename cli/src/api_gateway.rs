@@ -5,10 +5,10 @@
 //! the local stack through it.
 
 use serde_json::{json, Value};
-use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-use synchub::domain::time::now_millis;
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::lambda::{http::handle_webhook, Ingest};
+use synchub_core::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_lambda::{http::handle_webhook, Ingest};
 
 /// The event for `POST /webhooks/supplier/{tenant}`.
 pub fn apigw_event(tenant: &str, headers: &[(&str, String)], body: &str) -> Value {

@@ -16,9 +16,9 @@ pub enum Kind {
     Customer,
 }
 
-impl From<Kind> for synchub::domain::EntityKind {
+impl From<Kind> for synchub_core::domain::EntityKind {
     fn from(kind: Kind) -> Self {
-        use synchub::domain::EntityKind as K;
+        use synchub_core::domain::EntityKind as K;
         match kind {
             Kind::CatalogItem => K::CatalogItem,
             Kind::Item => K::Item,
@@ -41,9 +41,9 @@ pub enum DataType {
     Inventory,
 }
 
-impl From<DataType> for synchub::domain::square::DataType {
+impl From<DataType> for synchub_core::domain::square::DataType {
     fn from(data_type: DataType) -> Self {
-        use synchub::domain::square::DataType as D;
+        use synchub_core::domain::square::DataType as D;
         match data_type {
             DataType::Orders => D::Orders,
             DataType::Catalog => D::Catalog,
@@ -71,9 +71,9 @@ pub enum ErrorClass {
     UnknownError,
 }
 
-impl From<ErrorClass> for synchub::ErrorClass {
+impl From<ErrorClass> for synchub_core::ErrorClass {
     fn from(class: ErrorClass) -> Self {
-        use synchub::ErrorClass as E;
+        use synchub_core::ErrorClass as E;
         match class {
             ErrorClass::AuthError => E::AuthError,
             ErrorClass::ValidationError => E::ValidationError,
@@ -94,11 +94,11 @@ pub enum Target {
     Crm,
 }
 
-impl From<Target> for synchub::app::customers::Target {
+impl From<Target> for synchub_core::app::customers::Target {
     fn from(target: Target) -> Self {
         match target {
-            Target::Pos => synchub::app::customers::POS,
-            Target::Crm => synchub::app::customers::CRM,
+            Target::Pos => synchub_core::app::customers::POS,
+            Target::Crm => synchub_core::app::customers::CRM,
         }
     }
 }
@@ -106,6 +106,6 @@ impl From<Target> for synchub::app::customers::Target {
 impl Target {
     /// The target's name in the ledger and the use cases.
     pub fn as_str(self) -> &'static str {
-        synchub::app::customers::Target::from(self).as_str()
+        synchub_core::app::customers::Target::from(self).as_str()
     }
 }

@@ -4,8 +4,8 @@
 
 pub use crate::arg_values::{DataType, ErrorClass, Kind, Target};
 use clap::{Args, Parser, Subcommand};
-use synchub::app::ops::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
-use synchub::domain::{EntityKey, Sku, TenantId, ValidationError};
+use synchub_core::domain::{EntityKey, Sku, TenantId, ValidationError};
+use synchub_ops::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -284,14 +284,12 @@ impl EntityArgs {
     /// The entity, its id checked as its kind requires.
     pub fn key(&self, tenant: TenantId) -> Result<EntityKey, ValidationError> {
         match (&self.sku, self.kind, &self.id) {
-            (Some(sku), _, _) => synchub::app::ops::trace::entity_key(
+            (Some(sku), _, _) => synchub_ops::trace::entity_key(
                 tenant,
-                synchub::domain::EntityKind::CatalogItem,
+                synchub_core::domain::EntityKind::CatalogItem,
                 sku.as_str(),
             ),
-            (None, Some(kind), Some(id)) => {
-                synchub::app::ops::trace::entity_key(tenant, kind.into(), id)
-            }
+            (None, Some(kind), Some(id)) => synchub_ops::trace::entity_key(tenant, kind.into(), id),
             // clap requires one of the two forms; say so if that ever changes.
             _ => Err(ValidationError::new(
                 "kind",
@@ -308,7 +306,7 @@ fn runs_limit() -> clap::builder::RangedU64ValueParser<usize> {
 
 /// `--since`: an RFC 3339 time, checked as the ledger will read it.
 fn parse_since(text: &str) -> Result<String, String> {
-    synchub::domain::time::parse_rfc3339_millis(text)
+    synchub_core::domain::time::parse_rfc3339_millis(text)
         .map(|_| text.to_owned())
         .map_err(|rule| rule.to_string())
 }
@@ -334,8 +332,8 @@ mod tests {
 
     /// Shared's kind back to the command line's: this match stops compiling
     /// when shared gains a kind that `--kind` does not offer.
-    fn offered(kind: synchub::domain::EntityKind) -> Kind {
-        use synchub::domain::EntityKind as K;
+    fn offered(kind: synchub_core::domain::EntityKind) -> Kind {
+        use synchub_core::domain::EntityKind as K;
         match kind {
             K::CatalogItem => Kind::CatalogItem,
             K::Item => Kind::Item,
@@ -350,23 +348,23 @@ mod tests {
     #[test]
     fn closed_sets_offer_every_value_under_shareds_names() {
         for &kind in Kind::value_variants() {
-            let shared = synchub::domain::EntityKind::from(kind);
+            let shared = synchub_core::domain::EntityKind::from(kind);
             assert_eq!(name(kind), shared.as_str());
             assert_eq!(offered(shared), kind);
         }
-        let data_types: Vec<synchub::domain::square::DataType> = DataType::value_variants()
+        let data_types: Vec<synchub_core::domain::square::DataType> = DataType::value_variants()
             .iter()
             .map(|&d| d.into())
             .collect();
-        assert_eq!(data_types, synchub::domain::square::DataType::ALL);
+        assert_eq!(data_types, synchub_core::domain::square::DataType::ALL);
         for (&d, shared) in DataType::value_variants().iter().zip(data_types) {
             assert_eq!(name(d), shared.as_str());
         }
-        let classes: Vec<synchub::ErrorClass> = ErrorClass::value_variants()
+        let classes: Vec<synchub_core::ErrorClass> = ErrorClass::value_variants()
             .iter()
             .map(|&c| c.into())
             .collect();
-        assert_eq!(classes, synchub::ErrorClass::ALL);
+        assert_eq!(classes, synchub_core::ErrorClass::ALL);
         for (&c, shared) in ErrorClass::value_variants().iter().zip(classes) {
             assert_eq!(name(c), shared.as_str());
         }

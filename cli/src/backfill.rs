@@ -2,12 +2,12 @@
 //! status there is skipped or failed (registrations made while the target was
 //! off or down), with the same code the worker uses, and prints each one.
 
-use synchub::app::customers::{
+use synchub_core::app::customers::{
     backfill, BackfillItem, CustomerPorts, Target, TargetFlags, CRM, POS,
 };
-use synchub::domain::{TargetStatus, TenantId};
-use synchub::ports::maintenance::Maintenance;
-use synchub::ports::{CustomerLedger, CustomerTargets, TenantDirectory};
+use synchub_core::domain::{TargetStatus, TenantId};
+use synchub_core::ports::maintenance::Maintenance;
+use synchub_core::ports::{CustomerLedger, CustomerTargets, TenantDirectory};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,7 +35,7 @@ where
     let target = Target::parse(target)
         .ok_or_else(|| format!("unknown target {target:?}: one of {POS}, {CRM}"))?;
     if let Some(since) = since {
-        synchub::domain::time::parse_rfc3339_millis(since)
+        synchub_core::domain::time::parse_rfc3339_millis(since)
             .map_err(|rule| format!("--since {since:?}: {rule}"))?;
     }
     let ports = CustomerPorts {

@@ -8,13 +8,13 @@
 use crate::args::{DataType, Output, TenantArg};
 use clap::{Args, Subcommand};
 use std::fmt::Write as _;
-use synchub::app::daily_sync::{first_page, FirstPage};
-use synchub::domain::connector::describe::{describe, ManifestPlan};
-use synchub::domain::connector::{self, PosConnection};
-use synchub::domain::time::now_millis;
-use synchub::domain::TenantId;
-use synchub::lambda::DailySync;
-use synchub::ports::TenantDirectory;
+use synchub_connectors::describe::{describe, ManifestPlan};
+use synchub_connectors::{self as connector, PosConnection};
+use synchub_core::app::daily_sync::{first_page, FirstPage};
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::TenantDirectory;
+use synchub_lambda::DailySync;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -204,8 +204,8 @@ pub async fn run(command: ConnectorCommand) -> Result<(String, u8), Error> {
             Ok((out, u8::from(!valid)))
         }
         ConnectorCommand::Pull(args) => {
-            let config = synchub::config::Config::from_env(&[])?;
-            let aws = synchub::lambda::aws_config().await;
+            let config = synchub_lambda::config::Config::from_env(&[])?;
+            let aws = synchub_lambda::aws_config().await;
             let sync = DailySync::new(&aws, &config);
             let page = pull(&sync, &args).await?;
             let out = crate::ops::answer(&page, args.output.json, render_page)?;

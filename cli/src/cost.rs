@@ -1,7 +1,7 @@
 //! `synchub cost`: dollars per million webhook events (with API Gateway or a
 //! Lambda Function URL in front) and per million daily-sync objects, per AWS
 //! component, from the price list and the measured inputs checked in under
-//! `cost/` (the model is `synchub::domain::cost`). No AWS call.
+//! `cost/` (the model is `synchub_ops::cost`). No AWS call.
 //!
 //! Also the measurements the benchmark feeds the inputs with: the write
 //! units DynamoDB charges for a table's rows and their index copies, and
@@ -10,7 +10,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use synchub::domain::cost::{self, Bill, Capacity, Front, Inputs, PriceList, Setup};
+use synchub_ops::cost::{self, Bill, Capacity, Front, Inputs, PriceList, Setup};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -114,7 +114,7 @@ fn document(path: Option<&Path>, default: &str, name: &str) -> Result<String, Er
 /// The price list and inputs, parsed and checked; a bad value is named with
 /// its document and JSON path.
 pub fn load(prices: &str, inputs: &str) -> Result<(PriceList, Inputs), Error> {
-    fn named(doc: &'static str) -> impl Fn(synchub::domain::ValidationError) -> String {
+    fn named(doc: &'static str) -> impl Fn(synchub_core::domain::ValidationError) -> String {
         move |e| format!("{doc}: {e}")
     }
     let list: PriceList = cost::parse(prices).map_err(named("prices"))?;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// A row's size as DynamoDB counts it (the audit adapter's own measure).
-pub use synchub::adapters::dynamodb::size::item_size as item_bytes;
+pub use synchub_aws::dynamodb::size::item_size as item_bytes;
 
 /// Puts every row of `table` into a scratch copy (same key schema and
 /// indexes, on demand) and adds up the write units DynamoDB reports for the
@@ -142,7 +142,7 @@ async fn copy_rows(
                     .consumed_capacity
                     .and_then(|c| c.capacity_units)
                     .unwrap_or(0.0);
-                units.journal_listed += synchub::adapters::dynamodb::listed_keys(item)?.len();
+                units.journal_listed += synchub_aws::dynamodb::listed_keys(item)?.len();
                 continue;
             }
             units.rows += 1;

@@ -30,8 +30,8 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use synchub::lambda::api::handle_api;
-use synchub::lambda::Api;
+use synchub_lambda::api::handle_api;
+use synchub_lambda::Api;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -57,8 +57,8 @@ pub async fn run(args: crate::args::DashboardArgs) -> Result<(), Error> {
             (Backend::Signed(upstream), what)
         }
         None => {
-            let config = synchub::config::Config::from_env(&[])?;
-            let aws = synchub::lambda::aws_config().await;
+            let config = synchub_lambda::config::Config::from_env(&[])?;
+            let aws = synchub_lambda::aws_config().await;
             let api = Api::new(&aws, &config);
             (
                 Backend::InProcess(Box::new(api)),
@@ -68,8 +68,8 @@ pub async fn run(args: crate::args::DashboardArgs) -> Result<(), Error> {
     };
     let workers = match args.local_workers {
         true => {
-            let config = synchub::config::Config::from_env(&[])?;
-            let aws = synchub::lambda::aws_config().await;
+            let config = synchub_lambda::config::Config::from_env(&[])?;
+            let aws = synchub_lambda::aws_config().await;
             Some(local_workers::LocalWorkers::start(&aws, &config))
         }
         false => None,
@@ -315,7 +315,7 @@ pub fn api_gateway_event(method: &Method, path: &str, query: &str, body: &[u8]) 
         };
         parameters.insert(k.into_owned(), json!(joined));
     }
-    let now = synchub::domain::time::now_millis();
+    let now = synchub_core::domain::time::now_millis();
     let mut event = json!({
         "version": "2.0",
         "routeKey": "$default",

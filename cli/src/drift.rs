@@ -6,8 +6,8 @@
 use crate::args::{DataType, Output, TenantArg};
 use clap::Args;
 use std::fmt::Write as _;
-use synchub::app::daily_sync::{drift, DriftReport};
-use synchub::lambda::DailySync;
+use synchub_core::app::daily_sync::{drift, DriftReport};
+use synchub_lambda::DailySync;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -71,8 +71,8 @@ pub fn render(report: &DriftReport) -> String {
 
 /// Runs `synchub drift`: the text to print.
 pub async fn run(args: DriftArgs) -> Result<String, Error> {
-    let config = synchub::config::Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
+    let config = synchub_lambda::config::Config::from_env(&[])?;
+    let aws = synchub_lambda::aws_config().await;
     let sync = DailySync::new(&aws, &config);
     let report = report(&sync, &args).await?;
     Ok(crate::ops::answer(&report, args.output.json, render)?)

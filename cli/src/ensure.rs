@@ -6,9 +6,9 @@ use crate::args::{DataType, Output, TenantArg};
 use crate::ops::{answer, word};
 use clap::Args;
 use std::time::Duration;
-use synchub::app::ensure::{EnsureReport, EnsureRequest, MethodStatsReport};
-use synchub::config::Config;
-use synchub::domain::ensure::{ensure_timeout, DEFAULT_TIMEOUT_MS};
+use synchub_core::domain::ensure::{ensure_timeout, DEFAULT_TIMEOUT_MS};
+use synchub_lambda::config::Config;
+use synchub_ops::ensure::{EnsureReport, EnsureRequest, MethodStatsReport};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -64,8 +64,8 @@ pub fn exit_status(report: &EnsureReport) -> u8 {
 
 /// Runs `ensure` on the stack the environment names.
 pub async fn ensure(args: EnsureArgs) -> Result<u8, Error> {
-    let config = Config::from_env(synchub::config::DAILY_SYNC)?;
-    let api = synchub::lambda::Api::new(&synchub::lambda::aws_config().await, &config);
+    let config = Config::from_env(synchub_lambda::config::DAILY_SYNC)?;
+    let api = synchub_lambda::Api::new(&synchub_lambda::aws_config().await, &config);
     let data_types =
         (!args.data_types.is_empty()).then(|| args.data_types.iter().map(|&d| d.into()).collect());
     let request = EnsureRequest::new(data_types, Some(args.timeout.as_millis() as u64))?;
@@ -76,7 +76,7 @@ pub async fn ensure(args: EnsureArgs) -> Result<u8, Error> {
 
 pub async fn method_stats(args: MethodStatsArgs) -> Result<u8, Error> {
     let config = Config::from_env(&[])?;
-    let api = synchub::lambda::Api::new(&synchub::lambda::aws_config().await, &config);
+    let api = synchub_lambda::Api::new(&synchub_lambda::aws_config().await, &config);
     let report = api
         .method_stats(args.since.as_deref(), args.until.as_deref())
         .await?;
@@ -154,9 +154,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(DEFAULT_TIMEOUT_MS);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ensure::{DataTypeResult, DataTypeStatus, MethodLine};
-    use synchub::domain::ensure::{EnsureSample, MethodTally, SyncMethod};
-    use synchub::domain::square::DataType as D;
+    use synchub_core::domain::ensure::{EnsureSample, MethodTally, SyncMethod};
+    use synchub_core::domain::square::DataType as D;
+    use synchub_ops::ensure::{DataTypeResult, DataTypeStatus, MethodLine};
 
     #[test]
     fn a_timeout_takes_seconds_or_milliseconds_within_the_bounds() {
@@ -212,8 +212,8 @@ mod tests {
     }
 
     fn report(error: bool) -> EnsureReport {
-        let failure = synchub::app::ensure::Failure {
-            class: synchub::ErrorClass::NetworkError,
+        let failure = synchub_ops::ensure::Failure {
+            class: synchub_core::ErrorClass::NetworkError,
             retryable: true,
             message: "Square 500".into(),
         };

@@ -2,8 +2,8 @@
 //! `app::ops::gate`'s (through the sync API's adapters); this renders it and
 //! turns it into an exit status.
 
-use synchub::app::ops::GateReport;
-use synchub::domain::metrics::Signal;
+use synchub_core::domain::metrics::Signal;
+use synchub_ops::GateReport;
 
 /// 0 when every signal passes, 1 when any misses.
 pub fn exit_status(gate: &GateReport) -> u8 {
@@ -56,8 +56,8 @@ fn signal_table(signals: &[Signal]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::TenantGate;
-    use synchub::domain::metrics::{launch_signals, Tally};
+    use synchub_core::domain::metrics::{launch_signals, Tally};
+    use synchub_ops::TenantGate;
 
     fn gate(tally: Tally) -> GateReport {
         let signals = launch_signals(&tally);

@@ -3,7 +3,7 @@
 //! a script or a monitor can act on.
 
 use crate::ops::word;
-use synchub::app::ops::{Health, HealthStatus};
+use synchub_ops::{Health, HealthStatus};
 
 /// 0 healthy, 1 degraded, 2 unhealthy.
 pub fn exit_status(health: &Health) -> u8 {
@@ -44,7 +44,7 @@ pub fn render(health: &Health) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::Check;
+    use synchub_ops::Check;
 
     fn health(status: HealthStatus, missed: &[&'static str]) -> Health {
         let checks = [

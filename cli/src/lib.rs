@@ -1,6 +1,6 @@
 //! The synchub operator CLI's library: the command line ([`args`]), the
 //! operator's questions (`health`, `status`, `flags`, `runs`, `trace`: the
-//! use cases of `synchub::app::ops` wired in [`ops`], rendered by [`health`],
+//! use cases of `synchub_ops` wired in [`ops`], rendered by [`health`],
 //! [`status`] and [`trace`]), the commands that act (`replay`, `sync`,
 //! `backfill`), and the local stack the demo and the tests drive: resources
 //! named and configured as in template.yaml ([`local`]), stand-ins for

@@ -10,13 +10,11 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 use std::time::Duration;
-use synchub::adapters::dynamodb::{
-    DynamoTenantDirectory, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION,
-};
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::config::Config;
-use synchub::domain::TenantId;
-use synchub::ports::TenantSettings;
+use synchub_aws::dynamodb::{DynamoTenantDirectory, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
+use synchub_aws::ssm::SsmSecretStore;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::TenantSettings;
+use synchub_lambda::config::Config;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -165,11 +163,11 @@ async fn create_queues(
 
 /// A local stack's shard count: `ITEM_SHARDS` when set (so the whole test
 /// suite can run on a sharded layout), else 1.
-fn item_shards_from_env() -> synchub::domain::layout::ItemShards {
+fn item_shards_from_env() -> synchub_core::domain::layout::ItemShards {
     std::env::var("ITEM_SHARDS")
         .ok()
         .and_then(|v| v.trim().parse::<u16>().ok())
-        .and_then(|n| synchub::domain::layout::ItemShards::new(n).ok())
+        .and_then(|n| synchub_core::domain::layout::ItemShards::new(n).ok())
         .unwrap_or_default()
 }
 

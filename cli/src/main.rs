@@ -7,14 +7,14 @@
 
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
-use synchub::app::ops::ReplayRequest;
-use synchub::config::Config;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::RunStatus;
-use synchub::domain::{EntityKey, TargetStatus, TenantId};
 use synchub_cli::args::{Cli, Command, Output, Target};
 use synchub_cli::ops::{answer, with_dead_letter_queues, Operations};
 use synchub_cli::sync::RunLine;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::{EntityKey, TargetStatus, TenantId};
+use synchub_lambda::config::Config;
+use synchub_ops::ReplayRequest;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -187,7 +187,7 @@ async fn replay(tenant: &TenantId, request: &ReplayRequest, output: &Output) -> 
 /// RFC 3339 `hours` ago.
 fn hours_ago(hours: i64) -> String {
     let at = time::OffsetDateTime::now_utc() - time::Duration::hours(hours);
-    synchub::domain::time::canonical_time(at)
+    synchub_core::domain::time::canonical_time(at)
 }
 
 /// Runs (or, with `dry_run`, compares) the pulls; false when a run failed.
@@ -201,11 +201,11 @@ async fn sync(
     let required = if dry_run {
         &[][..]
     } else {
-        synchub::config::DAILY_SYNC
+        synchub_lambda::config::DAILY_SYNC
     };
     let config = Config::from_env(required)?;
-    let aws = synchub::lambda::aws_config().await;
-    let sync = synchub::lambda::DailySync::new(&aws, &config);
+    let aws = synchub_lambda::aws_config().await;
+    let sync = synchub_lambda::DailySync::new(&aws, &config);
     if dry_run {
         print!(
             "{}",
@@ -228,8 +228,8 @@ async fn backfill(
     dry_run: bool,
 ) -> Result<bool, Error> {
     let config = Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
-    let worker = synchub::lambda::Worker::new(&aws, &config);
+    let aws = synchub_lambda::aws_config().await;
+    let worker = synchub_lambda::Worker::new(&aws, &config);
     let (report, items) = synchub_cli::backfill::run(
         &worker.targets,
         &worker.items,
@@ -250,7 +250,7 @@ async fn backfill(
 /// The operator's questions, on the adapters the environment names (the
 /// flags' deploy side too: `ENABLE_*` and `CANARY_TENANTS`).
 async fn operations(config: &Config) -> Operations {
-    Operations::new(&synchub::lambda::aws_config().await, config)
+    Operations::new(&synchub_lambda::aws_config().await, config)
 }
 
 async fn trace(key: &EntityKey, output: &Output) -> Result<u8, Error> {
@@ -321,7 +321,7 @@ async fn flags(tenant: &TenantId, output: &Output) -> Result<u8, Error> {
 /// Onboarding: the text the use case's answer renders to.
 async fn tenant(command: synchub_cli::tenant::TenantCommand) -> Result<u8, Error> {
     let config = Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
+    let aws = synchub_lambda::aws_config().await;
     let text = synchub_cli::tenant::run(&aws, &config, command).await?;
     print!("{text}");
     Ok(0)
@@ -347,7 +347,7 @@ mod demo {
 
     pub async fn run(args: DemoArgs) -> Result<bool, Error> {
         log_to_file(&args.log_file)?;
-        let aws = synchub::lambda::aws_config().await;
+        let aws = synchub_lambda::aws_config().await;
         let options = DemoOptions {
             prefix: args.prefix,
             tenant: args.tenant,

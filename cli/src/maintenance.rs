@@ -6,10 +6,10 @@
 //! (maintenance)`); webhooks are still accepted, queued and applied.
 
 use crate::ops::{answer, word};
-use synchub::adapters::maintenance::{MaintenanceReading, SsmMaintenanceSwitch, CACHE_TTL};
-use synchub::config::Config;
-use synchub::ports::maintenance::Maintenance;
-use synchub::ports::PortError;
+use synchub_aws::maintenance::{MaintenanceReading, SsmMaintenanceSwitch, CACHE_TTL};
+use synchub_core::ports::maintenance::Maintenance;
+use synchub_core::ports::PortError;
+use synchub_lambda::config::Config;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -70,8 +70,8 @@ pub fn render(reading: &MaintenanceReading) -> String {
 /// endpoints the standard `AWS_*` variables name.
 pub async fn command(action: MaintenanceAction, json: bool) -> Result<u8, Error> {
     let config = Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
-    let switch = synchub::lambda::maintenance_switch(&aws, &config);
+    let aws = synchub_lambda::aws_config().await;
+    let switch = synchub_lambda::maintenance_switch(&aws, &config);
     let reading = act(&switch, action).await?;
     print!("{}", answer(&reading, json, render)?);
     Ok(exit_status(action, &reading))

@@ -4,9 +4,9 @@
 //! deliveries, then each tenant's runs per data type.
 
 use crate::ops::word;
-use synchub::app::ops::metrics::DataTypeMetrics;
-use synchub::app::ops::{MetricsReport, WindowMetrics};
-use synchub::domain::metrics::TargetTally;
+use synchub_core::domain::metrics::TargetTally;
+use synchub_ops::metrics::DataTypeMetrics;
+use synchub_ops::{MetricsReport, WindowMetrics};
 
 /// The fleet's summary, then one table of deliveries and one of runs per tenant.
 pub fn render(report: &MetricsReport) -> String {
@@ -172,12 +172,12 @@ fn duration(millis: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::metrics::{data_type_metrics, window_metrics};
-    use synchub::app::ops::TenantMetrics;
-    use synchub::domain::metrics::Tally;
-    use synchub::domain::square::DataType;
-    use synchub::domain::sync_run::{RunStatus, SyncRun, Trigger};
-    use synchub::ErrorClass;
+    use synchub_core::domain::metrics::Tally;
+    use synchub_core::domain::square::DataType;
+    use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
+    use synchub_core::ErrorClass;
+    use synchub_ops::metrics::{data_type_metrics, window_metrics};
+    use synchub_ops::TenantMetrics;
 
     fn run(status: RunStatus, ms: i64) -> SyncRun {
         SyncRun {

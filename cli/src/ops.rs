@@ -1,14 +1,14 @@
 //! The operator's questions (health, status, flags, runs, trace) answered by
-//! the use cases in `synchub::app::ops`, on the adapters the sync API uses:
+//! the use cases in `synchub_ops`, on the adapters the sync API uses:
 //! nothing here decides an answer. The commands and the demo both ask
 //! through [`Operations`].
 
 use aws_config::SdkConfig;
 use serde::Serialize;
-use synchub::app::ops::{FlagValue, GateReport, Health, OpsError, RunsPage, TenantStatus, Trace};
-use synchub::config::{Config, ConfigError};
-use synchub::domain::{EntityKey, TenantId};
-use synchub::lambda::Api;
+use synchub_core::domain::{EntityKey, TenantId};
+use synchub_lambda::config::{Config, ConfigError};
+use synchub_lambda::Api;
+use synchub_ops::{FlagValue, GateReport, Health, OpsError, RunsPage, TenantStatus, Trace};
 
 /// The operator's questions on the sync API's own adapters (built from the
 /// configuration as the `sync-api` function builds them, the flags' deploy
@@ -118,8 +118,8 @@ pub fn word<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::{FlagSource, HealthStatus};
-    use synchub::domain::sync_run::RunStatus;
+    use synchub_core::domain::sync_run::RunStatus;
+    use synchub_ops::{FlagSource, HealthStatus};
 
     fn config(pairs: &'static [(&'static str, &'static str)]) -> Config {
         Config::from_lookup(
@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(word(&RunStatus::Succeeded), "succeeded");
         assert_eq!(word(&FlagSource::Canary), "canary");
         assert_eq!(word(&HealthStatus::Unhealthy), "unhealthy");
-        assert_eq!(word(&synchub::ErrorClass::TimeoutError), "TIMEOUT_ERROR");
+        assert_eq!(
+            word(&synchub_core::ErrorClass::TimeoutError),
+            "TIMEOUT_ERROR"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the sync API's adapters: the same answer as `POST .../replay`. A dry run
 //! unless `--apply`; the worker's ordering rule makes a replay safe.
 
-use synchub::app::ops::ReplayReport;
+use synchub_ops::ReplayReport;
 
 /// The plan (or what was sent), one line per item, then the totals.
 pub fn render(report: &ReplayReport) -> String {
@@ -54,7 +54,7 @@ pub fn exit_status(report: &ReplayReport) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::ReplayItem;
+    use synchub_ops::ReplayItem;
 
     #[test]
     fn a_plan_names_each_item_its_reason_and_how_to_send_it() {

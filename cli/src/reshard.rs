@@ -2,9 +2,9 @@
 //! one shard count (`ItemShards`) to another, for a stack changing its
 //! layout (README, "Items table layout"). Safe to stop and run again.
 
-use synchub::adapters::dynamodb::{DynamoItemStore, ReshardReport};
-use synchub::config::Config;
-use synchub::domain::layout::ItemShards;
+use synchub_aws::dynamodb::{DynamoItemStore, ReshardReport};
+use synchub_core::domain::layout::ItemShards;
+use synchub_lambda::config::Config;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -22,7 +22,7 @@ pub fn parse_shards(value: &str) -> Result<u16, String> {
 /// Moves (or counts, with `dry_run`) the items written with `from` shards.
 pub async fn run(from: u16, to: u16, dry_run: bool) -> Result<ReshardReport, Error> {
     let config = Config::from_env(&[])?;
-    let aws = synchub::lambda::aws_config().await;
+    let aws = synchub_lambda::aws_config().await;
     let store = DynamoItemStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.items_table)
         .with_shards(ItemShards::new(to)?);
     Ok(store.reshard_from(ItemShards::new(from)?, dry_run).await?)

@@ -3,7 +3,7 @@
 //! (and the run log's lines); this renders them as tables.
 
 use crate::ops::word;
-use synchub::app::ops::{FlagValue, RunLine, TenantStatus};
+use synchub_ops::{FlagValue, RunLine, TenantStatus};
 
 /// 1 when a collection's last run failed, else 0.
 pub fn exit_status(status: &TenantStatus) -> u8 {
@@ -108,10 +108,10 @@ fn list_or_none(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::app::ops::FlagSource;
-    use synchub::domain::square::DataType;
-    use synchub::domain::sync_run::{RunStatus, Trigger};
-    use synchub::ErrorClass;
+    use synchub_core::domain::square::DataType;
+    use synchub_core::domain::sync_run::{RunStatus, Trigger};
+    use synchub_core::ErrorClass;
+    use synchub_ops::FlagSource;
 
     fn run(data_type: DataType, status: RunStatus, duration_ms: Option<i64>) -> RunLine {
         let failed = status == RunStatus::Failed;

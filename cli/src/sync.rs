@@ -6,15 +6,15 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Duration;
-use synchub::app::daily_sync::{continue_run, dry_run, start_run_for, Progress, Start};
-use synchub::domain::connector::pos::{none_pulls, pulling};
-use synchub::domain::connector::{PosConnection, SQUARE_CONNECTOR};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{SyncRun, Trigger};
-use synchub::domain::time::now_millis;
-use synchub::domain::TenantId;
-use synchub::lambda::DailySync;
-use synchub::ports::TenantDirectory;
+use synchub_connectors::pos::{none_pulls, pulling};
+use synchub_connectors::{PosConnection, SQUARE_CONNECTOR};
+use synchub_core::app::daily_sync::{continue_run, dry_run, start_run_for, Progress, Start};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{SyncRun, Trigger};
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::TenantDirectory;
+use synchub_lambda::DailySync;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -205,7 +205,7 @@ pub async fn dry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub::domain::sync_run::RunStatus;
+    use synchub_core::domain::sync_run::RunStatus;
 
     #[test]
     fn the_run_table_pads_the_data_type_column() {

@@ -1,5 +1,5 @@
 //! `synchub tenant add | show | set | list | rotate-secret`: onboarding and
-//! steering a tenant through the use cases of `synchub::app::tenants`, on the
+//! steering a tenant through the use cases of `synchub_ops::tenants`, on the
 //! tenants table and SSM the environment names. Human text by default,
 //! `--json` for scripts. No command prints a stored secret: `add` and
 //! `rotate-secret` print the secret they just generated, once.
@@ -8,15 +8,15 @@ use crate::ops::answer;
 use aws_config::SdkConfig;
 use clap::{Args, Subcommand, ValueEnum};
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::app::tenants::{
+use synchub_aws::dynamodb::DynamoTenantDirectory;
+use synchub_aws::ssm::SsmSecretStore;
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::TenantSettings;
+use synchub_lambda::config::Config;
+use synchub_ops::tenants::{
     self, Added, Changed, Credentials, NewTenant, Rotated, Rotation, SecretsState, SettingsChange,
     TenantPorts, TenantView, WebhookUrls,
 };
-use synchub::config::Config;
-use synchub::domain::time::now_millis;
-use synchub::ports::TenantSettings;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

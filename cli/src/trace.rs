@@ -4,14 +4,14 @@
 //! answer is `app::ops::trace`'s typed `Trace` (the sync API's JSON); this
 //! renders it for a person.
 
-use synchub::app::ops::{Trace, TraceEntry};
-use synchub::domain::audit::AuditOutcome;
-use synchub::domain::{EntityKey, EntityKind};
-use synchub::ports::{AuditHistory, PortError};
+use synchub_core::domain::audit::AuditOutcome;
+use synchub_core::domain::{EntityKey, EntityKind};
+use synchub_core::ports::{AuditHistory, PortError};
+use synchub_ops::{Trace, TraceEntry};
 
 /// The entity's trace, from the one use case every door calls.
 pub async fn trace<A: AuditHistory>(audit: &A, key: &EntityKey) -> Result<Trace, PortError> {
-    synchub::app::ops::trace(audit, key).await
+    synchub_ops::trace(audit, key).await
 }
 
 /// Renders a trace as lines a person reads at 2 a.m.
@@ -117,9 +117,9 @@ fn short(id: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
-    use synchub::app::ops::trace::{entity_key, explain};
-    use synchub::domain::audit::AuditRow;
-    use synchub::domain::TenantId;
+    use synchub_core::domain::audit::AuditRow;
+    use synchub_core::domain::TenantId;
+    use synchub_ops::trace::{entity_key, explain};
 
     fn tenant() -> TenantId {
         TenantId::parse("acme").unwrap()
@@ -181,7 +181,7 @@ mod tests {
         let mut applied = row("evt-2", "applied", Some("2026-06-01T11:00:00.000Z"));
         applied.targets.insert(
             "pos".into(),
-            synchub::domain::TargetStatus::success(1, "2026-06-01T11:00:01.000Z".into()),
+            synchub_core::domain::TargetStatus::success(1, "2026-06-01T11:00:01.000Z".into()),
         );
         let mut stale = row("evt-1", "stale", Some("2026-06-01T10:00:00.000Z"));
         stale.beaten_by = Some("evt-2".into());

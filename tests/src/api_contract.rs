@@ -8,14 +8,14 @@ use crate::square_server::{SquareData, SquareServer};
 use crate::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use synchub::app::apply::{apply_batch, Delivery};
-use synchub::app::daily_sync::new_run;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, SyncRun, Trigger};
-use synchub::domain::time::now_millis;
-use synchub::lambda::api::handle_api;
-use synchub::lambda::Api;
-use synchub::ports::RunLog;
+use synchub_core::app::apply::{apply_batch, Delivery};
+use synchub_core::app::daily_sync::new_run;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::RunLog;
+use synchub_lambda::api::handle_api;
+use synchub_lambda::Api;
 
 // ---------------------------------------------------------------- the contract
 
@@ -333,14 +333,14 @@ impl Setup {
         run.enqueued = 9;
         run.rejected = 1;
         run.pages = 1;
-        run.finished_at = Some(synchub::domain::time::canonical_time(
+        run.finished_at = Some(synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::from_unix_timestamp_nanos(
                 i128::from(started + 1_000) * 1_000_000,
             )
             .unwrap(),
         ));
         if status == RunStatus::Failed {
-            run.error_class = Some(synchub::ErrorClass::NetworkError);
+            run.error_class = Some(synchub_core::ErrorClass::NetworkError);
             run.error_message = Some("Square 503 after 5 attempts".into());
         }
         self.api.sync.runs.save(&run).await.expect("save run");

@@ -5,10 +5,10 @@
 use crate::{TestStack, TestTenant};
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::app::tenants::{self, Credentials, SettingsChange, TenantPorts};
-use synchub::lambda::DailySync;
+use synchub_aws::dynamodb::DynamoTenantDirectory;
+use synchub_aws::ssm::SsmSecretStore;
+use synchub_lambda::DailySync;
+use synchub_ops::tenants::{self, Credentials, SettingsChange, TenantPorts};
 use wiremock::matchers::{header, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -12,12 +12,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use synchub::config::Config;
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
-use synchub::ports::{AuditHistory, TenantSettings};
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_core::ports::{AuditHistory, TenantSettings};
+use synchub_lambda::config::Config;
+use synchub_lambda::{sqs::handle_sync_batch, Ingest, Worker};
 
 pub mod api_contract;
 pub mod browser;
@@ -97,7 +97,7 @@ pub fn ensure_engines() {
 /// SDK config for the engines, built the way the functions build theirs.
 pub async fn aws() -> SdkConfig {
     ensure_engines();
-    synchub::lambda::aws_config().await
+    synchub_lambda::aws_config().await
 }
 
 /// This thread's CPU time in seconds, to the nanosecond (the benchmarks'
@@ -256,15 +256,15 @@ impl TestStack {
     }
 
     /// The audit rows of one SKU.
-    pub async fn audit(&self, tenant: &str, sku: &str) -> Vec<synchub::domain::AuditRow> {
-        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+    pub async fn audit(&self, tenant: &str, sku: &str) -> Vec<synchub_core::domain::AuditRow> {
+        synchub_aws::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
             .entity_history(&format!("{tenant}#catalog_item#{sku}"))
             .await
             .expect("audit history")
     }
 
-    pub async fn rejected_audit(&self, tenant: &str) -> Vec<synchub::domain::AuditRow> {
-        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+    pub async fn rejected_audit(&self, tenant: &str) -> Vec<synchub_core::domain::AuditRow> {
+        synchub_aws::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
             .entity_history(&format!("{tenant}#rejected"))
             .await
             .expect("audit history")
@@ -307,7 +307,7 @@ pub fn queued(tenant: &str, payload: &Value) -> String {
 /// `minute` minutes after 2026-06-01T00:00:00Z, as RFC 3339.
 pub fn at_minute(minute: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(1_780_272_000 + minute * 60).unwrap();
-    synchub::domain::time::canonical_time(t)
+    synchub_core::domain::time::canonical_time(t)
 }
 
 /// A tenant set up for the Shopify and Square routes and the customer targets.
@@ -373,7 +373,7 @@ impl TestStack {
     /// A worker whose customer targets are local servers, with these flags.
     pub fn worker_with_targets(
         &self,
-        flags: synchub::app::customers::TargetFlags,
+        flags: synchub_core::app::customers::TargetFlags,
         square: &str,
         hubspot: &str,
     ) -> Worker {
@@ -388,7 +388,7 @@ impl TestStack {
     /// The items-table partition of an entity, as the stack's shard count
     /// lays it out.
     pub fn item_partition(&self, tenant: &str, kind: &str, id: &str) -> String {
-        let tenant = synchub::domain::TenantId::parse(tenant).expect("a tenant id");
+        let tenant = synchub_core::domain::TenantId::parse(tenant).expect("a tenant id");
         self.config
             .item_shards
             .partition(&tenant, &format!("{kind}#{id}"))
@@ -396,7 +396,7 @@ impl TestStack {
 
     /// Every items-table partition of a tenant.
     pub fn item_partitions(&self, tenant: &str) -> Vec<String> {
-        let tenant = synchub::domain::TenantId::parse(tenant).expect("a tenant id");
+        let tenant = synchub_core::domain::TenantId::parse(tenant).expect("a tenant id");
         self.config.item_shards.partitions(&tenant)
     }
 
@@ -423,8 +423,8 @@ impl TestStack {
     }
 
     /// Every audit row under a partition key.
-    pub async fn audit_rows(&self, pk: &str) -> Vec<synchub::domain::AuditRow> {
-        synchub::adapters::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
+    pub async fn audit_rows(&self, pk: &str) -> Vec<synchub_core::domain::AuditRow> {
+        synchub_aws::dynamodb::DynamoAuditLog::new(self.dynamo(), &self.config.audit_table)
             .entity_history(pk)
             .await
             .expect("audit history")

@@ -322,7 +322,7 @@ const BASE_SECONDS: i64 = 1_780_272_000; // 2026-06-01T00:00:00Z
 
 pub fn at(seconds_after_base: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(BASE_SECONDS + seconds_after_base).unwrap();
-    synchub::domain::time::canonical_time(t)
+    synchub_core::domain::time::canonical_time(t)
 }
 
 /// A POSaBIT venue's inventory row, as its POS API documents them (for

@@ -9,10 +9,10 @@
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::RunStatus;
-use synchub::lambda::Api;
-use synchub::ports::RunLog;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::ports::RunLog;
+use synchub_lambda::Api;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::{self, SquareData};
 use synchub_tests::*;

@@ -5,12 +5,12 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use synchub::domain::alert::Failure;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::RunStatus;
-use synchub::domain::time::now_millis;
-use synchub::ports::FailureLog;
-use synchub::ErrorClass;
+use synchub_core::domain::alert::Failure;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::FailureLog;
+use synchub_core::ErrorClass;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::SquareData;
 

@@ -5,7 +5,7 @@
 //! switch never touches another's settings.
 
 use serde_json::{json, Value};
-use synchub::lambda::Api;
+use synchub_lambda::Api;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::SquareData;
 

@@ -6,10 +6,10 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use std::collections::HashMap;
-use synchub::adapters::dynamodb::{journal_items, DynamoAuditLog, AUDIT_BY_TENANT_HOUR};
-use synchub::domain::audit::{AuditOutcome, AuditRow};
-use synchub::ports::replay::DeliveryJournal;
-use synchub::ports::AuditLog;
+use synchub_aws::dynamodb::{journal_items, DynamoAuditLog, AUDIT_BY_TENANT_HOUR};
+use synchub_core::domain::audit::{AuditOutcome, AuditRow};
+use synchub_core::ports::replay::DeliveryJournal;
+use synchub_core::ports::AuditLog;
 use synchub_tests::*;
 
 fn row(tenant: &str, id: usize, recorded_at: &str) -> AuditRow {

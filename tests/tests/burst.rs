@@ -11,9 +11,9 @@
 //! the spine benchmark's; see `cost/inputs.json`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use synchub::domain::audit::AuditRow;
-use synchub::domain::layout::ItemShards;
-use synchub::domain::{EntityKey, EntityKind, TenantId};
+use synchub_core::domain::audit::AuditRow;
+use synchub_core::domain::layout::ItemShards;
+use synchub_core::domain::{EntityKey, EntityKind, TenantId};
 
 /// A slot gathering a batch: since when, and each message's (tenant, sent at).
 type Collecting = (f64, Vec<(usize, f64)>);
@@ -161,7 +161,7 @@ struct Batch {
 }
 
 /// How the functions' SDK clients retry a throttled call
-/// (`synchub::lambda::aws_config`): 5 attempts, each wait random up to
+/// (`synchub_lambda::aws_config`): 5 attempts, each wait random up to
 /// 50 ms × 2^(attempt−1), at most 1 s.
 const ATTEMPTS: u32 = 5;
 fn backoff(attempt: u32, unit: f64) -> f64 {

@@ -6,11 +6,11 @@
 use clap::Parser;
 use serde_json::json;
 use std::time::Duration;
-use synchub::domain::connector::BUILT_IN;
-use synchub::lambda::DailySync;
-use synchub::ports::{RunLog, TenantSettings};
 use synchub_cli::args::{Cli, Command};
 use synchub_cli::connector::{check, pull, ConnectorCommand, PullArgs};
+use synchub_connectors::BUILT_IN;
+use synchub_core::ports::{RunLog, TenantSettings};
+use synchub_lambda::DailySync;
 use synchub_tests::*;
 use wiremock::matchers::{header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

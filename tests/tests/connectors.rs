@@ -6,11 +6,11 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use synchub::adapters::connector_http::{ConnectorEngine, Pull};
-use synchub::domain::connector::{load, Manifest};
-use synchub::domain::square::DataType;
-use synchub::ports::PullWindow;
-use synchub::ErrorClass;
+use synchub_aws::connector_http::{ConnectorEngine, Pull};
+use synchub_connectors::{load, Manifest};
+use synchub_core::domain::square::DataType;
+use synchub_core::ports::PullWindow;
+use synchub_core::ErrorClass;
 use wiremock::matchers::{
     body_json, body_string_contains, header, method, path, query_param, query_param_is_missing,
 };
@@ -63,7 +63,7 @@ async fn pull_all(
     m: &'static Manifest,
     settings: &Value,
     window: &PullWindow,
-) -> Result<(Vec<String>, usize), synchub::ports::PortError> {
+) -> Result<(Vec<String>, usize), synchub_core::ports::PortError> {
     let secrets = secrets();
     let pull = Pull {
         manifest: m,
@@ -542,7 +542,7 @@ async fn the_incremental_filter_keeps_the_window_and_templates_read_it() {
 
 #[tokio::test]
 async fn an_unverified_manifest_is_refused_in_production() {
-    let m = synchub::domain::connector::connector("headset").unwrap();
+    let m = synchub_connectors::connector("headset").unwrap();
     let engine = ConnectorEngine::new(1, std::time::Duration::from_secs(1));
     let secrets = secrets();
     let pull = Pull {

@@ -5,13 +5,13 @@
 
 use serde_json::json;
 use std::time::Duration;
-use synchub::app::tenants::{Credentials, SettingsChange};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::RunStatus;
-use synchub::domain::TenantId;
-use synchub::lambda::Api;
-use synchub::ports::RunLog;
 use synchub_cli::sync::{sync, table, RunLine};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::RunLog;
+use synchub_lambda::Api;
+use synchub_ops::tenants::{Credentials, SettingsChange};
 use synchub_tests::api_contract::post;
 use synchub_tests::flowhub_server::{flowhub_tenant, start, variant, Operator};
 use synchub_tests::*;

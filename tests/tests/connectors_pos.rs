@@ -5,11 +5,12 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use synchub::adapters::connector_http::{ConnectorEngine, Pull};
-use synchub::domain::connector::connector;
-use synchub::domain::square::DataType;
-use synchub::domain::{EntityKind, PulledObject, TenantId};
-use synchub::ports::PullWindow;
+use synchub_aws::connector_http::{ConnectorEngine, Pull};
+use synchub_connectors::connector;
+use synchub_core::domain::change::IntoChange;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::{EntityKind, PulledObject, TenantId};
+use synchub_core::ports::PullWindow;
 use wiremock::matchers::{
     body_partial_json, body_string_contains, header, method, path, query_param,
 };

@@ -7,14 +7,14 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::app::tenants::{Credentials, SettingsChange};
-use synchub::domain::audit::AuditOutcome;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, Trigger};
-use synchub::lambda::daily_sync::PlanRequest;
-use synchub::lambda::DailySync;
-use synchub::ports::RunLog;
 use synchub_cli::event_source::LocalEventSource;
+use synchub_core::domain::audit::AuditOutcome;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::ports::RunLog;
+use synchub_lambda::daily_sync::PlanRequest;
+use synchub_lambda::DailySync;
+use synchub_ops::tenants::{Credentials, SettingsChange};
 use synchub_tests::flowhub_server::{flowhub, flowhub_tenant, variant, Operator};
 use synchub_tests::*;
 use wiremock::MockServer;
@@ -27,7 +27,7 @@ async fn daily_sync(
     tenant: &str,
     request: PlanRequest,
 ) -> Value {
-    let planned = synchub::lambda::daily_sync::plan(sync, &request)
+    let planned = synchub_lambda::daily_sync::plan(sync, &request)
         .await
         .unwrap();
     let planned = serde_json::to_value(planned).unwrap();
@@ -35,7 +35,7 @@ async fn daily_sync(
     runs_queue.wait = Duration::from_secs(0);
     for _ in 0..40 {
         runs_queue
-            .poll_once(|event| synchub::lambda::daily_sync::work(sync, event, u64::MAX))
+            .poll_once(|event| synchub_lambda::daily_sync::work(sync, event, u64::MAX))
             .await
             .unwrap();
         let runs = sync.runs.runs(tenant).await.unwrap();
@@ -390,7 +390,8 @@ async fn a_product_the_pos_returns_twice_is_kept_newest_and_counted_on_the_run()
 /// benchmark times the two on the same output.
 #[test]
 fn the_benchmarks_square_manifest_maps_squares_items_like_the_hand_written_path() {
-    use synchub::domain::{connector, square};
+    use synchub_connectors as connector;
+    use synchub_core::domain::square;
     let file = "tests/bench/square-catalog.yaml";
     let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
     let manifest = connector::load(file, &text).unwrap_or_else(|e| panic!("{e:?}"));

@@ -5,10 +5,10 @@
 //! back to SQS instead of timing out.
 
 use std::time::{Duration, Instant};
-use synchub::adapters::dynamodb::DynamoItemStore;
-use synchub::domain::{SupplierEvent, TenantId};
-use synchub::lambda::sqs::{handle_sync_batch, handle_sync_batch_within};
-use synchub::ports::ItemStore;
+use synchub_aws::dynamodb::DynamoItemStore;
+use synchub_core::domain::{SupplierEvent, TenantId};
+use synchub_core::ports::ItemStore;
+use synchub_lambda::sqs::{handle_sync_batch, handle_sync_batch_within};
 use synchub_tests::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,7 +28,7 @@ async fn a_delivery_that_died_after_its_write_is_completed_as_applied_beside_a_n
     let tenant = stack.tenant(None).await;
     let first = supplier_event("e1", "SKU-1", 1, &at_minute(1));
     // The first attempt at m1 wrote e1 and died before its audit row.
-    let change = SupplierEvent::parse(&first, synchub::domain::time::now_millis())
+    let change = SupplierEvent::parse(&first, synchub_core::domain::time::now_millis())
         .unwrap()
         .into_change(TenantId::parse(&tenant.id).unwrap());
     DynamoItemStore::new(stack.dynamo(), &stack.config.items_table)

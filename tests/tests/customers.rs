@@ -6,9 +6,9 @@
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use synchub::app::customers::TargetFlags;
-use synchub::lambda::sqs::handle_sync_batch;
-use synchub::lambda::Worker;
+use synchub_core::app::customers::TargetFlags;
+use synchub_lambda::sqs::handle_sync_batch;
+use synchub_lambda::Worker;
 use synchub_tests::*;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -338,7 +338,7 @@ async fn a_pos_outage_never_blocks_registration_or_crm_and_backfill_sends_each_m
         .expect(3)
         .mount(&targets.square)
         .await;
-    let tenant_id = synchub::domain::TenantId::parse(&tenant.id).unwrap();
+    let tenant_id = synchub_core::domain::TenantId::parse(&tenant.id).unwrap();
     let dry = synchub_cli::backfill::run(
         &worker.targets,
         &worker.items,
@@ -709,8 +709,8 @@ async fn shop_redact_erases_every_shopify_customer_of_the_tenant_through_the_dai
         .await
         .unwrap();
     let message = out.messages.unwrap().remove(0);
-    let sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
-    let answer = synchub::lambda::daily_sync::handle(
+    let sync = synchub_lambda::DailySync::new(&stack.aws, &stack.config);
+    let answer = synchub_lambda::daily_sync::handle(
         &sync,
         serde_json::to_value(as_delivered(&message, 1)).unwrap(),
         u64::MAX,

@@ -7,15 +7,15 @@ use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Duration;
-use synchub::app::daily_sync::{continue_run, dry_run, start_run, Progress, Start};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, Trigger};
-use synchub::domain::time::now_millis;
-use synchub::domain::TenantId;
-use synchub::lambda::DailySync;
-use synchub::ports::{AuditHistory, RunLock, RunLog};
-use synchub::ErrorClass;
 use synchub_cli::sync::{sync, RunLine};
+use synchub_core::app::daily_sync::{continue_run, dry_run, start_run, Progress, Start};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::{AuditHistory, RunLock, RunLog};
+use synchub_core::ErrorClass;
+use synchub_lambda::DailySync;
 use synchub_tests::square_server::{self, Fault, SquareData, SquareServer};
 use synchub_tests::*;
 
@@ -132,7 +132,7 @@ impl Setup {
     }
 }
 
-fn ran(lines: &[RunLine]) -> Vec<synchub::domain::sync_run::SyncRun> {
+fn ran(lines: &[RunLine]) -> Vec<synchub_core::domain::sync_run::SyncRun> {
     lines
         .iter()
         .filter_map(|l| {
@@ -544,13 +544,11 @@ async fn a_complete_full_pull_tombstones_what_square_no_longer_returns_and_a_par
         .stored("item")
         .await
         .contains(&("shopify-42".to_owned(), false)));
-    let rows = synchub::adapters::dynamodb::DynamoAuditLog::new(
-        s.stack.dynamo(),
-        &s.stack.config.audit_table,
-    )
-    .entity_history(&format!("{}#item#ITEM000003", s.tenant.id))
-    .await
-    .unwrap();
+    let rows =
+        synchub_aws::dynamodb::DynamoAuditLog::new(s.stack.dynamo(), &s.stack.config.audit_table)
+            .entity_history(&format!("{}#item#ITEM000003", s.tenant.id))
+            .await
+            .unwrap();
     assert!(rows.iter().any(|r| r.outcome == "deleted" && r.reason.as_deref() == Some("absent from full sync")), "{rows:?}");
 }
 
@@ -689,14 +687,14 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
 #[tokio::test]
 async fn the_lambda_path_queues_runs_and_continues_them_through_the_runs_queue() {
     let s = setup(data(30), 5).await;
-    let plan = synchub::lambda::daily_sync::PlanRequest {
+    let plan = synchub_lambda::daily_sync::PlanRequest {
         trigger: Some(Trigger::Schedule),
         tenant_id: Some(s.tenant.id.clone()),
         data_types: Some(vec![DataType::Catalog]),
         force: false,
         ..Default::default()
     };
-    let planned = synchub::lambda::daily_sync::plan(&s.sync, &plan)
+    let planned = synchub_lambda::daily_sync::plan(&s.sync, &plan)
         .await
         .unwrap();
     let planned = serde_json::to_value(planned).unwrap();
@@ -715,7 +713,7 @@ async fn the_lambda_path_queues_runs_and_continues_them_through_the_runs_queue()
         // margin): it pulls one page and queues its continuation.
         let stats = runs_queue
             .poll_once(|event| {
-                synchub::lambda::daily_sync::work(&s.sync, event, now_millis() as u64 + 3_000)
+                synchub_lambda::daily_sync::work(&s.sync, event, now_millis() as u64 + 3_000)
             })
             .await
             .unwrap();

@@ -11,15 +11,15 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, Trigger};
-use synchub::domain::time::now_millis;
-use synchub::lambda::daily_sync::{handle, plan, work, PlanRequest};
-use synchub::lambda::notify::handle_failures_within;
-use synchub::lambda::sqs::{handle_sync_batch_within, ANSWER_MARGIN};
-use synchub::lambda::{DailySync, Notifier};
-use synchub::ports::RunLog;
 use synchub_cli::local::sent_emails;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::RunLog;
+use synchub_lambda::daily_sync::{handle, plan, work, PlanRequest};
+use synchub_lambda::notify::handle_failures_within;
+use synchub_lambda::sqs::{handle_sync_batch_within, ANSWER_MARGIN};
+use synchub_lambda::{DailySync, Notifier};
 use synchub_tests::chaos::{FaultRates, FaultyProxy, Service};
 use synchub_tests::square_server::{self, Fault, SquareData, SquareServer};
 use synchub_tests::*;
@@ -198,8 +198,8 @@ async fn a_plan_without_time_left_stops_naming_the_deadline_and_starts_nothing()
     .await
     .expect_err("no time to plan");
     assert_eq!(
-        synchub::Classified::class(&error),
-        synchub::ErrorClass::TimeoutError
+        synchub_core::Classified::class(&error),
+        synchub_core::ErrorClass::TimeoutError
     );
     assert!(error.to_string().contains("plan stopped before"), "{error}");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -259,7 +259,7 @@ async fn the_notifier_hands_back_what_does_not_fit_its_budget_and_emails_once() 
             .endpoint_url(&proxy.url)
             .build(),
     );
-    slow.store = synchub::adapters::alerts::DynamoAlertStore::new(
+    slow.store = synchub_aws::alerts::DynamoAlertStore::new(
         slow_dynamo,
         &stack.config.notifications_table,
         stack.config.audit_ttl,
@@ -325,7 +325,7 @@ async fn the_worker_tries_a_failed_write_again_while_time_allows_instead_of_spen
             .build(),
     );
     worker.items =
-        synchub::adapters::dynamodb::DynamoItemStore::new(through_proxy, &stack.config.items_table)
+        synchub_aws::dynamodb::DynamoItemStore::new(through_proxy, &stack.config.items_table)
             .with_shards(stack.config.item_shards);
     let body = queued(&tenant, &supplier_event("evt-1", "SKU-1", 3, &at_minute(1)));
     let event = sqs_event(&[("m-1", &body, 1)]);

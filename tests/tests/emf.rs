@@ -8,9 +8,9 @@
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use synchub::domain::time::now_millis;
-use synchub::lambda::emf::{flush_to, init_metrics, NAMESPACE};
-use synchub::lambda::sqs::handle_sync_batch;
+use synchub_core::domain::time::now_millis;
+use synchub_lambda::emf::{flush_to, init_metrics, NAMESPACE};
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -6,13 +6,13 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::domain::ensure::MAX_TIMEOUT_MS;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::RunStatus;
-use synchub::domain::time::now_millis;
-use synchub::lambda::DailySync;
-use synchub::ports::{RunLog, TenantSettings};
 use synchub_cli::event_source::LocalEventSource;
+use synchub_core::domain::ensure::MAX_TIMEOUT_MS;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::{RunLog, TenantSettings};
+use synchub_lambda::DailySync;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::{self, Fault, SquareData};
 use synchub_tests::unique;
@@ -70,7 +70,7 @@ fn consume_runs(s: &Setup) -> RunsConsumer {
         loop {
             let deadline = now_millis() as u64 + 60_000;
             let polled = source
-                .poll_once(|event| synchub::lambda::daily_sync::work(&sync, event, deadline))
+                .poll_once(|event| synchub_lambda::daily_sync::work(&sync, event, deadline))
                 .await;
             if polled.is_err() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -93,7 +93,7 @@ async fn runs(
     s: &Setup,
     tenant: &str,
     data_type: DataType,
-) -> Vec<synchub::domain::sync_run::SyncRun> {
+) -> Vec<synchub_core::domain::sync_run::SyncRun> {
     let mut all = s.api.sync.runs.runs(tenant).await.unwrap();
     all.retain(|r| r.data_type == data_type);
     all

@@ -4,12 +4,12 @@
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use std::time::Duration;
-use synchub::adapters::dynamodb::{DynamoMetricsLedger, DynamoTenantDirectory};
-use synchub::app::ops::gate;
-use synchub::domain::metrics::{hour_of, Tally};
-use synchub::domain::time::{now_millis, now_rfc3339};
-use synchub::lambda::sqs::handle_sync_batch;
-use synchub::ports::MetricsLedger;
+use synchub_aws::dynamodb::{DynamoMetricsLedger, DynamoTenantDirectory};
+use synchub_core::domain::metrics::{hour_of, Tally};
+use synchub_core::domain::time::{now_millis, now_rfc3339};
+use synchub_core::ports::MetricsLedger;
+use synchub_lambda::sqs::handle_sync_batch;
+use synchub_ops::gate;
 use synchub_tests::*;
 
 fn ledger(stack: &TestStack) -> DynamoMetricsLedger {
@@ -42,7 +42,7 @@ fn record(id: &str, tenant: &str, body: String, waited_ms: i64) -> SqsMessage {
 fn window() -> (String, String) {
     let now = now_millis();
     let at = |ms: i64| {
-        synchub::domain::time::canonical_time(
+        synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap(),
         )
     };
@@ -121,7 +121,7 @@ async fn the_gate_passes_a_clean_window_and_fails_each_signal_it_misses() {
     let report = gate(&ledger, &tenants(&stack), &since, &until)
         .await
         .unwrap();
-    let failed = |signals: &[synchub::domain::metrics::Signal]| -> Vec<&'static str> {
+    let failed = |signals: &[synchub_core::domain::metrics::Signal]| -> Vec<&'static str> {
         signals.iter().filter(|s| !s.pass).map(|s| s.name).collect()
     };
     assert!(!report.pass);

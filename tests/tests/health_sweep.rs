@@ -4,12 +4,12 @@
 //! health call, its failure notice is sent, and the answer names it.
 
 use serde_json::Value;
-use synchub::app::daily_sync::{start_run, Start};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, SyncRun, Trigger};
-use synchub::domain::time::now_millis;
-use synchub::ports::RunLog;
-use synchub::ErrorClass;
+use synchub_core::app::daily_sync::{start_run, Start};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
+use synchub_core::domain::time::now_millis;
+use synchub_core::ports::RunLog;
+use synchub_core::ErrorClass;
 use synchub_tests::api_contract::{get, setup, Contract, Setup};
 use synchub_tests::square_server::SquareData;
 

@@ -2,7 +2,7 @@
 //! secrets in SSM, tenants in DynamoDB Local and the queue in moto.
 
 use serde_json::{json, Value};
-use synchub::domain::webhook_signature::WebhookSecret;
+use synchub_core::domain::webhook_signature::WebhookSecret;
 use synchub_tests::*;
 
 fn body_text(v: &Value) -> String {
@@ -78,7 +78,7 @@ async fn every_authentication_failure_is_401_naming_why_and_enqueues_nothing() {
         12,
         "2026-06-01T10:00:00Z",
     ));
-    let now = synchub::domain::time::now_millis() / 1000;
+    let now = synchub_core::domain::time::now_millis() / 1000;
     let good = signed_headers(&tenant.secret, "msg_1", &body);
     let with = |name: &'static str, value: Option<String>| -> Vec<(&'static str, String)> {
         let mut h: Vec<_> = good.iter().filter(|(k, _)| *k != name).cloned().collect();
@@ -227,7 +227,7 @@ async fn a_rotated_key_list_accepts_either_secret_and_several_signatures_need_on
     let stack = TestStack::new().await;
     let tenant = stack.tenant(None).await;
     let next = synchub_cli::local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings {
+    let settings = synchub_core::ports::TenantSettings {
         tenant_id: tenant.id.clone(),
         name: "t".into(),
         active: true,
@@ -454,7 +454,7 @@ async fn when_the_queue_is_unreachable_the_sender_gets_503_to_retry_never_202() 
     let tenant = stack.tenant(None).await;
     let mut config = stack.config.clone();
     config.sync_queue_url = format!("{}-missing", config.sync_queue_url);
-    let ingest = synchub::lambda::Ingest::new(&stack.aws, &config);
+    let ingest = synchub_lambda::Ingest::new(&stack.aws, &config);
     let body = body_text(&supplier_event(
         "evt-1",
         "SKU-1",
@@ -481,7 +481,7 @@ async fn when_the_queue_is_unreachable_the_sender_gets_503_to_retry_never_202() 
 async fn a_malformed_secret_in_ssm_is_a_500_for_operators_not_a_401() {
     let stack = TestStack::new().await;
     let tenant = stack.tenant(None).await;
-    let settings = synchub::ports::TenantSettings {
+    let settings = synchub_core::ports::TenantSettings {
         tenant_id: tenant.id.clone(),
         name: "t".into(),
         active: true,

@@ -6,9 +6,9 @@
 //! failure log holds under B.
 
 use serde_json::{json, Value};
-use synchub::domain::alert::Failure;
-use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-use synchub::ports::FailureLog;
+use synchub_core::domain::alert::Failure;
+use synchub_core::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+use synchub_core::ports::FailureLog;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::SquareData;
 use synchub_tests::*;
@@ -120,11 +120,11 @@ async fn b_ids_on_a_routes_show_nothing_of_b() {
 async fn a_dead_letters_never_show_in_b_replay_nor_are_sent_by_it() {
     let s = setup(SquareData::empty()).await;
     let (a, b) = (s.stack.tenant(None).await, s.stack.tenant(None).await);
-    let now = synchub::domain::time::now_millis();
+    let now = synchub_core::domain::time::now_millis();
     let dead_letter = |holder: &str, body_tenant: &str, n: u32| Failure {
         tenant_id: holder.to_owned(),
         source: "webhook:supplier".into(),
-        error_class: synchub::ErrorClass::ValidationError,
+        error_class: synchub_core::ErrorClass::ValidationError,
         reason: "tenant was not configured".into(),
         subject_id: format!("e{n}"),
         correlation_id: format!("sync-{holder}-1-test"),
@@ -141,7 +141,7 @@ async fn a_dead_letters_never_show_in_b_replay_nor_are_sent_by_it() {
         s.api.failures.record(&failure).await.unwrap();
     }
     let now_text = |offset: i64| {
-        synchub::domain::time::canonical_time(
+        synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now + offset) * 1_000_000)
                 .unwrap(),
         )

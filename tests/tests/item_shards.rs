@@ -7,14 +7,14 @@
 //! `ITEM_SHARDS=8 scripts/with-engines.sh cargo nextest run -p synchub-tests`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use synchub::adapters::dynamodb::DynamoItemStore;
-use synchub::domain::change::{ChangeBody, EntityChange};
-use synchub::domain::layout::ItemShards;
-use synchub::domain::ordering::Version;
-use synchub::domain::{EntityKey, EntityKind, EventId, TenantId};
-use synchub::lambda::sqs::handle_sync_batch;
-use synchub::ports::replay::StoredVersions;
-use synchub::ports::{EntityIndex, ItemStore};
+use synchub_aws::dynamodb::DynamoItemStore;
+use synchub_core::domain::change::{ChangeBody, EntityChange};
+use synchub_core::domain::layout::ItemShards;
+use synchub_core::domain::ordering::Version;
+use synchub_core::domain::{EntityKey, EntityKind, EventId, TenantId};
+use synchub_core::ports::replay::StoredVersions;
+use synchub_core::ports::{EntityIndex, ItemStore};
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::*;
 
 const SHARDS: u16 = 8;

@@ -5,11 +5,11 @@
 //! with its 4xx naming the field or header, and no AWS request is made.
 
 use serde_json::{json, Value};
-use synchub::app::tenants::change::SettingsChange;
-use synchub::domain::limits::*;
-use synchub::domain::{EventId, Sku, TenantId};
-use synchub::lambda::{Api, Ingest};
-use synchub::ports::TenantSettings;
+use synchub_core::domain::limits::*;
+use synchub_core::domain::{EventId, Sku, TenantId};
+use synchub_core::ports::TenantSettings;
+use synchub_lambda::{Api, Ingest};
+use synchub_ops::tenants::change::SettingsChange;
 use synchub_tests::api_contract::call;
 use synchub_tests::lambda_emulator::CountingProxy;
 use synchub_tests::*;
@@ -30,7 +30,7 @@ fn readme_row(label: &str) -> String {
 
 #[test]
 fn the_readme_table_states_the_bounds_the_code_enforces() {
-    use synchub::app::ops;
+    use synchub_ops as ops;
     let bound = |label: &str, numbers: &[String]| {
         let row = readme_row(label);
         let cell = row.split('|').nth(2).unwrap_or_default();
@@ -42,17 +42,20 @@ fn the_readme_table_states_the_bounds_the_code_enforces() {
         }
     };
     let s = |n: usize| n.to_string();
-    bound("webhook body", &[s(synchub::app::ingest::MAX_BODY_BYTES)]);
+    bound(
+        "webhook body",
+        &[s(synchub_core::app::ingest::MAX_BODY_BYTES)],
+    );
     bound("`webhook-id`", &[s(WEBHOOK_HEADER_BYTES)]);
     bound(
         "`webhook-timestamp`",
-        &[synchub::domain::webhook_signature::TOLERANCE_SECONDS.to_string()],
+        &[synchub_core::domain::webhook_signature::TOLERANCE_SECONDS.to_string()],
     );
     bound(
         "`webhook-signature`",
         &[
             s(SIGNATURE_HEADER_BYTES),
-            s(synchub::domain::webhook_signature::MAX_SIGNATURES),
+            s(synchub_core::domain::webhook_signature::MAX_SIGNATURES),
         ],
     );
     bound(
@@ -65,7 +68,7 @@ fn the_readme_table_states_the_bounds_the_code_enforces() {
     );
     bound(
         "entity id from a POS or provider",
-        &[s(synchub::domain::ids::MAX_ENTITY_ID)],
+        &[s(synchub_core::domain::ids::MAX_ENTITY_ID)],
     );
     bound("trace `id`", &[s(ops::trace::MAX_ID_CHARS)]);
     bound("operations API body", &[s(API_BODY_BYTES)]);
@@ -92,7 +95,7 @@ fn the_readme_table_states_the_bounds_the_code_enforces() {
     );
     bound(
         "ensure `timeoutMs`",
-        &[synchub::domain::ensure::MAX_TIMEOUT_MS.to_string()],
+        &[synchub_core::domain::ensure::MAX_TIMEOUT_MS.to_string()],
     );
     bound("a tenant's alert recipients", &[s(ALERT_RECIPIENTS)]);
     bound("a tenant's allowed suppliers", &[s(ALLOWED_SUPPLIERS)]);
@@ -106,7 +109,7 @@ fn the_readme_table_states_the_bounds_the_code_enforces() {
         ("event id", |t| EventId::parse(t).is_ok()),
         ("SKU", |t| Sku::parse(t).is_ok()),
         ("supplier id", |t| {
-            synchub::domain::ids::SupplierId::parse(t).is_ok()
+            synchub_core::domain::ids::SupplierId::parse(t).is_ok()
         }),
     ] {
         let row = readme_row(label);
@@ -209,7 +212,7 @@ async fn an_input_past_a_bound_is_refused_before_any_aws_call() {
     for k in ENDPOINTS {
         std::env::set_var(k, &proxy.url);
     }
-    let aws = synchub::lambda::aws_config().await;
+    let aws = synchub_lambda::aws_config().await;
     let ingest = Ingest::new(&aws, &stack.config);
     let api = Api::new(&aws, &stack.config);
     for (k, v) in ENDPOINTS.iter().zip(saved) {
@@ -232,7 +235,7 @@ async fn webhooks_past_their_bounds(ingest: &Ingest, tenant: &TestTenant, proxy:
     };
     let big_body = format!(
         "{{\"pad\":\"{}\"}}",
-        "x".repeat(synchub::app::ingest::MAX_BODY_BYTES)
+        "x".repeat(synchub_core::app::ingest::MAX_BODY_BYTES)
     );
     let mut cases: Vec<(&str, Value, u16, Option<&str>)> = vec![
         (

@@ -7,15 +7,15 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::adapters::maintenance::{MaintenanceReading, SsmMaintenanceSwitch};
-use synchub::app::customers::TargetFlags;
-use synchub::domain::square::DataType;
-use synchub::domain::TenantId;
-use synchub::lambda::{Api, DailySync};
-use synchub::ports::maintenance::{Maintenance, MaintenanceSwitch};
-use synchub::ports::RunLog;
-use synchub::ErrorClass;
+use synchub_aws::maintenance::{MaintenanceReading, SsmMaintenanceSwitch};
 use synchub_cli::maintenance::{act, MaintenanceAction};
+use synchub_core::app::customers::TargetFlags;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::maintenance::{Maintenance, MaintenanceSwitch};
+use synchub_core::ports::RunLog;
+use synchub_core::ErrorClass;
+use synchub_lambda::{Api, DailySync};
 use synchub_tests::api_contract::{get, post, setup, Contract};
 use synchub_tests::square_server::SquareData;
 use synchub_tests::*;
@@ -30,7 +30,7 @@ const ALL_ON: TargetFlags = TargetFlags {
 
 /// Flips (or reads) the stack's switch as `synchub maintenance` does.
 async fn maintenance(stack: &TestStack, action: MaintenanceAction) -> MaintenanceReading {
-    let switch = synchub::lambda::maintenance_switch(&stack.aws, &stack.config);
+    let switch = synchub_lambda::maintenance_switch(&stack.aws, &stack.config);
     act(&switch, action).await.expect("the switch answers")
 }
 
@@ -202,7 +202,7 @@ async fn the_schedule_starts_no_run_and_a_manual_run_is_refused_while_maintenanc
     // The daily schedule's invocation, as EventBridge sends it.
     let sync = DailySync::new(&s.stack.aws, &s.stack.config);
     let answer =
-        synchub::lambda::daily_sync::handle(&sync, json!({"trigger": "schedule"}), u64::MAX)
+        synchub_lambda::daily_sync::handle(&sync, json!({"trigger": "schedule"}), u64::MAX)
             .await
             .expect("the plan answers");
     assert_eq!(answer["runs"], json!([]), "{answer}");

@@ -5,14 +5,14 @@
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use synchub::adapters::alerts::DynamoAlertStore;
-use synchub::adapters::ses::SesMailer;
-use synchub::app::notify::{notify_batch, Incoming};
-use synchub::domain::alert::Notice;
-use synchub::lambda::notify::incoming_from;
-use synchub::lambda::Notifier;
-use synchub::ErrorClass;
+use synchub_aws::alerts::DynamoAlertStore;
+use synchub_aws::ses::SesMailer;
 use synchub_cli::local::{sent_emails, SentEmail};
+use synchub_core::app::notify::{notify_batch, Incoming};
+use synchub_core::domain::alert::Notice;
+use synchub_core::ErrorClass;
+use synchub_lambda::notify::incoming_from;
+use synchub_lambda::Notifier;
 use synchub_tests::{queued, supplier_event, unique, TestStack};
 
 const WINDOW: i64 = 15 * 60_000;
@@ -104,7 +104,7 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
     for _ in 0..10 {
         handled += dlq
             .poll_once(|event| {
-                synchub::lambda::notify::handle_failures(
+                synchub_lambda::notify::handle_failures(
                     &notifier,
                     &stack.config.notify_queue_url,
                     event,
@@ -160,15 +160,15 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         .expect("notification item");
     assert_eq!((state.total, state.pending, state.emails), (1, 0, 1));
     assert_eq!(state.sample_ids, vec!["evt-bad".to_owned()]);
-    let api = synchub::lambda::Api::new(&stack.aws, &stack.config);
-    let tenant_id = synchub::domain::TenantId::parse(&tenant.id).unwrap();
-    let now = synchub::domain::time::now_millis();
+    let api = synchub_lambda::Api::new(&stack.aws, &stack.config);
+    let tenant_id = synchub_core::domain::TenantId::parse(&tenant.id).unwrap();
+    let now = synchub_core::domain::time::now_millis();
     let at = |ms: i64| {
-        synchub::domain::time::canonical_time(
+        synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap(),
         )
     };
-    let request = synchub::app::ops::ReplayRequest {
+    let request = synchub_ops::ReplayRequest {
         since: at(now - 86_400_000),
         until: at(now + 60_000),
         kinds: vec![],
@@ -176,7 +176,7 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         dry_run: false,
         error_class: Some(ErrorClass::ValidationError),
     };
-    let actions = |r: &synchub::app::ops::ReplayReport| -> Vec<(Option<String>, &'static str)> {
+    let actions = |r: &synchub_ops::ReplayReport| -> Vec<(Option<String>, &'static str)> {
         r.items
             .iter()
             .map(|i| (i.event_id.clone(), i.action))
@@ -193,7 +193,7 @@ async fn a_dead_letter_from_the_worker_becomes_one_email_with_trace_and_replay_c
         vec![(Some("evt-bad".to_owned()), "alreadyReplayed")]
     );
     // Another class's dead letters are not this replay's.
-    let other = synchub::app::ops::ReplayRequest {
+    let other = synchub_ops::ReplayRequest {
         error_class: Some(ErrorClass::NetworkError),
         ..request
     };
@@ -391,7 +391,7 @@ async fn an_ses_outage_is_retried_through_sqs_and_the_email_is_sent_once_afterwa
                 .iter()
                 .map(|m| incoming_from(m, &stack.config.notify_queue_url))
                 .collect();
-            synchub::lambda::sqs::batch_response(&notify_batch(&broken.ports(), &records, T0).await)
+            synchub_lambda::sqs::batch_response(&notify_batch(&broken.ports(), &records, T0).await)
         })
         .await
         .unwrap();
@@ -424,7 +424,7 @@ async fn an_ses_outage_is_retried_through_sqs_and_the_email_is_sent_once_afterwa
                     .iter()
                     .map(|m| incoming_from(m, &stack.config.notify_queue_url))
                     .collect();
-                synchub::lambda::sqs::batch_response(
+                synchub_lambda::sqs::batch_response(
                     &notify_batch(&healthy.ports(), &records, T0 + 5_000).await,
                 )
             })
@@ -538,13 +538,13 @@ async fn the_daily_summary_is_sent_once_per_day_and_only_to_tenants_that_asked()
     let recipient = format!("{}@shop.example", unique("ops"));
     let tenant = stack.tenant_with(None, vec![recipient.clone()]).await;
     let quiet = stack.tenant_with(None, vec![recipient.clone()]).await;
-    let directory = synchub::adapters::dynamodb::DynamoTenantDirectory::new(
+    let directory = synchub_aws::dynamodb::DynamoTenantDirectory::new(
         stack.dynamo(),
         &stack.config.tenants_table,
         Duration::ZERO,
     );
     directory
-        .put(&synchub::ports::TenantSettings {
+        .put(&synchub_core::ports::TenantSettings {
             tenant_id: tenant.id.clone(),
             name: "Daily Shop".into(),
             active: true,

@@ -5,7 +5,7 @@
 use futures::future::join_all;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use synchub::app::apply::{apply_batch, Delivery};
+use synchub_core::app::apply::{apply_batch, Delivery};
 use synchub_tests::*;
 
 fn delivery(tenant: &str, message: usize, sku: usize, minute: i64, event: &str) -> Delivery {
@@ -22,7 +22,7 @@ fn delivery(tenant: &str, message: usize, sku: usize, minute: i64, event: &str) 
 /// Applies the deliveries in `batches`, `workers` batches at a time, and checks the rule.
 async fn check_convergence(
     stack: &TestStack,
-    worker: &synchub::lambda::Worker,
+    worker: &synchub_lambda::Worker,
     deliveries: Vec<Delivery>,
     batch: usize,
     workers: usize,

@@ -7,9 +7,9 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use synchub::domain::alert::Failure;
-use synchub::lambda::sqs::handle_sync_batch;
-use synchub::ports::FailureLog;
+use synchub_core::domain::alert::Failure;
+use synchub_core::ports::FailureLog;
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::api_contract::*;
 use synchub_tests::square_server::SquareData;
 use synchub_tests::*;
@@ -36,9 +36,9 @@ fn item(kind: &str, id: &str, reason: &str, action: &str) -> (String, String, St
 }
 
 fn window(extra: Value) -> String {
-    let now = synchub::domain::time::now_millis();
+    let now = synchub_core::domain::time::now_millis();
     let at = |ms: i64| {
-        synchub::domain::time::canonical_time(
+        synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap(),
         )
     };
@@ -118,12 +118,12 @@ async fn a_dry_run_names_what_a_replay_touches_and_a_real_one_heals_it() {
         .record(&Failure {
             tenant_id: tenant.id.clone(),
             source: "webhook:supplier".into(),
-            error_class: synchub::ErrorClass::ValidationError,
+            error_class: synchub_core::ErrorClass::ValidationError,
             reason: "tenant was not configured".into(),
             subject_id: "e4".into(),
             correlation_id: format!("sync-{}-1-test", tenant.id),
             entity: Some("SKU-4".into()),
-            at_millis: synchub::domain::time::now_millis() - 60_000,
+            at_millis: synchub_core::domain::time::now_millis() - 60_000,
             key: "dlq-msg-4".into(),
             dead_letter_body: Some(event(&tenant.id, "e4", "SKU-4", 4)),
         })

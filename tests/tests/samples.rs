@@ -3,8 +3,8 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
-use synchub::domain::webhook_signature::{SignedHeaders, WebhookSecret};
-use synchub::lambda::sqs::handle_sync_batch;
+use synchub_core::domain::webhook_signature::{SignedHeaders, WebhookSecret};
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::*;
 
 const SAMPLE_SECRET: &str = "whsec_c3luY2h1Yi1zYW1wbGUtc2VjcmV0LWtleS0zMmJ5dGU=";
@@ -17,13 +17,13 @@ const SAMPLE_SQUARE_URL: &str = "https://hooks.example.com/webhooks/square/demo-
 /// re-signed for this test's tenant; the provider accepts it.
 async fn provider_sample(
     stack: &TestStack,
-    ingest: &synchub::lambda::Ingest,
+    ingest: &synchub_lambda::Ingest,
     tenant: &ProviderTenant,
     name: &str,
     source: &str,
     mut event: Value,
 ) {
-    use synchub::domain::provider_webhook::{
+    use synchub_core::domain::provider_webhook::{
         check_signature_header, signed_parts, verify, Provider, ProviderKey,
     };
     let body = event["body"].as_str().unwrap().to_owned();
@@ -90,9 +90,9 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
     let tenant = stack.tenant(None).await;
     let ingest = stack.ingest();
     let worker = stack.worker();
-    let notifier = synchub::lambda::Notifier::new(&stack.aws, &stack.config);
-    let daily_sync = synchub::lambda::DailySync::new(&stack.aws, &stack.config);
-    let api = synchub::lambda::Api::new(&stack.aws, &stack.config);
+    let notifier = synchub_lambda::Notifier::new(&stack.aws, &stack.config);
+    let daily_sync = synchub_lambda::DailySync::new(&stack.aws, &stack.config);
+    let api = synchub_lambda::Api::new(&stack.aws, &stack.config);
     let sample_secret = WebhookSecret::parse(SAMPLE_SECRET).unwrap();
     let provider_tenant = stack.provider_tenant(vec![]).await;
     let mut seen = 0;
@@ -244,18 +244,18 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
                 }
             );
             let response =
-                synchub::lambda::notify::handle_failures(&notifier, &notify_queue, event).await;
+                synchub_lambda::notify::handle_failures(&notifier, &notify_queue, event).await;
             assert!(
                 response.batch_item_failures.is_empty(),
                 "{name}: {:?}",
                 response.batch_item_failures
             );
             let class = match case {
-                "dead-letter" => synchub::ErrorClass::ValidationError,
-                "run-failed" => synchub::ErrorClass::AuthError,
+                "dead-letter" => synchub_core::ErrorClass::ValidationError,
+                "run-failed" => synchub_core::ErrorClass::AuthError,
                 other => panic!("events/{name}: no expectation for case {other}; add one here"),
             };
-            let store = synchub::adapters::alerts::DynamoAlertStore::new(
+            let store = synchub_aws::alerts::DynamoAlertStore::new(
                 stack.dynamo(),
                 &stack.config.notifications_table,
                 std::time::Duration::from_secs(60),
@@ -276,7 +276,7 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
         {
             let event: Value = serde_json::from_str(&text.replace(SAMPLE_TENANT, &tenant.id))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let answer = synchub::lambda::daily_sync::handle(&daily_sync, event, u64::MAX)
+            let answer = synchub_lambda::daily_sync::handle(&daily_sync, event, u64::MAX)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             match case {
@@ -318,7 +318,7 @@ async fn every_sample_event_runs_through_its_function_with_the_documented_result
             let event = text.replace(SAMPLE_TENANT, &tenant.id);
             let request = lambda_http::request::from_str(&event)
                 .unwrap_or_else(|e| panic!("{name}: not an HTTP API event: {e}"));
-            let response = synchub::lambda::api::handle_api(&api, request).await;
+            let response = synchub_lambda::api::handle_api(&api, request).await;
             let status = response.status().as_u16();
             let answer: Value = match response.body() {
                 lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),

@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use synchub::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
-use synchub::domain::time::now_millis;
-use synchub::domain::webhook_signature::WebhookSecret;
 use synchub_cli::local::sent_emails;
+use synchub_core::domain::provider_webhook::{signed_parts, Provider, ProviderKey};
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::webhook_signature::WebhookSecret;
 use synchub_tests::chaos::{function_binary, Ended, Environment};
 use synchub_tests::square_server::{self, Fault, SquareData, SquareServer};
 use synchub_tests::*;
@@ -240,7 +240,7 @@ async fn all_rows(stack: &TestStack, outputs: &mut Outputs) {
                 outputs.add(format!("row of {table}"), format!("{item:?}"));
                 if item.contains_key("changeZ") {
                     if let Ok(row) =
-                        serde_dynamo::from_item::<_, synchub::domain::AuditRow>(item.clone())
+                        serde_dynamo::from_item::<_, synchub_core::domain::AuditRow>(item.clone())
                     {
                         if let Some(Ok(change)) = row.kept_change() {
                             outputs.add(format!("kept change in {table}"), change);
@@ -436,7 +436,7 @@ async fn no_secret_token_or_valid_signature_reaches_a_log_row_email_or_answer() 
     let runs = format!("/api/tenants/{}/runs", p.id);
     let replay = format!("/api/tenants/{}/replay", a.id);
     let hours_from_now = |h: i64| {
-        synchub::domain::time::canonical_time(
+        synchub_core::domain::time::canonical_time(
             time::OffsetDateTime::now_utc() + time::Duration::hours(h),
         )
     };

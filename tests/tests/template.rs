@@ -2,12 +2,12 @@
 //! keys, TTL, queue settings, and the variables the functions read.
 
 use serde_yaml::Value;
-use synchub::config::Config;
 use synchub_cli::local::{
     AUDIT_TTL_ATTRIBUTE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT_SECONDS,
     NOTIFY_MAX_RECEIVE_COUNT, NOTIFY_QUEUE_VISIBILITY_SECONDS, QUEUE_RETENTION_SECONDS,
     QUEUE_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS,
 };
+use synchub_lambda::config::Config;
 
 fn template() -> Value {
     let text = std::fs::read_to_string(synchub_tests::repo_root().join("template.yaml")).unwrap();

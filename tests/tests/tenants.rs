@@ -13,9 +13,9 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use synchub::domain::time::now_millis;
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::domain::TenantId;
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_core::domain::TenantId;
 use synchub_tests::*;
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashSet};
-use synchub::lambda::sqs::handle_sync_batch;
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::*;
 
 fn cases() -> u32 {
@@ -242,7 +242,7 @@ fn any_webhook_body_is_accepted_or_refused_with_a_4xx_naming_what_is_wrong() {
                     let text = String::from_utf8_lossy(&body).into_owned();
                     let mut headers = match route {
                         Route::Supplier => {
-                            let ts = synchub::domain::time::now_millis() / 1000;
+                            let ts = synchub_core::domain::time::now_millis() / 1000;
                             vec![
                                 ("webhook-id", "msg_fuzz".to_owned()),
                                 ("webhook-timestamp", ts.to_string()),
@@ -267,15 +267,19 @@ fn any_webhook_body_is_accepted_or_refused_with_a_4xx_naming_what_is_wrong() {
                     };
                     if let Some((key, url)) = key {
                         let provider_kind = match route {
-                            Route::Shopify => synchub::domain::provider_webhook::Provider::Shopify,
-                            _ => synchub::domain::provider_webhook::Provider::Square,
+                            Route::Shopify => {
+                                synchub_core::domain::provider_webhook::Provider::Shopify
+                            }
+                            _ => synchub_core::domain::provider_webhook::Provider::Square,
                         };
-                        headers[0].1 = synchub::domain::provider_webhook::ProviderKey::new(key)
-                            .sign(&synchub::domain::provider_webhook::signed_parts(
-                                provider_kind,
-                                url,
-                                &body,
-                            ));
+                        headers[0].1 =
+                            synchub_core::domain::provider_webhook::ProviderKey::new(key).sign(
+                                &synchub_core::domain::provider_webhook::signed_parts(
+                                    provider_kind,
+                                    url,
+                                    &body,
+                                ),
+                            );
                     }
                     if let Some((which, garbage)) = garbage {
                         let at = which.index(headers.len());
@@ -363,7 +367,7 @@ fn any_queued_body_is_applied_or_rejected_with_a_row_naming_the_field() {
                     let named = serde_json::from_str::<Value>(body)
                         .ok()
                         .and_then(|v| v["tenantId"].as_str().map(str::to_owned))
-                        .filter(|t| synchub::domain::TenantId::parse(t).is_ok());
+                        .filter(|t| synchub_core::domain::TenantId::parse(t).is_ok());
                     partitions.extend(named.map(|t| format!("{t}#rejected")));
                 }
                 let rejected = runtime.block_on(async {
@@ -376,7 +380,7 @@ fn any_queued_body_is_applied_or_rejected_with_a_row_naming_the_field() {
                 let ours: HashSet<&str> = ids.iter().map(String::as_str).collect();
                 for (id, body) in ids.iter().zip(&bodies) {
                     let rows: Vec<_> = rejected.iter().filter(|r| r.message_id == *id).collect();
-                    match synchub::app::apply::entity_of(body) {
+                    match synchub_core::app::apply::entity_of(body) {
                         Ok(_) => prop_assert!(rows.is_empty(), "{body:?} was rejected: {rows:?}"),
                         Err(why) => {
                             prop_assert_eq!(rows.len(), 1, "{:?} has no rejected row", body);

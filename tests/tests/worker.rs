@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use synchub::lambda::sqs::handle_sync_batch;
+use synchub_lambda::sqs::handle_sync_batch;
 use synchub_tests::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -122,7 +122,7 @@ async fn throttling_dynamodb() -> MockServer {
     server
 }
 
-fn throttled_worker(stack: &TestStack, endpoint: &str) -> synchub::lambda::Worker {
+fn throttled_worker(stack: &TestStack, endpoint: &str) -> synchub_lambda::Worker {
     let conf = aws_sdk_dynamodb::config::Builder::from(&stack.aws)
         .endpoint_url(endpoint)
         .retry_config(
@@ -132,7 +132,7 @@ fn throttled_worker(stack: &TestStack, endpoint: &str) -> synchub::lambda::Worke
         )
         .build();
     let mut worker = stack.worker();
-    worker.items = synchub::adapters::dynamodb::DynamoItemStore::new(
+    worker.items = synchub_aws::dynamodb::DynamoItemStore::new(
         aws_sdk_dynamodb::Client::from_conf(conf),
         &stack.config.items_table,
     )

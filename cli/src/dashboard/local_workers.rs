@@ -9,9 +9,9 @@ use crate::event_source::LocalEventSource;
 use aws_config::SdkConfig;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use synchub::config::Config;
-use synchub::lambda::sqs::handle_sync_batch;
-use synchub::lambda::{daily_sync, DailySync, Worker};
+use synchub_lambda::config::Config;
+use synchub_lambda::sqs::handle_sync_batch;
+use synchub_lambda::{daily_sync, DailySync, Worker};
 
 /// How long one runs-queue invocation may work, as daily-sync's timeout.
 const RUN_INVOCATION: Duration = Duration::from_secs(60);

@@ -6,10 +6,10 @@ use crate::ops::Operations;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-use synchub::app::ops::trace::entity_key;
-use synchub::config::Config;
-use synchub::domain::audit::AuditOutcome;
-use synchub::domain::{EntityKind, TenantId};
+use synchub_core::domain::audit::AuditOutcome;
+use synchub_core::domain::{EntityKind, TenantId};
+use synchub_lambda::config::Config;
+use synchub_ops::trace::entity_key;
 
 /// Whether every SKU holds its newest accepted event; prints the verdict.
 pub async fn newest_held(

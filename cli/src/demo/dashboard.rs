@@ -9,9 +9,9 @@ use crate::dashboard::local_workers::LocalWorkers;
 use crate::dashboard::{Backend, Dashboard};
 use crate::ops::with_dead_letter_queues;
 use aws_config::SdkConfig;
-use synchub::config::Config;
-use synchub::domain::TenantId;
-use synchub::lambda::Api;
+use synchub_core::domain::TenantId;
+use synchub_lambda::config::Config;
+use synchub_lambda::Api;
 
 pub async fn serve(
     aws: &SdkConfig,

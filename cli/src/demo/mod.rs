@@ -24,11 +24,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synchub::config::Config;
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::domain::TenantId;
-use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
-use synchub::ports::TenantSettings;
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::TenantSettings;
+use synchub_lambda::config::Config;
+use synchub_lambda::{sqs::handle_sync_batch, Ingest, Worker};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -5,8 +5,8 @@ use super::Error;
 use crate::event_source::LocalEventSource;
 use crate::local;
 use aws_config::SdkConfig;
-use synchub::config::Config;
-use synchub::lambda::{notify::handle_failures, Notifier};
+use synchub_lambda::config::Config;
+use synchub_lambda::{notify::handle_failures, Notifier};
 
 /// Shows what the DLQ holds, runs the notifier over it, and prints the email.
 pub async fn report_dead_letters(aws: &SdkConfig, config: &Config) -> Result<(), Error> {

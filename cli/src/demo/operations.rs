@@ -9,11 +9,11 @@ use crate::event_source::LocalEventSource;
 use crate::ops::{with_dead_letter_queues, Operations};
 use crate::{gate, health, local, status, sync, trace};
 use aws_config::SdkConfig;
-use synchub::app::ops::trace::entity_key;
-use synchub::config::Config;
-use synchub::domain::square::DataType;
-use synchub::domain::{EntityKind, TenantId};
-use synchub::lambda::{sqs::handle_sync_batch, DailySync, Worker};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::{EntityKind, TenantId};
+use synchub_lambda::config::Config;
+use synchub_lambda::{sqs::handle_sync_batch, DailySync, Worker};
+use synchub_ops::trace::entity_key;
 
 /// The SKU whose trace ends the demo.
 const TRACED_SKU: &str = "SKU-000";

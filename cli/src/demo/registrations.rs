@@ -10,14 +10,14 @@ use crate::event_source::LocalEventSource;
 use crate::local;
 use aws_config::SdkConfig;
 use serde_json::json;
-use synchub::adapters::dynamodb::DynamoAuditLog;
-use synchub::app::customers::{TargetFlags, CRM};
-use synchub::app::ops::trace::entity_key;
-use synchub::config::Config;
-use synchub::domain::audit::AuditOutcome;
-use synchub::domain::{EntityKind, TenantId};
-use synchub::lambda::{sqs::handle_sync_batch, Ingest, Worker};
-use synchub::ports::CustomerLedger;
+use synchub_aws::dynamodb::DynamoAuditLog;
+use synchub_core::app::customers::{TargetFlags, CRM};
+use synchub_core::domain::audit::AuditOutcome;
+use synchub_core::domain::{EntityKind, TenantId};
+use synchub_core::ports::CustomerLedger;
+use synchub_lambda::config::Config;
+use synchub_lambda::{sqs::handle_sync_batch, Ingest, Worker};
+use synchub_ops::trace::entity_key;
 
 /// The Shopify customer ids the demo registers.
 const CUSTOMERS: [(u64, &str); 3] = [

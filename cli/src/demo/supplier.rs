@@ -10,9 +10,9 @@ use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
-use synchub::domain::time::{canonical_time, now_millis};
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::lambda::Ingest;
+use synchub_core::domain::time::{canonical_time, now_millis};
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_lambda::Ingest;
 
 /// One webhook the supplier will send.
 pub struct Planned {

@@ -1,12 +1,12 @@
 //! sync-api: the operations API (`/api/*`, IAM authorized): health, tenant
 //! status, traces, run history and manual runs. All logic lives in
-//! `synchub::app::ops` and `synchub::app::daily_sync`; this only wires it to
+//! `synchub_ops` and `synchub_core::app::daily_sync`; this only wires it to
 //! Lambda. One thread: a Lambda environment handles one invocation at a time.
 
 use lambda_http::{run, service_fn, Error, Request};
-use synchub::config::Config;
-use synchub::lambda::emf::{api_route, count_api_request, flush, init_metrics};
-use synchub::lambda::{api::handle_api, aws_config, init_tracing, Api};
+use synchub_lambda::config::Config;
+use synchub_lambda::emf::{api_route, count_api_request, flush, init_metrics};
+use synchub_lambda::{api::handle_api, aws_config, init_tracing, Api};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     init_metrics("sync-api");
     let api = Api::new(
         &aws_config().await,
-        &Config::from_env(synchub::config::SYNC_API)?,
+        &Config::from_env(synchub_lambda::config::SYNC_API)?,
     );
     let api = &api;
     run(service_fn(move |request: Request| async move {

@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synchub::config::Config;
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
+use synchub_lambda::config::Config;
 use synchub_tests::lambda_emulator::{start_function, usage, CountingProxy, RuntimeApi};
 use synchub_tests::*;
 
@@ -107,14 +107,14 @@ async fn main() {
             .unwrap()
             .queue_url
             .unwrap();
-        let queue = synchub::adapters::sqs::SqsQueue::new(sqs, url);
-        let message = synchub::ports::OutgoingMessage {
+        let queue = synchub_aws::sqs::SqsQueue::new(sqs, url);
+        let message = synchub_core::ports::OutgoingMessage {
             group_id: "t".into(),
             body: "x".repeat(400),
             attributes: vec![("tenantId", "t".into())],
             delay_seconds: 0,
         };
-        use synchub::ports::MessageQueue;
+        use synchub_core::ports::MessageQueue;
         queue.send(&message).await.unwrap();
         let (cpu0, _) = usage(std::process::id());
         let t0 = Instant::now();
@@ -161,7 +161,7 @@ async fn main() {
 
     let tenant_id = "bench-shop".to_owned();
     let secret_text = local::new_signing_secret();
-    let settings = synchub::ports::TenantSettings {
+    let settings = synchub_core::ports::TenantSettings {
         tenant_id: tenant_id.clone(),
         name: "Bench".into(),
         active: true,
@@ -178,7 +178,8 @@ async fn main() {
     local::seed_tenant(&aws, &config, &settings, &secret_text)
         .await
         .unwrap();
-    let secret = synchub::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
+    let secret =
+        synchub_core::domain::webhook_signature::WebhookSecret::parse(&secret_text).unwrap();
     let shopify_secret = "shpss_bench_client_secret";
     for (name, value) in [
         ("shopify-secret", shopify_secret),

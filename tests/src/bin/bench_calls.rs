@@ -14,7 +14,7 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
-use synchub::ports::{MessageQueue, OutgoingMessage};
+use synchub_core::ports::{MessageQueue, OutgoingMessage};
 
 #[derive(Parser)]
 struct Args {
@@ -97,9 +97,9 @@ async fn main() {
         }
     }
     std::env::set_var("AWS_ENDPOINT_URL_SQS", &server);
-    let aws = synchub::lambda::aws_config().await;
+    let aws = synchub_lambda::aws_config().await;
     let url = format!("{server}/000000000000/bench");
-    let queue = synchub::adapters::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&aws), url.clone());
+    let queue = synchub_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&aws), url.clone());
     let message = OutgoingMessage {
         group_id: "tenant".into(),
         body: "x".repeat(BODY_LEN),

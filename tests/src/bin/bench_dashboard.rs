@@ -14,14 +14,14 @@
 use clap::Parser;
 use futures::stream::{self, StreamExt};
 use std::time::{Duration, Instant};
-use synchub::app::daily_sync::new_run;
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, Trigger};
-use synchub::domain::time::{canonical_time, now_millis};
-use synchub::lambda::Api;
-use synchub::ports::{RunLog, TenantSettings};
 use synchub_cli::dashboard::{Backend, Dashboard};
 use synchub_cli::local::{self, QueueSettings};
+use synchub_core::app::daily_sync::new_run;
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::domain::time::{canonical_time, now_millis};
+use synchub_core::ports::{RunLog, TenantSettings};
+use synchub_lambda::Api;
 use synchub_tests::browser::{js, launch, wait_until};
 use synchub_tests::lambda_emulator::{median, CountingProxy};
 use synchub_tests::*;
@@ -72,7 +72,7 @@ async fn main() {
     );
     let direct = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
     std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url);
-    let counted_aws = synchub::lambda::aws_config().await;
+    let counted_aws = synchub_lambda::aws_config().await;
     // The clients read the endpoint when they are built.
     let dashboard = Dashboard::new(Backend::InProcess(Box::new(Api::new(
         &counted_aws,

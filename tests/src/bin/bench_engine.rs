@@ -20,8 +20,8 @@
 
 use clap::Parser;
 use serde_json::{json, Value};
-use synchub::domain::connector;
-use synchub::domain::square::{self, DataType};
+use synchub_connectors as connector;
+use synchub_core::domain::square::{self, DataType};
 use synchub_tests::square_server;
 
 /// Square's catalog pull as a manifest, for this benchmark only.

@@ -17,11 +17,11 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synchub::domain::time::now_millis;
-use synchub::lambda::api::handle_api;
-use synchub::lambda::{Api, DailySync};
 use synchub_cli::event_source::LocalEventSource;
 use synchub_cli::local::{self, QueueSettings};
+use synchub_core::domain::time::now_millis;
+use synchub_lambda::api::handle_api;
+use synchub_lambda::{Api, DailySync};
 use synchub_tests::api_contract::api_event;
 use synchub_tests::square_server::{self, SquareData, SquareServer};
 use synchub_tests::*;
@@ -45,11 +45,11 @@ struct Args {
 
 async fn tenant(
     aws: &aws_config::SdkConfig,
-    config: &synchub::config::Config,
+    config: &synchub_lambda::config::Config,
     method: &str,
 ) -> String {
     let id = unique(&format!("bench-{method}"));
-    let settings: synchub::ports::TenantSettings =
+    let settings: synchub_core::ports::TenantSettings =
         serde_json::from_value(json!({"tenantId": id, "name": "Bench", "syncMethod": method}))
             .unwrap();
     local::seed_tenant(aws, config, &settings, &local::new_signing_secret())
@@ -92,7 +92,7 @@ fn consume_runs(sync: DailySync, source: LocalEventSource, stop: Arc<AtomicBool>
         while !stop.load(Ordering::Relaxed) {
             let deadline = now_millis() as u64 + 300_000;
             let _ = source
-                .poll_once(|event| synchub::lambda::daily_sync::work(&sync, event, deadline))
+                .poll_once(|event| synchub_lambda::daily_sync::work(&sync, event, deadline))
                 .await;
         }
     });

@@ -18,18 +18,18 @@ use clap::Parser;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
-use synchub::app::daily_sync::new_run;
-use synchub::app::ops::trace::entity_key;
-use synchub::domain::audit::{AuditOutcome, AuditRow, TargetStatus};
-use synchub::domain::metrics::{hour_of, Tally};
-use synchub::domain::square::DataType;
-use synchub::domain::sync_run::{RunStatus, Trigger};
-use synchub::domain::time::{canonical_time, now_millis};
-use synchub::domain::{EntityKind, TenantId};
-use synchub::lambda::Api;
-use synchub::ports::{MetricsLedger, RunLog};
-use synchub::ErrorClass;
 use synchub_cli::local::{self, QueueSettings};
+use synchub_core::app::daily_sync::new_run;
+use synchub_core::domain::audit::{AuditOutcome, AuditRow, TargetStatus};
+use synchub_core::domain::metrics::{hour_of, Tally};
+use synchub_core::domain::square::DataType;
+use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::domain::time::{canonical_time, now_millis};
+use synchub_core::domain::{EntityKind, TenantId};
+use synchub_core::ports::{MetricsLedger, RunLog};
+use synchub_core::ErrorClass;
+use synchub_lambda::Api;
+use synchub_ops::trace::entity_key;
 use synchub_tests::lambda_emulator::CountingProxy;
 use synchub_tests::*;
 
@@ -144,7 +144,7 @@ fn spread(times: &mut [f64]) -> String {
 /// rows with their counters.
 struct Stack {
     api: Api,
-    config: synchub::config::Config,
+    config: synchub_lambda::config::Config,
     rows: usize,
 }
 
@@ -229,7 +229,11 @@ impl Question<'_> {
     /// runs in the window.
     async fn ask(&self, api: &Api, since: &str, until: &str, days: usize) -> String {
         let hours = |since: &str, until: &str| {
-            let ms = |t: &str| synchub::domain::time::parse_rfc3339_millis(t).unwrap().1;
+            let ms = |t: &str| {
+                synchub_core::domain::time::parse_rfc3339_millis(t)
+                    .unwrap()
+                    .1
+            };
             ((ms(until) / HOUR_MS - ms(since) / HOUR_MS + 1) as usize).min(days * 24)
         };
         match self {

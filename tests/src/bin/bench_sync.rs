@@ -85,7 +85,7 @@ async fn main() {
     .await
     .unwrap();
     let tenant = "bench-shop";
-    let settings = synchub::ports::TenantSettings {
+    let settings = synchub_core::ports::TenantSettings {
         tenant_id: tenant.into(),
         name: "Bench".into(),
         active: true,
@@ -189,7 +189,7 @@ async fn main() {
         LocalEventSource::new(aws_sdk_sqs::Client::new(&aws), &config.runs_queue_url);
     runs_queue.wait = Duration::from_secs(1);
     let mut invocations = 0;
-    let runs = synchub::adapters::runs::DynamoRunStore::new(
+    let runs = synchub_aws::runs::DynamoRunStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         &config.runs_table,
         Duration::from_secs(3600),
@@ -212,7 +212,7 @@ async fn main() {
             continue; // moto too busy to answer in time: poll again
         };
         invocations += stats.received;
-        use synchub::ports::RunLog;
+        use synchub_core::ports::RunLog;
         let run = runs
             .runs(tenant)
             .await
@@ -220,7 +220,7 @@ async fn main() {
             .into_iter()
             .next()
             .expect("a run");
-        if run.status != synchub::domain::sync_run::RunStatus::Running {
+        if run.status != synchub_core::domain::sync_run::RunStatus::Running {
             break run;
         }
     };

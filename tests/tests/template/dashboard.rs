@@ -9,9 +9,9 @@ use super::template;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use synchub::domain::metrics::{launch_signals, Tally};
-use synchub::lambda::emf::{COUNTS, FUNCTION_DIMENSION, HISTOGRAMS, NAMESPACE};
-use synchub::ErrorClass;
+use synchub_core::domain::metrics::{launch_signals, Tally};
+use synchub_core::ErrorClass;
+use synchub_lambda::emf::{COUNTS, FUNCTION_DIMENSION, HISTOGRAMS, NAMESPACE};
 
 /// One metric a dashboard widget or an alarm names.
 #[derive(Debug, Clone)]

@@ -3,12 +3,12 @@
 //! updates never lose one another, and a broken table stores nothing.
 
 use super::support::*;
-use synchub::app::tenants::{
+use synchub_core::domain::time::now_millis;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::tenant_admin::TenantAdmin;
+use synchub_ops::tenants::{
     self, Credentials, NewTenant, Rotation, SettingsChange, TenantAdminError, TenantPorts,
 };
-use synchub::domain::time::now_millis;
-use synchub::domain::TenantId;
-use synchub::ports::tenant_admin::TenantAdmin;
 use synchub_tests::*;
 
 /// The field a refusal names.

@@ -4,12 +4,12 @@
 use clap::Parser;
 use serde_json::Value;
 use std::time::Duration;
-use synchub::adapters::dynamodb::DynamoTenantDirectory;
-use synchub::adapters::ssm::SsmSecretStore;
-use synchub::domain::webhook_signature::WebhookSecret;
-use synchub::domain::TenantId;
-use synchub::ports::{TenantDirectory, TenantSettings};
+use synchub_aws::dynamodb::DynamoTenantDirectory;
+use synchub_aws::ssm::SsmSecretStore;
 use synchub_cli::args::{Cli, Command};
+use synchub_core::domain::webhook_signature::WebhookSecret;
+use synchub_core::domain::TenantId;
+use synchub_core::ports::{TenantDirectory, TenantSettings};
 use synchub_tests::*;
 
 pub const API: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
