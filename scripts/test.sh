@@ -22,6 +22,10 @@ echo "test.sh: cargo clippy -p synchub-cli --all-targets --features demo -- -D w
 cargo clippy -p synchub-cli --no-deps --all-targets --features demo --quiet -- -D warnings ||
   fail "clippy found warnings in the CLI's demo build (denied; listed above)"
 
+echo "test.sh: python3 scripts/check-layers.py (the crates' dependency rules, ARCHITECTURE.md)"
+python3 scripts/check-layers.py ||
+  fail "a crate depends on one its layer may not (listed above; see ARCHITECTURE.md)"
+
 bash scripts/bootstrap.sh
 bash scripts/check-template.sh
 

@@ -279,6 +279,8 @@ impl AlertLedger for DynamoAlertStore {
             .table_name(&self.table)
             .set_key(Some(alert_key(tenant, class)))
             .update_expression("SET leaseUntilMillis = :lease")
+            // The domain's rule, `AlertState::email_due`, as the store's
+            // condition, so two notifiers can never both claim the email.
             .condition_expression(
                 "pending > :zero AND (attribute_not_exists(lastEmailMillis) OR lastEmailMillis <= :windowStart) \
                  AND (attribute_not_exists(leaseUntilMillis) OR leaseUntilMillis < :now)",

@@ -3,7 +3,7 @@
 //! pulls from the POS carry items, categories, locations, orders and
 //! inventory counts as documents.
 
-use super::ids::{check_entity_id, EntityKey, EventId, TenantId, ValidationError};
+use super::ids::{check_entity_id, EntityKey, EntityKind, EventId, TenantId, ValidationError};
 use super::ordering::Version;
 use super::supplier::SupplierEvent;
 use super::time::{canonical_time, parse_rfc3339_millis, MAX_FUTURE_SKEW_MILLIS};
@@ -47,6 +47,25 @@ impl EntityChange {
                     .to_owned(),
             ),
             _ => None,
+        }
+    }
+}
+
+impl SupplierEvent {
+    /// The supplier's item change, keyed by its SKU.
+    pub fn into_change(self, tenant: TenantId) -> EntityChange {
+        EntityChange {
+            key: EntityKey {
+                tenant,
+                kind: EntityKind::CatalogItem,
+                id: self.sku.to_string(),
+            },
+            version: Version {
+                source_millis: self.updated_millis,
+                event_id: self.event_id.clone(),
+            },
+            updated_at: self.updated_at.clone(),
+            body: ChangeBody::Supplier(self),
         }
     }
 }

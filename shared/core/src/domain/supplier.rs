@@ -3,9 +3,7 @@
 //! the parse of any webhook body, which names the field of a value JSON
 //! cannot hold.
 
-use super::change::{ChangeBody, EntityChange};
-use super::ids::{EntityKey, EntityKind, EventId, Sku, SupplierId, TenantId, ValidationError};
-use super::ordering::Version;
+use super::ids::{EventId, Sku, SupplierId, ValidationError};
 use super::time::{canonical_time, parse_rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -59,22 +57,6 @@ impl SupplierEvent {
             updated_millis,
             updated_at: canonical_time(updated),
         })
-    }
-
-    pub fn into_change(self, tenant: TenantId) -> EntityChange {
-        EntityChange {
-            key: EntityKey {
-                tenant,
-                kind: EntityKind::CatalogItem,
-                id: self.sku.to_string(),
-            },
-            version: Version {
-                source_millis: self.updated_millis,
-                event_id: self.event_id.clone(),
-            },
-            updated_at: self.updated_at.clone(),
-            body: ChangeBody::Supplier(self),
-        }
     }
 }
 
@@ -163,6 +145,7 @@ fn name(obj: &Map<String, Value>) -> Result<Option<String>, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TenantId;
     use proptest::prelude::*;
     use serde_json::json;
     use time::format_description::well_known::Rfc3339;

@@ -3,7 +3,7 @@
 //! `app::ops` or `app::daily_sync` (one file per concern: `reads.rs`,
 //! `runs.rs`) and encodes its answer as JSON, with the
 //! request's correlation id and how long it took. `openapi.yaml` at the
-//! repository root is the contract; tests/tests/api.rs holds the code to it.
+//! repository root is the contract; tests/tests/suite/api.rs holds the code to it.
 //!
 //! Tenant isolation: a route about tenant T reads and writes only through
 //! keys built from T (the path's id, validated), never from the query or

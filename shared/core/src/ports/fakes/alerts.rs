@@ -121,10 +121,7 @@ impl AlertLedger for FakeAlertStore {
         let Some(state) = alerts.get_mut(&(tenant.to_owned(), class.as_str())) else {
             return Ok(AlertClaim::Nothing);
         };
-        let due = state.pending > 0
-            && state.last_email_millis.is_none_or(|t| t <= now - window)
-            && state.lease_until_millis.is_none_or(|l| l < now);
-        Ok(if due {
+        Ok(if state.email_due(now, window) {
             state.lease_until_millis = Some(now + lease);
             AlertClaim::Claimed(state.clone())
         } else if state.pending > 0 {

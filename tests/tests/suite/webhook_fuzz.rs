@@ -9,7 +9,7 @@
 //!
 //! Bounded here (48 cases per property and route, a few seconds); for a long
 //! run, rounds of cases until the time is up:
-//! `FUZZ_SECONDS=600 bash scripts/with-engines.sh cargo nextest run -p synchub-tests --test webhook_fuzz`
+//! `FUZZ_SECONDS=600 bash scripts/with-engines.sh cargo nextest run -p synchub-tests --test suite webhook_fuzz::`
 //! (ten minutes; `FUZZ_CASES` sets the cases per round).
 
 use base64::Engine;

@@ -1,6 +1,6 @@
 //! The dashboard and the alarms watch metrics that exist: every `synchub`
 //! metric they name is one the code emits (read from `lambda::emf`'s
-//! constants and from the `counter!`/`histogram!` calls in `shared/src`),
+//! constants and from the `counter!`/`histogram!` calls in `shared/`),
 //! with the dimensions it is emitted with; every SQS and Lambda metric names
 //! a queue or function of the template; the dashboard body is JSON once
 //! `!Sub` has substituted it.
@@ -158,10 +158,10 @@ fn alarm_metrics(t: &Value) -> Vec<MetricUse> {
     uses
 }
 
-/// Every `counter!`/`histogram!` call in `shared/src`: metric name → the
+/// Every `counter!`/`histogram!` call in `shared/`: metric name → the
 /// dimension sets it is emitted with (`function` and the call's labels).
 fn emitted() -> BTreeMap<String, BTreeSet<BTreeSet<String>>> {
-    let mut files = vec![synchub_tests::repo_root().join("shared/src")];
+    let mut files = vec![synchub_tests::repo_root().join("shared")];
     let mut found: BTreeMap<String, BTreeSet<BTreeSet<String>>> = BTreeMap::new();
     while let Some(path) = files.pop() {
         if path.is_dir() {

@@ -1,4 +1,4 @@
-//! Every input from outside has an upper bound (issue 14): README's
+//! Every input from outside has an upper bound (issue 14): docs/operating.md's
 //! "Limits" table is held to the code's constants and rules, and each input
 //! one past its bound goes through the real handlers, whose AWS clients
 //! reach the engines only through a counting proxy: every one is refused
@@ -14,17 +14,17 @@ use synchub_tests::api_contract::call;
 use synchub_tests::lambda_emulator::CountingProxy;
 use synchub_tests::*;
 
-/// The README row whose first cell is `label`.
+/// The row of docs/operating.md's Limits table whose first cell is `label`.
 fn readme_row(label: &str) -> String {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("docs/operating.md")).unwrap();
     let section = readme
         .split("## Limits")
         .nth(1)
-        .expect("README has a Limits section");
+        .expect("docs/operating.md has a Limits section");
     section
         .lines()
         .find(|l| l.starts_with(&format!("| {label} |")))
-        .unwrap_or_else(|| panic!("README's Limits table has no row {label:?}"))
+        .unwrap_or_else(|| panic!("docs/operating.md's Limits table has no row {label:?}"))
         .to_owned()
 }
 
@@ -37,7 +37,7 @@ fn the_readme_table_states_the_bounds_the_code_enforces() {
         for n in numbers {
             assert!(
                 cell.split(|c: char| !c.is_ascii_digit()).any(|w| w == n),
-                "README says {cell:?} for {label}; the code's bound is {n}"
+                "docs/operating.md says {cell:?} for {label}; the code's bound is {n}"
             );
         }
     };

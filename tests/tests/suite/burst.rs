@@ -5,7 +5,7 @@
 //! while one tenant sends 100× what each of them sends, with and without
 //! SQS fair queues (message group = tenant, as ingest and daily-sync send).
 //!
-//! Run with `cargo nextest run -p synchub-tests --test burst --no-capture`
+//! Run with `cargo nextest run -p synchub-tests --test suite burst:: --no-capture`
 //! to see the tables BENCHMARKS.md quotes. The worker's figures (batch of 25,
 //! 20 concurrent batches, CPU per event at 256 MB) are the template's and
 //! the spine benchmark's; see `cost/inputs.json`.

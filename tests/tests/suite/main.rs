@@ -1,0 +1,42 @@
+//! The end-to-end suite as one test binary (one link instead of ~40): each
+//! module is one area, run against the local engines by `scripts/test.sh`.
+
+mod api;
+mod api_fleet;
+mod api_fuzz;
+mod api_metrics;
+mod api_targets;
+mod audit_journal;
+mod burst;
+mod chaos;
+mod connector_cli;
+mod connectors;
+mod connectors_ops;
+mod connectors_pos;
+mod connectors_sync;
+mod crashes;
+mod customers;
+mod daily_sync;
+mod dashboard;
+mod deadlines;
+mod emf;
+mod ensure;
+mod function_url;
+mod gate;
+mod health_sweep;
+mod ingest;
+mod isolation;
+mod item_shards;
+mod limits;
+mod maintenance;
+mod notify;
+mod ordering;
+mod providers;
+mod replay;
+mod samples;
+mod secret_outputs;
+mod secrets;
+mod template;
+mod tenants;
+mod webhook_fuzz;
+mod worker;
