@@ -11,7 +11,8 @@ use synchub_ops::{DEFAULT_RUNS_LIMIT, MAX_RUNS_LIMIT};
 #[command(
     name = "synchub",
     version,
-    about = "Operate synchub: health, status, flags, runs, trace, replay, sync, backfill (and, in builds with the `demo` feature, the local demo)"
+    about = "Operate synchub: observe the sync, act on a tenant's data, steer tenants and connectors",
+    after_help = "`synchub help <command>` says more about each command."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,14 +21,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the demo on the local stack.
+    ///
     /// Provision the stack on the configured endpoints and run the demo.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
-    /// Serve the operator dashboard on 127.0.0.1: with --api-url, its API
-    /// calls go to the deployed sync API signed with your AWS credentials
-    /// (SigV4, like `kubectl proxy`); without, to the sync API's code in this
-    /// process on the stack the AWS_* variables name (the local stack).
+    /// Serve the operator dashboard on 127.0.0.1.
+    ///
+    /// Serve the operator dashboard on 127.0.0.1: with --api-url, its API calls
+    /// go to the deployed sync API signed with your AWS credentials (SigV4,
+    /// like `kubectl proxy`); without, to the sync API's code in this process
+    /// on the stack the AWS_* variables name (the local stack).
     Dashboard(DashboardArgs),
+    /// Re-drive a tenant's deliveries and dead letters of a window.
+    ///
     /// Re-drive what a tenant's sync received in a window, and the window's
     /// dead letters, through the worker: items whose store is behind, failed
     /// storefront publishes and target calls (with --republish, every item
@@ -56,10 +63,16 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Dollars per million events, per AWS component.
+    ///
     /// Dollars per million webhook events and daily-sync objects, per AWS
     /// component, from the checked-in prices and measured inputs (cost/).
     Cost(crate::cost::CostArgs),
-    /// Pull from Square now: start runs like the daily schedule, show progress, then a table of runs.
+    /// Pull a tenant's data from its POS now.
+    ///
+    /// Starts runs as the daily schedule does, from the POS the tenant's
+    /// settings name (Square or a connector), shows their progress, then a
+    /// table of runs.
     Sync {
         #[command(flatten)]
         tenant: TenantArg,
@@ -73,7 +86,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Send to a target the customers whose status there is skipped or failed (after switching it on, or after an outage).
+    /// Send a target the customers it skipped or failed.
+    ///
+    /// Send to a target the customers whose status there is skipped or failed
+    /// (after switching it on, or after an outage).
     Backfill {
         #[command(flatten)]
         tenant: TenantArg,
@@ -88,6 +104,8 @@ pub enum Command {
         dry_run: bool,
     },
     /// Every delivery about one entity, and why the stored one won.
+    ///
+    /// Every delivery about one entity, and why the stored one won.
     Trace {
         #[command(flatten)]
         tenant: TenantArg,
@@ -96,19 +114,23 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Hold back, or send again, all outbound sync.
+    ///
     /// The maintenance switch: `on` holds back all outbound sync (POS, CRM,
-    /// storefront, the schedule's runs) while webhooks are still applied;
-    /// `off` sends it again; `status` shows it (exit status 1 while on).
+    /// storefront, the schedule's runs) while webhooks are still applied; `off`
+    /// sends it again; `status` shows it (exit status 1 while on).
     Maintenance {
         #[arg(value_enum)]
         action: crate::maintenance::MaintenanceAction,
         #[command(flatten)]
         output: Output,
     },
+    /// Move the items table to another shard count.
+    ///
     /// Moves the items table from one shard count to another (`ItemShards`):
-    /// each item is put at its new key, then its old key removed. Run it
-    /// while nothing writes the table (README, "Items table layout"); safe
-    /// to stop and run again.
+    /// each item is put at its new key, then its old key removed. Run it while
+    /// nothing writes the table (docs/deploy.md, "Items table layout"); safe to stop
+    /// and run again.
     Reshard {
         /// The shard count the items were written with.
         #[arg(long, value_parser = crate::reshard::parse_shards)]
@@ -122,13 +144,17 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Is the sync healthy (exit status 0, 1 or 2).
+    ///
     /// Is the sync healthy: the sync queue's backlog, dead letters, failed and
-    /// stuck runs, each against its threshold. Exit status 0 healthy, 1 degraded,
-    /// 2 unhealthy (or health could not be read).
+    /// stuck runs, each against its threshold. Exit status 0 healthy, 1
+    /// degraded, 2 unhealthy (or health could not be read).
     Health {
         #[command(flatten)]
         output: Output,
     },
+    /// The launch gate over a window.
+    ///
     /// The launch gate over a window: stale items, queue lag, publish error
     /// rate and trace coverage against their thresholds, for all tenants and
     /// each. Exit status 1 when any signal misses.
@@ -142,10 +168,12 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The sync's metrics over a window.
+    ///
     /// The sync's metrics over a window, for every active tenant or one: runs
-    /// per data type (success rate, durations p50/p95, objects, error
-    /// classes), deliveries by outcome, each target's results, stale items,
-    /// publish error rate and trace coverage.
+    /// per data type (success rate, durations p50/p95, objects, error classes),
+    /// deliveries by outcome, each target's results, stale items, publish error
+    /// rate and trace coverage.
     Metrics {
         /// RFC 3339 start of the window (24 hours ago by default).
         #[arg(long)]
@@ -159,14 +187,20 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Bring a tenant's data up to date now by its sync method (queued
-    /// through the runs queue, or direct inline), waiting up to --timeout;
-    /// on a timeout or retryable error the other method is tried once.
-    /// Exit status 1 when a data type is not fresh.
+    /// Bring a tenant's data up to date now, and wait.
+    ///
+    /// Bring a tenant's data up to date now by its sync method (queued through
+    /// the runs queue, or direct inline), waiting up to --timeout; on a timeout
+    /// or retryable error the other method is tried once. Exit status 1 when a
+    /// data type is not fresh.
     Ensure(Box<crate::ensure::EnsureArgs>),
+    /// How each sync method did for `ensure`.
+    ///
     /// How each sync method did for `ensure` over a window: calls, success
     /// rate, fallbacks, p50/p95 duration.
     MethodStats(crate::ensure::MethodStatsArgs),
+    /// A tenant's last run per data type, flags and method.
+    ///
     /// A tenant's last run per data type, failed collections, flags in effect
     /// and sync method. Exit status 1 when a collection's last run failed.
     Status {
@@ -175,6 +209,8 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The flags in effect for a tenant, and where each comes from.
+    ///
     /// The flags in effect for a tenant, and where each value comes from
     /// (deploy, canary from CANARY_TENANTS, or the tenant's override).
     Flags {
@@ -183,20 +219,29 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// POS connector manifests: check one offline, pull a tenant's first page (dry run).
+    /// Check a POS manifest, or pull a tenant's first page.
+    ///
+    /// POS connector manifests: check one offline, pull a tenant's first page
+    /// (dry run).
     Connector {
         #[command(subcommand)]
         command: crate::connector::ConnectorCommand,
     },
+    /// What full pulls found that webhooks missed.
+    ///
     /// Per id, what a tenant's newest full pulls found that webhooks never
-    /// delivered (missed), delivered otherwise (changed: which fields), or
-    /// the source no longer has (gone).
+    /// delivered (missed), delivered otherwise (changed: which fields), or the
+    /// source no longer has (gone).
     Drift(crate::drift::DriftArgs),
+    /// Onboard and steer tenants.
+    ///
     /// Onboard and steer tenants: add, show, set, list, rotate-secret.
     Tenant {
         #[command(subcommand)]
         command: crate::tenant::TenantCommand,
     },
+    /// A tenant's sync runs, newest first.
+    ///
     /// A tenant's sync runs, newest first.
     Runs {
         #[command(flatten)]

@@ -23,6 +23,7 @@ pub mod ensure;
 pub mod event_source;
 pub mod gate;
 pub mod health;
+pub mod help;
 pub mod local;
 pub mod maintenance;
 pub mod metrics;

@@ -5,7 +5,7 @@
 //! call goes to the endpoints the standard `AWS_*` variables name. With the
 //! `demo` feature, `synchub demo` runs the local demo.
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 use synchub_cli::args::{Cli, Command, Output, Target};
 use synchub_cli::ops::{answer, with_dead_letter_queues, Operations};
@@ -25,7 +25,9 @@ fn done(all_ok: bool) -> u8 {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse().command).await {
+    let cli = Cli::from_arg_matches(&synchub_cli::help::command().get_matches())
+        .unwrap_or_else(|e| e.exit());
+    match run(cli.command).await {
         Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("{}", synchub_cli::error_report(&*e));
@@ -44,6 +46,61 @@ async fn run(command: Command) -> Result<u8, Error> {
             print!("{text}");
             0
         }),
+        command @ (Command::Replay { .. }
+        | Command::Sync { .. }
+        | Command::Backfill { .. }
+        | Command::Maintenance { .. }
+        | Command::Ensure(_)) => act(command).await,
+        Command::Trace {
+            tenant,
+            entity,
+            output,
+        } => trace_command(tenant.tenant, &entity, &output).await,
+        Command::Health { output } => health(&output).await,
+        Command::Reshard {
+            from,
+            to,
+            dry_run,
+            output,
+        } => reshard(from, to, dry_run, &output).await,
+        Command::Gate {
+            since,
+            until,
+            output,
+        } => gate(since.as_deref(), until.as_deref(), &output).await,
+        Command::Metrics {
+            since,
+            until,
+            tenant,
+            output,
+        } => metrics(since.as_deref(), until.as_deref(), tenant.as_ref(), &output).await,
+        Command::MethodStats(args) => synchub_cli::ensure::method_stats(args).await,
+        Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
+        Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
+        Command::Runs {
+            tenant,
+            limit,
+            output,
+        } => runs(&tenant.tenant, limit, &output).await,
+        Command::Tenant { command } => tenant(command).await,
+        Command::Drift(args) => synchub_cli::drift::run(args).await.map(|text| {
+            print!("{text}");
+            0
+        }),
+        Command::Connector { command } => {
+            synchub_cli::connector::run(command)
+                .await
+                .map(|(text, status)| {
+                    print!("{text}");
+                    status
+                })
+        }
+    }
+}
+
+/// The commands that act on a tenant's data or on the sync (`run` sends them here).
+async fn act(command: Command) -> Result<u8, Error> {
+    match command {
         Command::Replay {
             tenant,
             since,
@@ -83,72 +140,39 @@ async fn run(command: Command) -> Result<u8, Error> {
         } => backfill(&tenant.tenant, target, since.as_deref(), dry_run)
             .await
             .map(done),
-        Command::Trace {
-            tenant,
-            entity,
-            output,
-        } => {
-            // Checked here, before any AWS call: the id's rule depends on the kind.
-            let key = entity
-                .key(tenant.tenant)
-                .unwrap_or_else(|e| usage_error("trace", format!("invalid --id: {e}")));
-            trace(&key, &output).await
-        }
-        Command::Health { output } => health(&output).await,
-        Command::Reshard {
-            from,
-            to,
-            dry_run,
-            output,
-        } => {
-            let report = synchub_cli::reshard::run(from, to, dry_run).await?;
-            if output.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!(
-                    "{}",
-                    synchub_cli::reshard::render(&report, from, to, dry_run)
-                );
-            }
-            Ok(done(report.foreign.is_empty()))
-        }
         Command::Maintenance { action, output } => {
             synchub_cli::maintenance::command(action, output.json).await
         }
-        Command::Gate {
-            since,
-            until,
-            output,
-        } => gate(since.as_deref(), until.as_deref(), &output).await,
-        Command::Metrics {
-            since,
-            until,
-            tenant,
-            output,
-        } => metrics(since.as_deref(), until.as_deref(), tenant.as_ref(), &output).await,
         Command::Ensure(args) => synchub_cli::ensure::ensure(*args).await,
-        Command::MethodStats(args) => synchub_cli::ensure::method_stats(args).await,
-        Command::Status { tenant, output } => status(&tenant.tenant, &output).await,
-        Command::Flags { tenant, output } => flags(&tenant.tenant, &output).await,
-        Command::Runs {
-            tenant,
-            limit,
-            output,
-        } => runs(&tenant.tenant, limit, &output).await,
-        Command::Tenant { command } => tenant(command).await,
-        Command::Drift(args) => synchub_cli::drift::run(args).await.map(|text| {
-            print!("{text}");
-            0
-        }),
-        Command::Connector { command } => {
-            synchub_cli::connector::run(command)
-                .await
-                .map(|(text, status)| {
-                    print!("{text}");
-                    status
-                })
-        }
+        _ => Err("not a command that acts".into()),
     }
+}
+
+/// Moves the items between shard counts, printing what it did.
+async fn reshard(from: u16, to: u16, dry_run: bool, output: &Output) -> Result<u8, Error> {
+    let report = synchub_cli::reshard::run(from, to, dry_run).await?;
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!(
+            "{}",
+            synchub_cli::reshard::render(&report, from, to, dry_run)
+        );
+    }
+    Ok(done(report.foreign.is_empty()))
+}
+
+/// Traces one entity, its id checked before any AWS call (the id's rule
+/// depends on the kind).
+async fn trace_command(
+    tenant: TenantId,
+    entity: &synchub_cli::args::EntityArgs,
+    output: &Output,
+) -> Result<u8, Error> {
+    let key = entity
+        .key(tenant)
+        .unwrap_or_else(|e| usage_error("trace", format!("invalid --id: {e}")));
+    trace(&key, output).await
 }
 
 /// Exits as clap does for a bad argument (status 2, the subcommand's usage).

@@ -1,6 +1,6 @@
 //! `synchub reshard --from N --to M [--dry-run]`: moves the items table from
 //! one shard count (`ItemShards`) to another, for a stack changing its
-//! layout (README, "Items table layout"). Safe to stop and run again.
+//! layout (docs/deploy.md, "Items table layout"). Safe to stop and run again.
 
 use synchub_aws::dynamodb::{DynamoItemStore, ReshardReport};
 use synchub_core::domain::layout::ItemShards;
