@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks the crate rules ARCHITECTURE.md states: which synchub crate may
-depend on which, and that the core's normal dependency tree has no AWS,
-Lambda or HTTP client crate. Exits non-zero naming every broken rule."""
+"""Checks the rules ARCHITECTURE.md states: which synchub crate may depend
+on which, that the pure crates' normal dependency trees have no AWS, Lambda
+or HTTP client crate, which folders of the core may import which, and that
+no source file is over 600 lines. Exits non-zero naming every broken rule."""
 
 import json
 import pathlib
@@ -79,14 +80,28 @@ def module_rules():
     return broken
 
 
+MAX_FILE_LINES = 600
+SOURCE_FOLDERS = ["shared", "functions", "cli", "tests"]
+
+
+def file_sizes():
+    broken = []
+    for folder in SOURCE_FOLDERS:
+        for path in sorted(pathlib.Path(folder).rglob("*.rs")):
+            lines = len(path.read_text().splitlines())
+            if lines > MAX_FILE_LINES:
+                broken.append(f"{path} has {lines} lines (at most {MAX_FILE_LINES})")
+    return broken
+
+
 def main():
     meta = json.loads(cargo("metadata", "--format-version", "1", "--no-deps"))
-    broken = direct_rules(meta["packages"]) + pure_rules() + module_rules()
+    broken = direct_rules(meta["packages"]) + pure_rules() + module_rules() + file_sizes()
     for rule in broken:
         print(f"check-layers: {rule}", file=sys.stderr)
     if broken:
         sys.exit(1)
-    print(f"check-layers: {len(ALLOWED)} crates keep their dependency rules")
+    print(f"check-layers: {len(ALLOWED)} crates keep their dependency rules; no file over {MAX_FILE_LINES} lines")
 
 
 if __name__ == "__main__":
