@@ -369,7 +369,7 @@ mod demo {
     use synchub_cli::args::DemoArgs;
     use synchub_cli::demo::DemoOptions;
 
-    pub async fn run(args: DemoArgs) -> Result<bool, Error> {
+    pub(crate) async fn run(args: DemoArgs) -> Result<bool, Error> {
         log_to_file(&args.log_file)?;
         let aws = synchub_lambda::aws_config().await;
         let options = DemoOptions {

@@ -302,17 +302,7 @@ pub async fn run(
     config: &Config,
     command: TenantCommand,
 ) -> Result<String, Error> {
-    // No cache: every command reads what is stored now.
-    let admin = DynamoTenantDirectory::new(
-        aws_sdk_dynamodb::Client::new(aws),
-        &config.tenants_table,
-        Duration::ZERO,
-    );
-    let vault = SsmSecretStore::new(
-        aws_sdk_ssm::Client::new(aws),
-        &config.tenant_secrets_path,
-        Duration::ZERO,
-    );
+    let (admin, vault) = uncached_stores(aws, config);
     let ports = TenantPorts {
         admin: &admin,
         vault: &vault,
@@ -349,13 +339,7 @@ pub async fn run(
             answer(&listed, output.json, |_| render_list(&all))?
         }
         TenantCommand::RotateSecret(args) => {
-            let rotation = match args.overlap {
-                Some(overlap) if !args.finish => Rotation::Start {
-                    new_secret: crate::local::new_signing_secret(),
-                    overlap,
-                },
-                _ => Rotation::Finish,
-            };
+            let rotation = rotation(args.overlap, args.finish);
             let rotated =
                 tenants::rotate_secret(&ports, &args.tenant.tenant, &rotation, now_millis())
                     .await?;
@@ -363,6 +347,34 @@ pub async fn run(
         }
     };
     Ok(text)
+}
+
+/// The tenants table and the parameter store the configuration names, with
+/// no cache: every command reads what is stored now.
+fn uncached_stores(aws: &SdkConfig, config: &Config) -> (DynamoTenantDirectory, SsmSecretStore) {
+    let admin = DynamoTenantDirectory::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        &config.tenants_table,
+        Duration::ZERO,
+    );
+    let vault = SsmSecretStore::new(
+        aws_sdk_ssm::Client::new(aws),
+        &config.tenant_secrets_path,
+        Duration::ZERO,
+    );
+    (admin, vault)
+}
+
+/// What `rotate-secret` asks for: a new secret beside the old one for
+/// `overlap`, or (with `--finish`) the end of the running overlap.
+fn rotation(overlap: Option<String>, finish: bool) -> Rotation {
+    match overlap {
+        Some(overlap) if !finish => Rotation::Start {
+            new_secret: crate::local::new_signing_secret(),
+            overlap,
+        },
+        _ => Rotation::Finish,
+    }
 }
 
 fn on_off(value: bool) -> &'static str {

@@ -12,7 +12,7 @@ use synchub_lambda::config::Config;
 use synchub_ops::trace::entity_key;
 
 /// Whether every SKU holds its newest accepted event; prints the verdict.
-pub async fn newest_held(
+pub(super) async fn newest_held(
     aws: &SdkConfig,
     config: &Config,
     tenant: &TenantId,
@@ -69,7 +69,7 @@ async fn stored_event_id(
 }
 
 /// Prints the trace of the first SKU (in order) that saw a stale event.
-pub async fn explain_a_stale_sku(
+pub(super) async fn explain_a_stale_sku(
     ops: &Operations,
     tenant: &TenantId,
     newest: &HashMap<&str, &str>,

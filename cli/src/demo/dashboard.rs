@@ -13,7 +13,7 @@ use synchub_core::domain::TenantId;
 use synchub_lambda::config::Config;
 use synchub_lambda::Api;
 
-pub async fn serve(
+pub(super) async fn serve(
     aws: &SdkConfig,
     config: &Config,
     tenant: &TenantId,

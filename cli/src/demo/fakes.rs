@@ -8,10 +8,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A storefront accepting every cache-bust POST.
-pub struct Storefront(MockServer);
+pub(super) struct Storefront(MockServer);
 
 impl Storefront {
-    pub async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(204))
@@ -20,21 +20,21 @@ impl Storefront {
         Self(server)
     }
 
-    pub fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         self.0.uri()
     }
 
     /// How many cache-bust POSTs it has received.
-    pub async fn publishes(&self) -> usize {
+    pub(super) async fn publishes(&self) -> usize {
         self.0.received_requests().await.unwrap_or_default().len()
     }
 }
 
 /// Square's Customers API and HubSpot's contacts batch upsert, on one server.
-pub struct CustomerTargets(MockServer);
+pub(super) struct CustomerTargets(MockServer);
 
 impl CustomerTargets {
-    pub async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/v2/customers"))
@@ -56,12 +56,12 @@ impl CustomerTargets {
         Self(server)
     }
 
-    pub fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         self.0.uri()
     }
 
     /// How many requests both targets have received.
-    pub async fn requests(&self) -> usize {
+    pub(super) async fn requests(&self) -> usize {
         self.0.received_requests().await.unwrap_or_default().len()
     }
 }
@@ -69,10 +69,10 @@ impl CustomerTargets {
 /// Square's Locations API with the merchant's two stores, for a pull, and
 /// an empty catalog, inventory and order history (so every data type's pull
 /// or dry run from the dashboard answers).
-pub struct SquareLocations(MockServer);
+pub(super) struct SquareLocations(MockServer);
 
 impl SquareLocations {
-    pub async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path("/v2/locations"))
@@ -100,7 +100,7 @@ impl SquareLocations {
         Self(server)
     }
 
-    pub fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         self.0.uri()
     }
 }

@@ -9,7 +9,7 @@ use synchub_lambda::config::Config;
 use synchub_lambda::{notify::handle_failures, Notifier};
 
 /// Shows what the DLQ holds, runs the notifier over it, and prints the email.
-pub async fn report_dead_letters(aws: &SdkConfig, config: &Config) -> Result<(), Error> {
+pub(super) async fn report_dead_letters(aws: &SdkConfig, config: &Config) -> Result<(), Error> {
     let dlq = LocalEventSource::new(aws_sdk_sqs::Client::new(aws), &config.sync_dlq_url);
     println!("DLQ         {} message(s) parked", dlq.depth().await?);
     let notifier = Notifier::new(aws, config);

@@ -20,7 +20,11 @@ const TRACED_SKU: &str = "SKU-000";
 
 /// Pulls, then shows health, status and a trace; true when the pull's run
 /// succeeded and status reports it with no failed collection.
-pub async fn run(aws: &SdkConfig, config: &Config, tenant: &TenantId) -> Result<bool, Error> {
+pub(super) async fn run(
+    aws: &SdkConfig,
+    config: &Config,
+    tenant: &TenantId,
+) -> Result<bool, Error> {
     let square = SquareLocations::start().await;
     let mut config = config.clone();
     config.square_base_url = square.uri();

@@ -27,7 +27,7 @@ const CUSTOMERS: [(u64, &str); 3] = [
 ];
 
 /// Runs the registrations and returns whether each target got what it should.
-pub async fn run(
+pub(super) async fn run(
     aws: &SdkConfig,
     config: &Config,
     ingest: &Ingest,

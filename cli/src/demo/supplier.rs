@@ -15,7 +15,7 @@ use synchub_core::domain::webhook_signature::WebhookSecret;
 use synchub_lambda::Ingest;
 
 /// One webhook the supplier will send.
-pub struct Planned {
+pub(super) struct Planned {
     pub sku: String,
     pub event_id: String,
     /// The body's `updatedAt` (empty for broken bodies).
@@ -33,7 +33,7 @@ impl Planned {
 }
 
 /// A supplier's stream: several versions per SKU, some re-sent, some broken, shuffled.
-pub fn plan_webhooks(skus: usize, rng: &mut impl Rng) -> Vec<Planned> {
+pub(super) fn plan_webhooks(skus: usize, rng: &mut impl Rng) -> Vec<Planned> {
     let base = now_millis() - 3_600_000;
     let mut planned = Vec::new();
     for s in 0..skus {
@@ -101,13 +101,13 @@ fn plan_broken(planned: &mut Vec<Planned>) {
 }
 
 /// Ingest's answers: (index into the plan, HTTP status, JSON body), and how long they took.
-pub struct Sent {
+pub(super) struct Sent {
     pub answers: Vec<(usize, u16, Value)>,
     pub seconds: f64,
 }
 
 /// Sends the plan through the real ingest handler, sixteen at a time.
-pub async fn send(
+pub(super) async fn send(
     ingest: &Ingest,
     tenant: &str,
     secret: &WebhookSecret,
@@ -143,7 +143,7 @@ pub async fn send(
 
 /// The answers by status (with one example error each), and the newest
 /// accepted event of each SKU: what the store must end up holding.
-pub struct Tally<'a> {
+pub(super) struct Tally<'a> {
     pub by_status: BTreeMap<u16, (usize, Option<String>)>,
     pub newest: HashMap<&'a str, &'a str>,
     answered: usize,
@@ -151,7 +151,7 @@ pub struct Tally<'a> {
 }
 
 impl<'a> Tally<'a> {
-    pub fn of(planned: &'a [Planned], sent: &Sent) -> Self {
+    pub(super) fn of(planned: &'a [Planned], sent: &Sent) -> Self {
         let mut by_status: BTreeMap<u16, (usize, Option<String>)> = BTreeMap::new();
         let mut newest: HashMap<&str, &Planned> = HashMap::new();
         for (i, status, body) in &sent.answers {
@@ -180,11 +180,11 @@ impl<'a> Tally<'a> {
     }
 
     /// Webhooks ingest accepted (and so enqueued).
-    pub fn accepted(&self) -> usize {
+    pub(super) fn accepted(&self) -> usize {
         self.by_status.get(&202).map_or(0, |c| c.0)
     }
 
-    pub fn print(&self) {
+    pub(super) fn print(&self) {
         println!(
             "            {} requests answered in {:.2} s",
             self.answered, self.seconds

@@ -93,33 +93,11 @@ impl ConnectorEngine {
         window: &PullWindow,
         cursor: Option<&str>,
     ) -> Result<ConnectorPage, PortError> {
-        let m = pull.manifest;
         let op = data_type.as_str();
-        let refuse = |class, why: String| PortError::new(service(m), op, class, why);
-        let stream = m.streams.get(&data_type).ok_or_else(|| {
-            refuse(
-                ErrorClass::ValidationError,
-                format!("{} has no {data_type} stream", m.name),
-            )
-        })?;
-        if m.documentation.status == DocumentationStatus::Unverified
-            && pull.environment == "production"
-        {
-            return Err(refuse(
-                ErrorClass::ValidationError,
-                format!("connector {} is unverified: confirm its manifest against the vendor's reference before pulling production", m.name),
-            ));
-        }
-        let base = m.environments.get(pull.environment).ok_or_else(|| {
-            refuse(
-                ErrorClass::ValidationError,
-                format!("{} has no {:?} environment", m.name, pull.environment),
-            )
-        })?;
-        let mut checkpoint =
-            Checkpoint::parse(cursor).map_err(|why| refuse(ErrorClass::ValidationError, why))?;
-        let items = for_each_items(stream, pull.settings)
-            .map_err(|why| refuse(ErrorClass::ValidationError, why))?;
+        let refuse = |why: String| invalid(pull.manifest, op, why);
+        let (stream, base) = stream_and_base(pull, data_type).map_err(refuse)?;
+        let checkpoint = Checkpoint::parse(cursor).map_err(refuse)?;
+        let items = for_each_items(stream, pull.settings).map_err(refuse)?;
         let Some(item) = items.get(checkpoint.item) else {
             return Ok(ConnectorPage::default());
         };
@@ -142,20 +120,7 @@ impl ConnectorEngine {
         if let Some(inc) = stream.incremental.as_ref().filter(|i| i.filter) {
             records.retain(|r| in_window(r, &inc.field, inc.format, window));
         }
-        let cursor = match next {
-            Some(position) => {
-                checkpoint.position = position;
-                Some(checkpoint.encode())
-            }
-            None if checkpoint.item + 1 < items.len() => Some(
-                Checkpoint {
-                    item: checkpoint.item + 1,
-                    position: Position::Start,
-                }
-                .encode(),
-            ),
-            None => None,
-        };
+        let cursor = next_checkpoint(checkpoint, next, items.len()).map(|c| c.encode());
         Ok(ConnectorPage { records, cursor })
     }
 
@@ -402,12 +367,34 @@ impl ConnectorEngine {
                 return Ok(token.clone());
             }
         }
-        let auth_fail =
-            |why: String| PortError::new(service(m), "token", ErrorClass::AuthError, why);
+        let reply = self.request_token(pull, context, token_url, form).await?;
+        let token = mapping::value_at(&reply.body, token_field)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| token_failure(m, format!("the token answer has no {token_field}")))?
+            .to_owned();
+        let life = token_life(
+            &reply.body,
+            expires_in_field.as_deref(),
+            *default_ttl_seconds,
+        );
+        cache.insert(key, (token.clone(), Instant::now() + life));
+        Ok(token)
+    }
+
+    /// Asks the token endpoint for a token; its answer as sent.
+    async fn request_token(
+        &self,
+        pull: &Pull<'_>,
+        context: &Value,
+        token_url: &str,
+        form: &BTreeMap<String, String>,
+    ) -> Result<Reply, PortError> {
+        let m = pull.manifest;
         let url = template::render(token_url, context)
-            .map_err(|e| auth_fail(format!("token_url: {e}")))?;
+            .map_err(|e| token_failure(m, format!("token_url: {e}")))?;
         let fields = template::render_map(form, context)
-            .map_err(|(k, e)| auth_fail(format!("form {k}: {e}")))?;
+            .map_err(|(k, e)| token_failure(m, format!("form {k}: {e}")))?;
         let request = Prepared {
             method: Method::Post,
             url: &self.routed(&url),
@@ -416,29 +403,13 @@ impl ConnectorEngine {
             body: None,
             form: Some(&fields),
         };
-        let reply = self
-            .send_retrying(pull, &request, "token")
+        self.send_retrying(pull, &request, "token")
             .await
             .map_err(|e| match e.class() {
                 // The token endpoint refusing the credentials is an auth failure.
-                ErrorClass::ValidationError => auth_fail(e.message()),
+                ErrorClass::ValidationError => token_failure(m, e.message()),
                 _ => e,
-            })?;
-        let token = mapping::value_at(&reply.body, token_field)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| auth_fail(format!("the token answer has no {token_field}")))?
-            .to_owned();
-        let ttl = expires_in_field
-            .as_deref()
-            .and_then(|f| mapping::value_at(&reply.body, f))
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-            .unwrap_or(*default_ttl_seconds);
-        let life = Duration::from_secs(ttl)
-            .saturating_sub(TOKEN_MARGIN)
-            .max(Duration::from_secs(1));
-        cache.insert(key, (token.clone(), Instant::now() + life));
-        Ok(token)
+            })
     }
 }
 
@@ -458,6 +429,70 @@ struct Reply {
 
 fn service(m: &'static Manifest) -> &'static str {
     m.title.as_str()
+}
+
+/// A pull the connector's manifest or the tenant's settings cannot make.
+fn invalid(m: &'static Manifest, op: &'static str, why: String) -> PortError {
+    PortError::new(service(m), op, ErrorClass::ValidationError, why)
+}
+
+/// The token endpoint refusing, or a token request that cannot be made.
+fn token_failure(m: &'static Manifest, why: String) -> PortError {
+    PortError::new(service(m), "token", ErrorClass::AuthError, why)
+}
+
+/// The stream of `data_type` and the base URL of the pull's environment;
+/// an unverified connector never pulls production.
+fn stream_and_base(
+    pull: &Pull<'_>,
+    data_type: DataType,
+) -> Result<(&'static Stream, &'static str), String> {
+    let m = pull.manifest;
+    let stream = m
+        .streams
+        .get(&data_type)
+        .ok_or_else(|| format!("{} has no {data_type} stream", m.name))?;
+    if m.documentation.status == DocumentationStatus::Unverified && pull.environment == "production"
+    {
+        return Err(format!("connector {} is unverified: confirm its manifest against the vendor's reference before pulling production", m.name));
+    }
+    let base = m
+        .environments
+        .get(pull.environment)
+        .ok_or_else(|| format!("{} has no {:?} environment", m.name, pull.environment))?;
+    Ok((stream, base.as_str()))
+}
+
+/// Where the next page starts: the next position of this item, else the
+/// start of the next item, else nowhere (the pull is done).
+fn next_checkpoint(
+    checkpoint: Checkpoint,
+    next: Option<Position>,
+    items: usize,
+) -> Option<Checkpoint> {
+    match next {
+        Some(position) => Some(Checkpoint {
+            position,
+            ..checkpoint
+        }),
+        None if checkpoint.item + 1 < items => Some(Checkpoint {
+            item: checkpoint.item + 1,
+            position: Position::Start,
+        }),
+        None => None,
+    }
+}
+
+/// How long a new token is used: its lifetime (the answer's `expires_in`
+/// field, else the manifest's default) less the margin, at least a second.
+fn token_life(body: &Value, expires_in_field: Option<&str>, default_ttl_seconds: u64) -> Duration {
+    let ttl = expires_in_field
+        .and_then(|f| mapping::value_at(body, f))
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        .unwrap_or(default_ttl_seconds);
+    Duration::from_secs(ttl)
+        .saturating_sub(TOKEN_MARGIN)
+        .max(Duration::from_secs(1))
 }
 
 fn token_key(pull: &Pull<'_>) -> String {

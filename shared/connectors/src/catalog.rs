@@ -242,110 +242,180 @@ fn image_url(path: &str, v: &Value) -> Result<String, ValidationError> {
     Ok(url.to_owned())
 }
 
-/// Reads the typed fields `paths` names from `record`.
-pub fn catalog_fields(
+/// Text at an optional path (see `text`); no path reads as absent.
+fn optional_text(record: &Value, path: &Option<String>) -> Result<Option<String>, ValidationError> {
+    path.as_deref().map_or(Ok(None), |p| text(record, p))
+}
+
+/// The unit a bare potency is in: the record's unit at `unit_path` when it
+/// has one, else the manifest's `potency_unit`.
+fn bare_potency_unit(
     paths: &CatalogPaths,
     record: &Value,
-) -> Result<CatalogFields, ValidationError> {
-    let text_of = |p: &Option<String>| p.as_deref().map_or(Ok(None), |p| text(record, p));
-    let potency_of = |p: &Option<String>, unit_path: &Option<String>| {
-        let Some((path, v)) = at(record, p.as_ref()) else {
-            return Ok(None);
-        };
-        let bare = match unit_path.as_deref() {
-            Some(up) => match text(record, up)? {
-                Some(u) => Some(potency_unit(&u).ok_or_else(|| {
-                    ValidationError::new(up, "is not a potency unit (%, mg or mg/g)")
-                })?),
-                None => paths.potency_unit,
-            },
+    unit_path: &Option<String>,
+) -> Result<Option<PotencyUnit>, ValidationError> {
+    Ok(match unit_path.as_deref() {
+        Some(up) => match text(record, up)? {
+            Some(u) => Some(potency_unit(&u).ok_or_else(|| {
+                ValidationError::new(up, "is not a potency unit (%, mg or mg/g)")
+            })?),
             None => paths.potency_unit,
-        };
-        potency(v, bare)
-            .map(Some)
-            .map_err(|r| ValidationError::new(path, r))
+        },
+        None => paths.potency_unit,
+    })
+}
+
+/// The potency at `path` (THC or CBD), its unit read from `unit_path`.
+fn potency_at(
+    paths: &CatalogPaths,
+    record: &Value,
+    path: &Option<String>,
+    unit_path: &Option<String>,
+) -> Result<Option<Potency>, ValidationError> {
+    let Some((path, v)) = at(record, path.as_ref()) else {
+        return Ok(None);
     };
-    let lab_tested_at = at(record, paths.lab_tested_at.as_ref())
+    let bare = bare_potency_unit(paths, record, unit_path)?;
+    potency(v, bare)
+        .map(Some)
+        .map_err(|r| ValidationError::new(path, r))
+}
+
+/// When the lab tested the product, as canonical RFC 3339.
+fn lab_test_date(paths: &CatalogPaths, record: &Value) -> Result<Option<String>, ValidationError> {
+    at(record, paths.lab_tested_at.as_ref())
         .map(|(path, v)| {
             parse_time(v, TimeFormat::Rfc3339)
                 .map(|(t, _)| t)
                 .map_err(|r| ValidationError::new(path, r))
         })
-        .transpose()?;
-    let size = match at(record, paths.size.as_ref()) {
-        None => None,
-        Some((path, v)) => {
-            let (value, inline) = number_and_unit(v).map_err(|r| ValidationError::new(path, r))?;
-            let (unit_path, unit_text) = match (inline.is_empty(), paths.size_unit.as_deref()) {
-                (false, _) => (path, inline),
-                (true, Some(up)) => (
-                    up,
-                    text(record, up)?
-                        .ok_or_else(|| ValidationError::new(up, "is required beside a size"))?,
-                ),
-                (true, None) => match paths.default_size_unit.clone() {
-                    Some(unit) => ("default_size_unit", unit),
-                    None => return Err(ValidationError::new(
-                        path,
-                        "has no unit and the manifest names none (size_unit or default_size_unit)",
-                    )),
-                },
-            };
-            let unit = size_unit(&unit_text).ok_or_else(|| {
-                ValidationError::new(
-                    unit_path,
-                    "is not a weight, volume or count unit (g, mg, kg, oz, lb, ml, l, each)",
-                )
-            })?;
-            Some(Size { value, unit })
-        }
+        .transpose()
+}
+
+/// The size's unit text and the path it was read from: the unit written
+/// after the size, else the record's `size_unit`, else the manifest's
+/// `default_size_unit`.
+fn size_unit_text<'a>(
+    paths: &'a CatalogPaths,
+    record: &Value,
+    size_path: &'a str,
+    inline: String,
+) -> Result<(&'a str, String), ValidationError> {
+    Ok(match (inline.is_empty(), paths.size_unit.as_deref()) {
+        (false, _) => (size_path, inline),
+        (true, Some(up)) => (
+            up,
+            text(record, up)?
+                .ok_or_else(|| ValidationError::new(up, "is required beside a size"))?,
+        ),
+        (true, None) => match paths.default_size_unit.clone() {
+            Some(unit) => ("default_size_unit", unit),
+            None => {
+                return Err(ValidationError::new(
+                    size_path,
+                    "has no unit and the manifest names none (size_unit or default_size_unit)",
+                ))
+            }
+        },
+    })
+}
+
+/// The product's weight, volume or count.
+fn package_size(paths: &CatalogPaths, record: &Value) -> Result<Option<Size>, ValidationError> {
+    let Some((path, v)) = at(record, paths.size.as_ref()) else {
+        return Ok(None);
     };
-    let prices = match at(record, paths.price.as_ref()) {
-        None => Vec::new(),
-        Some((path, v)) => {
-            let (n, unit) = number_and_unit(v).map_err(|r| ValidationError::new(path, r))?;
-            if !unit.is_empty() {
-                return Err(ValidationError::new(path, "must be a plain amount"));
-            }
-            let amount = match paths.price_units {
-                PriceUnits::Minor if n.fract() == 0.0 => n,
-                PriceUnits::Minor => {
-                    return Err(ValidationError::new(
-                        path,
-                        "must be whole minor units (cents)",
-                    ))
-                }
-                PriceUnits::Major => (n * 100.0).round(),
-            };
-            if amount > 1e12 {
-                return Err(ValidationError::new(path, "is out of range"));
-            }
-            let currency = text_of(&paths.currency)?.unwrap_or_else(|| "USD".into());
-            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-                let p = paths.currency.as_deref().unwrap_or("currency");
-                return Err(ValidationError::new(p, "must be an ISO 4217 code"));
-            }
-            vec![LocationPrice {
-                location_id: text_of(&paths.price_location)?,
-                amount: amount as i64,
-                currency: currency.to_ascii_uppercase(),
-            }]
+    let (value, inline) = number_and_unit(v).map_err(|r| ValidationError::new(path, r))?;
+    let (unit_path, unit_text) = size_unit_text(paths, record, path, inline)?;
+    let unit = size_unit(&unit_text).ok_or_else(|| {
+        ValidationError::new(
+            unit_path,
+            "is not a weight, volume or count unit (g, mg, kg, oz, lb, ml, l, each)",
+        )
+    })?;
+    Ok(Some(Size { value, unit }))
+}
+
+/// A price amount in minor units (cents), as the manifest's `price_units` says.
+fn price_in_minor_units(
+    paths: &CatalogPaths,
+    path: &str,
+    v: &Value,
+) -> Result<f64, ValidationError> {
+    let (n, unit) = number_and_unit(v).map_err(|r| ValidationError::new(path, r))?;
+    if !unit.is_empty() {
+        return Err(ValidationError::new(path, "must be a plain amount"));
+    }
+    let amount = match paths.price_units {
+        PriceUnits::Minor if n.fract() == 0.0 => n,
+        PriceUnits::Minor => {
+            return Err(ValidationError::new(
+                path,
+                "must be whole minor units (cents)",
+            ))
         }
+        PriceUnits::Major => (n * 100.0).round(),
     };
-    let images = match paths.images.as_deref() {
-        None => Vec::new(),
+    if amount > 1e12 {
+        return Err(ValidationError::new(path, "is out of range"));
+    }
+    Ok(amount)
+}
+
+/// The price's ISO 4217 currency, upper-cased (USD when the record has none).
+fn price_currency(paths: &CatalogPaths, record: &Value) -> Result<String, ValidationError> {
+    let currency = optional_text(record, &paths.currency)?.unwrap_or_else(|| "USD".into());
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        let p = paths.currency.as_deref().unwrap_or("currency");
+        return Err(ValidationError::new(p, "must be an ISO 4217 code"));
+    }
+    Ok(currency.to_ascii_uppercase())
+}
+
+/// The record's price, for its location (or all locations).
+fn location_prices(
+    paths: &CatalogPaths,
+    record: &Value,
+) -> Result<Vec<LocationPrice>, ValidationError> {
+    let Some((path, v)) = at(record, paths.price.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    let amount = price_in_minor_units(paths, path, v)?;
+    let currency = price_currency(paths, record)?;
+    Ok(vec![LocationPrice {
+        location_id: optional_text(record, &paths.price_location)?,
+        amount: amount as i64,
+        currency,
+    }])
+}
+
+/// The product's image URLs, empty entries skipped.
+fn image_urls(paths: &CatalogPaths, record: &Value) -> Result<Vec<String>, ValidationError> {
+    match paths.images.as_deref() {
+        None => Ok(Vec::new()),
         Some(path) => records(record, path)
             .into_iter()
             .filter(|v| !v.is_null() && v.as_str() != Some(""))
             .map(|v| image_url(path, v))
-            .collect::<Result<_, _>>()?,
-    };
+            .collect(),
+    }
+}
+
+/// Reads the typed fields `paths` names from `record`.
+pub fn catalog_fields(
+    paths: &CatalogPaths,
+    record: &Value,
+) -> Result<CatalogFields, ValidationError> {
+    let lab_tested_at = lab_test_date(paths, record)?;
+    let size = package_size(paths, record)?;
+    let prices = location_prices(paths, record)?;
+    let images = image_urls(paths, record)?;
     Ok(CatalogFields {
-        brand: text_of(&paths.brand)?,
-        strain: text_of(&paths.strain)?,
-        category: text_of(&paths.category)?,
-        thc: potency_of(&paths.thc, &paths.thc_unit)?,
-        cbd: potency_of(&paths.cbd, &paths.cbd_unit)?,
+        brand: optional_text(record, &paths.brand)?,
+        strain: optional_text(record, &paths.strain)?,
+        category: optional_text(record, &paths.category)?,
+        thc: potency_at(paths, record, &paths.thc, &paths.thc_unit)?,
+        cbd: potency_at(paths, record, &paths.cbd, &paths.cbd_unit)?,
         lab_tested_at,
         size,
         prices,

@@ -155,6 +155,25 @@ fn key(k: &str) -> Seg {
 /// The rules beyond the schema: the format version, the name, every
 /// template, and the names templates and `for_each` read.
 fn rules(file: &str, m: &Manifest) -> Vec<(Vec<Seg>, String)> {
+    let mut errors = identity_errors(file, m);
+    let mut templates = manifest_templates(m);
+    for (data_type, stream) in &m.streams {
+        templates.extend(request_templates(*data_type, &stream.request));
+        errors.extend(catalog_mapping_error(*data_type, stream));
+        errors.extend(for_each_error(m, *data_type, stream));
+    }
+    errors.extend(template_errors(m, templates));
+    if !m.environments.contains_key("production") {
+        errors.push((
+            vec![key("environments")],
+            "must name a `production` base URL".into(),
+        ));
+    }
+    errors
+}
+
+/// The format version and the name, which must be the file's.
+fn identity_errors(file: &str, m: &Manifest) -> Vec<(Vec<Seg>, String)> {
     let mut errors = Vec::new();
     if m.version != FORMAT_VERSION {
         errors.push((
@@ -173,20 +192,26 @@ fn rules(file: &str, m: &Manifest) -> Vec<(Vec<Seg>, String)> {
             format!("must be {stem:?}, the file's name"),
         ));
     }
-    let mut templates: Vec<(Vec<Seg>, &str)> = Vec::new();
-    let map = |prefix: Vec<Seg>, m: &'_ BTreeMap<String, String>| -> Vec<(Vec<Seg>, String)> {
-        m.iter()
-            .map(|(k, v)| {
-                let mut p = prefix.clone();
-                p.push(key(k));
-                (p, v.clone())
-            })
-            .collect()
-    };
-    let mut owned: Vec<(Vec<Seg>, String)> = map(vec![key("headers")], &m.headers);
+    errors
+}
+
+/// Each template of a map, at `prefix.<key>`.
+fn map_templates(prefix: &[Seg], m: &BTreeMap<String, String>) -> Vec<(Vec<Seg>, String)> {
+    m.iter()
+        .map(|(k, v)| {
+            let mut p = prefix.to_vec();
+            p.push(key(k));
+            (p, v.clone())
+        })
+        .collect()
+}
+
+/// The templates every request shares: the headers, then the auth's.
+fn manifest_templates(m: &Manifest) -> Vec<(Vec<Seg>, String)> {
+    let mut owned = map_templates(&[key("headers")], &m.headers);
     match &m.auth {
         manifest::Auth::ApiKey { headers } => {
-            owned.extend(map(vec![key("auth"), key("headers")], headers))
+            owned.extend(map_templates(&[key("auth"), key("headers")], headers))
         }
         manifest::Auth::Bearer { token } => {
             owned.push((vec![key("auth"), key("token")], token.clone()))
@@ -198,79 +223,96 @@ fn rules(file: &str, m: &Manifest) -> Vec<(Vec<Seg>, String)> {
         manifest::Auth::Oauth2 {
             form, token_url, ..
         } => {
-            owned.extend(map(vec![key("auth"), key("form")], form));
+            owned.extend(map_templates(&[key("auth"), key("form")], form));
             owned.push((vec![key("auth"), key("token_url")], token_url.clone()));
         }
         manifest::Auth::None => {}
     }
-    for (data_type, stream) in &m.streams {
-        let base = vec![key("streams"), key(data_type.as_str()), key("request")];
-        let with = |k: &str| {
-            let mut p = base.clone();
-            p.push(key(k));
-            p
-        };
-        owned.push((with("path"), stream.request.path.clone()));
-        owned.extend(map(with("query"), &stream.request.query));
-        owned.extend(map(with("headers"), &stream.request.headers));
-        if let Some(form) = &stream.request.form {
-            owned.extend(map(with("form"), form));
-        }
-        if let Some(body) = &stream.request.body {
-            body_templates(body, with("body"), &mut owned);
-        }
-        if stream.mapping.catalog.is_some() {
-            let at = vec![
-                key("streams"),
-                key(data_type.as_str()),
-                key("mapping"),
-                key("catalog"),
-            ];
-            if *data_type != DataType::Catalog {
-                errors.push((at, "is for the catalog stream only".into()));
-            } else if stream.mapping.attributes.contains_key("catalog") {
-                errors.push((
-                    at,
-                    "holds the typed fields at attributes.catalog: rename the attribute named catalog".into(),
-                ));
-            }
-        }
-        if let Some(each) = &stream.for_each {
-            let declared = each
-                .strip_prefix("settings.")
-                .is_some_and(|s| m.settings.iter().any(|d| d == s));
-            if !declared {
-                let mut p = base.clone();
-                p.pop();
-                p.push(key("for_each"));
-                errors.push((
-                    p,
-                    format!(
-                        "must name a declared setting (settings.<name>, one of: {})",
-                        m.settings.join(", ")
-                    ),
-                ));
-            }
-        }
+    owned
+}
+
+/// The key path of a stream's part (`streams.<type>.<part>`).
+fn stream_key(data_type: DataType, part: &str) -> Vec<Seg> {
+    vec![key("streams"), key(data_type.as_str()), key(part)]
+}
+
+/// The templates of a stream's request: path, query, headers, form, body.
+fn request_templates(data_type: DataType, request: &manifest::Request) -> Vec<(Vec<Seg>, String)> {
+    let with = |k: &str| {
+        let mut p = stream_key(data_type, "request");
+        p.push(key(k));
+        p
+    };
+    let mut owned = vec![(with("path"), request.path.clone())];
+    owned.extend(map_templates(&with("query"), &request.query));
+    owned.extend(map_templates(&with("headers"), &request.headers));
+    if let Some(form) = &request.form {
+        owned.extend(map_templates(&with("form"), form));
     }
-    templates.extend(owned.iter().map(|(p, s)| (p.clone(), s.as_str())));
+    if let Some(body) = &request.body {
+        body_templates(body, with("body"), &mut owned);
+    }
+    owned
+}
+
+/// Typed catalog fields belong to the catalog stream, and need the
+/// `catalog` attribute free.
+fn catalog_mapping_error(
+    data_type: DataType,
+    stream: &manifest::Stream,
+) -> Option<(Vec<Seg>, String)> {
+    stream.mapping.catalog.as_ref()?;
+    let mut at = stream_key(data_type, "mapping");
+    at.push(key("catalog"));
+    if data_type != DataType::Catalog {
+        Some((at, "is for the catalog stream only".into()))
+    } else if stream.mapping.attributes.contains_key("catalog") {
+        Some((
+            at,
+            "holds the typed fields at attributes.catalog: rename the attribute named catalog"
+                .into(),
+        ))
+    } else {
+        None
+    }
+}
+
+/// A `for_each` must name a setting the manifest declares.
+fn for_each_error(
+    m: &Manifest,
+    data_type: DataType,
+    stream: &manifest::Stream,
+) -> Option<(Vec<Seg>, String)> {
+    let each = stream.for_each.as_ref()?;
+    let declared = each
+        .strip_prefix("settings.")
+        .is_some_and(|s| m.settings.iter().any(|d| d == s));
+    (!declared).then(|| {
+        (
+            stream_key(data_type, "for_each"),
+            format!(
+                "must name a declared setting (settings.<name>, one of: {})",
+                m.settings.join(", ")
+            ),
+        )
+    })
+}
+
+/// Each template that does not parse, or reads a secret or setting the
+/// manifest does not declare.
+fn template_errors(m: &Manifest, templates: Vec<(Vec<Seg>, String)>) -> Vec<(Vec<Seg>, String)> {
+    let mut errors = Vec::new();
     for (path, source) in templates {
-        if let Err(rule) = template::check(source) {
+        if let Err(rule) = template::check(&source) {
             errors.push((path, rule));
-        } else if let Some(name) = unknown_name(source, "secrets.", &m.secrets)
-            .or_else(|| unknown_name(source, "settings.", &m.settings))
+        } else if let Some(name) = unknown_name(&source, "secrets.", &m.secrets)
+            .or_else(|| unknown_name(&source, "settings.", &m.settings))
         {
             errors.push((
                 path,
                 format!("reads {name}, which the manifest does not declare"),
             ));
         }
-    }
-    if !m.environments.contains_key("production") {
-        errors.push((
-            vec![key("environments")],
-            "must name a `production` base URL".into(),
-        ));
     }
     errors
 }

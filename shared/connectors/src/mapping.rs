@@ -112,18 +112,8 @@ pub fn event_part(id: &str) -> String {
     format!("{clean}_{:08x}", hash as u32)
 }
 
-/// Maps one record. `source` prefixes event ids (the connector's name);
-/// `pulled_at_millis` stamps records whose mapping says `updated_at: pulled`.
-pub fn normalize(
-    source: &str,
-    kind: EntityKind,
-    mapping: &Mapping,
-    record: &Value,
-    pulled_at_millis: i64,
-) -> Result<PulledObject, ValidationError> {
-    if !record.is_object() {
-        return Err(ValidationError::new("record", "must be a JSON object"));
-    }
+/// The record's id: the texts at the mapping's id paths, joined by `@`.
+fn record_id(mapping: &Mapping, record: &Value) -> Result<String, ValidationError> {
     let mut parts = Vec::new();
     for path in mapping.id.paths() {
         parts.push(text_at(record, path).ok_or_else(|| {
@@ -135,43 +125,62 @@ pub fn normalize(
     }
     let id = parts.join("@");
     check_entity_id(&mapping.id.paths().join("@"), &id)?;
-    let (updated_at, millis, pulled) = if mapping.updated_at == "pulled" {
+    Ok(id)
+}
+
+/// The change time as (canonical RFC 3339, epoch millis, whether it is the
+/// pull's time rather than the record's).
+fn change_time(
+    mapping: &Mapping,
+    record: &Value,
+    pulled_at_millis: i64,
+) -> Result<(String, i64, bool), ValidationError> {
+    if mapping.updated_at == "pulled" {
         let v = Value::from(pulled_at_millis);
         let (t, ms) = parse_time(&v, TimeFormat::EpochMillis)
             .map_err(|r| ValidationError::new("pulledAt", r))?;
-        (t, ms, true)
-    } else {
-        let v = value_at(record, &mapping.updated_at)
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| {
-                ValidationError::new(&mapping.updated_at, "is required (the change time)")
-            })?;
-        let (t, ms) = parse_time(v, mapping.updated_at_format)
-            .map_err(|r| ValidationError::new(&mapping.updated_at, r))?;
-        (t, ms, false)
+        return Ok((t, ms, true));
+    }
+    let v = value_at(record, &mapping.updated_at)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| {
+            ValidationError::new(&mapping.updated_at, "is required (the change time)")
+        })?;
+    let (t, ms) = parse_time(v, mapping.updated_at_format)
+        .map_err(|r| ValidationError::new(&mapping.updated_at, r))?;
+    Ok((t, ms, false))
+}
+
+/// The record's version, when the mapping names one and the record has it.
+fn record_version(mapping: &Mapping, record: &Value) -> Result<Option<String>, ValidationError> {
+    let Some(path) = &mapping.version else {
+        return Ok(None);
     };
-    let version = match &mapping.version {
-        Some(path) => match value_at(record, path) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-            Some(_) => {
-                return Err(ValidationError::new(
-                    path,
-                    "must be a whole number (the version)",
-                ))
-            }
-        },
-        None => None,
-    };
-    let suffix = match (version, pulled) {
+    match value_at(record, path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(ValidationError::new(
+            path,
+            "must be a whole number (the version)",
+        )),
+    }
+}
+
+/// What makes the event id unique per change: the version, else the pull's
+/// or the record's change time.
+fn event_suffix(version: Option<String>, pulled: bool, millis: i64) -> String {
+    match (version, pulled) {
         (Some(v), _) => format!("v{v}"),
         (None, true) => format!("p{millis}"),
         (None, false) => format!("t{millis}"),
-    };
-    let deleted = mapping
-        .deleted
-        .as_ref()
-        .is_some_and(|d| value_at(record, &d.path) == Some(&d.equals));
+    }
+}
+
+/// The attributes the mapping keeps, and the typed catalog fields at `catalog`.
+fn kept_attributes(
+    mapping: &Mapping,
+    record: &Value,
+) -> Result<Map<String, Value>, ValidationError> {
     let mut attributes = Map::new();
     for (name, path) in &mapping.attributes {
         if let Some(v) = value_at(record, path).filter(|v| !v.is_null()) {
@@ -185,6 +194,29 @@ pub fn normalize(
             serde_json::to_value(typed).expect("typed fields serialize"),
         );
     }
+    Ok(attributes)
+}
+
+/// Maps one record. `source` prefixes event ids (the connector's name);
+/// `pulled_at_millis` stamps records whose mapping says `updated_at: pulled`.
+pub fn normalize(
+    source: &str,
+    kind: EntityKind,
+    mapping: &Mapping,
+    record: &Value,
+    pulled_at_millis: i64,
+) -> Result<PulledObject, ValidationError> {
+    if !record.is_object() {
+        return Err(ValidationError::new("record", "must be a JSON object"));
+    }
+    let id = record_id(mapping, record)?;
+    let (updated_at, millis, pulled) = change_time(mapping, record, pulled_at_millis)?;
+    let suffix = event_suffix(record_version(mapping, record)?, pulled, millis);
+    let deleted = mapping
+        .deleted
+        .as_ref()
+        .is_some_and(|d| value_at(record, &d.path) == Some(&d.equals));
+    let attributes = kept_attributes(mapping, record)?;
     Ok(PulledObject {
         kind,
         event_id: format!("{source}-{}-{suffix}", event_part(&id)),

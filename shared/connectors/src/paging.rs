@@ -113,80 +113,111 @@ impl Answer<'_> {
     }
 }
 
+/// Whether a page without a total ends the listing by `stop`. More records
+/// than a page holds means the API ignored the paging parameters and
+/// answered everything: asking again would loop.
+fn ended_by(answer: &Answer<'_>, stop: Stop, size: u64) -> bool {
+    (answer.records as u64) > size
+        || match stop {
+            Stop::EmptyPage => answer.records == 0,
+            Stop::ShortPage => (answer.records as u64) < size,
+        }
+}
+
+/// The whole number at an optional body path (a page or record count).
+fn body_count(answer: &Answer<'_>, path: Option<&str>) -> Option<u64> {
+    path.and_then(|p| super::mapping::value_at(answer.body, p))
+        .and_then(Value::as_u64)
+}
+
+/// The next cursor the answer names, in its body or else its header.
+fn next_cursor(
+    answer: &Answer<'_>,
+    cursor_path: Option<&str>,
+    cursor_header: Option<&str>,
+) -> Option<Position> {
+    let from_body = cursor_path
+        .and_then(|p| super::mapping::value_at(answer.body, p))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let from_header = cursor_header
+        .and_then(|h| answer.header(h))
+        .map(str::to_owned);
+    from_body
+        .or(from_header)
+        .filter(|c| !c.is_empty() && answer.records > 0)
+        .map(Position::Cursor)
+}
+
+/// The page after `position`, unless the page count or `stop` ends it.
+fn next_page(
+    answer: &Answer<'_>,
+    position: &Position,
+    start: u64,
+    page_size: u64,
+    stop: Stop,
+    total_pages_path: Option<&str>,
+) -> Option<Position> {
+    let page = match position {
+        Position::Page(n) => *n,
+        _ => start,
+    };
+    let last = match body_count(answer, total_pages_path) {
+        Some(t) => page + 1 - start >= t || answer.records == 0,
+        None => ended_by(answer, stop, page_size),
+    };
+    (!last).then_some(Position::Page(page + 1))
+}
+
+/// The offset past this page's records, unless the record count or `stop` ends it.
+fn next_offset(
+    answer: &Answer<'_>,
+    position: &Position,
+    page_size: u64,
+    stop: Stop,
+    total_path: Option<&str>,
+) -> Option<Position> {
+    let offset = match position {
+        Position::Offset(n) => *n,
+        _ => 0,
+    };
+    let next = offset + answer.records as u64;
+    let last = match body_count(answer, total_path) {
+        Some(t) => next >= t || answer.records == 0,
+        None => ended_by(answer, stop, page_size),
+    };
+    (!last).then_some(Position::Offset(next))
+}
+
 /// The position after `position`, or `None` when this item's listing ended.
 pub fn next(pagination: &Pagination, position: &Position, answer: &Answer<'_>) -> Option<Position> {
-    // More records than a page holds means the API ignored the paging
-    // parameters and answered everything: asking again would loop.
-    let ended_by = |stop: &Stop, size: u64| {
-        (answer.records as u64) > size
-            || match stop {
-                Stop::EmptyPage => answer.records == 0,
-                Stop::ShortPage => (answer.records as u64) < size,
-            }
-    };
     match pagination {
         Pagination::None => None,
         Pagination::Cursor {
             cursor_path,
             cursor_header,
-        } => {
-            let from_body = cursor_path
-                .as_deref()
-                .and_then(|p| super::mapping::value_at(answer.body, p))
-                .and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
-            let from_header = cursor_header
-                .as_deref()
-                .and_then(|h| answer.header(h))
-                .map(str::to_owned);
-            from_body
-                .or(from_header)
-                .filter(|c| !c.is_empty() && answer.records > 0)
-                .map(Position::Cursor)
-        }
+        } => next_cursor(answer, cursor_path.as_deref(), cursor_header.as_deref()),
         Pagination::PageNumber {
             start,
             page_size,
             stop,
             total_pages_path,
-        } => {
-            let page = match position {
-                Position::Page(n) => *n,
-                _ => *start,
-            };
-            let total = total_pages_path
-                .as_deref()
-                .and_then(|p| super::mapping::value_at(answer.body, p))
-                .and_then(Value::as_u64);
-            let last = match total {
-                Some(t) => page + 1 - start >= t || answer.records == 0,
-                None => ended_by(stop, *page_size),
-            };
-            (!last).then_some(Position::Page(page + 1))
-        }
+        } => next_page(
+            answer,
+            position,
+            *start,
+            *page_size,
+            *stop,
+            total_pages_path.as_deref(),
+        ),
         Pagination::Offset {
             page_size,
             stop,
             total_path,
-        } => {
-            let offset = match position {
-                Position::Offset(n) => *n,
-                _ => 0,
-            };
-            let next = offset + answer.records as u64;
-            let total = total_path
-                .as_deref()
-                .and_then(|p| super::mapping::value_at(answer.body, p))
-                .and_then(Value::as_u64);
-            let last = match total {
-                Some(t) => next >= t || answer.records == 0,
-                None => ended_by(stop, *page_size),
-            };
-            (!last).then_some(Position::Offset(next))
-        }
+        } => next_offset(answer, position, *page_size, *stop, total_path.as_deref()),
         Pagination::LinkHeader { rel } => answer
             .header("link")
             .and_then(|link| link_with_rel(link, rel))

@@ -178,6 +178,82 @@ fn texts(promo: &Value, path: Option<&str>, at: &str) -> Result<Vec<String>, Val
         .collect()
 }
 
+/// The promotion's discount: of the kind it states (or the manifest's
+/// default), or `Other` when it states a kind synchub does not type.
+fn promotion_discount(
+    paths: &PromotionPaths,
+    promo: &Value,
+    at: &str,
+) -> Result<Discount, ValidationError> {
+    let named = |p: &str| format!("{at}.{p}");
+    let stated = match paths.kind.as_deref() {
+        Some(p) => text(promo, p, at)?,
+        None => None,
+    };
+    let value = value_at(promo, &paths.discount).filter(|v| !v.is_null());
+    if let Some(method) = stated.as_deref().filter(|m| discount_kind(m).is_none()) {
+        return Ok(Discount::Other {
+            method: method.to_owned(),
+            value: value.cloned(),
+        });
+    }
+    let kind = stated
+        .as_deref()
+        .and_then(discount_kind)
+        .or(paths.default_kind)
+        .ok_or_else(|| {
+            ValidationError::new(
+                named(paths.kind.as_deref().unwrap_or("kind")),
+                "is required: the promotion does not say whether it is a percentage or an amount off, and the manifest names no default_kind",
+            )
+        })?;
+    let value = value.ok_or_else(|| {
+        ValidationError::new(named(&paths.discount), "is required (the discount)")
+    })?;
+    discount(value, kind, paths.amount_units)
+        .map_err(|rule| ValidationError::new(named(&paths.discount), rule))
+}
+
+/// A window time at an optional path, as (canonical RFC 3339, epoch millis).
+fn window_time(
+    promo: &Value,
+    path: Option<&str>,
+    format: TimeFormat,
+    at: &str,
+) -> Result<Option<(String, i64)>, ValidationError> {
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    match value_at(promo, p) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => parse_time(v, format)
+            .map(Some)
+            .map_err(|rule| ValidationError::new(format!("{at}.{p}"), rule)),
+    }
+}
+
+/// The promotion's (start, end) window; an end not after the start is refused.
+fn promotion_window(
+    paths: &PromotionPaths,
+    promo: &Value,
+    at: &str,
+) -> Result<(Option<String>, Option<String>), ValidationError> {
+    let format = paths.time_format.unwrap_or(TimeFormat::Rfc3339);
+    let starts = window_time(promo, paths.starts_at.as_deref(), format, at)?;
+    let ends = window_time(promo, paths.ends_at.as_deref(), format, at)?;
+    if let (Some((_, from)), Some((_, to))) = (&starts, &ends) {
+        if to <= from {
+            let p = paths.ends_at.as_deref().unwrap_or("ends_at");
+            return Err(ValidationError::new(
+                format!("{at}.{p}"),
+                "must be after the start",
+            ));
+        }
+    }
+    Ok((starts.map(|(t, _)| t), ends.map(|(t, _)| t)))
+}
+
 /// Reads one promotion; `at` is its place in the record, for errors.
 fn promotion(
     paths: &PromotionPaths,
@@ -187,58 +263,14 @@ fn promotion(
     if !promo.is_object() {
         return Err(ValidationError::new(at, "must be an object"));
     }
-    let named = |p: &str| format!("{at}.{p}");
     let id = text(promo, &paths.id, at)?.ok_or_else(|| {
-        ValidationError::new(named(&paths.id), "is required (the promotion's id)")
+        ValidationError::new(
+            format!("{at}.{}", paths.id),
+            "is required (the promotion's id)",
+        )
     })?;
-    let stated = match paths.kind.as_deref() {
-        Some(p) => text(promo, p, at)?,
-        None => None,
-    };
-    let value = value_at(promo, &paths.discount).filter(|v| !v.is_null());
-    let discount = match stated.as_deref() {
-        Some(method) if discount_kind(method).is_none() => Discount::Other {
-            method: method.to_owned(),
-            value: value.cloned(),
-        },
-        _ => {
-            let kind = stated
-                .as_deref()
-                .and_then(discount_kind)
-                .or(paths.default_kind)
-                .ok_or_else(|| {
-                    ValidationError::new(
-                        named(paths.kind.as_deref().unwrap_or("kind")),
-                        "is required: the promotion does not say whether it is a percentage or an amount off, and the manifest names no default_kind",
-                    )
-                })?;
-            let value = value.ok_or_else(|| {
-                ValidationError::new(named(&paths.discount), "is required (the discount)")
-            })?;
-            discount(value, kind, paths.amount_units)
-                .map_err(|rule| ValidationError::new(named(&paths.discount), rule))?
-        }
-    };
-    let format = paths.time_format.unwrap_or(TimeFormat::Rfc3339);
-    let time = |p: &Option<String>| -> Result<Option<(String, i64)>, ValidationError> {
-        let Some(p) = p.as_deref() else {
-            return Ok(None);
-        };
-        match value_at(promo, p) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(v) => parse_time(v, format)
-                .map(Some)
-                .map_err(|rule| ValidationError::new(named(p), rule)),
-        }
-    };
-    let (starts, ends) = (time(&paths.starts_at)?, time(&paths.ends_at)?);
-    if let (Some((_, from)), Some((_, to))) = (&starts, &ends) {
-        if to <= from {
-            let p = paths.ends_at.as_deref().unwrap_or("ends_at");
-            return Err(ValidationError::new(named(p), "must be after the start"));
-        }
-    }
+    let discount = promotion_discount(paths, promo, at)?;
+    let (starts_at, ends_at) = promotion_window(paths, promo, at)?;
     Ok(Promotion {
         id,
         name: paths
@@ -246,8 +278,8 @@ fn promotion(
             .as_deref()
             .map_or(Ok(None), |p| text(promo, p, at))?,
         discount,
-        starts_at: starts.map(|(t, _)| t),
-        ends_at: ends.map(|(t, _)| t),
+        starts_at,
+        ends_at,
         targets: Targets {
             products: texts(promo, paths.products.as_deref(), at)?,
             categories: texts(promo, paths.categories.as_deref(), at)?,

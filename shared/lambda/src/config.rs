@@ -1,6 +1,8 @@
 //! Configuration read once at init from the environment (names match template.yaml).
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
+use synchub_core::domain::layout::ItemShards;
 
 /// Everything a function needs to know about its resources.
 #[derive(Debug, Clone)]
@@ -9,7 +11,7 @@ pub struct Config {
     /// How many partition keys each tenant's items are spread over
     /// (`ITEM_SHARDS`, 1 to 64; 1 is the layout before sharding). A table
     /// keeps the count it was written with (README, items table layout).
-    pub item_shards: synchub_core::domain::layout::ItemShards,
+    pub item_shards: ItemShards,
     pub audit_table: String,
     pub tenants_table: String,
     pub sync_queue_url: String,
@@ -90,7 +92,20 @@ struct Reader<'a, G> {
     problems: Vec<String>,
 }
 
-impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
+impl<'a, G: Fn(&str) -> Option<String>> Reader<'a, G> {
+    /// A reader that starts with a problem for each `required` variable
+    /// that is unset or blank.
+    fn requiring(get: &'a G, required: &[&str]) -> Self {
+        Self {
+            get,
+            problems: required
+                .iter()
+                .filter(|k| get(k).is_none_or(|v| v.trim().is_empty()))
+                .map(|k| format!("{k} is not set"))
+                .collect(),
+        }
+    }
+
     fn value(&self, key: &str) -> Option<String> {
         (self.get)(key).filter(|v| !v.trim().is_empty())
     }
@@ -99,7 +114,7 @@ impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
         self.value(key).unwrap_or_else(|| default.to_owned())
     }
 
-    fn number(&mut self, key: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
+    fn number(&mut self, key: &str, default: u64, range: RangeInclusive<u64>) -> u64 {
         let Some(text) = self.value(key) else {
             return default;
         };
@@ -148,6 +163,34 @@ impl<G: Fn(&str) -> Option<String>> Reader<'_, G> {
         tenants
     }
 
+    /// A parameter path, without a trailing `/`.
+    fn path(&mut self, key: &str, default: &str) -> String {
+        self.text(key, default).trim_end_matches('/').to_owned()
+    }
+
+    fn seconds(&mut self, key: &str, default: u64, range: RangeInclusive<u64>) -> Duration {
+        Duration::from_secs(self.number(key, default, range))
+    }
+
+    fn minutes(&mut self, key: &str, default: u64, range: RangeInclusive<u64>) -> Duration {
+        Duration::from_secs(self.number(key, default, range) * 60)
+    }
+
+    fn hours(&mut self, key: &str, default: u64, range: RangeInclusive<u64>) -> Duration {
+        Duration::from_secs(self.number(key, default, range) * 3_600)
+    }
+
+    fn days(&mut self, key: &str, default: u64, range: RangeInclusive<u64>) -> Duration {
+        Duration::from_secs(self.number(key, default, range) * 86_400)
+    }
+
+    /// How many partition keys each tenant's items are spread over; a count
+    /// out of range is a problem, and the layout before sharding is used.
+    fn item_shards(&mut self, key: &str) -> ItemShards {
+        let count = self.number(key, 1, 1..=u64::from(ItemShards::MAX));
+        ItemShards::new(count as u16).unwrap_or_default()
+    }
+
     fn url(&mut self, key: &str, default: &str) -> String {
         let url = self.text(key, default);
         if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
@@ -170,65 +213,37 @@ impl Config {
         get: impl Fn(&str) -> Option<String>,
         required: &[&str],
     ) -> Result<Self, ConfigError> {
-        let mut r = Reader {
-            get: &get,
-            problems: required
-                .iter()
-                .filter(|k| get(k).is_none_or(|v| v.trim().is_empty()))
-                .map(|k| format!("{k} is not set"))
-                .collect(),
-        };
-        let stuck_after = Duration::from_secs(r.number("STUCK_AFTER_MINUTES", 30, 1..=1440) * 60);
+        let mut r = Reader::requiring(&get, required);
+        let stuck_after = r.minutes("STUCK_AFTER_MINUTES", 30, 1..=1440);
         let config = Self {
             items_table: r.text("ITEMS_TABLE", "synchub-items"),
-            item_shards: synchub_core::domain::layout::ItemShards::new(r.number(
-                "ITEM_SHARDS",
-                1,
-                1..=u64::from(synchub_core::domain::layout::ItemShards::MAX),
-            ) as u16)
-            .unwrap_or_default(),
+            item_shards: r.item_shards("ITEM_SHARDS"),
             audit_table: r.text("AUDIT_TABLE", "synchub-audit"),
             tenants_table: r.text("TENANTS_TABLE", "synchub-tenants"),
             sync_queue_url: r.url("SYNC_QUEUE_URL", ""),
             sync_dlq_url: r.url("SYNC_DLQ_URL", ""),
-            tenant_secrets_path: r
-                .text("TENANT_SECRETS_PATH", "/synchub/tenants")
-                .trim_end_matches('/')
-                .to_owned(),
-            audit_ttl: Duration::from_secs(r.number("AUDIT_TTL_DAYS", 90, 1..=3650) * 86_400),
-            tenant_cache_ttl: Duration::from_secs(r.number("TENANT_CACHE_SECONDS", 60, 0..=3600)),
+            tenant_secrets_path: r.path("TENANT_SECRETS_PATH", "/synchub/tenants"),
+            audit_ttl: r.days("AUDIT_TTL_DAYS", 90, 1..=3650),
+            tenant_cache_ttl: r.seconds("TENANT_CACHE_SECONDS", 60, 0..=3600),
             notifications_table: r.text("NOTIFICATIONS_TABLE", "synchub-notifications"),
             notify_queue_url: r.url("NOTIFY_QUEUE_URL", ""),
             alert_sender: r.text("ALERT_SENDER", "synchub-alerts@example.com"),
             alert_default_recipient: r.text("ALERT_DEFAULT_RECIPIENT", "ops@example.com"),
-            alert_window: Duration::from_secs(r.number("ALERT_WINDOW_MINUTES", 15, 1..=1440) * 60),
+            alert_window: r.minutes("ALERT_WINDOW_MINUTES", 15, 1..=1440),
             runs_table: r.text("RUNS_TABLE", "synchub-sync-runs"),
             runs_queue_url: r.url("RUNS_QUEUE_URL", ""),
             square_base_url: r.url("SQUARE_BASE_URL", "https://connect.squareup.com"),
             connector_origin: get("CONNECTOR_ORIGIN").filter(|o| !o.trim().is_empty()),
-            orders_lookback: Duration::from_secs(
-                r.number("ORDERS_LOOKBACK_DAYS", 7, 1..=90) * 86_400,
-            ),
-            inventory_lookback: Duration::from_secs(
-                r.number("INVENTORY_LOOKBACK_HOURS", 24, 1..=720) * 3_600,
-            ),
+            orders_lookback: r.days("ORDERS_LOOKBACK_DAYS", 7, 1..=90),
+            inventory_lookback: r.hours("INVENTORY_LOOKBACK_HOURS", 24, 1..=720),
             stuck_after,
             hubspot_base_url: r.url("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
             target_attempts: r.number("TARGET_ATTEMPTS", 4, 1..=10) as usize,
-            flags: synchub_core::app::customers::TargetFlags {
-                pos: r.flag("ENABLE_POS_SYNC"),
-                crm: r.flag("ENABLE_CRM_SYNC"),
-                updates: r.flag("ENABLE_UPDATE_SYNC"),
-            },
+            flags: target_flags(&mut r),
             runs_dlq_url: r.url("RUNS_DLQ_URL", ""),
             notify_dlq_url: r.url("NOTIFY_DLQ_URL", ""),
             canary_tenants: r.tenants("CANARY_TENANTS"),
-            health: synchub_ops::HealthThresholds {
-                max_sync_backlog: r.number("HEALTH_MAX_SYNC_BACKLOG", 1_000, 0..=10_000_000),
-                max_dead_letters: r.number("HEALTH_MAX_DEAD_LETTERS", 0, 0..=10_000_000),
-                max_failed_runs: r.number("HEALTH_MAX_FAILED_RUNS", 0, 0..=100_000),
-                stuck_after_millis: stuck_after.as_millis() as i64,
-            },
+            health: health_thresholds(&mut r, stuck_after),
             maintenance_parameter: r.text("MAINTENANCE_PARAMETER", "/synchub/maintenance"),
         };
         if r.problems.is_empty() {
@@ -238,6 +253,32 @@ impl Config {
                 problems: r.problems,
             })
         }
+    }
+}
+
+/// Which customer targets are on (`ENABLE_POS_SYNC`, `ENABLE_CRM_SYNC`,
+/// `ENABLE_UPDATE_SYNC`; each off when unset).
+fn target_flags<G: Fn(&str) -> Option<String>>(
+    r: &mut Reader<'_, G>,
+) -> synchub_core::app::customers::TargetFlags {
+    synchub_core::app::customers::TargetFlags {
+        pos: r.flag("ENABLE_POS_SYNC"),
+        crm: r.flag("ENABLE_CRM_SYNC"),
+        updates: r.flag("ENABLE_UPDATE_SYNC"),
+    }
+}
+
+/// What `health` holds the queues and runs to (`HEALTH_MAX_*`), runs
+/// counting as stuck after `stuck_after`.
+fn health_thresholds<G: Fn(&str) -> Option<String>>(
+    r: &mut Reader<'_, G>,
+    stuck_after: Duration,
+) -> synchub_ops::HealthThresholds {
+    synchub_ops::HealthThresholds {
+        max_sync_backlog: r.number("HEALTH_MAX_SYNC_BACKLOG", 1_000, 0..=10_000_000),
+        max_dead_letters: r.number("HEALTH_MAX_DEAD_LETTERS", 0, 0..=10_000_000),
+        max_failed_runs: r.number("HEALTH_MAX_FAILED_RUNS", 0, 0..=100_000),
+        stuck_after_millis: stuck_after.as_millis() as i64,
     }
 }
 

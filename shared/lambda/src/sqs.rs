@@ -87,43 +87,19 @@ pub async fn handle_sync_batch_within(
         {
             // As their redelivery would, so what the first try did is found
             // and finished, never done twice.
-            let again: Vec<Delivery> = deliveries
-                .iter()
-                .filter(|d| report.store_failed.contains(&d.message_id))
-                .map(|d| Delivery {
-                    receive_count: d.receive_count + 1,
-                    ..d.clone()
-                })
-                .collect();
+            let again = redelivered(&deliveries, &report.store_failed);
             tracing::info!(
                 records = again.len(),
                 "records that failed are tried once more before being handed back"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
             let second = Box::pin(apply_batch(&ports, &again)).await;
-            report.retry.retain(|id| !report.store_failed.contains(id));
-            report.retry.extend(second.retry);
-            report.store_failed = second.store_failed;
-            report.outcomes.extend(second.outcomes);
-            for (tenant, tally) in &second.tallies {
-                report.tally(tenant).add(tally);
-            }
-            report.targets.add(&second.targets);
+            merge_second_try(&mut report, second);
         }
         (maintenance, report)
     };
     let Ok((maintenance, mut report)) = tokio::time::timeout(budget, work).await else {
-        tracing::warn!(
-            records = deliveries.len(),
-            budget_ms = budget.as_millis() as u64,
-            "deadline near: the unfinished batch is handed back to SQS"
-        );
-        ::metrics::counter!("BatchesHandedBack").increment(1);
-        let report = BatchReport {
-            retry: deliveries.iter().map(|d| d.message_id.clone()).collect(),
-            ..BatchReport::default()
-        };
-        return batch_response(&report);
+        return hand_back_all(&deliveries, budget);
     };
     // Best effort, and within the margin kept to answer: never past the deadline.
     let counting = count_batch(&worker.metrics, &event, &mut report);
@@ -140,6 +116,50 @@ pub async fn handle_sync_batch_within(
         maintenance = %maintenance,
         "batch done"
     );
+    batch_response(&report)
+}
+
+/// The records whose write or audit row failed, as their redelivery would
+/// bring them (one receive more), so what the first try did is found and
+/// finished.
+fn redelivered(deliveries: &[Delivery], store_failed: &[String]) -> Vec<Delivery> {
+    deliveries
+        .iter()
+        .filter(|d| store_failed.contains(&d.message_id))
+        .map(|d| Delivery {
+            receive_count: d.receive_count + 1,
+            ..d.clone()
+        })
+        .collect()
+}
+
+/// The batch's report with the second try of its failed records in place of
+/// their first: what still fails is retried, and the second try's outcomes,
+/// tallies and target counts are added.
+fn merge_second_try(report: &mut BatchReport, second: BatchReport) {
+    report.retry.retain(|id| !report.store_failed.contains(id));
+    report.retry.extend(second.retry);
+    report.store_failed = second.store_failed;
+    report.outcomes.extend(second.outcomes);
+    for (tenant, tally) in &second.tallies {
+        report.tally(tenant).add(tally);
+    }
+    report.targets.add(&second.targets);
+}
+
+/// The deadline came first: every record of the batch goes back to SQS as a
+/// batch item failure.
+fn hand_back_all(deliveries: &[Delivery], budget: Duration) -> SqsBatchResponse {
+    tracing::warn!(
+        records = deliveries.len(),
+        budget_ms = budget.as_millis() as u64,
+        "deadline near: the unfinished batch is handed back to SQS"
+    );
+    ::metrics::counter!("BatchesHandedBack").increment(1);
+    let report = BatchReport {
+        retry: deliveries.iter().map(|d| d.message_id.clone()).collect(),
+        ..BatchReport::default()
+    };
     batch_response(&report)
 }
 

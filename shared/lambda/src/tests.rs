@@ -51,6 +51,7 @@ fn correlation_of(line: &Value) -> Option<&str> {
 
 /// Events for one SKU (out of order, one a duplicate) and one malformed one,
 /// each through ingest, then the worker.
+#[allow(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 async fn one_flow() {
     let secrets = FakeSecrets::new();
     secrets.put(TENANT, WEBHOOK_SECRET, SECRET);

@@ -211,8 +211,14 @@ impl<'a> Lines<'a> {
 /// The worker's share of one event: its invocation, duration, the queue's
 /// receive and delete, the writes, the reads and its logs.
 fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
+    worker_invocation_lines(l, lambda, w);
+    worker_table_lines(l, w);
+    worker_log_lines(l, lambda, w);
+}
+
+/// The worker's duration per event and the queue's receive and delete.
+fn worker_invocation_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
     let p = l.prices;
-    let (write, read) = (l.write_price(), l.read_price());
     let batch = w.worker_batch_size.value;
     let cpu = batch * w.worker_cpu_ms_per_event.value;
     let ms = billed_ms(
@@ -236,6 +242,12 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
         "requests",
         &p.sqs_standard_per_million,
     );
+}
+
+/// The worker's writes to the items, audit and counter rows, and its reads.
+fn worker_table_lines(l: &mut Lines<'_>, w: &WebhookInputs) {
+    let (write, read) = (l.write_price(), l.read_price());
+    let batch = w.worker_batch_size.value;
     l.per_million(
         "DynamoDB",
         "items: conditional write",
@@ -280,6 +292,12 @@ fn worker_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
         "RRU",
         &read,
     );
+}
+
+/// The worker's log bytes per event: its own lines and its share of each
+/// batch's lines and platform report.
+fn worker_log_lines(l: &mut Lines<'_>, lambda: &LambdaInputs, w: &WebhookInputs) {
+    let batch = w.worker_batch_size.value;
     let overhead = lambda.log_event_overhead_bytes.value;
     let per_batch = w.worker_log_bytes_per_batch.value
         + w.worker_log_lines_per_batch.value * overhead

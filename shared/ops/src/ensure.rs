@@ -397,20 +397,30 @@ where
         }
     }
     let report = report(tenant, method, fallback_reason, &tracks, started);
+    count_in_method_stats(ports.stats, tenant, method, &report).await;
+    tracing::info!(tenant_id = %tenant, method = %method, fallback_used = report.fallback_used, succeeded = report.succeeded(), duration_ms = report.duration_ms, "ensure answered");
+    Ok(report)
+}
+
+/// Counts one answer for `method` in this hour's method stats; a count that
+/// fails is logged, never the caller's error.
+async fn count_in_method_stats<S: MethodStats>(
+    stats: &S,
+    tenant: &TenantId,
+    method: SyncMethod,
+    report: &EnsureReport,
+) {
     let sample = EnsureSample {
         succeeded: report.succeeded(),
         fallback_used: report.fallback_used,
         duration_ms: report.duration_ms,
     };
-    if let Err(e) = ports
-        .stats
+    if let Err(e) = stats
         .record(method, &hour_of(&now_rfc3339()), &sample)
         .await
     {
         tracing::warn!(tenant_id = %tenant, error.class = %e.class(), error = %e, "ensure not counted in the method stats");
     }
-    tracing::info!(tenant_id = %tenant, method = %method, fallback_used = report.fallback_used, succeeded = report.succeeded(), duration_ms = report.duration_ms, "ensure answered");
-    Ok(report)
 }
 
 /// One track per data type and POS of the tenant that pulls it. A data type

@@ -9,13 +9,14 @@
 use super::gate::window;
 use super::OpsError;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use synchub_core::app::apply::entity_of;
 use synchub_core::app::event_message;
 use synchub_core::domain::alert::Failure;
 use synchub_core::domain::audit::AuditRow;
 use synchub_core::domain::correlation::new_correlation_id;
 use synchub_core::domain::metrics::hour_of;
+use synchub_core::domain::ordering::StoredVersion;
 use synchub_core::domain::replay::{decide, Decision, Journaled, DEAD_LETTER};
 use synchub_core::domain::time::{canonical_time, parse_rfc3339_millis};
 use synchub_core::domain::{EntityKey, EntityKind, TenantId, ValidationError};
@@ -92,6 +93,9 @@ pub struct ReplayPorts<'a, J, S, D, Q> {
     pub queue: &'a Q,
 }
 
+/// One line of a replay and, when it can be sent, its message.
+type Planned = (ReplayItem, Option<OutgoingMessage>);
+
 /// Replays one tenant's window; `progress(done, total)` follows the long
 /// parts (hours read, then messages sent).
 pub async fn replay<J, S, D, Q>(
@@ -109,76 +113,34 @@ where
 {
     let (since, until) = window(&request.since, &request.until)?;
     let hours = hours_between(&since, &until)?;
-    let mut rows: Vec<AuditRow> = Vec::new();
     let hours = if request.error_class.is_some() {
         vec![]
     } else {
         hours
     };
-    for (done, hour) in hours.iter().enumerate() {
-        let tenant_hour = format!("{tenant}#{hour}");
-        rows.extend(ports.journal.recorded(&tenant_hour, &since, &until).await?);
-        progress(done as u64 + 1, hours.len() as u64);
-    }
-    let wanted = |key: &EntityKey| request.kinds.is_empty() || request.kinds.contains(&key.kind);
-    let mut by_entity: BTreeMap<EntityKey, Vec<(Journaled, AuditRow)>> = BTreeMap::new();
-    let mut deliveries = 0;
-    for row in rows {
-        let Some(key) = EntityKey::from_audit_partition(&row.pk).filter(wanted) else {
-            continue;
-        };
-        // Only the tenant's own partitions, whatever the index holds.
-        if key.tenant != *tenant {
-            continue;
-        }
-        if let Some(entry) = Journaled::from_row(&row) {
-            deliveries += 1;
-            by_entity.entry(key).or_default().push((entry, row));
-        }
-    }
+    let rows = recorded_rows(
+        ports.journal,
+        tenant,
+        &hours,
+        (since.as_str(), until.as_str()),
+        progress,
+    )
+    .await?;
+    let (by_entity, deliveries) = deliveries_by_entity(rows, tenant, &request.kinds);
     let keys: Vec<EntityKey> = by_entity.keys().cloned().collect();
     let stored = ports.stored.stored(&keys).await?;
     let replay_id = new_correlation_id(tenant, now_millis);
-    let mut plan: Vec<(ReplayItem, Option<OutgoingMessage>)> = Vec::new();
-    for (key, deliveries) in &by_entity {
-        let entries: Vec<Journaled> = deliveries.iter().map(|(j, _)| j.clone()).collect();
-        let held = stored.get(key).map(|s| &s.version);
-        if let Some(decision) = decide(&entries, held, request.republish) {
-            let row = deliveries
-                .iter()
-                .find(|(j, _)| j.sk == decision.entry.sk)
-                .map(|(_, r)| r)
-                .expect("a decision names one of the entity's deliveries");
-            plan.push(entity_item(key, &decision, row, &replay_id)?);
-        }
-    }
-    let (since_ms, until_ms) = (millis(&since)?, millis(&until)?);
-    let mut dead = ports
-        .dead_letters
-        .dead_letters(tenant.as_str(), since_ms, until_ms)
-        .await?;
-    if let Some(class) = request.error_class {
-        dead.retain(|f| f.error_class == class);
-    }
-    let mut dead_count = 0;
-    for failure in &dead {
-        let Some(item) = dead_letter_item(failure, &replay_id, &request.kinds) else {
-            continue;
-        };
-        dead_count += 1;
-        let replayed = ports.dead_letters.is_replayed(failure).await?;
-        plan.push(if replayed {
-            (
-                ReplayItem {
-                    action: "alreadyReplayed",
-                    ..item.0
-                },
-                None,
-            )
-        } else {
-            item
-        });
-    }
+    let mut plan = entity_plan(&by_entity, &stored, request.republish, &replay_id)?;
+    let (dead, dead_plan) = dead_letter_plan(
+        ports.dead_letters,
+        tenant,
+        request,
+        (since.as_str(), until.as_str()),
+        &replay_id,
+    )
+    .await?;
+    let dead_count = dead_plan.len() as u64;
+    plan.extend(dead_plan);
     let mut report = ReplayReport {
         tenant_id: tenant.to_string(),
         since,
@@ -200,11 +162,115 @@ where
     Ok(report)
 }
 
+/// The audit rows the journal recorded in `window`, hour by hour.
+async fn recorded_rows<J: DeliveryJournal>(
+    journal: &J,
+    tenant: &TenantId,
+    hours: &[String],
+    (since, until): (&str, &str),
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Vec<AuditRow>, OpsError> {
+    let mut rows: Vec<AuditRow> = Vec::new();
+    for (done, hour) in hours.iter().enumerate() {
+        let tenant_hour = format!("{tenant}#{hour}");
+        rows.extend(journal.recorded(&tenant_hour, since, until).await?);
+        progress(done as u64 + 1, hours.len() as u64);
+    }
+    Ok(rows)
+}
+
+/// The tenant's recorded deliveries of the kinds asked for (every kind when
+/// `kinds` is empty), grouped by entity, and how many there are.
+fn deliveries_by_entity(
+    rows: Vec<AuditRow>,
+    tenant: &TenantId,
+    kinds: &[EntityKind],
+) -> (BTreeMap<EntityKey, Vec<(Journaled, AuditRow)>>, u64) {
+    let wanted = |key: &EntityKey| kinds.is_empty() || kinds.contains(&key.kind);
+    let mut by_entity: BTreeMap<EntityKey, Vec<(Journaled, AuditRow)>> = BTreeMap::new();
+    let mut deliveries = 0;
+    for row in rows {
+        let Some(key) = EntityKey::from_audit_partition(&row.pk).filter(wanted) else {
+            continue;
+        };
+        // Only the tenant's own partitions, whatever the index holds.
+        if key.tenant != *tenant {
+            continue;
+        }
+        if let Some(entry) = Journaled::from_row(&row) {
+            deliveries += 1;
+            by_entity.entry(key).or_default().push((entry, row));
+        }
+    }
+    (by_entity, deliveries)
+}
+
+/// One line per entity whose deliveries `decide` finds worth replaying
+/// against the version the store holds.
+fn entity_plan(
+    by_entity: &BTreeMap<EntityKey, Vec<(Journaled, AuditRow)>>,
+    stored: &HashMap<EntityKey, StoredVersion>,
+    republish: bool,
+    replay_id: &str,
+) -> Result<Vec<Planned>, OpsError> {
+    let mut plan: Vec<Planned> = Vec::new();
+    for (key, deliveries) in by_entity {
+        let entries: Vec<Journaled> = deliveries.iter().map(|(j, _)| j.clone()).collect();
+        let held = stored.get(key).map(|s| &s.version);
+        if let Some(decision) = decide(&entries, held, republish) {
+            let row = deliveries
+                .iter()
+                .find(|(j, _)| j.sk == decision.entry.sk)
+                .map(|(_, r)| r)
+                .expect("a decision names one of the entity's deliveries");
+            plan.push(entity_item(key, &decision, row, replay_id)?);
+        }
+    }
+    Ok(plan)
+}
+
+/// The window's dead letters (of the error class asked for), and a line for
+/// each of the kinds asked for: one replayed before is `alreadyReplayed`.
+async fn dead_letter_plan<D: DeadLetters>(
+    dead_letters: &D,
+    tenant: &TenantId,
+    request: &ReplayRequest,
+    (since, until): (&str, &str),
+    replay_id: &str,
+) -> Result<(Vec<Failure>, Vec<Planned>), OpsError> {
+    let (since_ms, until_ms) = (millis(since)?, millis(until)?);
+    let mut dead = dead_letters
+        .dead_letters(tenant.as_str(), since_ms, until_ms)
+        .await?;
+    if let Some(class) = request.error_class {
+        dead.retain(|f| f.error_class == class);
+    }
+    let mut plan: Vec<Planned> = Vec::new();
+    for failure in &dead {
+        let Some(item) = dead_letter_item(failure, replay_id, &request.kinds) else {
+            continue;
+        };
+        let replayed = dead_letters.is_replayed(failure).await?;
+        plan.push(if replayed {
+            (
+                ReplayItem {
+                    action: "alreadyReplayed",
+                    ..item.0
+                },
+                None,
+            )
+        } else {
+            item
+        });
+    }
+    Ok((dead, plan))
+}
+
 /// Sends the plan ten messages at a time; marks replayed dead letters.
 async fn send<J, S, D, Q>(
     ports: &ReplayPorts<'_, J, S, D, Q>,
     dead: &[Failure],
-    plan: Vec<(ReplayItem, Option<OutgoingMessage>)>,
+    plan: Vec<Planned>,
     report: &mut ReplayReport,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(), PortError>
@@ -278,7 +344,7 @@ fn entity_item(
     decision: &Decision<'_>,
     row: &AuditRow,
     replay_id: &str,
-) -> Result<(ReplayItem, Option<OutgoingMessage>), OpsError> {
+) -> Result<Planned, OpsError> {
     let mark = ReplayMark {
         of: row.sk.clone(),
         reason: decision.reason.to_owned(),
@@ -311,11 +377,7 @@ fn entity_item(
 }
 
 /// A dead letter's line and message, or `None` when it is about another kind.
-fn dead_letter_item(
-    failure: &Failure,
-    replay_id: &str,
-    kinds: &[EntityKind],
-) -> Option<(ReplayItem, Option<OutgoingMessage>)> {
+fn dead_letter_item(failure: &Failure, replay_id: &str, kinds: &[EntityKind]) -> Option<Planned> {
     let body = failure.dead_letter_body.as_deref()?;
     let entity = entity_of(body);
     // Only the tenant's own dead letters, whatever the failure log holds.

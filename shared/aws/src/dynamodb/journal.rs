@@ -17,12 +17,12 @@ use synchub_core::ports::PortError;
 use synchub_core::ErrorClass;
 
 /// The journal partition of a tenant hour (`{tenant}#{hour}`).
-pub fn journal_partition(tenant_hour: &str) -> String {
+pub(super) fn journal_partition(tenant_hour: &str) -> String {
     format!("#deliveries#{tenant_hour}")
 }
 
 /// An audit row's key.
-pub type RowKey = (String, String);
+pub(super) type RowKey = (String, String);
 
 /// The journal items for `rows`: one per tenant hour among those that carry
 /// one, its sort key the hour's earliest `recordedAt` and a digest of the
@@ -103,7 +103,7 @@ pub fn listed_keys(item: &Item) -> Result<Vec<RowKey>, PortError> {
 }
 
 /// Every row key the journal lists for `tenant_hour`.
-pub async fn journaled(
+pub(super) async fn journaled(
     client: &Client,
     table: &str,
     tenant_hour: &str,
@@ -128,7 +128,7 @@ pub async fn journaled(
 /// BatchGetItem reads at most this many keys per call.
 /// The rows stored under `keys` (missing ones are left out), 100 a call,
 /// unprocessed keys asked again a few times.
-pub async fn rows_at(
+pub(super) async fn rows_at(
     client: &Client,
     table: &str,
     keys: &[RowKey],

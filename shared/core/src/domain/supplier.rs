@@ -175,6 +175,7 @@ mod tests {
         assert_eq!(change.key.item_sort_key(), "catalog_item#SKU-1");
     }
 
+    #[allow(clippy::too_many_lines, reason = "a table of bad inputs, one per line")]
     #[test]
     fn each_bad_field_is_named_with_its_rule() {
         type Mutation = Box<dyn FnOnce(&mut Map<String, Value>)>;

@@ -284,6 +284,7 @@ mod tests {
         );
     }
 
+    #[allow(clippy::too_many_lines, reason = "a table of bad inputs, one per line")]
     #[test]
     fn malformed_headers_of_every_shape_are_named() {
         let ts = TS.to_string();

@@ -28,7 +28,7 @@ impl From<EnsureError> for ApiError {
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnsureBody {
+pub(super) struct EnsureBody {
     /// Every data type when absent.
     #[serde(default)]
     pub data_types: Option<Vec<DataType>>,

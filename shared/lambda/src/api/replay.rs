@@ -14,7 +14,7 @@ use synchub_ops::ReplayRequest;
 /// The request body.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplayBody {
+pub(super) struct ReplayBody {
     pub since: String,
     pub until: String,
     /// Entity kinds (`catalog_item`, `item`, ...); every kind when absent.

@@ -8,7 +8,7 @@ use synchub_core::app::daily_sync::{
     continue_run, plan, queue_run, start_run_for, PlanOutcome, Progress, Start, SyncPorts,
 };
 use synchub_core::domain::ensure::SyncMethod;
-use synchub_core::domain::sync_run::{RunStatus, Trigger};
+use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
 use synchub_core::domain::time::now_millis;
 use synchub_core::domain::TenantId;
 use synchub_core::messages::{PlanRequest, RunMessage};
@@ -213,51 +213,118 @@ async fn direct<P, R, Q, K, I, D, S>(
     I: EntityIndex,
 {
     let run = match t.run.clone().filter(|r| r.status == RunStatus::Running) {
-        Some(run) => match sync
-            .runs
-            .load(tenant.as_str(), t.data_type, &run.run_id)
-            .await
-        {
-            Ok(Some(fresh)) if fresh.status != RunStatus::Running => {
-                return t.ended(fresh, started);
-            }
-            Ok(Some(fresh))
-                if fresh.last_progress_millis > t.watched_since.max(fresh.started_millis) =>
-            {
-                t.run = Some(fresh);
-                return watch(ports, tenant, vec![t], started, deadline).await;
-            }
-            Ok(Some(fresh)) => fresh,
-            Ok(None) => {
-                let why = format!("run {} not found", run.run_id);
-                return t.failed(Failure::new(ErrorClass::UnknownError, why), started);
-            }
-            Err(e) => return t.failed(Failure::new(e.class(), e.to_string()), started),
-        },
-        None => match start_run_for(
-            sync,
-            tenant.as_str(),
-            Some(&t.pos),
-            t.data_type,
-            Trigger::Manual,
-            true,
-            now_millis(),
-        )
-        .await
-        {
-            Ok(Start::Started(run)) => run,
-            Ok(Start::AlreadyRunning { run_id } | Start::DoneToday { run_id }) => {
-                t.run_id = Some(run_id);
-                return watch(ports, tenant, vec![t], started, deadline).await;
-            }
-            Err(e) => {
-                return t.failed(
-                    Failure::new(e.class(), synchub_core::error::chain(&e)),
-                    started,
-                )
-            }
-        },
+        Some(run) => take_over(ports, sync, tenant, t, run, started, deadline).await,
+        None => start_direct_run(ports, sync, tenant, t, started, deadline).await,
     };
+    let Some(run) = run else {
+        return;
+    };
+    pull_inline(sync, t, run, started, deadline).await;
+}
+
+/// The run the queued attempt left, read again: the one to take over, or
+/// `None` once the track is settled (the run ended, a consumer is moving it
+/// and it was waited for, or it could not be read).
+async fn take_over<P, R, Q, K, I, D, S>(
+    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+    sync: &SyncPorts<'_, P, R, Q, K, I>,
+    tenant: &TenantId,
+    t: &mut Track,
+    run: SyncRun,
+    started: Instant,
+    deadline: Instant,
+) -> Option<SyncRun>
+where
+    R: RunStore,
+{
+    match sync
+        .runs
+        .load(tenant.as_str(), t.data_type, &run.run_id)
+        .await
+    {
+        Ok(Some(fresh)) if fresh.status != RunStatus::Running => {
+            t.ended(fresh, started);
+            None
+        }
+        Ok(Some(fresh))
+            if fresh.last_progress_millis > t.watched_since.max(fresh.started_millis) =>
+        {
+            t.run = Some(fresh);
+            watch(ports, tenant, vec![t], started, deadline).await;
+            None
+        }
+        Ok(Some(fresh)) => Some(fresh),
+        Ok(None) => {
+            let why = format!("run {} not found", run.run_id);
+            t.failed(Failure::new(ErrorClass::UnknownError, why), started);
+            None
+        }
+        Err(e) => {
+            t.failed(Failure::new(e.class(), e.to_string()), started);
+            None
+        }
+    }
+}
+
+/// A new run of the track's data type and POS: the one to pull, or `None`
+/// once the track is settled (a run someone else holds was waited for, or
+/// the start failed).
+async fn start_direct_run<P, R, Q, K, I, D, S>(
+    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+    sync: &SyncPorts<'_, P, R, Q, K, I>,
+    tenant: &TenantId,
+    t: &mut Track,
+    started: Instant,
+    deadline: Instant,
+) -> Option<SyncRun>
+where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    match start_run_for(
+        sync,
+        tenant.as_str(),
+        Some(&t.pos),
+        t.data_type,
+        Trigger::Manual,
+        true,
+        now_millis(),
+    )
+    .await
+    {
+        Ok(Start::Started(run)) => Some(run),
+        Ok(Start::AlreadyRunning { run_id } | Start::DoneToday { run_id }) => {
+            t.run_id = Some(run_id);
+            watch(ports, tenant, vec![t], started, deadline).await;
+            None
+        }
+        Err(e) => {
+            t.failed(
+                Failure::new(e.class(), synchub_core::error::chain(&e)),
+                started,
+            );
+            None
+        }
+    }
+}
+
+/// Pulls `run` page by page until it finishes or `deadline` leaves no room.
+async fn pull_inline<P, R, Q, K, I>(
+    sync: &SyncPorts<'_, P, R, Q, K, I>,
+    t: &mut Track,
+    run: SyncRun,
+    started: Instant,
+    deadline: Instant,
+) where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
     t.run_id = Some(run.run_id.clone());
     t.run = Some(run.clone());
     let left = || deadline.saturating_duration_since(Instant::now());

@@ -346,6 +346,7 @@ mod tests {
         assert_eq!(again.allowed_suppliers, ["sup-2"]);
     }
 
+    #[allow(clippy::too_many_lines, reason = "a table of bad inputs, one per line")]
     #[test]
     fn bad_input_names_its_field() {
         let cases: Vec<(SettingsChange, &str)> = vec![

@@ -220,18 +220,42 @@ pub async fn add<A: TenantAdmin, V: CredentialVault>(
     WebhookSecret::parse(&request.signing_secret)
         .map_err(|rule| ValidationError::new("signingSecret", rule))?;
     request.credentials.check()?;
-    let defaults = TenantSettings {
+    let (settings, _) = request.settings.apply(&tenant_defaults(&tenant, &urls)?)?;
+
+    refuse_existing(ports, &tenant).await?;
+    if !ports.admin.create(&settings).await? {
+        return Err(TenantAdminError::AlreadyExists(tenant.to_string()));
+    }
+    let stored = store_parameters(ports.vault, &tenant, request).await?;
+    Ok(Added {
+        tenant_id: tenant.to_string(),
+        settings,
+        webhook_urls: urls,
+        signing_secret: request.signing_secret.clone(),
+        stored,
+    })
+}
+
+/// A new tenant's default settings: named after it, Square notified at its
+/// URL.
+fn tenant_defaults(tenant: &TenantId, urls: &WebhookUrls) -> Result<TenantSettings, PortError> {
+    Ok(TenantSettings {
         name: tenant.to_string(),
         square_notification_url: Some(urls.square.clone()),
         ..serde_json::from_value(serde_json::json!({ "tenantId": tenant.as_str() }))
             .map_err(|e| PortError::decode("tenant settings", e))?
-    };
-    let (settings, _) = request.settings.apply(&defaults)?;
+    })
+}
 
-    if ports.admin.load(&tenant).await?.is_some() {
+/// Refuses a tenant that exists, or has parameters left from an earlier one.
+async fn refuse_existing<A: TenantAdmin, V: CredentialVault>(
+    ports: &TenantPorts<'_, A, V>,
+    tenant: &TenantId,
+) -> Result<(), TenantAdminError> {
+    if ports.admin.load(tenant).await?.is_some() {
         return Err(TenantAdminError::AlreadyExists(tenant.to_string()));
     }
-    let left = ports.vault.parameters(&tenant).await?;
+    let left = ports.vault.parameters(tenant).await?;
     if !left.is_empty() {
         let names: Vec<&str> = left.iter().map(|p| p.name.as_str()).collect();
         return Err(TenantAdminError::ParametersExist {
@@ -239,9 +263,16 @@ pub async fn add<A: TenantAdmin, V: CredentialVault>(
             names: names.join(", "),
         });
     }
-    if !ports.admin.create(&settings).await? {
-        return Err(TenantAdminError::AlreadyExists(tenant.to_string()));
-    }
+    Ok(())
+}
+
+/// Stores an added tenant's signing secret, then its credentials; answers
+/// the names stored. A write that fails names the command that finishes it.
+async fn store_parameters<V: CredentialVault>(
+    vault: &V,
+    tenant: &TenantId,
+    request: &NewTenant,
+) -> Result<Vec<String>, TenantAdminError> {
     let unfinished = |parameter, then| {
         let tenant = tenant.to_string();
         move |source| TenantAdminError::Unfinished {
@@ -252,10 +283,9 @@ pub async fn add<A: TenantAdmin, V: CredentialVault>(
         }
     };
     let mut stored = Vec::new();
-    ports
-        .vault
+    vault
         .save_signing_secrets(
-            &tenant,
+            tenant,
             &[SigningSecret {
                 value: request.signing_secret.clone(),
                 expires_millis: None,
@@ -265,28 +295,20 @@ pub async fn add<A: TenantAdmin, V: CredentialVault>(
         .map_err(unfinished(WEBHOOK_SECRET, "rotate-secret"))?;
     stored.push(WEBHOOK_SECRET.to_owned());
     for (parameter, _, value) in request.credentials.given() {
-        ports
-            .vault
-            .put_secure(&tenant, parameter, value, true)
+        vault
+            .put_secure(tenant, parameter, value, true)
             .await
             .map_err(unfinished(parameter, "set with the credential"))?;
         stored.push(parameter.to_owned());
     }
     for (parameter, value) in request.credentials.pos_parameters() {
-        ports
-            .vault
-            .put_secure(&tenant, &parameter, value, true)
+        vault
+            .put_secure(tenant, &parameter, value, true)
             .await
             .map_err(unfinished("pos-<connector>", "set with the credential"))?;
         stored.push(parameter);
     }
-    Ok(Added {
-        tenant_id: tenant.to_string(),
-        settings,
-        webhook_urls: urls,
-        signing_secret: request.signing_secret.clone(),
-        stored,
-    })
+    Ok(stored)
 }
 
 /// The state of a tenant's signing secrets, without their values.

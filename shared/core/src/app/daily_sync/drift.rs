@@ -47,43 +47,8 @@ pub async fn drift<R: RunLog + SeenLog>(
     }
     let all = runs.runs(tenant.as_str()).await?;
     let chosen: Vec<SyncRun> = match run_id {
-        Some(id) => {
-            let run = all.into_iter().find(|r| r.run_id == id).ok_or_else(|| {
-                ValidationError::new("run", format!("tenant {tenant} has no run {id}"))
-            })?;
-            if !run.data_type.is_full() {
-                return Err(ValidationError::new(
-                    "run",
-                    format!(
-                        "{id} pulled {} incrementally: only full pulls record drift",
-                        run.data_type
-                    ),
-                )
-                .into());
-            }
-            vec![run]
-        }
-        None => {
-            let mut newest: Vec<SyncRun> = Vec::new();
-            // Newest first: the first complete run of each (data type, source).
-            for run in all.into_iter().filter(|r| {
-                r.data_type.is_full()
-                    && r.complete
-                    && matches!(r.status, RunStatus::Succeeded | RunStatus::Partial)
-                    && data_type.is_none_or(|d| d == r.data_type)
-            }) {
-                if !newest
-                    .iter()
-                    .any(|n| n.data_type == run.data_type && n.source() == run.source())
-                {
-                    newest.push(run);
-                }
-            }
-            newest.sort_by(|a, b| {
-                (a.data_type.as_str(), a.source()).cmp(&(b.data_type.as_str(), b.source()))
-            });
-            newest
-        }
+        Some(id) => vec![full_pull_by_id(all, tenant, id)?],
+        None => newest_full_pulls(all, data_type),
     };
     let mut out = Vec::new();
     for run in chosen {
@@ -102,4 +67,51 @@ pub async fn drift<R: RunLog + SeenLog>(
         tenant_id: tenant.to_string(),
         runs: out,
     })
+}
+
+/// The tenant's run `id`, refused when there is none or it is not a full
+/// pull (only full pulls record drift).
+fn full_pull_by_id(
+    all: Vec<SyncRun>,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<SyncRun, ValidationError> {
+    let run = all
+        .into_iter()
+        .find(|r| r.run_id == id)
+        .ok_or_else(|| ValidationError::new("run", format!("tenant {tenant} has no run {id}")))?;
+    if !run.data_type.is_full() {
+        return Err(ValidationError::new(
+            "run",
+            format!(
+                "{id} pulled {} incrementally: only full pulls record drift",
+                run.data_type
+            ),
+        ));
+    }
+    Ok(run)
+}
+
+/// The newest complete full pull of each (data type, source) — only
+/// `data_type`'s when given — in data type, then source, order.
+fn newest_full_pulls(all: Vec<SyncRun>, data_type: Option<DataType>) -> Vec<SyncRun> {
+    let mut newest: Vec<SyncRun> = Vec::new();
+    // Newest first: the first complete run of each (data type, source).
+    for run in all.into_iter().filter(|r| {
+        r.data_type.is_full()
+            && r.complete
+            && matches!(r.status, RunStatus::Succeeded | RunStatus::Partial)
+            && data_type.is_none_or(|d| d == r.data_type)
+    }) {
+        if !newest
+            .iter()
+            .any(|n| n.data_type == run.data_type && n.source() == run.source())
+        {
+            newest.push(run);
+        }
+    }
+    newest.sort_by(|a, b| {
+        (a.data_type.as_str(), a.source()).cmp(&(b.data_type.as_str(), b.source()))
+    });
+    newest
 }

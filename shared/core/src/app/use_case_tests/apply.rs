@@ -32,14 +32,14 @@ pub(super) struct Worker {
 
 impl Worker {
     /// A worker whose tenant has a storefront.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::for_tenant(TenantSettings {
             storefront_url: Some(STOREFRONT_URL.into()),
             ..tenant_settings(TENANT)
         })
     }
 
-    pub fn for_tenant(settings: TenantSettings) -> Self {
+    pub(super) fn for_tenant(settings: TenantSettings) -> Self {
         Self {
             items: FakeItemStore::new(),
             audit: FakeAuditLog::new(),
@@ -51,7 +51,7 @@ impl Worker {
         }
     }
 
-    pub async fn apply(&self, deliveries: &[Delivery]) -> BatchReport {
+    pub(super) async fn apply(&self, deliveries: &[Delivery]) -> BatchReport {
         let ports = ApplyPorts {
             items: &self.items,
             audit: &self.audit,

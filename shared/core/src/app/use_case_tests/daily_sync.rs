@@ -408,6 +408,7 @@ async fn a_complete_full_pull_tombstones_only_what_its_source_no_longer_returns(
     assert_eq!(done.status, RunStatus::Succeeded);
 }
 
+#[allow(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
 #[tokio::test]
 async fn a_plan_starts_and_queues_a_run_for_every_active_tenant() {
     let s = Sync::new();

@@ -7,34 +7,39 @@ use crate::domain::time::canonical_time;
 use crate::domain::TenantId;
 use serde_json::{json, Value};
 
-pub const TENANT: &str = "t1";
+pub(super) const TENANT: &str = "t1";
 
 /// 2025-06-01T00:00:00Z in Unix seconds: source times sit in the past, so
 /// the worker's "not too far in the future" rule never interferes.
 const BASE_SECONDS: i64 = 1_748_736_000;
 
-pub fn tenant() -> TenantId {
+pub(super) fn tenant() -> TenantId {
     TenantId::parse(TENANT).expect("a valid tenant id")
 }
 
 /// `minute` minutes after the base time, as a source spells it.
-pub fn at_minute(minute: i64) -> String {
+pub(super) fn at_minute(minute: i64) -> String {
     let t =
         time::OffsetDateTime::from_unix_timestamp(BASE_SECONDS + minute * 60).expect("in range");
     canonical_time(t)
 }
 
 /// A supplier's webhook body.
-pub fn supplier_event(event_id: &str, sku: &str, quantity: i64, updated_at: &str) -> Value {
+pub(super) fn supplier_event(event_id: &str, sku: &str, quantity: i64, updated_at: &str) -> Value {
     json!({"eventId": event_id, "supplierId": "sup-1", "sku": sku, "quantity": quantity, "updatedAt": updated_at})
 }
 
 /// The sync queue body ingest writes for a supplier event.
-pub fn queued(tenant: &str, payload: &Value) -> String {
+pub(super) fn queued(tenant: &str, payload: &Value) -> String {
     queued_from(tenant, SUPPLIER, None, payload)
 }
 
-pub fn queued_from(tenant: &str, source: &str, topic: Option<&str>, payload: &Value) -> String {
+pub(super) fn queued_from(
+    tenant: &str,
+    source: &str,
+    topic: Option<&str>,
+    payload: &Value,
+) -> String {
     let event = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_owned(),
@@ -50,7 +55,7 @@ pub fn queued_from(tenant: &str, source: &str, topic: Option<&str>, payload: &Va
     serde_json::to_string(&event).expect("a queued event encodes")
 }
 
-pub fn delivery(message_id: &str, body: &str, receive_count: u32) -> Delivery {
+pub(super) fn delivery(message_id: &str, body: &str, receive_count: u32) -> Delivery {
     Delivery {
         message_id: message_id.to_owned(),
         body: body.to_owned(),
@@ -60,7 +65,7 @@ pub fn delivery(message_id: &str, body: &str, receive_count: u32) -> Delivery {
 
 /// Runs a future to completion on a fresh single-threaded runtime (for
 /// property tests, whose bodies are not async).
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

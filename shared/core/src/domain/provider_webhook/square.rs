@@ -327,6 +327,7 @@ mod tests {
         );
     }
 
+    #[allow(clippy::too_many_lines, reason = "a table of bad inputs, one per line")]
     #[test]
     fn a_square_value_of_the_wrong_shape_is_named_by_its_json_path() {
         let customer = |c: Value| json!({"type": "customer.updated", "event_id": "e1", "data": {"object": {"customer": c}}});

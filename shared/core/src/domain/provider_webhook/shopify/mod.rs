@@ -304,6 +304,7 @@ mod tests {
         );
     }
 
+    #[allow(clippy::too_many_lines, reason = "a table of bad inputs, one per line")]
     #[test]
     fn a_value_of_the_wrong_shape_is_named_by_its_json_path() {
         for (topic, payload, field) in [
