@@ -32,9 +32,8 @@ pub struct QueuedEvent {
     /// Message format version.
     pub schema: u32,
     pub tenant_id: String,
-    /// Where it came from: `supplier` (a webhook), `shopify`, or `square`
-    /// (a webhook or a pull).
-    pub source: String,
+    /// Where it came from, which says how the worker reads `payload`.
+    pub source: EventSource,
     pub event_id: String,
     pub correlation_id: String,
     pub received_at: String,
@@ -68,12 +67,69 @@ pub struct ReplayMark {
 
 pub const QUEUED_EVENT_SCHEMA: u32 = SCHEMA;
 
-/// `QueuedEvent::source` of supplier webhooks.
+/// The wire name of supplier webhooks' events.
 pub const SUPPLIER: &str = "supplier";
-/// `QueuedEvent::source` of objects pulled from (or pushed by) Square.
+/// The wire name of objects pulled from (or pushed by) Square.
 pub const SQUARE: &str = "square";
-/// `QueuedEvent::source` of Shopify webhooks.
+/// The wire name of Shopify webhooks' events.
 pub const SHOPIFY: &str = "shopify";
+
+/// Where a queued event came from. On the wire it is the source's name
+/// (`"supplier"`, `"shopify"`, `"square"`, or a connector's, `"flowhub"`),
+/// as every deployed version writes and reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventSource {
+    /// A supplier's inventory webhook: `payload` is its body, as received.
+    Supplier,
+    /// A Shopify webhook, normalized: `payload` is a pulled object.
+    Shopify,
+    /// Square, by webhook or pull: `payload` is a pulled object.
+    Square,
+    /// Another name: a connector's pull (`payload` is a pulled object) when
+    /// the name is a shipped connector's; the worker refuses any other.
+    Other(String),
+}
+
+impl EventSource {
+    /// The source a name stands for.
+    pub fn named(name: &str) -> Self {
+        match name {
+            SUPPLIER => Self::Supplier,
+            SHOPIFY => Self::Shopify,
+            SQUARE => Self::Square,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Its wire name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Supplier => SUPPLIER,
+            Self::Shopify => SHOPIFY,
+            Self::Square => SQUARE,
+            Self::Other(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for EventSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Self::named(&name))
+    }
+}
 
 /// Work on one run: start it or continue it from its checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,7 +233,7 @@ mod tests {
         round_trip(&QueuedEvent {
             schema: SCHEMA,
             tenant_id: "t".into(),
-            source: SQUARE.into(),
+            source: EventSource::Square,
             event_id: "e".into(),
             correlation_id: "c".into(),
             received_at: "2026-01-01T00:00:00.000Z".into(),
@@ -243,6 +299,32 @@ mod tests {
             serde_json::from_str(r#"{"type":"dailySummary","tenantId":"t","day":"d","runs":[]}"#)
                 .unwrap();
         assert_eq!(old.schema, SCHEMA);
+    }
+
+    #[test]
+    fn a_source_is_its_name_on_the_wire_whatever_the_name() {
+        for (name, source) in [
+            ("supplier", EventSource::Supplier),
+            ("shopify", EventSource::Shopify),
+            ("square", EventSource::Square),
+            ("flowhub", EventSource::Other("flowhub".into())),
+        ] {
+            let text = serde_json::to_string(&source).unwrap();
+            assert_eq!(text, format!("{name:?}"));
+            assert_eq!(serde_json::from_str::<EventSource>(&text).unwrap(), source);
+        }
+    }
+
+    #[test]
+    fn a_queued_event_written_by_the_deployed_version_still_reads() {
+        let text = r#"{"schema":1,"tenantId":"t","source":"supplier","eventId":"e","correlationId":"c","receivedAt":"2026-01-01T00:00:00.000Z","payload":{"sku":"S"}}"#;
+        let queued: QueuedEvent = serde_json::from_str(text).unwrap();
+        assert_eq!(queued.source, EventSource::Supplier);
+        let again: serde_json::Value = serde_json::to_value(&queued).unwrap();
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
     }
 
     #[test]

@@ -250,9 +250,12 @@ fn every_function_is_a_rust_arm64_lambda_with_json_logs_and_only_known_settings(
         "MAINTENANCE_PARAMETER",
     ];
     // Config reads the settings; the target flags are read (at init, through Config) in app/customers.rs.
-    let config_source = ["shared/lambda/src/config.rs", "shared/core/src/app/customers.rs"]
-        .map(|f| std::fs::read_to_string(synchub_tests::repo_root().join(f)).unwrap())
-        .join("\n");
+    let config_source = [
+        "shared/lambda/src/config.rs",
+        "shared/core/src/app/customers.rs",
+    ]
+    .map(|f| std::fs::read_to_string(synchub_tests::repo_root().join(f)).unwrap())
+    .join("\n");
     for name in known.iter().filter(|n| **n != "RUST_LOG") {
         assert!(
             config_source.contains(&format!("\"{name}\"")),

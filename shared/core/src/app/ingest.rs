@@ -223,7 +223,7 @@ where
     let queued = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_string(),
-        source: super::SUPPLIER.into(),
+        source: super::EventSource::Supplier,
         event_id: event.event_id.to_string(),
         correlation_id: correlation_id.to_owned(),
         received_at,

@@ -11,7 +11,9 @@ pub mod notify;
 #[cfg(test)]
 mod use_case_tests;
 
-pub use crate::messages::{QueuedEvent, QUEUED_EVENT_SCHEMA, SHOPIFY, SQUARE, SUPPLIER};
+pub use crate::messages::{
+    EventSource, QueuedEvent, QUEUED_EVENT_SCHEMA, SHOPIFY, SQUARE, SUPPLIER,
+};
 
 /// The sync queue message for one normalized object, with its tenant as
 /// message group and its ids as attributes.
@@ -26,7 +28,7 @@ pub fn object_message(
     let event = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_owned(),
-        source: source.to_owned(),
+        source: EventSource::named(source),
         event_id: object.event_id.clone(),
         correlation_id: correlation_id.to_owned(),
         received_at: crate::domain::time::now_rfc3339(),

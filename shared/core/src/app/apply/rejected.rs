@@ -3,8 +3,7 @@
 //! DLQ.
 
 use super::{BatchReport, Delivery, Parsed};
-use crate::app::QueuedEvent;
-use crate::app::{SHOPIFY, SQUARE};
+use crate::app::{EventSource, QueuedEvent};
 use crate::domain::audit::{AuditOutcome, AuditRow, Outcome};
 use crate::domain::change::IntoChange;
 use crate::domain::time::{expiry_after, now_rfc3339};
@@ -60,26 +59,21 @@ pub(super) fn parse<'d>(
             reason,
         )
     };
-    let change = match queued.source.as_str() {
-        "supplier" => SupplierEvent::parse(&queued.payload, now_millis)
+    let change = match &queued.source {
+        EventSource::Supplier => SupplierEvent::parse(&queued.payload, now_millis)
             .map_err(rejected)?
             .into_change(tenant.clone()),
         // A connector's pulled objects are normalized like Square's.
-        s if s == SQUARE || s == SHOPIFY || is_connector_source(s) => {
-            serde_json::from_value::<PulledObject>(queued.payload.clone())
-                .map_err(|e| {
-                    rejected(ValidationError::new(
-                        "payload",
-                        format!("is not a normalized object: {e}"),
-                    ))
-                })?
-                .into_change(tenant.clone(), &queued.source, now_millis)
-                .map_err(rejected)?
+        EventSource::Square | EventSource::Shopify => {
+            pulled_change(&queued, tenant.clone(), now_millis).map_err(rejected)?
         }
-        other => {
+        EventSource::Other(name) if is_connector_source(name) => {
+            pulled_change(&queued, tenant.clone(), now_millis).map_err(rejected)?
+        }
+        EventSource::Other(name) => {
             return Err(rejected(ValidationError::new(
                 "source",
-                format!("unsupported source {other:?}"),
+                format!("unsupported source {name:?}"),
             )))
         }
     };
@@ -90,6 +84,17 @@ pub(super) fn parse<'d>(
         topic: queued.topic,
         replay: queued.replay,
     })
+}
+
+/// A pulled object's change, validated; the error names the field.
+fn pulled_change(
+    queued: &QueuedEvent,
+    tenant: TenantId,
+    now_millis: i64,
+) -> Result<crate::domain::EntityChange, ValidationError> {
+    serde_json::from_value::<PulledObject>(queued.payload.clone())
+        .map_err(|e| ValidationError::new("payload", format!("is not a normalized object: {e}")))?
+        .into_change(tenant, queued.source.as_str(), now_millis)
 }
 
 pub(super) fn rejected_row(r: &Rejected<'_>, ttl: Duration) -> AuditRow {

@@ -43,7 +43,7 @@ pub(super) fn queued_from(
     let event = QueuedEvent {
         schema: QUEUED_EVENT_SCHEMA,
         tenant_id: tenant.to_owned(),
-        source: source.to_owned(),
+        source: crate::messages::EventSource::named(source),
         event_id: payload["eventId"].as_str().unwrap_or_default().to_owned(),
         correlation_id: format!("sync-{tenant}-1-test"),
         received_at: at_minute(0),
