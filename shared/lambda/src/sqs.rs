@@ -21,7 +21,7 @@ pub fn delivery_from(message: &SqsMessage) -> Delivery {
     }
 }
 
-pub fn batch_response(report: &BatchReport) -> SqsBatchResponse {
+pub fn batch_response<O>(report: &BatchReport<O>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = report
         .retry
@@ -156,7 +156,7 @@ fn hand_back_all(deliveries: &[Delivery], budget: Duration) -> SqsBatchResponse 
         "deadline near: the unfinished batch is handed back to SQS"
     );
     ::metrics::counter!("BatchesHandedBack").increment(1);
-    let report = BatchReport {
+    let report: BatchReport = BatchReport {
         retry: deliveries.iter().map(|d| d.message_id.clone()).collect(),
         ..BatchReport::default()
     };

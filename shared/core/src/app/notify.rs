@@ -109,20 +109,23 @@ impl Incoming {
 
 pub use crate::app::apply::BatchReport;
 
+/// What a batch of notices came to: each handled one in words.
+pub type NoticeReport = BatchReport<String>;
+
 /// Handles one batch at time `now` (Unix millis; injectable for tests).
 /// Never fails as a whole: a record whose work failed is handed back to SQS.
 pub async fn notify_batch<S, M, T, Q>(
     ports: &NotifyPorts<'_, S, M, T, Q>,
     records: &[Incoming],
     now: i64,
-) -> BatchReport
+) -> NoticeReport
 where
     S: AlertStore,
     M: Mailer,
     T: TenantDirectory,
     Q: MessageQueue,
 {
-    let mut report = BatchReport::default();
+    let mut report = NoticeReport::default();
     for record in records {
         let id = record.message_id().to_owned();
         match handle(ports, record, now).await {

@@ -12,7 +12,7 @@ mod rejected;
 
 use super::customers::{sync_customer, CustomerChange, CustomerPorts, TargetFlags};
 use super::SHOPIFY;
-use crate::domain::audit::{AuditRow, Outcome, TargetStatus};
+use crate::domain::audit::{AuditOutcome, AuditRow, Outcome, TargetStatus};
 use crate::domain::metrics::{Tally, TargetTally};
 use crate::domain::ordering::{plan_batch, settle, Claim, EntityPlan, WriteResult};
 use crate::domain::time::now_millis;
@@ -48,23 +48,38 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
-/// What happened to a batch: which records SQS must redeliver, and each outcome.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BatchReport {
+/// What happened to a batch: which records SQS must redeliver, and what
+/// became of each of the others. `O` is the worker's audit outcome; the
+/// notifier and the runs queue, which share the SQS plumbing, note theirs
+/// in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReport<O = AuditOutcome> {
     pub retry: Vec<String>,
     /// The records of `retry` handed back because a store call failed
     /// after the SDK's retries (worth another try at once, unlike a
     /// target that is down, which SQS's visibility timeout paces).
     pub store_failed: Vec<String>,
-    /// (message id, outcome label) for every record that reached an outcome.
-    pub outcomes: Vec<(String, String)>,
+    /// (message id, outcome) for every record that reached an outcome.
+    pub outcomes: Vec<(String, O)>,
     /// What the batch did per tenant, for the gate's counters.
     pub tallies: BTreeMap<String, Tally>,
     /// What the customer targets did, all tenants together (for metrics).
     pub targets: TargetTally,
 }
 
-impl BatchReport {
+impl<O> Default for BatchReport<O> {
+    fn default() -> Self {
+        Self {
+            retry: Vec::new(),
+            store_failed: Vec::new(),
+            outcomes: Vec::new(),
+            tallies: BTreeMap::new(),
+            targets: TargetTally::default(),
+        }
+    }
+}
+
+impl<O> BatchReport<O> {
     pub fn tally(&mut self, tenant: &str) -> &mut Tally {
         self.tallies.entry(tenant.to_owned()).or_default()
     }
@@ -186,7 +201,7 @@ async fn resume<I, A, T, D, P, X>(
     ports: &ApplyPorts<'_, I, A, T, D, P, X>,
     p: &Parsed<'_>,
     report: &mut BatchReport,
-) -> Result<Option<String>, PortError>
+) -> Result<Option<AuditOutcome>, PortError>
 where
     A: AuditLog,
     T: TenantDirectory,
@@ -232,7 +247,7 @@ where
             report.tally(p.change.key.tenant.as_str()).publish_recovered += 1;
         }
     }
-    Ok(Some(row.outcome.to_string()))
+    Ok(Some(row.outcome))
 }
 
 type TargetResults = Vec<(&'static str, TargetStatus)>;

@@ -165,7 +165,7 @@ pub(super) async fn record<A: AuditLog>(
             Ok(()) if *retry => report.retry.push(delivery.message_id.clone()),
             Ok(()) => report
                 .outcomes
-                .push((delivery.message_id.clone(), row.outcome.to_string())),
+                .push((delivery.message_id.clone(), row.outcome)),
             Err(e) => {
                 tracing::warn!(message_id = %delivery.message_id, correlation_id = %row.correlation_id, error.class = %e.class(), error = %e, "audit row not written; record will be retried");
                 report.retry.push(delivery.message_id.clone());

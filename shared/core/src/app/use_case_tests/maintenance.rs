@@ -9,7 +9,7 @@ use crate::app::apply::{apply_batch, ApplyPorts, Delivery, STOREFRONT};
 use crate::app::customers::{backfill, CustomerPorts, Target, TargetFlags, CRM, POS};
 use crate::app::daily_sync::SyncError;
 use crate::app::health::{health, HealthStatus, HealthThresholds, Queues};
-use crate::domain::audit::TargetState;
+use crate::domain::audit::{AuditOutcome, TargetState};
 use crate::domain::EntityKey;
 use crate::ports::fakes::{FakeAuditLog, FakeCustomerTargets, FakeStorefront};
 use crate::ports::maintenance::Maintenance;
@@ -66,7 +66,7 @@ async fn a_supplier_event_is_applied_and_its_storefront_publish_held_back() {
     let report = apply_batch(&during(&w, Maintenance::On), &[delivery("m1", &body, 1)]).await;
 
     assert!(report.retry.is_empty(), "{report:?}");
-    assert_eq!(report.outcomes, vec![("m1".into(), "applied".into())]);
+    assert_eq!(report.outcomes, vec![("m1".into(), AuditOutcome::Applied)]);
     assert!(w.storefront.published().is_empty(), "nothing goes out");
     assert_eq!(
         target_state(&w, EntityKind::CatalogItem, "SKU-1", STOREFRONT),
