@@ -22,7 +22,7 @@ use crate::messages::{EraseShop, PlanRequest, RunsWork};
 use crate::ports::PortError;
 use crate::ports::{AuditLog, MessageQueue, OutgoingMessage, SecretStore, TenantDirectory};
 use crate::ErrorClass;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -57,31 +57,13 @@ impl IngestError {
         }
     }
 
-    pub fn status(&self) -> u16 {
-        match self {
-            IngestError::TooLarge => 413,
-            IngestError::Unauthenticated(_) => 401,
-            IngestError::InvalidJson(_) | IngestError::Invalid(_) => 400,
-            IngestError::Misconfigured(_) => 500,
-            IngestError::Unavailable(_) => 503,
-        }
-    }
-
-    fn body(&self) -> Value {
-        let mut error = json!({"class": self.class(), "message": self.to_string()});
-        match self {
-            IngestError::Invalid(v) => {
-                error["field"] = json!(v.field);
-                error["rule"] = json!(v.rule);
-            }
-            IngestError::InvalidJson(_) => error["field"] = json!("body"),
-            IngestError::TooLarge => {
-                error["field"] = json!("body");
-                error["rule"] = json!(format!("must be at most {MAX_BODY_BYTES} bytes"));
-            }
-            _ => {}
-        }
-        json!({ "error": error })
+    /// Whether the failure is this side's (a misconfigured tenant, a
+    /// service down), not the sender's: logged as an error, not a warning.
+    pub fn is_ours(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Misconfigured(_) | IngestError::Unavailable(_)
+        )
     }
 }
 
@@ -95,11 +77,37 @@ pub struct WebhookRequest<'a> {
     pub now_millis: i64,
 }
 
-/// The HTTP answer: status and JSON body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WebhookResponse {
-    pub status: u16,
-    pub body: Value,
+/// What a webhook came to, with the correlation id that finds everything
+/// it caused; the glue answers it over HTTP.
+#[derive(Debug)]
+pub struct WebhookOutcome {
+    pub correlation_id: String,
+    pub result: Result<Accepted, IngestError>,
+}
+
+/// An accepted webhook: what was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// A supplier's event, on the sync queue as `message_id`.
+    Supplier {
+        event_id: String,
+        message_id: String,
+    },
+    /// A provider's event and what was done with it (queued, recorded, a
+    /// pull asked for).
+    Provider {
+        event_id: String,
+        topic: String,
+        outcome: String,
+    },
+}
+
+impl Accepted {
+    pub fn event_id(&self) -> &str {
+        match self {
+            Accepted::Supplier { event_id, .. } | Accepted::Provider { event_id, .. } => event_id,
+        }
+    }
 }
 
 /// The ports ingest needs.
@@ -113,7 +121,7 @@ pub struct IngestPorts<'a, S, T, Q> {
 pub async fn ingest_supplier_webhook<S, T, Q>(
     ports: &IngestPorts<'_, S, T, Q>,
     request: WebhookRequest<'_>,
-) -> WebhookResponse
+) -> WebhookOutcome
 where
     S: SecretStore,
     T: TenantDirectory,
@@ -124,8 +132,11 @@ where
     let result = accept(ports, &request, &correlation_id)
         .instrument(span)
         .await
-        .map(|(event_id, message_id)| json!({"status": "accepted", "eventId": event_id, "messageId": message_id}));
-    respond(&tenant_label, "supplier", &correlation_id, result)
+        .map(|(event_id, message_id)| Accepted::Supplier {
+            event_id,
+            message_id,
+        });
+    settle(&tenant_label, "supplier", correlation_id, result)
 }
 
 /// The body as JSON; a value JSON cannot hold (`1e400`) is named like any bad field.
@@ -142,46 +153,51 @@ fn label_and_correlation(tenant: &str, now_millis: i64) -> (String, String) {
     (label.to_string(), correlation_id)
 }
 
-/// The answer to a webhook, logged and counted (accepted, or refused by
-/// error class) once with its correlation id: 202 with `accepted`, or the
-/// error's status and JSON body.
-fn respond(
+/// A webhook's outcome, logged and counted (accepted, or refused by error
+/// class) once with its correlation id.
+fn settle(
     tenant: &str,
     source: &str,
-    correlation_id: &str,
-    result: Result<Value, IngestError>,
-) -> WebhookResponse {
-    let (status, mut body) = match result {
+    correlation_id: String,
+    result: Result<Accepted, IngestError>,
+) -> WebhookOutcome {
+    match &result {
         Ok(accepted) => {
             // Debug: at info a delivery's one line is the worker's `event
             // settled` (with this correlation id), and an accepted webhook
             // writes nothing here, no EMF document either: CloudWatch Logs
             // bills every byte (BENCHMARKS.md, cost). The dashboard counts
             // accepted webhooks as ingest's invocations less its refusals.
+            let (topic, outcome) = match accepted {
+                Accepted::Provider { topic, outcome, .. } => {
+                    (Some(topic.as_str()), Some(outcome.as_str()))
+                }
+                Accepted::Supplier { .. } => (None, None),
+            };
             tracing::debug!(
                 tenant,
                 source,
-                event_id = accepted["eventId"].as_str(),
-                topic = accepted["topic"].as_str(),
-                outcome = accepted["outcome"].as_str(),
+                event_id = accepted.event_id(),
+                topic,
+                outcome,
                 correlation_id,
                 "webhook accepted"
             );
-            (202, accepted)
         }
         Err(err) => {
             let class = err.class();
             ::metrics::counter!("WebhooksRefused", "class" => class.as_str()).increment(1);
-            if err.status() >= 500 {
-                tracing::error!(tenant, source, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(&err).map(|s| s.to_string()), "webhook not accepted");
+            if err.is_ours() {
+                tracing::error!(tenant, source, correlation_id, error.class = %class, error = %err, cause = ?std::error::Error::source(err).map(|s| s.to_string()), "webhook not accepted");
             } else {
                 tracing::warn!(tenant, source, correlation_id, error.class = %class, error = %err, "webhook refused");
             }
-            (err.status(), err.body())
         }
-    };
-    body["correlationId"] = json!(correlation_id);
-    WebhookResponse { status, body }
+    }
+    WebhookOutcome {
+        correlation_id,
+        result,
+    }
 }
 
 async fn accept<S, T, Q>(
@@ -275,7 +291,7 @@ pub struct ProviderPorts<'a, S, T, Q, A> {
 pub async fn ingest_provider_webhook<S, T, Q, A>(
     ports: &ProviderPorts<'_, S, T, Q, A>,
     request: ProviderRequest<'_>,
-) -> WebhookResponse
+) -> WebhookOutcome
 where
     S: SecretStore,
     T: TenantDirectory,
@@ -287,11 +303,15 @@ where
     let result = accept_provider(ports, &request, &correlation_id)
         .instrument(span)
         .await
-        .map(|(event, what)| json!({"status": "accepted", "eventId": event.event_id, "topic": event.topic, "outcome": what}));
-    respond(
+        .map(|(event, what)| Accepted::Provider {
+            event_id: event.event_id,
+            topic: event.topic,
+            outcome: what,
+        });
+    settle(
         &tenant_label,
         request.provider.as_str(),
-        &correlation_id,
+        correlation_id,
         result,
     )
 }

@@ -1,9 +1,12 @@
-//! ingest_supplier_webhook: 202 only once the event is on the queue; an
-//! unknown tenant is answered exactly as a bad signature is; a broken
-//! configuration is a 500 and an unavailable dependency a 503.
+//! ingest_supplier_webhook: accepted only once the event is on the queue;
+//! an unknown tenant is refused exactly as a bad signature is; a broken
+//! configuration is ours (the glue's 500) and an unavailable dependency
+//! retryable (its 503).
 
 use super::support::{supplier_event, TENANT};
-use crate::app::ingest::{ingest_supplier_webhook, IngestPorts, WebhookRequest, WebhookResponse};
+use crate::app::ingest::{
+    ingest_supplier_webhook, Accepted, IngestError, IngestPorts, WebhookOutcome, WebhookRequest,
+};
 use crate::app::{QueuedEvent, SUPPLIER};
 use crate::domain::webhook_signature::{SignedHeaders, WebhookSecret};
 use crate::ports::fakes::{tenant_settings, FakeQueue, FakeSecrets, FakeTenants, WEBHOOK_SECRET};
@@ -34,7 +37,7 @@ impl Ingest {
     }
 
     /// Sends `body` to `tenant`'s route, signed with `secret`.
-    async fn send(&self, tenant: &str, body: &[u8], secret: &str) -> WebhookResponse {
+    async fn send(&self, tenant: &str, body: &[u8], secret: &str) -> WebhookOutcome {
         let ts = NOW_MILLIS / 1000;
         let signature = WebhookSecret::parse(secret)
             .unwrap()
@@ -71,12 +74,15 @@ async fn a_valid_signed_webhook_is_queued_once_with_its_tenant_as_group() {
 
     let response = ingest.send(TENANT, &body(), SECRET).await;
 
-    assert_eq!(response.status, 202, "{:?}", response.body);
-    assert_eq!(response.body["status"], "accepted");
-    assert_eq!(response.body["eventId"], "evt-1");
+    assert_eq!(
+        response.result.unwrap(),
+        Accepted::Supplier {
+            event_id: "evt-1".into(),
+            message_id: "fake-msg-1".into()
+        }
+    );
     let sent = ingest.queue.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(response.body["messageId"], "fake-msg-1");
     let message = &sent[0];
     assert_eq!(message.group_id, TENANT);
     let attributes: Vec<(&str, &str)> = message
@@ -86,7 +92,7 @@ async fn a_valid_signed_webhook_is_queued_once_with_its_tenant_as_group() {
         .collect();
     assert!(attributes.contains(&("tenantId", TENANT)));
     assert!(attributes.contains(&("eventId", "evt-1")));
-    let correlation_id = response.body["correlationId"].as_str().unwrap();
+    let correlation_id = response.correlation_id.as_str();
     assert!(attributes.contains(&("correlationId", correlation_id)));
     let queued: QueuedEvent = serde_json::from_str(&message.body).unwrap();
     assert_eq!(
@@ -106,7 +112,7 @@ async fn a_valid_signed_webhook_is_queued_once_with_its_tenant_as_group() {
 }
 
 #[tokio::test]
-async fn a_bad_signature_an_unknown_tenant_and_an_inactive_one_get_the_same_401() {
+async fn a_bad_signature_an_unknown_tenant_and_an_inactive_one_get_the_same_refusal() {
     let ingest = Ingest::new();
     ingest.secrets.put("inactive", WEBHOOK_SECRET, SECRET);
     ingest.tenants.put(TenantSettings {
@@ -119,16 +125,19 @@ async fn a_bad_signature_an_unknown_tenant_and_an_inactive_one_get_the_same_401(
     let inactive = ingest.send("inactive", &body(), SECRET).await;
     let not_a_tenant = ingest.send("../etc", &body(), SECRET).await;
 
+    let refusal = |r: &WebhookOutcome| match &r.result {
+        Err(e @ IngestError::Unauthenticated(_)) => (e.class(), e.to_string()),
+        other => panic!("not an authentication refusal: {other:?}"),
+    };
     for response in [&bad_signature, &unknown, &inactive, &not_a_tenant] {
-        assert_eq!(response.status, 401, "{:?}", response.body);
-        assert_eq!(response.body["error"], bad_signature.body["error"]);
+        assert_eq!(refusal(response), refusal(&bad_signature));
     }
-    assert_eq!(bad_signature.body["error"]["class"], "AUTH_ERROR");
+    assert_eq!(refusal(&bad_signature).0, ErrorClass::AuthError);
     assert!(ingest.queue.sent().is_empty());
 }
 
 #[tokio::test]
-async fn a_misconfigured_secret_is_a_500_and_an_unavailable_store_a_503() {
+async fn a_misconfigured_secret_is_ours_and_an_unavailable_store_retryable() {
     let misconfigured = Ingest::new();
     misconfigured
         .secrets
@@ -150,33 +159,45 @@ async fn a_misconfigured_secret_is_a_500_and_an_unavailable_store_a_503() {
         .fail_always(ErrorClass::NetworkError);
 
     let response = misconfigured.send(TENANT, &body(), SECRET).await;
-    assert_eq!(response.status, 500, "{:?}", response.body);
-    assert_eq!(response.body["error"]["class"], "VALIDATION_ERROR");
+    let e = response.result.unwrap_err();
+    assert!(matches!(e, IngestError::Misconfigured(_)), "{e:?}");
+    assert_eq!(e.class(), ErrorClass::ValidationError);
+    assert!(e.is_ours());
     for (ingest, class) in [
-        (&secrets_down, "NETWORK_ERROR"),
-        (&tenants_down, "DATABASE_ERROR"),
-        (&queue_down, "NETWORK_ERROR"),
+        (&secrets_down, ErrorClass::NetworkError),
+        (&tenants_down, ErrorClass::DatabaseError),
+        (&queue_down, ErrorClass::NetworkError),
     ] {
-        let response = ingest.send(TENANT, &body(), SECRET).await;
-        assert_eq!(response.status, 503, "{:?}", response.body);
-        assert_eq!(response.body["error"]["class"], class);
+        let e = ingest
+            .send(TENANT, &body(), SECRET)
+            .await
+            .result
+            .unwrap_err();
+        assert!(matches!(e, IngestError::Unavailable(_)), "{e:?}");
+        assert_eq!(e.class(), class);
         assert!(ingest.queue.sent().is_empty(), "nothing accepted");
     }
 }
 
 #[tokio::test]
-async fn a_signed_but_invalid_event_is_a_400_naming_the_field() {
+async fn a_signed_but_invalid_event_is_refused_naming_the_field() {
     let ingest = Ingest::new();
     let body = supplier_event("evt-1", "SKU-1", -5, "2025-06-15T15:00:00Z").to_string();
 
     let response = ingest.send(TENANT, body.as_bytes(), SECRET).await;
     let junk = ingest.send(TENANT, b"{not json", SECRET).await;
 
-    assert_eq!(response.status, 400);
-    assert_eq!(response.body["error"]["field"], "quantity");
-    assert_eq!(response.body["error"]["class"], "VALIDATION_ERROR");
-    assert_eq!(junk.status, 400);
-    assert_eq!(junk.body["error"]["field"], "body");
+    let e = response.result.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::ValidationError);
+    assert!(
+        matches!(&e, IngestError::Invalid(v) if v.field == "quantity"),
+        "{e:?}"
+    );
+    assert!(
+        matches!(junk.result, Err(IngestError::InvalidJson(_))),
+        "{:?}",
+        junk.result
+    );
     assert!(ingest.queue.sent().is_empty());
 }
 
@@ -211,8 +232,9 @@ async fn a_stale_timestamp_is_refused_before_any_lookup() {
     )
     .await;
 
-    assert_eq!(
-        response.status, 401,
-        "not 503: the secret store was never asked"
+    assert!(
+        matches!(response.result, Err(IngestError::Unauthenticated(_))),
+        "not unavailable: the secret store was never asked ({:?})",
+        response.result
     );
 }
