@@ -41,9 +41,9 @@ pub enum DataType {
     Inventory,
 }
 
-impl From<DataType> for synchub_core::domain::square::DataType {
+impl From<DataType> for synchub_core::domain::DataType {
     fn from(data_type: DataType) -> Self {
-        use synchub_core::domain::square::DataType as D;
+        use synchub_core::domain::DataType as D;
         match data_type {
             DataType::Orders => D::Orders,
             DataType::Catalog => D::Catalog,

@@ -397,11 +397,11 @@ mod tests {
             assert_eq!(name(kind), shared.as_str());
             assert_eq!(offered(shared), kind);
         }
-        let data_types: Vec<synchub_core::domain::square::DataType> = DataType::value_variants()
+        let data_types: Vec<synchub_core::domain::DataType> = DataType::value_variants()
             .iter()
             .map(|&d| d.into())
             .collect();
-        assert_eq!(data_types, synchub_core::domain::square::DataType::ALL);
+        assert_eq!(data_types, synchub_core::domain::DataType::ALL);
         for (&d, shared) in DataType::value_variants().iter().zip(data_types) {
             assert_eq!(name(d), shared.as_str());
         }

@@ -155,7 +155,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(DEFAULT_TIMEOUT_MS);
 mod tests {
     use super::*;
     use synchub_core::domain::ensure::{EnsureSample, MethodTally, SyncMethod};
-    use synchub_core::domain::square::DataType as D;
+    use synchub_core::domain::DataType as D;
     use synchub_ops::ensure::{DataTypeResult, DataTypeStatus, MethodLine};
 
     #[test]

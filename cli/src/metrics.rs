@@ -173,8 +173,8 @@ fn duration(millis: Option<i64>) -> String {
 mod tests {
     use super::*;
     use synchub_core::domain::metrics::Tally;
-    use synchub_core::domain::square::DataType;
     use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
+    use synchub_core::domain::DataType;
     use synchub_core::ErrorClass;
     use synchub_ops::metrics::{data_type_metrics, window_metrics};
     use synchub_ops::TenantMetrics;

@@ -108,8 +108,8 @@ fn list_or_none(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub_core::domain::square::DataType;
     use synchub_core::domain::sync_run::{RunStatus, Trigger};
+    use synchub_core::domain::DataType;
     use synchub_core::ErrorClass;
     use synchub_ops::FlagSource;
 

@@ -9,7 +9,7 @@ use crate::event_source::LocalEventSource;
 use crate::ops::{with_dead_letter_queues, Operations};
 use crate::{gate, health, local, status, sync, trace};
 use aws_config::SdkConfig;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::domain::{EntityKind, TenantId};
 use synchub_lambda::config::Config;
 use synchub_lambda::{sqs::handle_sync_batch, DailySync, Worker};

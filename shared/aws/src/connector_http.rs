@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use synchub_connectors::manifest::{Auth, DocumentationStatus, Method, Stream};
 use synchub_connectors::paging::{self, Answer, Checkpoint, Position};
 use synchub_connectors::{mapping, template, Manifest};
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::ports::{PortError, PullWindow};
 use synchub_core::ErrorClass;
 use tokio::sync::Mutex;

@@ -4,7 +4,7 @@
 use super::connector_http::{ConnectorEngine, Pull};
 use super::square::SquareClient;
 use synchub_connectors::connector;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::ports::{ConnectorRequest, PortError, PosSource, PullWindow, SourcePage};
 use synchub_core::ErrorClass;
 

@@ -7,7 +7,7 @@ use backon::ExponentialBuilder;
 use serde_json::{json, Value};
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::ports::PortError;
 use synchub_core::ports::{PosSource, PullWindow, SourcePage};
 use synchub_core::ErrorClass;

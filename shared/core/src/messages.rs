@@ -11,8 +11,8 @@
 //!
 //! Messages written before a field existed still read: new fields default.
 
-use crate::domain::square::DataType;
 use crate::domain::sync_run::Trigger;
+use crate::domain::DataType;
 use serde::{Deserialize, Serialize};
 
 /// The version every message type is written with today.

@@ -29,9 +29,9 @@ use synchub_core::app::daily_sync::{SyncError, SyncPolicy, SyncPorts};
 use synchub_core::domain::ensure::DEFAULT_TIMEOUT_MS;
 use synchub_core::domain::ensure::{ensure_timeout, first_method_budget, EnsureSample, SyncMethod};
 use synchub_core::domain::metrics::hour_of;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::{RunStatus, SyncRun};
 use synchub_core::domain::time::now_rfc3339;
+use synchub_core::domain::DataType;
 use synchub_core::domain::{TenantId, ValidationError};
 use synchub_core::ports::method_stats::MethodStats;
 use synchub_core::ports::{

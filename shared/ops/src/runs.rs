@@ -127,8 +127,8 @@ fn runs_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synchub_core::domain::square::DataType;
     use synchub_core::domain::sync_run::{RunStatus, Trigger};
+    use synchub_core::domain::DataType;
 
     fn run(id: &str, started: i64) -> SyncRun {
         let mut r = synchub_core::app::daily_sync::new_run(

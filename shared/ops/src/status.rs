@@ -5,9 +5,9 @@
 use super::flags::{effective_flags, FlagPolicy, FlagValue};
 use super::OpsError;
 use serde::Serialize;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::{RunStatus, SyncRun};
 use synchub_core::domain::time::parse_rfc3339_millis;
+use synchub_core::domain::DataType;
 use synchub_core::domain::TenantId;
 use synchub_core::ports::{RunLog, TenantDirectory};
 use synchub_core::ErrorClass;

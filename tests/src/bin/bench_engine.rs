@@ -21,7 +21,8 @@
 use clap::Parser;
 use serde_json::{json, Value};
 use synchub_connectors as connector;
-use synchub_core::domain::square::{self, DataType};
+use synchub_core::domain::square;
+use synchub_core::domain::DataType;
 use synchub_tests::square_server;
 
 /// Square's catalog pull as a manifest, for this benchmark only.

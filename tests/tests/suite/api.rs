@@ -9,8 +9,8 @@
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::DataType;
 use synchub_core::ports::RunLog;
 use synchub_lambda::Api;
 use synchub_tests::api_contract::*;

@@ -6,9 +6,9 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use synchub_core::domain::alert::Failure;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::RunStatus;
 use synchub_core::domain::time::now_millis;
+use synchub_core::domain::DataType;
 use synchub_core::ports::FailureLog;
 use synchub_core::ErrorClass;
 use synchub_tests::api_contract::*;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use synchub_aws::connector_http::{ConnectorEngine, Pull};
 use synchub_connectors::{load, Manifest};
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::ports::PullWindow;
 use synchub_core::ErrorClass;
 use wiremock::matchers::{

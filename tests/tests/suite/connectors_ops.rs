@@ -6,8 +6,8 @@
 use serde_json::json;
 use std::time::Duration;
 use synchub_cli::sync::{sync, table, RunLine};
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::DataType;
 use synchub_core::domain::TenantId;
 use synchub_core::ports::RunLog;
 use synchub_lambda::Api;

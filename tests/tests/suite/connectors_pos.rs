@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use synchub_aws::connector_http::{ConnectorEngine, Pull};
 use synchub_connectors::connector;
 use synchub_core::domain::change::IntoChange;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::domain::{EntityKind, PulledObject, TenantId};
 use synchub_core::ports::PullWindow;
 use wiremock::matchers::{

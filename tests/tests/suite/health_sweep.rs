@@ -5,9 +5,9 @@
 
 use serde_json::Value;
 use synchub_core::app::daily_sync::{start_run, Start};
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
 use synchub_core::domain::time::now_millis;
+use synchub_core::domain::DataType;
 use synchub_core::ports::RunLog;
 use synchub_core::ErrorClass;
 use synchub_tests::api_contract::{get, setup, Contract, Setup};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use synchub_aws::maintenance::{MaintenanceReading, SsmMaintenanceSwitch};
 use synchub_cli::maintenance::{act, MaintenanceAction};
 use synchub_core::app::customers::TargetFlags;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::domain::TenantId;
 use synchub_core::ports::maintenance::{Maintenance, MaintenanceSwitch};
 use synchub_core::ports::RunLog;

@@ -9,12 +9,12 @@ use crate::domain::provider_webhook::{
     check_signature_header, shopify_event, signed_parts, square_event, verify, Inbound,
     InboundEvent, Provider, ShopifyMeta,
 };
-use crate::domain::square::DataType;
 use crate::domain::supplier::{parse_body, SupplierEvent};
 use crate::domain::sync_run::Trigger;
 use crate::domain::time::canonical_time;
 use crate::domain::time::expiry_after;
 use crate::domain::webhook_signature::{SignatureError, SignedHeaders};
+use crate::domain::DataType;
 use crate::domain::{
     AuditRow, EntityKey, EntityKind, EventId, PulledObject, TenantId, ValidationError,
 };

@@ -9,7 +9,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-pub use synchub_model::DataType;
+use synchub_model::DataType;
 
 /// A Square id (object, location, order, customer): a non-empty string that
 /// keeps the entity-id rule, since it becomes (part of) one.

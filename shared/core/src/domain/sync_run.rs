@@ -1,6 +1,6 @@
 //! A sync run: one pull of one data type for one tenant, with its checkpoint.
 
-use super::square::DataType;
+use super::DataType;
 use crate::ErrorClass;
 use serde::{Deserialize, Serialize};
 

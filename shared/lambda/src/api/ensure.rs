@@ -9,8 +9,8 @@ use crate::Api;
 use lambda_http::Request;
 use serde::Deserialize;
 use synchub_core::domain::ids::typed;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::supplier::parse_body;
+use synchub_core::domain::DataType;
 use synchub_core::domain::{TenantId, ValidationError};
 use synchub_ops::ensure::{EnsureError, EnsureRequest};
 

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use synchub_core::app::daily_sync::{dry_run, plan, DryRun, PlanOutcome};
 use synchub_core::domain::ids::typed;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::supplier::parse_body;
 use synchub_core::domain::sync_run::Trigger;
 use synchub_core::domain::time::now_millis;
+use synchub_core::domain::DataType;
 use synchub_core::domain::{TenantId, ValidationError};
 use synchub_core::messages::PlanRequest;
 

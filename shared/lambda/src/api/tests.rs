@@ -2,7 +2,7 @@
 
 use super::reads::entity_kind;
 use super::*;
-use synchub_core::domain::square::DataType;
+use synchub_core::domain::DataType;
 use synchub_core::domain::EntityKind;
 
 #[test]

@@ -3,8 +3,8 @@
 
 use super::*;
 use synchub_cli::sync::sync;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::RunStatus;
+use synchub_core::domain::DataType;
 use synchub_core::ErrorClass;
 use synchub_tests::square_server::Fault;
 

@@ -5,9 +5,9 @@ use super::*;
 use serde_json::json;
 use synchub_cli::sync::sync;
 use synchub_core::app::daily_sync::dry_run;
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::RunStatus;
 use synchub_core::domain::time::now_millis;
+use synchub_core::domain::DataType;
 use synchub_core::ports::{AuditHistory, RunLog};
 use synchub_tests::square_server::Fault;
 

@@ -5,9 +5,9 @@ use super::*;
 use std::cell::Cell;
 use std::collections::HashSet;
 use synchub_core::app::daily_sync::{continue_run, start_run, Progress, Start};
-use synchub_core::domain::square::DataType;
 use synchub_core::domain::sync_run::{RunStatus, Trigger};
 use synchub_core::domain::time::now_millis;
+use synchub_core::domain::DataType;
 use synchub_core::ports::{RunLock, RunLog};
 use synchub_core::ErrorClass;
 

@@ -3,8 +3,8 @@
 
 use super::SyncError;
 use crate::domain::drift::{DriftCounts, DriftEntry};
-use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SyncRun};
+use crate::domain::DataType;
 use crate::domain::{TenantId, ValidationError};
 use crate::ports::{RunLog, SeenLog};
 use serde::Serialize;

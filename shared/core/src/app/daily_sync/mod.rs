@@ -25,9 +25,10 @@ pub use work::{
 use super::{object_message, send_all, SHOPIFY, SQUARE};
 use crate::domain::alert::Notice;
 use crate::domain::provider_webhook::redaction;
-use crate::domain::square::{normalize, DataType};
+use crate::domain::square::normalize;
 use crate::domain::sync_run::{new_run_id, RunStatus, SyncRun, Trigger};
 use crate::domain::time::canonical_time;
+use crate::domain::DataType;
 use crate::domain::EntityKind;
 use crate::domain::TenantId;
 use crate::messages::NoticeMessage;

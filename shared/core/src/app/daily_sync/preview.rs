@@ -4,8 +4,8 @@
 
 use super::source::Puller;
 use super::{new_run, SyncError, SyncPolicy};
-use crate::domain::square::DataType;
 use crate::domain::sync_run::Trigger;
+use crate::domain::DataType;
 use crate::domain::{PulledObject, TenantId};
 use crate::ports::{PortError, PosSource, PullWindow, TokenStore};
 use serde::Serialize;

@@ -6,8 +6,9 @@
 use super::SyncPorts;
 use crate::app::{object_message, send_all};
 use crate::domain::drift::{self, DriftEntry};
-use crate::domain::square::{self, DataType};
+use crate::domain::square;
 use crate::domain::sync_run::SyncRun;
+use crate::domain::DataType;
 use crate::domain::{EntityKind, PulledObject, TenantId, ValidationError};
 use crate::ports::{
     ConnectorRequest, ConnectorSecrets, EntityIndex, MessageQueue, PortError, PosSource,

@@ -6,9 +6,9 @@
 
 use super::{continue_run, erase_shop, start_run_for, Progress, Start, SyncError, SyncPorts};
 use crate::domain::alert::{Notice, RunSummary};
-use crate::domain::square::DataType;
 use crate::domain::sync_run::{SyncRun, Trigger};
 use crate::domain::time::parse_rfc3339_millis;
+use crate::domain::DataType;
 use crate::domain::TenantId;
 use crate::messages::NoticeMessage;
 use crate::messages::{EraseShop, PlanRequest, RunMessage, RunsWork};

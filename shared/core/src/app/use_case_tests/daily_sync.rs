@@ -10,8 +10,8 @@ use crate::app::daily_sync::{
 use crate::app::QueuedEvent;
 use crate::domain::alert::Notice;
 use crate::domain::change::IntoChange;
-use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SyncRun, Trigger};
+use crate::domain::DataType;
 use crate::domain::{EntityKind, PulledObject};
 use crate::messages::{PlanRequest, RunMessage, RunsWork};
 use crate::ports::fakes::{

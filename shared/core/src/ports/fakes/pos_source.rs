@@ -1,7 +1,7 @@
 //! The POS listing.
 
 use super::{lock, Faults};
-use crate::domain::square::DataType;
+use crate::domain::DataType;
 use crate::ports::{PortError, PosSource, PullWindow, SourcePage};
 use crate::ErrorClass;
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! Sync runs.
 
 use super::{condition_failed, lock, Faults};
-use crate::domain::square::DataType;
 use crate::domain::sync_run::{RunStatus, SeenIds, SyncRun};
+use crate::domain::DataType;
 use crate::ports::{LockResult, PortError, RunLock, RunLog, SeenLog};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
