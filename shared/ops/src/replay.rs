@@ -351,9 +351,8 @@ fn entity_item(
         correlation_id: replay_id.to_owned(),
         republish: decision.republish,
     };
-    let message = match row.kept_change() {
-        Some(Ok(body)) => Some(marked(&body, mark)?),
-        Some(Err(e)) => return Err(PortError::decode("kept change", e).into()),
+    let message = match &row.change {
+        Some(body) => Some(marked(body, mark)?),
         None => None,
     };
     let detail = match decision.failed_targets.as_slice() {

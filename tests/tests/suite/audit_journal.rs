@@ -22,7 +22,7 @@ fn row(tenant: &str, id: usize, recorded_at: &str) -> AuditRow {
         2_000_000_000,
     );
     row.tenant_hour = Some(AuditRow::tenant_hour_key(tenant, recorded_at));
-    row.keep_change(&format!(
+    row.change = Some(format!(
         r#"{{"payload":{{"sku":"SKU-{id}","quantity":{id}}}}}"#
     ));
     row
@@ -97,7 +97,7 @@ async fn rows_take_no_index_copy_and_an_hours_read_finds_exactly_the_windows_row
     assert_eq!(keys(&found), keys(&rows[5..=20]));
     let kept = found.iter().find(|r| r.pk.ends_with("SKU-7")).unwrap();
     assert_eq!(
-        kept.kept_change().unwrap().unwrap(),
+        kept.change.as_deref().unwrap(),
         r#"{"payload":{"sku":"SKU-7","quantity":7}}"#
     );
     assert_eq!(kept.tenant_hour.as_deref(), Some("acme#2026-12-02T09"));

@@ -13,7 +13,7 @@ mod reshard;
 pub mod size;
 mod tenants;
 
-pub use audit::{DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
+pub use audit::{decode_row, DynamoAuditLog, AUDIT_BY_TENANT_HOUR, AUDIT_INDEX_PROJECTION};
 pub use items::{DynamoItemStore, NEWER_THAN_STORED};
 pub use journal::{journal_items, listed_keys};
 pub use method_stats::DynamoMethodStats;
@@ -144,6 +144,19 @@ async fn get_decoded<T: serde::de::DeserializeOwned>(
     key: Item,
     read: Read,
 ) -> Result<Option<T>, PortError> {
+    get_item(client, table, key, read)
+        .await?
+        .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
+        .transpose()
+}
+
+/// Reads one item as stored; `None` when there is no such item.
+async fn get_item(
+    client: &Client,
+    table: &str,
+    key: Item,
+    read: Read,
+) -> Result<Option<Item>, PortError> {
     let out = client
         .get_item()
         .table_name(table)
@@ -152,7 +165,5 @@ async fn get_decoded<T: serde::de::DeserializeOwned>(
         .send()
         .await
         .map_err(|e| call_error("GetItem", e))?;
-    out.item
-        .map(|item| serde_dynamo::from_item(item).map_err(|e| decode_error("GetItem", e)))
-        .transpose()
+    Ok(out.item)
 }

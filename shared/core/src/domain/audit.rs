@@ -277,12 +277,11 @@ pub struct AuditRow {
     /// Epoch seconds; DynamoDB's TTL removes the row after it.
     pub expires_at: i64,
     /// The delivery's queued body (its normalized change), kept for the
-    /// audit's lifetime so a replay can re-drive it: as is while the row
-    /// stays under 1 KB, otherwise deflated and base64-encoded in `changeZ`.
+    /// audit's lifetime so a replay can re-drive it. How it is stored (as
+    /// is, or compressed to keep the row in one write unit) is the audit
+    /// adapter's business.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change_z: Option<String>,
     /// `{tenant}#{hour}` of an accepted delivery: the audit table's
     /// `byTenantHour` index, by which a replay finds a window's deliveries
     /// without scanning the table.
@@ -293,16 +292,6 @@ pub struct AuditRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
-
-/// A row is kept within one DynamoDB write unit (1 KB) where it can be.
-const ROW_BUDGET: usize = 1024;
-/// What the row's other attributes take, at most, besides the change.
-const ROW_OVERHEAD: usize = 420;
-
-/// Why a kept change cannot be read back.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the kept change does not decode: {0}")]
-pub struct KeptChangeError(String);
 
 impl AuditRow {
     /// A delivery's row with its key, tenant and outcome; the rest (what the
@@ -332,66 +321,9 @@ impl AuditRow {
             recorded_at,
             expires_at,
             change: None,
-            change_z: None,
             tenant_hour: None,
             note: None,
         }
-    }
-
-    /// Keeps the delivery's body on the row, compressed when keeping it as
-    /// is would push the row past one write unit.
-    pub fn keep_change(&mut self, body: &str) {
-        if body.len() + ROW_OVERHEAD <= ROW_BUDGET {
-            self.change = Some(body.to_owned());
-            self.change_z = None;
-            return;
-        }
-        self.change = Some(body.to_owned());
-        self.pack_change();
-    }
-
-    /// Keeps the change compressed (`changeZ`) whatever its size: for a row
-    /// whose other attributes left too little room for it as is (the
-    /// audit adapter measures the row as DynamoDB will).
-    pub fn pack_change(&mut self) {
-        use base64::Engine;
-        use flate2::{write::DeflateEncoder, Compression};
-        use std::io::Write;
-        let Some(body) = self.change.take() else {
-            return;
-        };
-        let mut encoder = DeflateEncoder::new(Vec::new(), Compression::fast());
-        // Writing to a Vec cannot fail.
-        let packed = encoder
-            .write_all(body.as_bytes())
-            .and_then(|()| encoder.finish());
-        match packed {
-            Ok(bytes) => {
-                self.change_z = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
-            }
-            Err(_) => self.change = Some(body),
-        }
-    }
-
-    /// The kept body, if the row has one.
-    pub fn kept_change(&self) -> Option<Result<String, KeptChangeError>> {
-        use base64::Engine;
-        use std::io::Read;
-        if let Some(plain) = &self.change {
-            return Some(Ok(plain.clone()));
-        }
-        let packed = self.change_z.as_ref()?;
-        let unpack = || -> Result<String, KeptChangeError> {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(packed)
-                .map_err(|e| KeptChangeError(e.to_string()))?;
-            let mut text = String::new();
-            flate2::read::DeflateDecoder::new(bytes.as_slice())
-                .read_to_string(&mut text)
-                .map_err(|e| KeptChangeError(e.to_string()))?;
-            Ok(text)
-        };
-        Some(unpack())
     }
 
     /// The `byTenantHour` key of a delivery recorded at `recorded_at`.
@@ -467,29 +399,9 @@ mod tests {
         )
     }
 
-    proptest::proptest! {
-        /// Whatever its size, a kept change reads back exactly, and one
-        /// that would push the row past 1 KB is kept compressed.
-        #[test]
-        fn a_kept_change_reads_back_exactly(body in "\\PC{0,3000}") {
-            let mut r = row();
-            r.keep_change(&body);
-            proptest::prop_assert_eq!(r.kept_change().unwrap().unwrap(), body.clone());
-            proptest::prop_assert_eq!(r.change.is_some(), body.len() + ROW_OVERHEAD <= ROW_BUDGET);
-        }
-    }
-
     #[test]
-    fn a_large_change_keeps_the_row_within_one_write_unit() {
-        let mut r = row();
-        let body =
-            serde_json::json!({"payload": {"description": "organic ".repeat(400)}}).to_string();
-        r.keep_change(&body);
-        assert!(r.change_z.as_ref().unwrap().len() + ROW_OVERHEAD < ROW_BUDGET);
-        let mut broken = row();
-        broken.change_z = Some("not base64!".into());
-        assert!(broken.kept_change().unwrap().is_err());
-        assert!(row().kept_change().is_none());
+    fn a_delivery_is_indexed_by_its_tenant_and_hour() {
+        let r = row();
         assert_eq!(
             AuditRow::tenant_hour_key("t1", &r.recorded_at),
             "t1#2026-12-02T09"

@@ -170,7 +170,9 @@ pub async fn handle_api(api: &Api, request: Request) -> Response<Body> {
         .unwrap_or_else(|| TenantId::parse(NO_TENANT).expect("a valid tenant id"));
     let correlation_id = new_correlation_id(&correlation_tenant, now_millis());
     let span = tracing::info_span!("api", correlation_id = %correlation_id, method = %method, path = %path);
-    let answer = answer(api, route, &method, &path, &request)
+    // On the heap: the routes' futures together are large, and a debug
+    // build's test thread has 2 MiB of stack (one allocation per request).
+    let answer = Box::pin(answer(api, route, &method, &path, &request))
         .instrument(span.clone())
         .await;
     let duration_ms = started.elapsed().as_millis() as u64;

@@ -236,10 +236,8 @@ async fn all_rows(stack: &TestStack, outputs: &mut Outputs) {
             for item in page.items() {
                 outputs.add(format!("row of {table}"), format!("{item:?}"));
                 if item.contains_key("changeZ") {
-                    if let Ok(row) =
-                        serde_dynamo::from_item::<_, synchub_core::domain::AuditRow>(item.clone())
-                    {
-                        if let Some(Ok(change)) = row.kept_change() {
+                    if let Ok(row) = synchub_aws::dynamodb::decode_row(item.clone(), "Scan") {
+                        if let Some(change) = row.change {
                             outputs.add(format!("kept change in {table}"), change);
                         }
                     }

@@ -135,7 +135,7 @@ fn entity_row(p: &Parsed<'_>, ttl: Duration) -> AuditRow {
             p.change.key.tenant.as_str(),
             &row.recorded_at,
         ));
-        row.keep_change(&p.delivery.body);
+        row.change = Some(p.delivery.body.clone());
     }
     row
 }
