@@ -1,5 +1,8 @@
-//! AWS and HTTP implementations of the [`synchub_core::ports`]. Errors from either
-//! source are classified in one place, [`classify`].
+//! The adapters: AWS and HTTP implementations of the
+//! [`synchub_core::ports`]. This crate owns what is stored and how: the
+//! DynamoDB row shapes, keys, TTLs and table layout ([`dynamodb`]), the SQS,
+//! SSM and SES calls, and the Square and connector HTTP clients. Errors
+//! from any source are classified in one place, [`classify`].
 
 pub mod alerts;
 pub mod cache;

@@ -1,7 +1,7 @@
 //! Declarative POS connectors: a manifest per POS (`connectors/*.yaml`,
 //! compiled in with `include_str!`) says how to call its API and how its
 //! records become normalized changes; one engine
-//! (`adapters::connector_http`) runs any of them. Pure: loading, checking
+//! (`synchub_aws::connector_http`) runs any of them. Pure: loading, checking
 //! against the checked-in JSON Schema, templates, pagination and mapping.
 
 pub mod catalog;
