@@ -31,6 +31,16 @@ use synchub_core::app::ingest::{IngestPorts, ProviderPorts};
 use synchub_core::app::notify::{AlertPolicy, NotifyPorts};
 use synchub_core::ports::maintenance::Maintenance;
 
+/// The daily sync's ports as deployed: Square and the connectors, the runs
+/// table, SQS, SSM and the items table.
+pub type LiveSync = (
+    synchub_aws::pos_clients::PosClients,
+    synchub_aws::runs::DynamoRunStore,
+    SqsQueue,
+    SsmSecretStore,
+    DynamoItemStore,
+);
+
 /// JSON log lines (one object per line), level from `RUST_LOG` (default info).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -389,16 +399,7 @@ impl DailySync {
         }
     }
 
-    pub fn ports(
-        &self,
-    ) -> synchub_core::app::daily_sync::SyncPorts<
-        '_,
-        synchub_aws::pos_clients::PosClients,
-        synchub_aws::runs::DynamoRunStore,
-        SqsQueue,
-        SsmSecretStore,
-        DynamoItemStore,
-    > {
+    pub fn ports(&self) -> synchub_core::app::daily_sync::SyncPorts<'_, LiveSync> {
         synchub_core::app::daily_sync::SyncPorts {
             source: &self.source,
             runs: &self.runs,

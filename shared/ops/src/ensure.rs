@@ -25,7 +25,7 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 use synchub_connectors::pos::{none_pulls, pulling};
 use synchub_connectors::PosConnection;
-use synchub_core::app::daily_sync::{SyncError, SyncPolicy, SyncPorts};
+use synchub_core::app::daily_sync::{SyncDeps, SyncError, SyncPolicy, SyncPorts};
 use synchub_core::domain::ensure::DEFAULT_TIMEOUT_MS;
 use synchub_core::domain::ensure::{ensure_timeout, first_method_budget, EnsureSample, SyncMethod};
 use synchub_core::domain::metrics::hour_of;
@@ -34,10 +34,7 @@ use synchub_core::domain::time::now_rfc3339;
 use synchub_core::domain::DataType;
 use synchub_core::domain::{TenantId, ValidationError};
 use synchub_core::ports::method_stats::MethodStats;
-use synchub_core::ports::{
-    EntityIndex, MessageQueue, PortError, PosSource, RunStore, TenantDirectory, TenantRoster,
-    TokenStore,
-};
+use synchub_core::ports::{PortError, TenantDirectory, TenantRoster};
 use synchub_core::{Classified, ErrorClass};
 
 /// What a caller asks for: data types (each once) and how long it waits.
@@ -95,10 +92,30 @@ impl Default for EnsurePolicy {
     }
 }
 
-pub struct EnsurePorts<'a, P, R, Q, K, I, D, S> {
-    pub sync: SyncPorts<'a, P, R, Q, K, I>,
-    pub tenants: &'a D,
-    pub stats: &'a S,
+/// The kinds of port `ensure` runs on, as one bound: the daily sync's,
+/// the tenants and the method statistics.
+pub trait EnsureDeps {
+    type Sync: SyncDeps;
+    type Tenants: TenantDirectory + TenantRoster;
+    type Stats: MethodStats;
+}
+
+/// Any daily-sync ports, tenant directory and statistics are `ensure`'s.
+impl<Y, D, S> EnsureDeps for (Y, D, S)
+where
+    Y: SyncDeps,
+    D: TenantDirectory + TenantRoster,
+    S: MethodStats,
+{
+    type Sync = Y;
+    type Tenants = D;
+    type Stats = S;
+}
+
+pub struct EnsurePorts<'a, E: EnsureDeps> {
+    pub sync: SyncPorts<'a, E::Sync>,
+    pub tenants: &'a E::Tenants,
+    pub stats: &'a E::Stats,
     pub policy: &'a EnsurePolicy,
 }
 
@@ -336,20 +353,11 @@ impl Track {
 /// Brings `tenant`'s data types up to date within `request.timeout` by its
 /// sync method, falling back to the other once (see the module doc).
 /// Refused while maintenance is on, as any run asked for by hand.
-pub async fn ensure<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+pub async fn ensure<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
     tenant: &TenantId,
     request: &EnsureRequest,
-) -> Result<EnsureReport, EnsureError>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-    D: TenantDirectory + TenantRoster,
-    S: MethodStats,
-{
+) -> Result<EnsureReport, EnsureError> {
     let started = Instant::now();
     let settings = ports
         .tenants

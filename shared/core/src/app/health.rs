@@ -5,9 +5,9 @@
 //! `unhealthy`. Before answering, the dead-run sweep fails the runs that
 //! died quietly (as the 15-minute schedule does), and the answer names them.
 
-use crate::app::daily_sync::{sweep, SyncPorts};
+use crate::app::daily_sync::{sweep, SyncDeps, SyncPorts};
 use crate::domain::sync_run::RunStatus;
-use crate::ports::{MessageQueue, PortError, QueueStats, RunLog, RunStore, TenantRoster};
+use crate::ports::{PortError, QueueStats, RunLog, TenantRoster};
 use crate::Classified;
 use serde::Serialize;
 
@@ -71,16 +71,14 @@ pub struct Queues<'a, Q> {
 
 /// Sweeps, then judges. A sweep that cannot finish (it writes runs and
 /// sends notices) is a reason in the answer, not a failed answer.
-pub async fn health<P, R, Q, K, I, S, T>(
-    sync: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn health<Deps: SyncDeps, S, T>(
+    sync: &SyncPorts<'_, Deps>,
     queues: &Queues<'_, S>,
     tenants: &T,
     thresholds: &HealthThresholds,
     now_millis: i64,
 ) -> Result<Health, PortError>
 where
-    R: RunStore,
-    Q: MessageQueue,
     S: QueueStats,
     T: TenantRoster,
 {

@@ -18,7 +18,7 @@ impl Api {
         request: &EnsureRequest,
     ) -> Result<EnsureReport, EnsureError> {
         let policy = EnsurePolicy::default();
-        let ports = EnsurePorts {
+        let ports: EnsurePorts<'_, (crate::LiveSync, _, _)> = EnsurePorts {
             sync: self.sync.ports(),
             tenants: &self.sync.tenants,
             stats: &self.method_stats,

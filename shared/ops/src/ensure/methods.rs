@@ -2,39 +2,28 @@
 //! deadline: queued (plan, then watch the run records) and direct (the
 //! runs' page loop, inline).
 
-use super::{direct_policy, EnsurePorts, Failure, State, Track};
+use super::{direct_policy, EnsureDeps, EnsurePorts, Failure, State, Track};
 use std::time::Instant;
 use synchub_core::app::daily_sync::{
-    continue_run, plan, queue_run, start_run_for, PlanOutcome, Progress, Start, SyncPorts,
+    continue_run, plan, queue_run, start_run_for, PlanOutcome, Progress, Start, SyncDeps, SyncPorts,
 };
 use synchub_core::domain::ensure::SyncMethod;
 use synchub_core::domain::sync_run::{RunStatus, SyncRun, Trigger};
 use synchub_core::domain::time::now_millis;
 use synchub_core::domain::TenantId;
 use synchub_core::messages::{PlanRequest, RunMessage};
-use synchub_core::ports::method_stats::MethodStats;
-use synchub_core::ports::{
-    EntityIndex, MessageQueue, PosSource, RunStore, TenantDirectory, TenantRoster, TokenStore,
-};
+use synchub_core::ports::RunLog as _;
 use synchub_core::{Classified, ErrorClass};
 
 /// Works on every pending track by `method` until each is done or `deadline`.
-pub(super) async fn attempt<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+pub(super) async fn attempt<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
     method: SyncMethod,
     tenant: &TenantId,
     tracks: &mut [Track],
     started: Instant,
     deadline: Instant,
-) where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-    D: TenantDirectory + TenantRoster,
-    S: MethodStats,
-{
+) {
     match method {
         SyncMethod::Queued => queued(ports, tenant, tracks, started, deadline).await,
         SyncMethod::Direct => {
@@ -51,7 +40,7 @@ pub(super) async fn attempt<P, R, Q, K, I, D, S>(
     }
 }
 
-fn copy<'a, P, R, Q, K, I>(s: &SyncPorts<'a, P, R, Q, K, I>) -> SyncPorts<'a, P, R, Q, K, I> {
+fn copy<'a, Deps: SyncDeps>(s: &SyncPorts<'a, Deps>) -> SyncPorts<'a, Deps> {
     SyncPorts {
         source: s.source,
         runs: s.runs,
@@ -69,20 +58,13 @@ fn copy<'a, P, R, Q, K, I>(s: &SyncPorts<'a, P, R, Q, K, I>) -> SyncPorts<'a, P,
 /// continued from its checkpoint by the runs queue; the others are started
 /// by the schedule's `plan` (a run holding the lock is reported and waited
 /// for, not doubled). Then the run records are watched.
-async fn queued<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+async fn queued<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
     tenant: &TenantId,
     tracks: &mut [Track],
     started: Instant,
     deadline: Instant,
-) where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-    D: TenantDirectory + TenantRoster,
-{
+) {
     let mut to_plan = Vec::new();
     let now = now_millis();
     for t in tracks.iter_mut() {
@@ -145,15 +127,13 @@ async fn queued<P, R, Q, K, I, D, S>(
 }
 
 /// Reads the runs' records until each has ended or `deadline` passes.
-async fn watch<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
+async fn watch<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
     tenant: &TenantId,
     mut tracks: Vec<&mut Track>,
     started: Instant,
     deadline: Instant,
-) where
-    R: RunStore,
-{
+) {
     loop {
         for t in tracks.iter_mut() {
             let Some(run_id) = t.run_id.clone() else {
@@ -198,20 +178,14 @@ async fn watch<P, R, Q, K, I, D, S>(
 /// taken over from its checkpoint unless a consumer is moving it (it made
 /// progress while it was watched), in which case it is waited for; a run
 /// someone else holds the lock for is waited for, never doubled.
-async fn direct<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
-    sync: &SyncPorts<'_, P, R, Q, K, I>,
+async fn direct<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
+    sync: &SyncPorts<'_, E::Sync>,
     tenant: &TenantId,
     t: &mut Track,
     started: Instant,
     deadline: Instant,
-) where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) {
     let run = match t.run.clone().filter(|r| r.status == RunStatus::Running) {
         Some(run) => take_over(ports, sync, tenant, t, run, started, deadline).await,
         None => start_direct_run(ports, sync, tenant, t, started, deadline).await,
@@ -225,18 +199,15 @@ async fn direct<P, R, Q, K, I, D, S>(
 /// The run the queued attempt left, read again: the one to take over, or
 /// `None` once the track is settled (the run ended, a consumer is moving it
 /// and it was waited for, or it could not be read).
-async fn take_over<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
-    sync: &SyncPorts<'_, P, R, Q, K, I>,
+async fn take_over<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
+    sync: &SyncPorts<'_, E::Sync>,
     tenant: &TenantId,
     t: &mut Track,
     run: SyncRun,
     started: Instant,
     deadline: Instant,
-) -> Option<SyncRun>
-where
-    R: RunStore,
-{
+) -> Option<SyncRun> {
     match sync
         .runs
         .load(tenant.as_str(), t.data_type, &run.run_id)
@@ -269,21 +240,14 @@ where
 /// A new run of the track's data type and POS: the one to pull, or `None`
 /// once the track is settled (a run someone else holds was waited for, or
 /// the start failed).
-async fn start_direct_run<P, R, Q, K, I, D, S>(
-    ports: &EnsurePorts<'_, P, R, Q, K, I, D, S>,
-    sync: &SyncPorts<'_, P, R, Q, K, I>,
+async fn start_direct_run<E: EnsureDeps>(
+    ports: &EnsurePorts<'_, E>,
+    sync: &SyncPorts<'_, E::Sync>,
     tenant: &TenantId,
     t: &mut Track,
     started: Instant,
     deadline: Instant,
-) -> Option<SyncRun>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Option<SyncRun> {
     match start_run_for(
         sync,
         tenant.as_str(),
@@ -312,19 +276,13 @@ where
 }
 
 /// Pulls `run` page by page until it finishes or `deadline` leaves no room.
-async fn pull_inline<P, R, Q, K, I>(
-    sync: &SyncPorts<'_, P, R, Q, K, I>,
+async fn pull_inline<Deps: SyncDeps>(
+    sync: &SyncPorts<'_, Deps>,
     t: &mut Track,
     run: SyncRun,
     started: Instant,
     deadline: Instant,
-) where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) {
     t.run_id = Some(run.run_id.clone());
     t.run = Some(run.clone());
     let left = || deadline.saturating_duration_since(Instant::now());

@@ -38,6 +38,7 @@ use crate::ports::{
     EntityIndex, LockResult, MessageQueue, OutgoingMessage, PosSource, PullWindow, RunStore,
     SourcePage, TokenStore,
 };
+use crate::ports::{RunLock as _, RunLog as _, SeenLog as _};
 use crate::ErrorClass;
 use source::{enqueue, normalize_page, page_drift, reconcile, Puller};
 use std::collections::HashMap;
@@ -69,17 +70,44 @@ impl Default for SyncPolicy {
     }
 }
 
-pub struct SyncPorts<'a, P, R, Q, K, I> {
-    pub source: &'a P,
-    pub runs: &'a R,
+/// The kinds of port the daily sync runs on, as one bound: a use case
+/// takes `Deps: SyncDeps` instead of five type parameters and their bounds.
+pub trait SyncDeps {
+    /// Where pages come from (Square, or a connector's API).
+    type Source: PosSource;
+    type Runs: RunStore;
+    type Queue: MessageQueue;
+    type Tokens: TokenStore;
+    type Index: EntityIndex;
+}
+
+/// Any five ports of the right kinds are the daily sync's, in this order.
+impl<P, R, Q, K, I> SyncDeps for (P, R, Q, K, I)
+where
+    P: PosSource,
+    R: RunStore,
+    Q: MessageQueue,
+    K: TokenStore,
+    I: EntityIndex,
+{
+    type Source = P;
+    type Runs = R;
+    type Queue = Q;
+    type Tokens = K;
+    type Index = I;
+}
+
+pub struct SyncPorts<'a, Deps: SyncDeps> {
+    pub source: &'a Deps::Source,
+    pub runs: &'a Deps::Runs,
     /// The sync queue the worker consumes.
-    pub queue: &'a Q,
+    pub queue: &'a Deps::Queue,
     /// The notifications queue (failed runs).
-    pub notices: &'a Q,
+    pub notices: &'a Deps::Queue,
     /// The runs queue (continuations).
-    pub work: &'a Q,
-    pub tokens: &'a K,
-    pub index: &'a I,
+    pub work: &'a Deps::Queue,
+    pub tokens: &'a Deps::Tokens,
+    pub index: &'a Deps::Index,
     pub policy: &'a SyncPolicy,
     /// On: the schedule's runs are not started and manual ones refused.
     pub maintenance: &'a dyn MaintenanceSwitch,
@@ -163,42 +191,28 @@ pub fn new_run(
 
 /// Starts a Square run unless one holds the lock (never two at once), or
 /// today's already succeeded and `force` is off. A stuck holder is failed first.
-pub async fn start_run<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn start_run<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     tenant: &str,
     data_type: DataType,
     trigger: Trigger,
     force: bool,
     now: i64,
-) -> Result<Start, SyncError>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Result<Start, SyncError> {
     start_run_for(ports, tenant, None, data_type, trigger, force, now).await
 }
 
 /// Starts a run of `pos` (Square when `None`), as [`start_run`]; each
 /// connector of a tenant has its own lock per data type.
-pub async fn start_run_for<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn start_run_for<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     tenant: &str,
     pos: Option<&PosConnection>,
     data_type: DataType,
     trigger: Trigger,
     force: bool,
     now: i64,
-) -> Result<Start, SyncError>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Result<Start, SyncError> {
     let mut run = new_run(tenant, data_type, trigger, now, ports.policy);
     run.pos = pos.filter(|p| !p.is_square()).cloned();
     let ttl = ports.policy.lock_ttl.as_millis() as i64;
@@ -239,15 +253,11 @@ where
 /// the lock were abandoned: their lock expired without progress (a crashed
 /// invocation, a continuation lost to the runs DLQ). They are failed with
 /// TIMEOUT_ERROR and reported, never left `running`.
-async fn fail_abandoned<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn fail_abandoned<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     new: &SyncRun,
     now: i64,
-) -> Result<(), PortError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-{
+) -> Result<(), PortError> {
     let abandoned = ports
         .runs
         .runs(&new.tenant_id)
@@ -267,17 +277,13 @@ where
     Ok(())
 }
 
-pub(crate) async fn fail<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub(crate) async fn fail<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     run: &mut SyncRun,
     class: ErrorClass,
     message: String,
     now: i64,
-) -> Result<(), PortError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-{
+) -> Result<(), PortError> {
     run.status = RunStatus::Failed;
     run.error_class = Some(class);
     run.error_message = Some(message.clone());
@@ -353,20 +359,13 @@ pub async fn erase_shop<Q: MessageQueue, I: EntityIndex>(
 
 /// Works on a run until it finishes or `remaining()` falls under the margin.
 /// `on_page` sees the run after every page (progress bars).
-pub async fn continue_run<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn continue_run<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     mut run: SyncRun,
     remaining: impl Fn() -> Duration,
     now: impl Fn() -> i64,
     mut on_page: impl FnMut(&SyncRun),
-) -> Result<Progress, SyncError>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Result<Progress, SyncError> {
     if run.status != RunStatus::Running {
         return Ok(Progress::Finished(run));
     }
@@ -424,18 +423,13 @@ where
 
 /// Normalizes and enqueues one page, then saves the run's checkpoint (with
 /// the ids seen, for a full pull's reconciliation).
-async fn checkpoint_page<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn checkpoint_page<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     puller: &Puller,
     run: &mut SyncRun,
     page: SourcePage,
     now: i64,
-) -> Result<(), PortError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-    I: EntityIndex,
-{
+) -> Result<(), PortError> {
     let objects = normalize_page(puller, run, &page.objects);
     // A full pull's drift is what the tenant held before this page's changes.
     let drift = match run.data_type.is_full() {
@@ -458,18 +452,13 @@ where
 }
 
 /// A complete pull: reconcile a full one, record the status, release the lock.
-async fn finish<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn finish<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     puller: &Puller,
     mut run: SyncRun,
     tenant: &TenantId,
     now: i64,
-) -> Result<Progress, SyncError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-    I: EntityIndex,
-{
+) -> Result<Progress, SyncError> {
     if run.data_type.is_full() {
         reconcile(ports, puller, &mut run, tenant).await?;
     }

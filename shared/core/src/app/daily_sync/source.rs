@@ -3,16 +3,17 @@
 //! connector secrets. Either way the same normalized changes, enqueued under
 //! the source's name, and the same reconciliation after a full pull.
 
-use super::SyncPorts;
+use super::{SyncDeps, SyncPorts};
 use crate::app::{object_message, send_all};
 use crate::domain::drift::{self, DriftEntry};
 use crate::domain::square;
 use crate::domain::sync_run::SyncRun;
 use crate::domain::DataType;
 use crate::domain::{EntityKind, PulledObject, TenantId, ValidationError};
+use crate::ports::SeenLog as _;
 use crate::ports::{
     ConnectorRequest, ConnectorSecrets, EntityIndex, MessageQueue, PortError, PosSource,
-    PullWindow, RunStore, SourcePage, TokenStore,
+    PullWindow, SourcePage, TokenStore,
 };
 use crate::ErrorClass;
 use synchub_connectors::{self as connector, mapping, Manifest, PosConnection, SQUARE_CONNECTOR};
@@ -205,17 +206,12 @@ pub(crate) fn normalize_page(
 
 /// After a complete full pull: entities held from the run's source but no
 /// longer returned get a tombstone, through the worker like any other change.
-pub(crate) async fn reconcile<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub(crate) async fn reconcile<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     puller: &Puller,
     run: &mut SyncRun,
     tenant: &TenantId,
-) -> Result<(), PortError>
-where
-    R: RunStore,
-    Q: MessageQueue,
-    I: EntityIndex,
-{
+) -> Result<(), PortError> {
     let seen = ports.runs.seen(run).await?;
     // The pages counted their own repeats; across pages only the whole set knows.
     run.duplicates = run.duplicates.max(seen.repeated() as u64);

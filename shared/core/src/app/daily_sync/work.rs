@@ -4,7 +4,9 @@
 //! time, then queues its own continuation. The Lambda glue only decodes,
 //! calls these and encodes.
 
-use super::{continue_run, erase_shop, start_run_for, Progress, Start, SyncError, SyncPorts};
+use super::{
+    continue_run, erase_shop, start_run_for, Progress, Start, SyncDeps, SyncError, SyncPorts,
+};
 use crate::domain::alert::{Notice, RunSummary};
 use crate::domain::sync_run::{SyncRun, Trigger};
 use crate::domain::time::parse_rfc3339_millis;
@@ -13,9 +15,10 @@ use crate::domain::TenantId;
 use crate::messages::NoticeMessage;
 use crate::messages::{EraseShop, PlanRequest, RunMessage, RunsWork};
 use crate::ports::maintenance::MAINTENANCE;
+use crate::ports::RunLog as _;
 use crate::ports::{
-    EntityIndex, MessageQueue, OutgoingMessage, PortError, PosSource, RunStore, TenantDirectory,
-    TenantRoster, TenantSettings, TokenStore,
+    MessageQueue, OutgoingMessage, PortError, RunStore, TenantDirectory, TenantRoster,
+    TenantSettings,
 };
 use crate::{Classified, ErrorClass};
 use serde::Serialize;
@@ -96,14 +99,12 @@ pub struct SweepReport {
 /// the work went to the runs DLQ) stay `running` with no progress: every run
 /// without progress for `stuck_after` is failed with TIMEOUT_ERROR and
 /// reported. On a schedule, so nobody has to start the next run to find them.
-pub async fn sweep<P, R, Q, K, I, D>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn sweep<Deps: SyncDeps, D>(
+    ports: &SyncPorts<'_, Deps>,
     tenants: &D,
     now: i64,
 ) -> Result<SweepReport, SyncError>
 where
-    R: RunStore,
-    Q: MessageQueue,
     D: TenantRoster,
 {
     let stuck_after = ports.policy.stuck_after.as_millis() as i64;
@@ -127,18 +128,13 @@ where
 /// is on, the schedule's runs are not started (each listed in
 /// `not_started`), a run asked for by hand is refused, and a source's pull
 /// (a webhook) still runs: it only brings data in.
-pub async fn plan<P, R, Q, K, I, D>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn plan<Deps: SyncDeps, D>(
+    ports: &SyncPorts<'_, Deps>,
     tenants: &D,
     request: &PlanRequest,
     now: impl Fn() -> i64,
 ) -> Result<PlanReport, SyncError>
 where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
     D: TenantRoster + TenantDirectory,
 {
     let tenants: Vec<(String, Vec<PosConnection>)> = match &request.tenant_id {
@@ -206,14 +202,12 @@ async fn sources_of<D: TenantDirectory>(
 }
 
 /// Every active tenant; those that want one also get yesterday's report.
-async fn scheduled_tenants<P, R, Q, K, I, D>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn scheduled_tenants<Deps: SyncDeps, D>(
+    ports: &SyncPorts<'_, Deps>,
     tenants: &D,
     now: i64,
 ) -> Result<Vec<TenantSettings>, SyncError>
 where
-    R: RunStore,
-    Q: MessageQueue,
     D: TenantRoster,
 {
     let all = tenants.active().await?;
@@ -225,22 +219,15 @@ where
     Ok(all)
 }
 
-async fn start_and_queue<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn start_and_queue<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     tenant: &str,
     pos: &PosConnection,
     data_type: DataType,
     trigger: Trigger,
     force: bool,
     now: i64,
-) -> PlanOutcome
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> PlanOutcome {
     match start_run_for(ports, tenant, Some(pos), data_type, trigger, force, now).await {
         Ok(Start::Started(run)) => {
             match queue_run(ports.work, &RunMessage::new(tenant, data_type, &run.run_id)).await {
@@ -313,19 +300,14 @@ pub async fn queue_run<Q: MessageQueue>(queue: &Q, message: &RunMessage) -> Resu
 
 /// Handles one runs-queue message: a plan, a shop erasure, or work on a run
 /// until it is done or `remaining` runs low. Returns what it did.
-pub async fn handle_work<P, R, Q, K, I, D>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+pub async fn handle_work<Deps: SyncDeps, D>(
+    ports: &SyncPorts<'_, Deps>,
     tenants: &D,
     body: &str,
     remaining: impl Fn() -> Duration,
     now: impl Fn() -> i64 + Copy,
 ) -> Result<String, SyncError>
 where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
     D: TenantRoster + TenantDirectory,
 {
     let work = RunsWork::parse(body).map_err(|e| SyncError::UnreadableWork(e.to_string()))?;
@@ -357,19 +339,12 @@ where
     }
 }
 
-async fn work_on_run<P, R, Q, K, I>(
-    ports: &SyncPorts<'_, P, R, Q, K, I>,
+async fn work_on_run<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     message: &RunMessage,
     remaining: impl Fn() -> Duration,
     now: impl Fn() -> i64 + Copy,
-) -> Result<String, SyncError>
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Result<String, SyncError> {
     let Some(run) = ports
         .runs
         .load(&message.tenant_id, message.data_type, &message.run_id)

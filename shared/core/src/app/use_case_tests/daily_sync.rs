@@ -58,7 +58,16 @@ impl Sync {
 
     fn ports(
         &self,
-    ) -> SyncPorts<'_, FakePosSource, FakeRunStore, FakeQueue, FakeSecrets, FakeItemStore> {
+    ) -> SyncPorts<
+        '_,
+        (
+            FakePosSource,
+            FakeRunStore,
+            FakeQueue,
+            FakeSecrets,
+            FakeItemStore,
+        ),
+    > {
         SyncPorts {
             source: &self.source,
             runs: &self.runs,
