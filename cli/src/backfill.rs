@@ -38,7 +38,7 @@ where
         synchub_core::domain::time::parse_rfc3339_millis(since)
             .map_err(|rule| format!("--since {since:?}: {rule}"))?;
     }
-    let ports = CustomerPorts {
+    let ports: CustomerPorts<(_, _, _)> = CustomerPorts {
         targets,
         ledger,
         tenants,

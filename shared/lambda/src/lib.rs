@@ -31,6 +31,17 @@ use synchub_core::app::ingest::{IngestPorts, ProviderPorts};
 use synchub_core::app::notify::{AlertPolicy, NotifyPorts};
 use synchub_core::ports::maintenance::Maintenance;
 
+/// The worker's ports as deployed: the items and audit tables, the
+/// tenants, the dead-letter queue, the storefront and the customer targets.
+pub type LiveApply = (
+    DynamoItemStore,
+    DynamoAuditLog,
+    DynamoTenantDirectory,
+    SqsQueue,
+    HttpStorefront,
+    HttpCustomerTargets<SsmSecretStore>,
+);
+
 /// The daily sync's ports as deployed: Square and the connectors, the runs
 /// table, SQS, SSM and the items table.
 pub type LiveSync = (
@@ -156,7 +167,7 @@ impl Ingest {
         }
     }
 
-    pub fn ports(&self) -> IngestPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue> {
+    pub fn ports(&self) -> IngestPorts<'_, (SsmSecretStore, DynamoTenantDirectory, SqsQueue)> {
         IngestPorts {
             secrets: &self.secrets,
             tenants: &self.tenants,
@@ -166,7 +177,15 @@ impl Ingest {
 
     pub fn provider_ports(
         &self,
-    ) -> ProviderPorts<'_, SsmSecretStore, DynamoTenantDirectory, SqsQueue, DynamoAuditLog> {
+    ) -> ProviderPorts<
+        '_,
+        (
+            SsmSecretStore,
+            DynamoTenantDirectory,
+            SqsQueue,
+            DynamoAuditLog,
+        ),
+    > {
         ProviderPorts {
             secrets: &self.secrets,
             tenants: &self.tenants,
@@ -244,32 +263,11 @@ impl Worker {
 
     /// The ports with the maintenance switch off; a batch from the queue
     /// gets [`Worker::ports_with`] the switch as read (see `sqs.rs`).
-    pub fn ports(
-        &self,
-    ) -> ApplyPorts<
-        '_,
-        DynamoItemStore,
-        DynamoAuditLog,
-        DynamoTenantDirectory,
-        SqsQueue,
-        HttpStorefront,
-        HttpCustomerTargets<SsmSecretStore>,
-    > {
+    pub fn ports(&self) -> ApplyPorts<'_, LiveApply> {
         self.ports_with(Maintenance::Off)
     }
 
-    pub fn ports_with(
-        &self,
-        maintenance: Maintenance,
-    ) -> ApplyPorts<
-        '_,
-        DynamoItemStore,
-        DynamoAuditLog,
-        DynamoTenantDirectory,
-        SqsQueue,
-        HttpStorefront,
-        HttpCustomerTargets<SsmSecretStore>,
-    > {
+    pub fn ports_with(&self, maintenance: Maintenance) -> ApplyPorts<'_, LiveApply> {
         ApplyPorts {
             items: &self.items,
             audit: &self.audit,
@@ -319,7 +317,7 @@ impl Notifier {
 
     pub fn ports(
         &self,
-    ) -> NotifyPorts<'_, DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue> {
+    ) -> NotifyPorts<'_, (DynamoAlertStore, SesMailer, DynamoTenantDirectory, SqsQueue)> {
         NotifyPorts {
             store: &self.store,
             mailer: &self.mailer,

@@ -60,7 +60,7 @@ async fn one_flow() {
         ..tenant_settings(TENANT)
     }]);
     let queue = FakeQueue::new();
-    let ingest = IngestPorts {
+    let ingest: IngestPorts<(_, _, _)> = IngestPorts {
         secrets: &secrets,
         tenants: &tenants,
         queue: &queue,
@@ -108,7 +108,7 @@ async fn one_flow() {
     });
     let (items, audit, dlq) = (FakeItemStore::new(), FakeAuditLog::new(), FakeQueue::new());
     let (storefront, targets) = (FakeStorefront::new(), FakeCustomerTargets::new());
-    let worker = ApplyPorts {
+    let worker: ApplyPorts<(_, _, _, _, _, _)> = ApplyPorts {
         items: &items,
         audit: &audit,
         tenants: &tenants,

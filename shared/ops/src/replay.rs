@@ -86,11 +86,33 @@ pub struct ReplayItem {
 }
 
 /// Everything a replay reads and the queue it sends to.
-pub struct ReplayPorts<'a, J, S, D, Q> {
-    pub journal: &'a J,
-    pub stored: &'a S,
-    pub dead_letters: &'a D,
-    pub queue: &'a Q,
+/// The kinds of port a replay reads and sends with, as one bound.
+pub trait ReplayDeps {
+    type Journal: DeliveryJournal;
+    type Stored: StoredVersions;
+    type DeadLetters: DeadLetters;
+    type Queue: MessageQueue;
+}
+
+/// Any ports of the right kinds, in this order, are these.
+impl<J, S, D, Q> ReplayDeps for (J, S, D, Q)
+where
+    J: DeliveryJournal,
+    S: StoredVersions,
+    D: DeadLetters,
+    Q: MessageQueue,
+{
+    type Journal = J;
+    type Stored = S;
+    type DeadLetters = D;
+    type Queue = Q;
+}
+
+pub struct ReplayPorts<'a, Deps: ReplayDeps> {
+    pub journal: &'a Deps::Journal,
+    pub stored: &'a Deps::Stored,
+    pub dead_letters: &'a Deps::DeadLetters,
+    pub queue: &'a Deps::Queue,
 }
 
 /// One line of a replay and, when it can be sent, its message.
@@ -98,19 +120,13 @@ type Planned = (ReplayItem, Option<OutgoingMessage>);
 
 /// Replays one tenant's window; `progress(done, total)` follows the long
 /// parts (hours read, then messages sent).
-pub async fn replay<J, S, D, Q>(
-    ports: &ReplayPorts<'_, J, S, D, Q>,
+pub async fn replay<Deps: ReplayDeps>(
+    ports: &ReplayPorts<'_, Deps>,
     tenant: &TenantId,
     request: &ReplayRequest,
     now_millis: i64,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<ReplayReport, OpsError>
-where
-    J: DeliveryJournal,
-    S: StoredVersions,
-    D: DeadLetters,
-    Q: MessageQueue,
-{
+) -> Result<ReplayReport, OpsError> {
     let (since, until) = window(&request.since, &request.until)?;
     let hours = hours_between(&since, &until)?;
     let hours = if request.error_class.is_some() {
@@ -267,17 +283,13 @@ async fn dead_letter_plan<D: DeadLetters>(
 }
 
 /// Sends the plan ten messages at a time; marks replayed dead letters.
-async fn send<J, S, D, Q>(
-    ports: &ReplayPorts<'_, J, S, D, Q>,
+async fn send<Deps: ReplayDeps>(
+    ports: &ReplayPorts<'_, Deps>,
     dead: &[Failure],
     plan: Vec<Planned>,
     report: &mut ReplayReport,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<(), PortError>
-where
-    D: DeadLetters,
-    Q: MessageQueue,
-{
+) -> Result<(), PortError> {
     let total = plan.iter().filter(|(_, m)| m.is_some()).count() as u64;
     let (mut with, without): (Vec<_>, Vec<_>) = plan.into_iter().partition(|(_, m)| m.is_some());
     for chunk in with.chunks_mut(10) {

@@ -65,10 +65,29 @@ pub fn idempotency_key(tenant: &TenantId, customer: &str, event_id: &str) -> Str
     digest.iter().take(20).map(|b| format!("{b:02x}")).collect()
 }
 
-pub struct CustomerPorts<'a, X, L, T> {
-    pub targets: &'a X,
-    pub ledger: &'a L,
-    pub tenants: &'a T,
+/// The kinds of port customer sync runs on, as one bound.
+pub trait CustomerDeps {
+    type Targets: CustomerTargets;
+    type Ledger: CustomerLedger;
+    type Tenants: TenantDirectory;
+}
+
+/// Any ports of the right kinds, in this order, are these.
+impl<X, L, T> CustomerDeps for (X, L, T)
+where
+    X: CustomerTargets,
+    L: CustomerLedger,
+    T: TenantDirectory,
+{
+    type Targets = X;
+    type Ledger = L;
+    type Tenants = T;
+}
+
+pub struct CustomerPorts<'a, Deps: CustomerDeps> {
+    pub targets: &'a Deps::Targets,
+    pub ledger: &'a Deps::Ledger,
+    pub tenants: &'a Deps::Tenants,
     /// The deploy-time switches, and `CANARY_TENANTS` (tenant overrides are
     /// read with the tenant's settings).
     pub flags: TargetFlags,
@@ -95,15 +114,10 @@ pub struct CustomerChange<'a> {
 /// Sends an applied customer change to the POS and the CRM (concurrently, so
 /// a slow or failing POS never holds up the CRM), records the results on the
 /// master record and returns them for the delivery's audit row.
-pub async fn sync_customer<X, L, T>(
-    ports: &CustomerPorts<'_, X, L, T>,
+pub async fn sync_customer<Deps: CustomerDeps>(
+    ports: &CustomerPorts<'_, Deps>,
     change: &CustomerChange<'_>,
-) -> Vec<(&'static str, TargetStatus)>
-where
-    X: CustomerTargets,
-    L: CustomerLedger,
-    T: TenantDirectory,
-{
+) -> Vec<(&'static str, TargetStatus)> {
     let registration = change.topic.is_some_and(is_registration);
     let (disabled, flags) = match ports.tenants.settings(change.tenant).await {
         Ok(Some(settings)) => (
@@ -258,18 +272,13 @@ pub enum BackfillError {
 /// Re-sends exactly the customers whose `target` status is skipped or failed,
 /// each once, with the record's current state; safe to run twice (a success
 /// is recorded, and the POS idempotency key is derived from the event).
-pub async fn backfill<X, L, T>(
-    ports: &CustomerPorts<'_, X, L, T>,
+pub async fn backfill<Deps: CustomerDeps>(
+    ports: &CustomerPorts<'_, Deps>,
     tenant: &TenantId,
     target: Target,
     since: Option<&str>,
     dry_run: bool,
-) -> Result<Vec<BackfillItem>, BackfillError>
-where
-    X: CustomerTargets,
-    L: CustomerLedger,
-    T: TenantDirectory,
-{
+) -> Result<Vec<BackfillItem>, BackfillError> {
     if target == Target::Storefront {
         return Err(BackfillError::NotBackfillable(target));
     }
@@ -304,16 +313,12 @@ where
 }
 
 /// Sends one customer's current state to the target again and records how it went.
-async fn resend<X, L, T>(
-    ports: &CustomerPorts<'_, X, L, T>,
+async fn resend<Deps: CustomerDeps>(
+    ports: &CustomerPorts<'_, Deps>,
     tenant: &TenantId,
     target: Target,
     record: &CustomerRecord,
-) -> TargetStatus
-where
-    X: CustomerTargets,
-    L: CustomerLedger,
-{
+) -> TargetStatus {
     let key = idempotency_key(tenant, &record.profile.id, &record.event_id);
     let action = TargetAction::Upsert {
         pos_id: record.square_customer_id.as_deref(),

@@ -111,22 +111,36 @@ impl Accepted {
 }
 
 /// The ports ingest needs.
-pub struct IngestPorts<'a, S, T, Q> {
-    pub secrets: &'a S,
-    pub tenants: &'a T,
-    pub queue: &'a Q,
+/// The kinds of port the supplier route runs on, as one bound.
+pub trait IngestDeps {
+    type Secrets: SecretStore;
+    type Tenants: TenantDirectory;
+    type Queue: MessageQueue;
 }
 
-/// Authenticates, validates and enqueues one supplier webhook.
-pub async fn ingest_supplier_webhook<S, T, Q>(
-    ports: &IngestPorts<'_, S, T, Q>,
-    request: WebhookRequest<'_>,
-) -> WebhookOutcome
+/// Any ports of the right kinds, in this order, are these.
+impl<S, T, Q> IngestDeps for (S, T, Q)
 where
     S: SecretStore,
     T: TenantDirectory,
     Q: MessageQueue,
 {
+    type Secrets = S;
+    type Tenants = T;
+    type Queue = Q;
+}
+
+pub struct IngestPorts<'a, Deps: IngestDeps> {
+    pub secrets: &'a Deps::Secrets,
+    pub tenants: &'a Deps::Tenants,
+    pub queue: &'a Deps::Queue,
+}
+
+/// Authenticates, validates and enqueues one supplier webhook.
+pub async fn ingest_supplier_webhook<Deps: IngestDeps>(
+    ports: &IngestPorts<'_, Deps>,
+    request: WebhookRequest<'_>,
+) -> WebhookOutcome {
     let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
     let span = tracing::info_span!("webhook", correlation_id = %correlation_id);
     let result = accept(ports, &request, &correlation_id)
@@ -200,16 +214,11 @@ fn settle(
     }
 }
 
-async fn accept<S, T, Q>(
-    ports: &IngestPorts<'_, S, T, Q>,
+async fn accept<Deps: IngestDeps>(
+    ports: &IngestPorts<'_, Deps>,
     request: &WebhookRequest<'_>,
     correlation_id: &str,
-) -> Result<(String, String), IngestError>
-where
-    S: SecretStore,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<(String, String), IngestError> {
     if request.body.len() > MAX_BODY_BYTES {
         return Err(IngestError::TooLarge);
     }
@@ -272,15 +281,37 @@ pub struct ProviderRequest<'a> {
 }
 
 /// The ports the provider routes need beyond the supplier route's.
-pub struct ProviderPorts<'a, S, T, Q, A> {
-    pub secrets: &'a S,
-    pub tenants: &'a T,
-    pub queue: &'a Q,
+/// The kinds of port the provider routes run on, as one bound.
+pub trait ProviderDeps {
+    type Secrets: SecretStore;
+    type Tenants: TenantDirectory;
+    type Queue: MessageQueue;
+    type Audit: AuditLog;
+}
+
+/// Any ports of the right kinds, in this order, are these.
+impl<S, T, Q, A> ProviderDeps for (S, T, Q, A)
+where
+    S: SecretStore,
+    T: TenantDirectory,
+    Q: MessageQueue,
+    A: AuditLog,
+{
+    type Secrets = S;
+    type Tenants = T;
+    type Queue = Q;
+    type Audit = A;
+}
+
+pub struct ProviderPorts<'a, Deps: ProviderDeps> {
+    pub secrets: &'a Deps::Secrets,
+    pub tenants: &'a Deps::Tenants,
+    pub queue: &'a Deps::Queue,
     /// The daily sync's work queue: `catalog.version.updated` asks for a pull.
-    pub pulls: &'a Q,
+    pub pulls: &'a Deps::Queue,
     /// Events with nothing to apply (unsupported topics, data requests) are
     /// recorded here at once.
-    pub audit: &'a A,
+    pub audit: &'a Deps::Audit,
     pub audit_ttl: std::time::Duration,
 }
 
@@ -288,16 +319,10 @@ pub struct ProviderPorts<'a, S, T, Q, A> {
 /// normalizes it and enqueues its changes; answers 202 only once they are
 /// on the queue. Providers retry anything but 2xx, so an unsupported topic
 /// is accepted and recorded as ignored, never refused.
-pub async fn ingest_provider_webhook<S, T, Q, A>(
-    ports: &ProviderPorts<'_, S, T, Q, A>,
+pub async fn ingest_provider_webhook<Deps: ProviderDeps>(
+    ports: &ProviderPorts<'_, Deps>,
     request: ProviderRequest<'_>,
-) -> WebhookOutcome
-where
-    S: SecretStore,
-    T: TenantDirectory,
-    Q: MessageQueue,
-    A: AuditLog,
-{
+) -> WebhookOutcome {
     let (tenant_label, correlation_id) = label_and_correlation(request.tenant, request.now_millis);
     let span = tracing::info_span!("webhook", correlation_id = %correlation_id);
     let result = accept_provider(ports, &request, &correlation_id)
@@ -316,17 +341,11 @@ where
     )
 }
 
-async fn accept_provider<S, T, Q, A>(
-    ports: &ProviderPorts<'_, S, T, Q, A>,
+async fn accept_provider<Deps: ProviderDeps>(
+    ports: &ProviderPorts<'_, Deps>,
     request: &ProviderRequest<'_>,
     correlation_id: &str,
-) -> Result<(InboundEvent, String), IngestError>
-where
-    S: SecretStore,
-    T: TenantDirectory,
-    Q: MessageQueue,
-    A: AuditLog,
-{
+) -> Result<(InboundEvent, String), IngestError> {
     let tenant = authenticate_provider(ports.secrets, ports.tenants, request).await?;
     let event = parse_provider_event(request)?;
     let what = match &event.inbound {

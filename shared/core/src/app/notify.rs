@@ -30,6 +30,7 @@ use crate::ports::{
     AlertClaim, AlertStore, Email, Mailer, MessageQueue, OutgoingMessage, TenantDirectory,
     TenantSettings,
 };
+use crate::ports::{AlertLedger as _, FailureLog as _, SummaryLedger as _};
 use crate::Classified;
 use crate::ErrorClass;
 use std::collections::HashMap;
@@ -74,12 +75,34 @@ pub struct AlertPolicy {
     pub default_recipient: String,
 }
 
-pub struct NotifyPorts<'a, S, M, T, Q> {
-    pub store: &'a S,
-    pub mailer: &'a M,
-    pub tenants: &'a T,
+/// The kinds of port the failure notifier runs on, as one bound.
+pub trait NotifyDeps {
+    type Store: AlertStore;
+    type Mailer: Mailer;
+    type Tenants: TenantDirectory;
+    type Notices: MessageQueue;
+}
+
+/// Any ports of the right kinds, in this order, are these.
+impl<S, M, T, Q> NotifyDeps for (S, M, T, Q)
+where
+    S: AlertStore,
+    M: Mailer,
+    T: TenantDirectory,
+    Q: MessageQueue,
+{
+    type Store = S;
+    type Mailer = M;
+    type Tenants = T;
+    type Notices = Q;
+}
+
+pub struct NotifyPorts<'a, Deps: NotifyDeps> {
+    pub store: &'a Deps::Store,
+    pub mailer: &'a Deps::Mailer,
+    pub tenants: &'a Deps::Tenants,
     /// The notifications queue, for delayed `flush` notices.
-    pub notices: &'a Q,
+    pub notices: &'a Deps::Notices,
     pub policy: &'a AlertPolicy,
 }
 
@@ -114,17 +137,11 @@ pub type NoticeReport = BatchReport<String>;
 
 /// Handles one batch at time `now` (Unix millis; injectable for tests).
 /// Never fails as a whole: a record whose work failed is handed back to SQS.
-pub async fn notify_batch<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+pub async fn notify_batch<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     records: &[Incoming],
     now: i64,
-) -> NoticeReport
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> NoticeReport {
     let mut report = NoticeReport::default();
     for record in records {
         let id = record.message_id().to_owned();
@@ -142,17 +159,11 @@ where
     report
 }
 
-async fn handle<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn handle<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     record: &Incoming,
     now: i64,
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     match work_of(record)? {
         Work::Record(failure) => record_failure(ports, &failure, now).await,
         Work::Flush {
@@ -198,17 +209,11 @@ fn work_of(record: &Incoming) -> Result<Work, NotifyError> {
 
 /// Keeps and counts a failure (once, however often it is delivered), then
 /// emails about it if one is due.
-async fn record_failure<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn record_failure<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     failure: &Failure,
     now: i64,
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     let new = ports.store.record(failure).await?;
     if new {
         ::metrics::counter!("FailuresRecorded").increment(1);
@@ -227,18 +232,12 @@ where
 
 /// Sends the email for (tenant, class) if one is due, or makes sure a digest
 /// will follow when the window ends.
-async fn try_email<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn try_email<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     tenant: &str,
     class: ErrorClass,
     now: i64,
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     let window = ports.policy.window_millis;
     let state = match ports
         .store
@@ -271,16 +270,12 @@ where
 }
 
 /// Not yet: makes sure a digest is scheduled for the window's end.
-async fn await_digest<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn await_digest<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     state: &AlertState,
     class: ErrorClass,
     now: i64,
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     let tenant = state.tenant_id.as_str();
     let due = state
         .window_end(ports.policy.window_millis)
@@ -302,17 +297,11 @@ where
     ))
 }
 
-async fn send<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn send<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     state: &AlertState,
     now: i64,
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     let class = ErrorClass::parse(&state.error_class).unwrap_or(ErrorClass::UnknownError);
     let settings = match TenantId::parse(&state.tenant_id) {
         Ok(tenant) if state.tenant_id != UNKNOWN_TENANT => ports.tenants.settings(&tenant).await?,
@@ -371,18 +360,12 @@ fn alert_email(
 
 /// The daily success report: one email per (tenant, day), however often the
 /// notice is delivered.
-async fn send_summary<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn send_summary<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     tenant: &str,
     day: &str,
     runs: &[RunSummary],
-) -> Result<String, NotifyError>
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
+) -> Result<String, NotifyError> {
     let tenant_id = TenantId::parse(tenant)?;
     let Some(settings) = ports.tenants.settings(&tenant_id).await? else {
         return Ok("summary for an unknown tenant dropped".into());
@@ -428,16 +411,13 @@ where
     }
 }
 
-async fn schedule_flush<S, M, T, Q>(
-    ports: &NotifyPorts<'_, S, M, T, Q>,
+async fn schedule_flush<Deps: NotifyDeps>(
+    ports: &NotifyPorts<'_, Deps>,
     tenant: &str,
     class: ErrorClass,
     due: i64,
     now: i64,
-) -> Result<(), PortError>
-where
-    Q: MessageQueue,
-{
+) -> Result<(), PortError> {
     let notice = Notice::Flush {
         tenant_id: tenant.to_owned(),
         error_class: class,

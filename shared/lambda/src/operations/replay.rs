@@ -15,7 +15,7 @@ impl Api {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ReplayReport, OpsError> {
         self.known_tenant(tenant).await?;
-        let ports = ReplayPorts {
+        let ports: ReplayPorts<(_, _, _, _)> = ReplayPorts {
             journal: &self.audit,
             stored: &self.sync.index,
             dead_letters: &self.failures,

@@ -85,14 +85,42 @@ impl<O> BatchReport<O> {
     }
 }
 
-pub struct ApplyPorts<'a, I, A, T, D, P, X> {
-    pub items: &'a I,
-    pub audit: &'a A,
-    pub tenants: &'a T,
-    pub dead_letters: &'a D,
-    pub storefront: &'a P,
+/// The kinds of port the worker applies a batch with, as one bound.
+pub trait ApplyDeps {
+    type Items: ItemStore + CustomerLedger;
+    type Audit: AuditLog;
+    type Tenants: TenantDirectory;
+    type DeadLetters: MessageQueue;
+    type Storefront: StorefrontPublisher;
+    type Targets: CustomerTargets;
+}
+
+/// Any ports of the right kinds, in this order, are these.
+impl<I, A, T, D, P, X> ApplyDeps for (I, A, T, D, P, X)
+where
+    I: ItemStore + CustomerLedger,
+    A: AuditLog,
+    T: TenantDirectory,
+    D: MessageQueue,
+    P: StorefrontPublisher,
+    X: CustomerTargets,
+{
+    type Items = I;
+    type Audit = A;
+    type Tenants = T;
+    type DeadLetters = D;
+    type Storefront = P;
+    type Targets = X;
+}
+
+pub struct ApplyPorts<'a, Deps: ApplyDeps> {
+    pub items: &'a Deps::Items,
+    pub audit: &'a Deps::Audit,
+    pub tenants: &'a Deps::Tenants,
+    pub dead_letters: &'a Deps::DeadLetters,
+    pub storefront: &'a Deps::Storefront,
     /// The customer targets (POS, CRM) and their deploy-time switches.
-    pub targets: &'a X,
+    pub targets: &'a Deps::Targets,
     pub flags: TargetFlags,
     /// `CANARY_TENANTS`: tenants whose flags are on unless they override them.
     pub canary_tenants: &'a [String],
@@ -128,18 +156,10 @@ pub fn entity_of(body: &str) -> Result<crate::domain::EntityKey, String> {
 }
 
 /// Applies one batch. Never fails as a whole: each record gets its own verdict.
-pub async fn apply_batch<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+pub async fn apply_batch<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     deliveries: &[Delivery],
-) -> BatchReport
-where
-    I: ItemStore + CustomerLedger,
-    A: AuditLog,
-    T: TenantDirectory,
-    D: MessageQueue,
-    P: StorefrontPublisher,
-    X: CustomerTargets,
-{
+) -> BatchReport {
     let now = now_millis();
     let mut report = BatchReport::default();
     let mut fresh = Vec::new();
@@ -197,16 +217,11 @@ where
 
 /// Redelivery: if this record's row exists, only retry what failed (a publish).
 /// `Ok(None)` means the record was never recorded and must be applied.
-async fn resume<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn resume<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     p: &Parsed<'_>,
     report: &mut BatchReport,
-) -> Result<Option<AuditOutcome>, PortError>
-where
-    A: AuditLog,
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-{
+) -> Result<Option<AuditOutcome>, PortError> {
     let pk = p.change.key.audit_partition();
     let sk = AuditRow::sort_key(
         Some(p.change.version.event_id.as_str()),
@@ -252,17 +267,12 @@ where
 
 type TargetResults = Vec<(&'static str, TargetStatus)>;
 
-async fn apply_changes<'d, I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn apply_changes<'d, Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     parsed: &[Parsed<'d>],
     rows: &mut Vec<(AuditRow, &'d Delivery, bool)>,
     report: &mut BatchReport,
-) where
-    I: ItemStore + CustomerLedger,
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-    X: CustomerTargets,
-{
+) {
     let claims: Vec<Claim> = parsed
         .iter()
         .map(|p| Claim {
@@ -311,18 +321,12 @@ async fn apply_changes<'d, I, A, T, D, P, X>(
 
 /// Writes the entity's newest delivery with the ordering rule, then, if it
 /// was applied, sends it on to its targets.
-async fn write_winner<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn write_winner<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     winner: &Parsed<'_>,
     plan: &EntityPlan,
     claims: &[Claim],
-) -> Result<(WriteResult, TargetResults), PortError>
-where
-    I: ItemStore + CustomerLedger,
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-    X: CustomerTargets,
-{
+) -> Result<(WriteResult, TargetResults), PortError> {
     let write = ports
         .items
         .put_if_newer(
@@ -353,27 +357,22 @@ fn republishes(winner: &Parsed<'_>, write: &WriteResult) -> bool {
     asked && matches!(write, WriteResult::NotNewer(s) if s.version == winner.change.version)
 }
 
-async fn send_to_targets<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn send_to_targets<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     winner: &Parsed<'_>,
     write: &WriteResult,
-) -> TargetResults
-where
-    I: ItemStore + CustomerLedger,
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-    X: CustomerTargets,
-{
+) -> TargetResults {
     if let Some(customer) = customer_to_sync(winner, matches!(write, WriteResult::NotNewer(_))) {
         // Customers go to the POS and the CRM, never to the storefront cache.
-        let customer_ports = CustomerPorts {
-            targets: ports.targets,
-            ledger: ports.items,
-            tenants: ports.tenants,
-            flags: ports.flags,
-            canary_tenants: ports.canary_tenants,
-            maintenance: ports.maintenance,
-        };
+        let customer_ports: CustomerPorts<(Deps::Targets, Deps::Items, Deps::Tenants)> =
+            CustomerPorts {
+                targets: ports.targets,
+                ledger: ports.items,
+                tenants: ports.tenants,
+                flags: ports.flags,
+                canary_tenants: ports.canary_tenants,
+                maintenance: ports.maintenance,
+            };
         // Boxed: the customer path is deep, and nested in every caller's future.
         return Box::pin(sync_customer(&customer_ports, &customer)).await;
     }
@@ -409,15 +408,11 @@ fn customer_to_sync<'p>(p: &'p Parsed<'_>, resumed: bool) -> Option<CustomerChan
     })
 }
 
-async fn publish_applied<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn publish_applied<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     winner: &Parsed<'_>,
     revision: i64,
-) -> TargetStatus
-where
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-{
+) -> TargetStatus {
     let notice = CacheBust {
         tenant_id: winner.change.key.tenant.to_string(),
         kind: winner.change.key.kind.as_str(),
@@ -432,14 +427,10 @@ where
 
 /// Publishes if the tenant has a storefront and has not switched it off.
 /// A failure is a status for the audit, never a rollback of the applied state.
-async fn publish<I, A, T, D, P, X>(
-    ports: &ApplyPorts<'_, I, A, T, D, P, X>,
+async fn publish<Deps: ApplyDeps>(
+    ports: &ApplyPorts<'_, Deps>,
     notice: &CacheBust,
-) -> TargetStatus
-where
-    T: TenantDirectory,
-    P: StorefrontPublisher,
-{
+) -> TargetStatus {
     let tenant = TenantId::parse(&notice.tenant_id).expect("tenant ids in notices are validated");
     let settings = match ports.tenants.settings(&tenant).await {
         Ok(s) => s,

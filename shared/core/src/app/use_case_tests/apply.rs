@@ -52,7 +52,7 @@ impl Worker {
     }
 
     pub(super) async fn apply(&self, deliveries: &[Delivery]) -> BatchReport {
-        let ports = ApplyPorts {
+        let ports: ApplyPorts<(_, _, _, _, _, _)> = ApplyPorts {
             items: &self.items,
             audit: &self.audit,
             tenants: &self.tenants,

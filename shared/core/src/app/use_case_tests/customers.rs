@@ -235,7 +235,7 @@ async fn a_switched_off_target_is_skipped_and_backfill_sends_exactly_what_it_mis
         TargetState::Skipped("disabled".into())
     );
 
-    let ports = CustomerPorts {
+    let ports: CustomerPorts<(_, _, _)> = CustomerPorts {
         targets: &w.targets,
         ledger: &w.items,
         tenants: &w.tenants,

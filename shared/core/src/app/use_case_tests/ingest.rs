@@ -53,7 +53,7 @@ impl Ingest {
             body,
             now_millis: NOW_MILLIS,
         };
-        let ports = IngestPorts {
+        let ports: IngestPorts<(_, _, _)> = IngestPorts {
             secrets: &self.secrets,
             tenants: &self.tenants,
             queue: &self.queue,
@@ -211,7 +211,7 @@ async fn a_stale_timestamp_is_refused_before_any_lookup() {
         WebhookSecret::parse(SECRET)
             .unwrap()
             .sign(WEBHOOK_ID, NOW_MILLIS / 1000 - 3_600, &body);
-    let ports = IngestPorts {
+    let ports: IngestPorts<(_, _, _)> = IngestPorts {
         secrets: &ingest.secrets,
         tenants: &ingest.tenants,
         queue: &ingest.queue,

@@ -18,12 +18,14 @@ use crate::Classified;
 
 type WorkerPorts<'a> = ApplyPorts<
     'a,
-    FakeItemStore,
-    FakeAuditLog,
-    FakeTenants,
-    FakeQueue,
-    FakeStorefront,
-    FakeCustomerTargets,
+    (
+        FakeItemStore,
+        FakeAuditLog,
+        FakeTenants,
+        FakeQueue,
+        FakeStorefront,
+        FakeCustomerTargets,
+    ),
 >;
 
 /// The worker's ports with the switch as read for the batch.
@@ -128,7 +130,7 @@ async fn a_registration_is_held_back_from_pos_and_crm_and_backfilled_once_mainte
         "the ledger backfill reads"
     );
 
-    let ports = CustomerPorts {
+    let ports: CustomerPorts<(_, _, _)> = CustomerPorts {
         targets: &w.targets,
         ledger: &w.items,
         tenants: &w.tenants,

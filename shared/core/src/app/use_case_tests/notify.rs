@@ -43,7 +43,7 @@ impl Notifier {
 
     /// Handles one record; its outcome, or `Err` when it is handed back to SQS.
     async fn handle(&self, record: Incoming, now: i64) -> Result<String, ()> {
-        let ports = NotifyPorts {
+        let ports: NotifyPorts<(_, _, _, _)> = NotifyPorts {
             store: &self.store,
             mailer: &self.mailer,
             tenants: &self.tenants,
