@@ -177,16 +177,7 @@ pub async fn dry(
         "data type", "fetched", "new", "changed", "unchanged", "rejected", "would delete"
     );
     for &data_type in data_types {
-        let r = dry_run(
-            &sync.source,
-            &sync.tokens,
-            &sync.index,
-            tenant,
-            data_type,
-            &sync.policy,
-            now_millis(),
-        )
-        .await?;
+        let r = dry_run(&sync.ports(), tenant, data_type, now_millis()).await?;
         out += &format!(
             "{:<11} {:>8} {:>6} {:>8} {:>10} {:>8} {:>13}\n",
             data_type.to_string(),

@@ -113,21 +113,42 @@ pub struct ErrorClassCount {
     pub runs: u64,
 }
 
-/// The metrics over `since`..`until` (RFC 3339) of every active tenant, or
-/// of `tenant` alone (any known tenant, active or not).
-pub async fn metrics<L, R, T>(
-    ledger: &L,
-    runs: &R,
-    tenants: &T,
-    since: &str,
-    until: &str,
-    tenant: Option<&TenantId>,
-) -> Result<MetricsReport, OpsError>
+/// The kinds of port the metrics read, as one bound: the hourly counters,
+/// the runs and the tenants.
+pub trait MetricsDeps {
+    type Ledger: MetricsLedger;
+    type Runs: RunLog;
+    type Tenants: TenantRoster + TenantDirectory;
+}
+
+/// Any counters, run log and tenant roster are the metrics'.
+impl<L, R, T> MetricsDeps for (L, R, T)
 where
     L: MetricsLedger,
     R: RunLog,
     T: TenantRoster + TenantDirectory,
 {
+    type Ledger = L;
+    type Runs = R;
+    type Tenants = T;
+}
+
+/// What the metrics read.
+pub struct MetricsPorts<'a, M: MetricsDeps> {
+    pub ledger: &'a M::Ledger,
+    pub runs: &'a M::Runs,
+    pub tenants: &'a M::Tenants,
+}
+
+/// The metrics over `since`..`until` (RFC 3339) of every active tenant, or
+/// of `tenant` alone (any known tenant, active or not).
+pub async fn metrics<M: MetricsDeps>(
+    ports: &MetricsPorts<'_, M>,
+    since: &str,
+    until: &str,
+    tenant: Option<&TenantId>,
+) -> Result<MetricsReport, OpsError> {
+    let (ledger, runs, tenants) = (ports.ledger, ports.runs, ports.tenants);
     let (since, until) = window(since, until)?;
     let millis = |t: &str| parse_rfc3339_millis(t).map(|(_, ms)| ms).unwrap_or(0);
     let (since_ms, until_ms) = (millis(&since), millis(&until));

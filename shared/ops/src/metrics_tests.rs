@@ -242,16 +242,14 @@ async fn the_fleet_is_the_sum_of_the_active_tenants_within_the_window() {
     let (ledger, runs, tenants) = stores();
     seed(&ledger, &runs).await;
 
-    let report = metrics(
-        &ledger,
-        &runs,
-        &tenants,
-        "2026-12-02T10:00:00Z",
-        "2026-12-02T12:59:59Z",
-        None,
-    )
-    .await
-    .unwrap();
+    let ports: MetricsPorts<(_, _, _)> = MetricsPorts {
+        ledger: &ledger,
+        runs: &runs,
+        tenants: &tenants,
+    };
+    let report = metrics(&ports, "2026-12-02T10:00:00Z", "2026-12-02T12:59:59Z", None)
+        .await
+        .unwrap();
 
     let ids: Vec<&str> = report
         .tenants
@@ -291,9 +289,11 @@ async fn one_tenant_is_asked_alone_and_an_unknown_one_is_an_error() {
         async move {
             let id = TenantId::parse(tenant).unwrap();
             metrics(
-                ledger,
-                runs,
-                tenants,
+                &MetricsPorts::<(_, _, _)> {
+                    ledger,
+                    runs,
+                    tenants,
+                },
                 "2026-12-02T10:00:00Z",
                 "2026-12-02T12:00:00Z",
                 Some(&id),
@@ -321,9 +321,11 @@ async fn one_tenant_is_asked_alone_and_an_unknown_one_is_an_error() {
 async fn a_bad_window_names_its_field() {
     let (ledger, runs, tenants) = stores();
     let e = metrics(
-        &ledger,
-        &runs,
-        &tenants,
+        &MetricsPorts::<(_, _, _)> {
+            ledger: &ledger,
+            runs: &runs,
+            tenants: &tenants,
+        },
         "yesterday",
         "2026-12-02T12:00:00Z",
         None,

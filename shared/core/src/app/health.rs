@@ -69,19 +69,36 @@ pub struct Queues<'a, Q> {
     pub notify_dlq: &'a Q,
 }
 
+/// The kinds of port `health` reads, as one bound: the daily sync's (it
+/// sweeps dead runs first), the queues' depths and the tenants.
+pub trait HealthDeps {
+    type Sync: SyncDeps;
+    type Queue: QueueStats;
+    type Tenants: TenantRoster;
+}
+
+/// Any daily-sync ports, queue statistics and tenant roster are health's.
+impl<Y: SyncDeps, S: QueueStats, T: TenantRoster> HealthDeps for (Y, S, T) {
+    type Sync = Y;
+    type Queue = S;
+    type Tenants = T;
+}
+
+/// What `health` reads.
+pub struct HealthPorts<'a, H: HealthDeps> {
+    pub sync: SyncPorts<'a, H::Sync>,
+    pub queues: Queues<'a, H::Queue>,
+    pub tenants: &'a H::Tenants,
+}
+
 /// Sweeps, then judges. A sweep that cannot finish (it writes runs and
 /// sends notices) is a reason in the answer, not a failed answer.
-pub async fn health<Deps: SyncDeps, S, T>(
-    sync: &SyncPorts<'_, Deps>,
-    queues: &Queues<'_, S>,
-    tenants: &T,
+pub async fn health<H: HealthDeps>(
+    ports: &HealthPorts<'_, H>,
     thresholds: &HealthThresholds,
     now_millis: i64,
-) -> Result<Health, PortError>
-where
-    S: QueueStats,
-    T: TenantRoster,
-{
+) -> Result<Health, PortError> {
+    let (sync, tenants) = (&ports.sync, ports.tenants);
     let mut trouble = Vec::new();
     let swept_runs = match sweep(sync, tenants, now_millis).await {
         Ok(report) => report.failed,
@@ -92,8 +109,7 @@ where
         }
     };
     let maintenance = sync.maintenance.state().await?;
-    let mut checks =
-        queue_and_run_checks(queues, sync.runs, tenants, thresholds, now_millis).await?;
+    let mut checks = queue_and_run_checks(ports, thresholds, now_millis).await?;
     checks.push(Check {
         name: MAINTENANCE_CHECK,
         value: u64::from(maintenance.is_on()),
@@ -112,18 +128,12 @@ where
 /// The maintenance switch's check: 1 while on (never severe: `degraded`).
 pub const MAINTENANCE_CHECK: &str = "maintenance";
 
-async fn queue_and_run_checks<Q, R, T>(
-    queues: &Queues<'_, Q>,
-    runs: &R,
-    tenants: &T,
+async fn queue_and_run_checks<H: HealthDeps>(
+    ports: &HealthPorts<'_, H>,
     thresholds: &HealthThresholds,
     now_millis: i64,
-) -> Result<Vec<Check>, PortError>
-where
-    Q: QueueStats,
-    R: RunLog,
-    T: TenantRoster,
-{
+) -> Result<Vec<Check>, PortError> {
+    let (queues, runs, tenants) = (&ports.queues, ports.sync.runs, ports.tenants);
     let backlog = queues.sync.depth().await?.visible;
     let mut dead = 0;
     for q in [queues.sync_dlq, queues.runs_dlq, queues.notify_dlq] {

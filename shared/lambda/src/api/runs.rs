@@ -170,16 +170,7 @@ pub(super) async fn post_runs(api: &Api, tenant: &TenantId, request: &Request) -
     if asked.dry_run {
         let mut results = Vec::new();
         for &data_type in &data_types {
-            let found = dry_run(
-                &api.sync.source,
-                &api.sync.tokens,
-                &api.sync.index,
-                tenant,
-                data_type,
-                &api.sync.policy,
-                now_millis(),
-            )
-            .await?;
+            let found = dry_run(&api.sync.ports(), tenant, data_type, now_millis()).await?;
             results.push(DryRunLine::new(data_type, found));
         }
         let report = DryRunReport {

@@ -4,6 +4,7 @@
 use super::Api;
 use synchub_core::domain::time::{canonical_time, now_millis};
 use synchub_core::domain::TenantId;
+use synchub_ops::metrics::MetricsPorts;
 use synchub_ops::{self as ops, MetricsReport, OpsError};
 
 /// The last 24 hours, as the gate's window, where `since` or `until` is not given.
@@ -30,7 +31,11 @@ impl Api {
         tenant: Option<&TenantId>,
     ) -> Result<MetricsReport, OpsError> {
         let (since, until) = default_window(since, until);
-        let (runs, tenants) = (&self.sync.runs, &self.sync.tenants);
-        ops::metrics(&self.metrics, runs, tenants, &since, &until, tenant).await
+        let ports: MetricsPorts<(_, _, _)> = MetricsPorts {
+            ledger: &self.metrics,
+            runs: &self.sync.runs,
+            tenants: &self.sync.tenants,
+        };
+        ops::metrics(&ports, &since, &until, tenant).await
     }
 }

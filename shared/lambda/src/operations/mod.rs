@@ -9,6 +9,7 @@ mod replay;
 mod tenants;
 
 use super::Api;
+use synchub_core::app::health::HealthPorts;
 use synchub_core::domain::time::{canonical_time, now_millis};
 use synchub_core::domain::{EntityKey, TenantId};
 use synchub_core::ports::TenantDirectory;
@@ -19,14 +20,17 @@ impl Api {
     /// Sweeps the runs that died quietly first (failing them, with their
     /// notices), then answers; `sweptRuns` names what it failed.
     pub async fn health(&self) -> Result<Health, OpsError> {
-        let queues = Queues {
-            sync: &self.sync.queue,
-            sync_dlq: &self.sync_dlq,
-            runs_dlq: &self.runs_dlq,
-            notify_dlq: &self.notify_dlq,
+        let ports: HealthPorts<'_, (crate::LiveSync, _, _)> = HealthPorts {
+            sync: self.sync.ports(),
+            queues: Queues {
+                sync: &self.sync.queue,
+                sync_dlq: &self.sync_dlq,
+                runs_dlq: &self.runs_dlq,
+                notify_dlq: &self.notify_dlq,
+            },
+            tenants: &self.sync.tenants,
         };
-        let (sync, tenants) = (self.sync.ports(), &self.sync.tenants);
-        Ok(ops::health(&sync, &queues, tenants, &self.thresholds, now_millis()).await?)
+        Ok(ops::health(&ports, &self.thresholds, now_millis()).await?)
     }
 
     pub async fn status(&self, tenant: &TenantId) -> Result<TenantStatus, OpsError> {

@@ -150,12 +150,9 @@ async fn a_complete_full_pull_tombstones_what_square_no_longer_returns_and_a_par
 async fn a_dry_run_reports_changes_and_writes_nothing() {
     let s = setup(data(8), 3).await;
     let report = dry_run(
-        &s.sync.source,
-        &s.sync.tokens,
-        &s.sync.index,
+        &s.sync.ports(),
         &s.tenant_id(),
         DataType::Catalog,
-        &s.sync.policy,
         now_millis(),
     )
     .await
@@ -186,12 +183,9 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
     d.items[0]["version"] = Value::from(99_999);
     s.square.set_data(d);
     let report = dry_run(
-        &s.sync.source,
-        &s.sync.tokens,
-        &s.sync.index,
+        &s.sync.ports(),
         &s.tenant_id(),
         DataType::Catalog,
-        &s.sync.policy,
         now_millis(),
     )
     .await

@@ -476,20 +476,13 @@ async fn finish<Deps: SyncDeps>(
 }
 
 /// Pulls like a run but writes and enqueues nothing: what would change.
-pub async fn dry_run<P, K, I>(
-    source: &P,
-    tokens: &K,
-    index: &I,
+pub async fn dry_run<Deps: SyncDeps>(
+    ports: &SyncPorts<'_, Deps>,
     tenant: &TenantId,
     data_type: DataType,
-    policy: &SyncPolicy,
     now: i64,
-) -> Result<DryRun, SyncError>
-where
-    P: PosSource,
-    K: TokenStore,
-    I: EntityIndex,
-{
+) -> Result<DryRun, SyncError> {
+    let (source, tokens, index, policy) = (ports.source, ports.tokens, ports.index, ports.policy);
     let run = new_run(tenant.as_str(), data_type, Trigger::Manual, now, policy);
     let token = tokens
         .square_token(tenant)

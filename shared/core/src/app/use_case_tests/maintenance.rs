@@ -7,8 +7,8 @@ use super::super::support::{at_minute, delivery, queued, queued_from, supplier_e
 use super::*;
 use crate::app::apply::{apply_batch, ApplyPorts, Delivery, STOREFRONT};
 use crate::app::customers::{backfill, CustomerPorts, Target, TargetFlags, CRM, POS};
-use crate::app::daily_sync::SyncError;
-use crate::app::health::{health, HealthStatus, HealthThresholds, Queues};
+use crate::app::daily_sync::{SyncDeps, SyncError};
+use crate::app::health::{health, HealthPorts, HealthStatus, HealthThresholds, Queues};
 use crate::domain::audit::{AuditOutcome, TargetState};
 use crate::domain::EntityKey;
 use crate::ports::fakes::{FakeAuditLog, FakeCustomerTargets, FakeStorefront};
@@ -259,6 +259,24 @@ impl QueueStats for Depth {
     }
 }
 
+/// Health's ports over the daily sync's, every queue `depth` deep.
+fn health_ports<'a, Y: SyncDeps>(
+    sync: SyncPorts<'a, Y>,
+    depth: &'a Depth,
+    roster: &'a FakeTenants,
+) -> HealthPorts<'a, (Y, Depth, FakeTenants)> {
+    HealthPorts {
+        sync,
+        queues: Queues {
+            sync: depth,
+            sync_dlq: depth,
+            runs_dlq: depth,
+            notify_dlq: depth,
+        },
+        tenants: roster,
+    }
+}
+
 #[tokio::test]
 async fn health_sweeps_a_dead_run_first_names_it_and_is_degraded_while_maintenance_is_on() {
     let s = Sync::new();
@@ -270,21 +288,14 @@ async fn health_sweeps_a_dead_run_first_names_it_and_is_degraded_while_maintenan
     };
     let roster = FakeTenants::new([tenant_settings(TENANT)]);
     let empty = Depth(0);
-    let queues = Queues {
-        sync: &empty,
-        sync_dlq: &empty,
-        runs_dlq: &empty,
-        notify_dlq: &empty,
-    };
     let thresholds = HealthThresholds {
         max_failed_runs: 5,
         ..HealthThresholds::default()
     };
     let now = T0 + 31 * MINUTE;
 
-    let answer = health(&s.ports(), &queues, &roster, &thresholds, now)
-        .await
-        .unwrap();
+    let ports = health_ports(s.ports(), &empty, &roster);
+    let answer = health(&ports, &thresholds, now).await.unwrap();
 
     assert_eq!(answer.swept_runs, vec![dead.run_id.clone()]);
     assert_eq!(answer.status, HealthStatus::Healthy, "{answer:?}");
@@ -307,9 +318,13 @@ async fn health_sweeps_a_dead_run_first_names_it_and_is_degraded_while_maintenan
         maintenance: &Maintenance::On,
         ..s.ports()
     };
-    let answer = health(&on, &queues, &roster, &thresholds, now + MINUTE)
-        .await
-        .unwrap();
+    let answer = health(
+        &health_ports(on, &empty, &roster),
+        &thresholds,
+        now + MINUTE,
+    )
+    .await
+    .unwrap();
     assert!(answer.swept_runs.is_empty(), "swept once");
     assert_eq!(answer.status, HealthStatus::Degraded);
     let check = answer.checks.iter().find(|c| c.name == "maintenance");
