@@ -92,24 +92,14 @@ impl Default for EnsurePolicy {
     }
 }
 
-/// The kinds of port `ensure` runs on, as one bound: the daily sync's,
-/// the tenants and the method statistics.
-pub trait EnsureDeps {
-    type Sync: SyncDeps;
-    type Tenants: TenantDirectory + TenantRoster;
-    type Stats: MethodStats;
-}
-
-/// Any daily-sync ports, tenant directory and statistics are `ensure`'s.
-impl<Y, D, S> EnsureDeps for (Y, D, S)
-where
-    Y: SyncDeps,
-    D: TenantDirectory + TenantRoster,
-    S: MethodStats,
-{
-    type Sync = Y;
-    type Tenants = D;
-    type Stats = S;
+synchub_core::port_kinds! {
+    /// The kinds of port `ensure` runs on, as one bound: the daily sync's,
+    /// the tenants and the method statistics.
+    pub trait EnsureDeps {
+        Sync: SyncDeps,
+        Tenants: TenantDirectory + TenantRoster,
+        Stats: MethodStats,
+    }
 }
 
 pub struct EnsurePorts<'a, E: EnsureDeps> {

@@ -113,24 +113,14 @@ pub struct ErrorClassCount {
     pub runs: u64,
 }
 
-/// The kinds of port the metrics read, as one bound: the hourly counters,
-/// the runs and the tenants.
-pub trait MetricsDeps {
-    type Ledger: MetricsLedger;
-    type Runs: RunLog;
-    type Tenants: TenantRoster + TenantDirectory;
-}
-
-/// Any counters, run log and tenant roster are the metrics'.
-impl<L, R, T> MetricsDeps for (L, R, T)
-where
-    L: MetricsLedger,
-    R: RunLog,
-    T: TenantRoster + TenantDirectory,
-{
-    type Ledger = L;
-    type Runs = R;
-    type Tenants = T;
+synchub_core::port_kinds! {
+    /// The kinds of port the metrics read, as one bound: the hourly counters,
+    /// the runs and the tenants.
+    pub trait MetricsDeps {
+        Ledger: MetricsLedger,
+        Runs: RunLog,
+        Tenants: TenantRoster + TenantDirectory,
+    }
 }
 
 /// What the metrics read.

@@ -85,33 +85,21 @@ pub struct ReplayItem {
     pub action: &'static str,
 }
 
+synchub_core::port_kinds! {
+    /// The kinds of port a replay reads and sends with, as one bound.
+    pub trait ReplayDeps {
+        Journal: DeliveryJournal,
+        Stored: StoredVersions,
+        Letters: DeadLetters,
+        Queue: MessageQueue,
+    }
+}
+
 /// Everything a replay reads and the queue it sends to.
-/// The kinds of port a replay reads and sends with, as one bound.
-pub trait ReplayDeps {
-    type Journal: DeliveryJournal;
-    type Stored: StoredVersions;
-    type DeadLetters: DeadLetters;
-    type Queue: MessageQueue;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<J, S, D, Q> ReplayDeps for (J, S, D, Q)
-where
-    J: DeliveryJournal,
-    S: StoredVersions,
-    D: DeadLetters,
-    Q: MessageQueue,
-{
-    type Journal = J;
-    type Stored = S;
-    type DeadLetters = D;
-    type Queue = Q;
-}
-
 pub struct ReplayPorts<'a, Deps: ReplayDeps> {
     pub journal: &'a Deps::Journal,
     pub stored: &'a Deps::Stored,
-    pub dead_letters: &'a Deps::DeadLetters,
+    pub dead_letters: &'a Deps::Letters,
     pub queue: &'a Deps::Queue,
 }
 

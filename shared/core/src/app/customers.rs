@@ -65,23 +65,13 @@ pub fn idempotency_key(tenant: &TenantId, customer: &str, event_id: &str) -> Str
     digest.iter().take(20).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The kinds of port customer sync runs on, as one bound.
-pub trait CustomerDeps {
-    type Targets: CustomerTargets;
-    type Ledger: CustomerLedger;
-    type Tenants: TenantDirectory;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<X, L, T> CustomerDeps for (X, L, T)
-where
-    X: CustomerTargets,
-    L: CustomerLedger,
-    T: TenantDirectory,
-{
-    type Targets = X;
-    type Ledger = L;
-    type Tenants = T;
+crate::port_kinds! {
+    /// The kinds of port customer sync runs on, as one bound.
+    pub trait CustomerDeps {
+        Targets: CustomerTargets,
+        Ledger: CustomerLedger,
+        Tenants: TenantDirectory,
+    }
 }
 
 pub struct CustomerPorts<'a, Deps: CustomerDeps> {

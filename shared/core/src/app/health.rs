@@ -69,19 +69,14 @@ pub struct Queues<'a, Q> {
     pub notify_dlq: &'a Q,
 }
 
-/// The kinds of port `health` reads, as one bound: the daily sync's (it
-/// sweeps dead runs first), the queues' depths and the tenants.
-pub trait HealthDeps {
-    type Sync: SyncDeps;
-    type Queue: QueueStats;
-    type Tenants: TenantRoster;
-}
-
-/// Any daily-sync ports, queue statistics and tenant roster are health's.
-impl<Y: SyncDeps, S: QueueStats, T: TenantRoster> HealthDeps for (Y, S, T) {
-    type Sync = Y;
-    type Queue = S;
-    type Tenants = T;
+crate::port_kinds! {
+    /// The kinds of port `health` reads, as one bound: the daily sync's (it
+    /// sweeps dead runs first), the queues' depths and the tenants.
+    pub trait HealthDeps {
+        Sync: SyncDeps,
+        Queue: QueueStats,
+        Tenants: TenantRoster,
+    }
 }
 
 /// What `health` reads.

@@ -110,26 +110,16 @@ impl Accepted {
     }
 }
 
+crate::port_kinds! {
+    /// The kinds of port the supplier route runs on, as one bound.
+    pub trait IngestDeps {
+        Secrets: SecretStore,
+        Tenants: TenantDirectory,
+        Queue: MessageQueue,
+    }
+}
+
 /// The ports ingest needs.
-/// The kinds of port the supplier route runs on, as one bound.
-pub trait IngestDeps {
-    type Secrets: SecretStore;
-    type Tenants: TenantDirectory;
-    type Queue: MessageQueue;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<S, T, Q> IngestDeps for (S, T, Q)
-where
-    S: SecretStore,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
-    type Secrets = S;
-    type Tenants = T;
-    type Queue = Q;
-}
-
 pub struct IngestPorts<'a, Deps: IngestDeps> {
     pub secrets: &'a Deps::Secrets,
     pub tenants: &'a Deps::Tenants,
@@ -280,29 +270,17 @@ pub struct ProviderRequest<'a> {
     pub now_millis: i64,
 }
 
+crate::port_kinds! {
+    /// The kinds of port the provider routes run on, as one bound.
+    pub trait ProviderDeps {
+        Secrets: SecretStore,
+        Tenants: TenantDirectory,
+        Queue: MessageQueue,
+        Audit: AuditLog,
+    }
+}
+
 /// The ports the provider routes need beyond the supplier route's.
-/// The kinds of port the provider routes run on, as one bound.
-pub trait ProviderDeps {
-    type Secrets: SecretStore;
-    type Tenants: TenantDirectory;
-    type Queue: MessageQueue;
-    type Audit: AuditLog;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<S, T, Q, A> ProviderDeps for (S, T, Q, A)
-where
-    S: SecretStore,
-    T: TenantDirectory,
-    Q: MessageQueue,
-    A: AuditLog,
-{
-    type Secrets = S;
-    type Tenants = T;
-    type Queue = Q;
-    type Audit = A;
-}
-
 pub struct ProviderPorts<'a, Deps: ProviderDeps> {
     pub secrets: &'a Deps::Secrets,
     pub tenants: &'a Deps::Tenants,

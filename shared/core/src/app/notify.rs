@@ -75,31 +75,19 @@ pub struct AlertPolicy {
     pub default_recipient: String,
 }
 
-/// The kinds of port the failure notifier runs on, as one bound.
-pub trait NotifyDeps {
-    type Store: AlertStore;
-    type Mailer: Mailer;
-    type Tenants: TenantDirectory;
-    type Notices: MessageQueue;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<S, M, T, Q> NotifyDeps for (S, M, T, Q)
-where
-    S: AlertStore,
-    M: Mailer,
-    T: TenantDirectory,
-    Q: MessageQueue,
-{
-    type Store = S;
-    type Mailer = M;
-    type Tenants = T;
-    type Notices = Q;
+crate::port_kinds! {
+    /// The kinds of port the failure notifier runs on, as one bound.
+    pub trait NotifyDeps {
+        Store: AlertStore,
+        Mail: Mailer,
+        Tenants: TenantDirectory,
+        Notices: MessageQueue,
+    }
 }
 
 pub struct NotifyPorts<'a, Deps: NotifyDeps> {
     pub store: &'a Deps::Store,
-    pub mailer: &'a Deps::Mailer,
+    pub mailer: &'a Deps::Mail,
     pub tenants: &'a Deps::Tenants,
     /// The notifications queue, for delayed `flush` notices.
     pub notices: &'a Deps::Notices,

@@ -85,32 +85,16 @@ impl<O> BatchReport<O> {
     }
 }
 
-/// The kinds of port the worker applies a batch with, as one bound.
-pub trait ApplyDeps {
-    type Items: ItemStore + CustomerLedger;
-    type Audit: AuditLog;
-    type Tenants: TenantDirectory;
-    type DeadLetters: MessageQueue;
-    type Storefront: StorefrontPublisher;
-    type Targets: CustomerTargets;
-}
-
-/// Any ports of the right kinds, in this order, are these.
-impl<I, A, T, D, P, X> ApplyDeps for (I, A, T, D, P, X)
-where
-    I: ItemStore + CustomerLedger,
-    A: AuditLog,
-    T: TenantDirectory,
-    D: MessageQueue,
-    P: StorefrontPublisher,
-    X: CustomerTargets,
-{
-    type Items = I;
-    type Audit = A;
-    type Tenants = T;
-    type DeadLetters = D;
-    type Storefront = P;
-    type Targets = X;
+crate::port_kinds! {
+    /// The kinds of port the worker applies a batch with, as one bound.
+    pub trait ApplyDeps {
+        Items: ItemStore + CustomerLedger,
+        Audit: AuditLog,
+        Tenants: TenantDirectory,
+        DeadLetters: MessageQueue,
+        Storefront: StorefrontPublisher,
+        Targets: CustomerTargets,
+    }
 }
 
 pub struct ApplyPorts<'a, Deps: ApplyDeps> {

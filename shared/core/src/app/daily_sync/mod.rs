@@ -70,31 +70,17 @@ impl Default for SyncPolicy {
     }
 }
 
-/// The kinds of port the daily sync runs on, as one bound: a use case
-/// takes `Deps: SyncDeps` instead of five type parameters and their bounds.
-pub trait SyncDeps {
-    /// Where pages come from (Square, or a connector's API).
-    type Source: PosSource;
-    type Runs: RunStore;
-    type Queue: MessageQueue;
-    type Tokens: TokenStore;
-    type Index: EntityIndex;
-}
-
-/// Any five ports of the right kinds are the daily sync's, in this order.
-impl<P, R, Q, K, I> SyncDeps for (P, R, Q, K, I)
-where
-    P: PosSource,
-    R: RunStore,
-    Q: MessageQueue,
-    K: TokenStore,
-    I: EntityIndex,
-{
-    type Source = P;
-    type Runs = R;
-    type Queue = Q;
-    type Tokens = K;
-    type Index = I;
+crate::port_kinds! {
+    /// The kinds of port the daily sync runs on, as one bound: a use case
+    /// takes `Deps: SyncDeps` instead of five type parameters and their bounds.
+    pub trait SyncDeps {
+        /// Where pages come from (Square, or a connector's API).
+        Source: PosSource,
+        Runs: RunStore,
+        Queue: MessageQueue,
+        Tokens: TokenStore,
+        Index: EntityIndex,
+    }
 }
 
 pub struct SyncPorts<'a, Deps: SyncDeps> {
