@@ -21,7 +21,7 @@ cargo fmt --all --check ||
 
 echo "test.sh: python3 scripts/check-layers.py (the crates' dependency rules, ARCHITECTURE.md)"
 python3 scripts/check-layers.py ||
-  fail "a crate depends on one its layer may not (listed above; see ARCHITECTURE.md)"
+  fail "a crate or file breaks a rule of ARCHITECTURE.md (listed above)"
 
 mkdir -p .local/logs
 prepare_log=.local/logs/test-prepare.log
