@@ -18,7 +18,7 @@ use synchub_core::ErrorClass;
 /// The index of accepted deliveries by the hour they were recorded in:
 /// partition `tenantHour` (`{tenant}#{hour}`), sort key `recordedAt`. Rows
 /// are no longer written with its key (the deliveries journal lists them,
-/// see [`super::journal`]); a replay still reads it for rows recorded
+/// see `super::journal`); a replay still reads it for rows recorded
 /// before, until the audit's TTL has removed them.
 pub const AUDIT_BY_TENANT_HOUR: &str = "byTenantHour";
 /// What the index keeps of a row besides its keys: what a replay reads.

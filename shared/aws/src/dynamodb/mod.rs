@@ -1,7 +1,7 @@
 //! DynamoDB adapters: catalog state with the ordering rule as a conditional
-//! write ([`items`]), the audit trail ([`audit`]), tenant settings
-//! ([`tenants`]) and the customer ledger on the items table ([`customers`]).
-//! Reading one item goes through [`get_decoded`].
+//! write (`items`), the audit trail (`audit`), tenant settings
+//! (`tenants`) and the customer ledger on the items table (`customers`).
+//! Reading one item goes through `get_decoded`.
 
 mod audit;
 mod customers;

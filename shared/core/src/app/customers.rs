@@ -82,7 +82,7 @@ pub struct CustomerPorts<'a, Deps: CustomerDeps> {
     /// read with the tenant's settings).
     pub flags: TargetFlags,
     pub canary_tenants: &'a [String],
-    /// The maintenance switch as read for this batch (see [`TargetPlan::decision`]).
+    /// The maintenance switch as read for this batch (see `TargetPlan::decision`).
     pub maintenance: Maintenance,
 }
 

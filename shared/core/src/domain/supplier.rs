@@ -1,5 +1,5 @@
 //! Supplier inventory events: parsed at the edge into a validated
-//! [`CatalogItemChange`], with an error naming the field and the rule; and
+//! `SupplierEvent`, with an error naming the field and the rule; and
 //! the parse of any webhook body, which names the field of a value JSON
 //! cannot hold.
 

@@ -1,5 +1,5 @@
 //! Storefront and POS webhooks (Shopify, Square): each provider's own
-//! signature scheme ([`signature`]), and its topics normalized into the
+//! signature scheme (`signature`), and its topics normalized into the
 //! [`PulledObject`]s the worker already applies, so pushed and pulled data
 //! converge on one state. Each topic's payload deserializes into a typed
 //! shape (a value that does not fit is named by its JSON path, e.g.
