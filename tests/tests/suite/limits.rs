@@ -29,7 +29,7 @@ fn readme_row(label: &str) -> String {
 }
 
 #[test]
-fn the_readme_table_states_the_bounds_the_code_enforces() {
+fn the_limits_table_states_the_bounds_the_code_enforces() {
     use synchub_ops as ops;
     let bound = |label: &str, numbers: &[String]| {
         let row = readme_row(label);
