@@ -39,30 +39,7 @@ pub enum Command {
     /// dead letters, through the worker: items whose store is behind, failed
     /// storefront publishes and target calls (with --republish, every item
     /// touched). A dry run unless --apply. Exit status 1 if a send failed.
-    Replay {
-        #[command(flatten)]
-        tenant: TenantArg,
-        /// Start of the window (RFC 3339); 24 hours ago when omitted.
-        #[arg(long, value_parser = parse_since)]
-        since: Option<String>,
-        /// End of the window (RFC 3339); now when omitted.
-        #[arg(long, value_parser = parse_since)]
-        until: Option<String>,
-        /// Only deliveries about this kind (repeatable); every kind when omitted.
-        #[arg(long = "kind", value_enum)]
-        kinds: Vec<Kind>,
-        /// Only the window's dead letters of this class (any letter case).
-        #[arg(long, value_enum, ignore_case = true)]
-        error_class: Option<ErrorClass>,
-        /// Also send every touched item's stored change to its targets again.
-        #[arg(long)]
-        republish: bool,
-        /// Send the items (without it, only show what would be sent).
-        #[arg(long)]
-        apply: bool,
-        #[command(flatten)]
-        output: Output,
-    },
+    Replay(ReplayArgs),
     /// Dollars per million events, per AWS component.
     ///
     /// Dollars per million webhook events and daily-sync objects, per AWS
@@ -73,19 +50,7 @@ pub enum Command {
     /// Starts runs as the daily schedule does, from the POS the tenant's
     /// settings name (Square or a connector), shows their progress, then a
     /// table of runs.
-    Sync {
-        #[command(flatten)]
-        tenant: TenantArg,
-        /// One data type; all of them when omitted.
-        #[arg(long, value_enum)]
-        data_type: Option<DataType>,
-        /// Pull and compare with what is stored; write and enqueue nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Start even if today's run already succeeded (never two at once).
-        #[arg(long)]
-        force: bool,
-    },
+    Sync(SyncArgs),
     /// Send a target the customers it skipped or failed.
     ///
     /// Send to a target the customers whose status there is skipped or failed
@@ -252,6 +217,49 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+}
+
+// `synchub replay`'s arguments (the command's doc is on its variant).
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// Start of the window (RFC 3339); 24 hours ago when omitted.
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<String>,
+    /// End of the window (RFC 3339); now when omitted.
+    #[arg(long, value_parser = parse_since)]
+    pub until: Option<String>,
+    /// Only deliveries about this kind (repeatable); every kind when omitted.
+    #[arg(long = "kind", value_enum)]
+    pub kinds: Vec<Kind>,
+    /// Only the window's dead letters of this class (any letter case).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub error_class: Option<ErrorClass>,
+    /// Also send every touched item's stored change to its targets again.
+    #[arg(long)]
+    pub republish: bool,
+    /// Send the items (without it, only show what would be sent).
+    #[arg(long)]
+    pub apply: bool,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+// `synchub sync`'s arguments (the command's doc is on its variant).
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// One data type; all of them when omitted.
+    #[arg(long, value_enum)]
+    pub data_type: Option<DataType>,
+    /// Pull and compare with what is stored; write and enqueue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start even if today's run already succeeded (never two at once).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How an answer is printed.
@@ -531,9 +539,9 @@ mod tests {
         std::env::set_var("SYNCHUB_TENANT", "from-env");
         let parsed = parse(&["sync", "--dry-run"]);
         std::env::remove_var("SYNCHUB_TENANT");
-        let Command::Sync { tenant, .. } = parsed.unwrap().command else {
+        let Command::Sync(args) = parsed.unwrap().command else {
             panic!("sync")
         };
-        assert_eq!(tenant.tenant.as_str(), "from-env");
+        assert_eq!(args.tenant.tenant.as_str(), "from-env");
     }
 }

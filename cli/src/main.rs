@@ -7,7 +7,7 @@
 
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
-use synchub_cli::args::{Cli, Command, Output, Target};
+use synchub_cli::args::{Cli, Command, Output, ReplayArgs, SyncArgs, Target};
 use synchub_cli::ops::{answer, with_dead_letter_queues, Operations};
 use synchub_cli::sync::RunLine;
 use synchub_core::domain::sync_run::RunStatus;
@@ -42,15 +42,21 @@ async fn run(command: Command) -> Result<u8, Error> {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await.map(done),
         Command::Dashboard(args) => synchub_cli::dashboard::run(args).await.map(|()| 0),
-        Command::Cost(args) => synchub_cli::cost::run(&args).map(|text| {
-            print!("{text}");
-            0
-        }),
-        command @ (Command::Replay { .. }
-        | Command::Sync { .. }
-        | Command::Backfill { .. }
-        | Command::Maintenance { .. }
-        | Command::Ensure(_)) => act(command).await,
+        Command::Cost(args) => synchub_cli::cost::run(&args).map(printed),
+        Command::Replay(args) => replay_command(args).await,
+        Command::Sync(args) => sync_command(args).await,
+        Command::Backfill {
+            tenant,
+            target,
+            since,
+            dry_run,
+        } => backfill(&tenant.tenant, target, since.as_deref(), dry_run)
+            .await
+            .map(done),
+        Command::Maintenance { action, output } => {
+            synchub_cli::maintenance::command(action, output.json).await
+        }
+        Command::Ensure(args) => synchub_cli::ensure::ensure(*args).await,
         Command::Trace {
             tenant,
             entity,
@@ -83,69 +89,45 @@ async fn run(command: Command) -> Result<u8, Error> {
             output,
         } => runs(&tenant.tenant, limit, &output).await,
         Command::Tenant { command } => tenant(command).await,
-        Command::Drift(args) => synchub_cli::drift::run(args).await.map(|text| {
-            print!("{text}");
-            0
-        }),
-        Command::Connector { command } => {
-            synchub_cli::connector::run(command)
-                .await
-                .map(|(text, status)| {
-                    print!("{text}");
-                    status
-                })
-        }
+        Command::Drift(args) => synchub_cli::drift::run(args).await.map(printed),
+        Command::Connector { command } => synchub_cli::connector::run(command)
+            .await
+            .map(printed_with_status),
     }
 }
 
-/// The commands that act on a tenant's data or on the sync (`run` sends them here).
-async fn act(command: Command) -> Result<u8, Error> {
-    match command {
-        Command::Replay {
-            tenant,
-            since,
-            until,
-            kinds,
-            error_class,
-            republish,
-            apply,
-            output,
-        } => {
-            let request = ReplayRequest {
-                since: since.unwrap_or_else(|| hours_ago(24)),
-                until: until.unwrap_or_else(|| hours_ago(0)),
-                kinds: kinds.into_iter().map(Into::into).collect(),
-                republish,
-                dry_run: !apply,
-                error_class: error_class.map(Into::into),
-            };
-            replay(&tenant.tenant, &request, &output).await
-        }
-        Command::Sync {
-            tenant,
-            data_type,
-            dry_run,
-            force,
-        } => {
-            let data_types = data_type.map_or_else(|| DataType::ALL.to_vec(), |d| vec![d.into()]);
-            sync(&tenant.tenant, &data_types, dry_run, force)
-                .await
-                .map(done)
-        }
-        Command::Backfill {
-            tenant,
-            target,
-            since,
-            dry_run,
-        } => backfill(&tenant.tenant, target, since.as_deref(), dry_run)
-            .await
-            .map(done),
-        Command::Maintenance { action, output } => {
-            synchub_cli::maintenance::command(action, output.json).await
-        }
-        Command::Ensure(args) => synchub_cli::ensure::ensure(*args).await,
-        _ => Err("not a command that acts".into()),
-    }
+/// Prints a command's text answer; exit status 0.
+fn printed(text: String) -> u8 {
+    printed_with_status((text, 0))
+}
+
+/// Prints a command's text answer; its exit status.
+fn printed_with_status((text, status): (String, u8)) -> u8 {
+    print!("{text}");
+    status
+}
+
+/// Pulls now: the data type asked for, or all of them.
+async fn sync_command(args: SyncArgs) -> Result<u8, Error> {
+    let data_types = args
+        .data_type
+        .map_or_else(|| DataType::ALL.to_vec(), |d| vec![d.into()]);
+    sync(&args.tenant.tenant, &data_types, args.dry_run, args.force)
+        .await
+        .map(done)
+}
+
+/// Replays a window: the request from the command line's arguments.
+async fn replay_command(args: ReplayArgs) -> Result<u8, Error> {
+    let request = ReplayRequest {
+        since: args.since.unwrap_or_else(|| hours_ago(24)),
+        until: args.until.unwrap_or_else(|| hours_ago(0)),
+        kinds: args.kinds.into_iter().map(Into::into).collect(),
+        republish: args.republish,
+        dry_run: !args.apply,
+        error_class: args.error_class.map(Into::into),
+    };
+    replay(&args.tenant.tenant, &request, &args.output).await
 }
 
 /// Moves the items between shard counts, printing what it did.
